@@ -1,0 +1,60 @@
+"""Phone accounts, one-time codes, refresh-token families, staff and rate-limit events."""
+
+from piccolo.columns import BigInt, Boolean, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
+from piccolo.table import Table
+
+from member_api.facilities.tables import Facility
+from member_api.members.tables import Member
+
+
+class Account(Table, tablename="account"):
+    """A resident's login, keyed by a hash of the phone; bound to a registry record once."""
+
+    phone_hash = Varchar(length=64, unique=True)
+    phone_masked = Varchar(length=16)
+    member = ForeignKey(references=Member, null=True, on_delete=OnDelete.restrict, index=True)
+    created_at = Timestamptz()
+
+
+class OtpChallenge(Table, tablename="otp_challenge"):
+    phone_hash = Varchar(length=64, index=True)
+    code_hash = Varchar(length=64)
+    expires_at = Timestamptz()
+    attempts = Integer(default=0)
+    used = Boolean(default=False)
+    created_at = Timestamptz()
+
+
+class Staff(Table, tablename="staff"):
+    """Counter clerks (bound to one facility) and agency reviewers."""
+
+    username = Varchar(length=64, unique=True)
+    password_hash = Varchar(length=200)
+    role = Varchar(length=16)
+    facility = ForeignKey(references=Facility, null=True, on_delete=OnDelete.restrict)
+    failed_attempts = Integer(default=0)
+    locked_until = Timestamptz(null=True, default=None)
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class RefreshToken(Table, tablename="refresh_token"):
+    """A refresh token, stored hashed; tokens of one login share a family that reuse revokes."""
+
+    token_hash = Varchar(length=64, unique=True)
+    family = Varchar(length=32, index=True)
+    subject = Varchar(length=32)
+    role = Varchar(length=16)
+    facility_id = BigInt(null=True, default=None)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    revoked = Boolean(default=False)
+    created_at = Timestamptz()
+
+
+class RateEvent(Table, tablename="rate_event"):
+    """Counted events (OTP sends per client, binding failures) for limits shared by all replicas."""
+
+    kind = Varchar(length=24)
+    key_hash = Varchar(length=64)
+    at = Timestamptz(index=True)

@@ -1,0 +1,131 @@
+"""The piccolo engine and the one place that knows SQLite and PostgreSQL differ."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+os.environ.setdefault("PICCOLO_CONF", "member_api.piccolo_conf")
+
+log = logging.getLogger("member_api.db")
+T = TypeVar("T")
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def make_engine(url: str) -> Engine:
+    """SQLite for ``sqlite:///path`` (the embedded default), PostgreSQL for ``postgresql://``."""
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[1] if "sqlite:///" in url else "member_api.sqlite3"
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresEngine(config={"dsn": url})
+    raise ValueError("MEMBER_API_DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return isinstance(engine, SQLiteEngine)
+
+
+def activate(engine: Engine) -> None:
+    """Point piccolo (the conf module, every table, the migration table) at ``engine``."""
+    from piccolo.apps.migrations.tables import Migration
+
+    from member_api import piccolo_conf
+    from member_api.piccolo_app import APP_CONFIG
+
+    piccolo_conf.DB = engine
+    for table in [*APP_CONFIG.table_classes, Migration]:
+        table._meta.db = engine
+
+
+def current_engine() -> Engine:
+    from member_api import piccolo_conf
+
+    return piccolo_conf.DB
+
+
+async def prepare(engine: Engine) -> None:
+    """Engine start-up: WAL on SQLite (readers never block the writer), a pool on PostgreSQL."""
+    if isinstance(engine, SQLiteEngine):
+        with sqlite3.connect(engine.path) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+    else:
+        await engine.start_connection_pool(min_size=1, max_size=int(os.environ.get("MEMBER_API_DB_POOL", "10")))
+
+
+async def close(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+@asynccontextmanager
+async def write_transaction() -> AsyncIterator[None]:
+    """A transaction that takes the write lock at BEGIN on SQLite, so read-then-write cannot race."""
+    engine = current_engine()
+    if isinstance(engine, SQLiteEngine):
+        async with engine.transaction(transaction_type=TransactionType.immediate, allow_nested=False):
+            yield
+    else:
+        async with engine.transaction(allow_nested=False):
+            yield
+
+
+def lock_for_update(query: T) -> T:
+    """``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite refuses it and its IMMEDIATE lock suffices."""
+    if isinstance(current_engine(), SQLiteEngine):
+        return query
+    return query.lock_rows("UPDATE")  # type: ignore[attr-defined, no-any-return]
+
+
+def _is_transient(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "could not serialize" in text or "deadlock detected" in text
+
+
+async def retry_transient(fn: Callable[[], Awaitable[T]], attempts: int = 8) -> T:
+    """Run a write again when the database reports lock contention, never surfacing it as a 500."""
+    delay = 0.02
+    for attempt in range(attempts):
+        try:
+            return await fn()
+        except Exception as exc:
+            if attempt == attempts - 1 or not _is_transient(exc):
+                raise
+            log.warning("db_retry", extra={"attempt": attempt + 1})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+    raise AssertionError("unreachable")
+
+
+async def run_migrations() -> None:
+    """Apply every migration in piccolo_migrations/ (piccolo's own table first)."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="member_api", migration_id="all")
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}")
+
+
+async def pending_migrations() -> list[str]:
+    """Ids of migrations on disk but not applied; raises when the database cannot be reached."""
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+    from piccolo.apps.migrations.tables import Migration
+
+    from member_api.piccolo_app import APP_CONFIG
+
+    on_disk = set(BaseMigrationManager().get_migration_modules(APP_CONFIG.resolved_migrations_folder_path))
+    if not await Migration.table_exists().run():
+        return sorted(on_disk)
+    rows = await Migration.select(Migration.name).where(Migration.app_name == "member_api")
+    return sorted(on_disk - {row["name"] for row in rows})

@@ -1,0 +1,139 @@
+"""ApiError and the RFC 9457 problem+json handlers: every failure has a stable code and zh/en text."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+log = logging.getLogger("member_api.errors")
+PROBLEM = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, kw_only=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The problem+json body (RFC 9457) with this API's extra members."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    message_zh: str
+    message_en: str
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+    extra: dict[str, Any] | None = None
+
+
+class ApiError(Exception):
+    """A refusal a client can act on. Raised by services; rendered by ``problem_handler``."""
+
+    def __init__(
+        self,
+        code: str,
+        status: int,
+        message_zh: str,
+        message_en: str,
+        *,
+        errors: list[FieldError] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.message_zh = message_zh
+        self.message_en = message_en
+        self.errors = errors
+        self.extra = extra
+        self.headers = headers
+
+
+def problem_response(err: ApiError) -> Response[bytes]:
+    body = Problem(
+        type=f"https://member-api.shaoguan.example/problems/{err.code}",
+        title=err.message_en,
+        status=err.status,
+        code=err.code,
+        message_zh=err.message_zh,
+        message_en=err.message_en,
+        errors=err.errors,
+        extra=err.extra,
+    )
+    return Response(msgspec.json.encode(body), status_code=err.status, media_type=PROBLEM, headers=err.headers)
+
+
+def not_found(what_zh: str = "资源", what_en: str = "resource") -> ApiError:
+    """Ownership failures answer 404 too, so an id's existence is never revealed."""
+    return ApiError("not_found", 404, f"{what_zh}不存在", f"The {what_en} does not exist.")
+
+
+def invalid_field(field: str, message_zh: str, message_en: str, code: str = "validation_error") -> ApiError:
+    return ApiError(
+        code, 422, message_zh, message_en, errors=[FieldError(field=field, message=message_en)]
+    )
+
+
+_STATUS_CODES: dict[int, tuple[str, str, str]] = {
+    400: ("bad_request", "请求格式不正确", "The request is malformed."),
+    401: ("unauthorized", "请先登录", "Authentication is required."),
+    403: ("forbidden", "无权进行此操作", "You are not allowed to do this."),
+    404: ("not_found", "请求的资源不存在", "The requested resource does not exist."),
+    405: ("method_not_allowed", "不支持该请求方法", "This method is not allowed on this path."),
+    406: ("not_acceptable", "无法提供该格式", "The requested format is not available."),
+    409: ("conflict", "请求冲突，请稍后重试", "The request conflicts with the current state."),
+    413: ("body_too_large", "请求内容过大", "The request body is too large."),
+    415: ("unsupported_media_type", "不支持的内容类型", "The content type is not supported."),
+    422: ("validation_error", "提交的数据有误", "The submitted data is invalid."),
+    429: ("rate_limited", "操作过于频繁，请稍后再试", "Too many requests; try again later."),
+    503: ("unavailable", "服务暂不可用", "The service is unavailable."),
+}
+
+_MSGSPEC_PATH = re.compile(r" - at `\$(?:\.|\[)?([^`]*)`")
+
+
+def _validation_problem(exc: ValidationException) -> ApiError:
+    details = exc.extra if isinstance(exc.extra, list) else []
+    errors: list[FieldError] = []
+    malformed = False
+    for item in details:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid"))
+        if "malformed" in message.lower() or "truncated" in message.lower():
+            malformed = True
+        match = _MSGSPEC_PATH.search(message)
+        field = item.get("key") or (match.group(1).rstrip("]") if match else "") or "body"
+        errors.append(FieldError(field=str(field), message=_MSGSPEC_PATH.sub("", message)))
+    if malformed or (not errors and "malformed" in str(exc.detail).lower()):
+        return ApiError("malformed_json", 400, "请求内容不是有效的 JSON", "The request body is not valid JSON.")
+    return ApiError(
+        "validation_error", 422, "提交的数据有误，请检查标出的字段", "The submitted data is invalid; see errors.",
+        errors=errors or None,
+    )
+
+
+def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
+    if isinstance(exc, ApiError):
+        return problem_response(exc)
+    if isinstance(exc, ValidationException):
+        return problem_response(_validation_problem(exc))
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        code, zh, en = _STATUS_CODES.get(status, ("http_error", "请求失败", "The request failed."))
+        if status >= 500:
+            log.error("http_error", extra={"status": status})
+        return problem_response(ApiError(code, status, zh, en, headers=exc.headers))
+    log.exception("unhandled_error", exc_info=exc)
+    return problem_response(ApiError("internal_error", 500, "服务内部错误，请稍后重试", "Internal error; try again later."))
+
+
+EXCEPTION_HANDLERS = {Exception: http_exception_handler}

@@ -1,0 +1,28 @@
+"""The member registry: people, guardianship and yearly enrollment (R1, R5)."""
+
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, OnDelete, Varchar
+from piccolo.table import Table
+
+
+class Member(Table, tablename="member"):
+    """A registry record. The ID number is kept only as a keyed hash (lookup) and a masked form (display)."""
+
+    insurance_no = Varchar(length=32, unique=True)
+    name = Varchar(length=100)
+    id_hash = Varchar(length=64, unique=True)
+    id_masked = Varchar(length=18)
+    birth_date = Date()
+    sex = Varchar(length=1)
+    division = Varchar(length=16, index=True)
+    phone_hash = Varchar(length=64, null=True, default=None, index=True)
+    phone_masked = Varchar(length=16, default="")
+    guardian = ForeignKey(references="self", null=True, on_delete=OnDelete.restrict, index=True)
+
+
+class Enrollment(Table, tablename="enrollment"):
+    """Enrollment of a member for one insurance year; ``paid_up`` decides eligibility (R1)."""
+
+    member = ForeignKey(references=Member, on_delete=OnDelete.restrict, index=True)
+    year = Integer()
+    paid_up = Boolean(default=False)
+    enrolled_on = Date()

@@ -1,0 +1,61 @@
+"""Policy-year parameters (R17): every amount, ratio and date rule as data, looked up by date of care."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from importlib import resources
+
+import msgspec
+
+
+class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
+    year: int
+    valid_from: date
+    valid_to: date
+    source: str
+    annual_cap_fen: int
+    out_of_city_cap_fen: int
+    general_fee_standard_fen: dict[str, int]
+    general_fee_ratio_bp: int
+    compliant_ratio_bp: dict[str, int]
+    newborn_enrollment_months: int
+    claim_window_days: int
+    extra_non_working_days: list[date]
+    designation_change_delay_days: int
+    funding_per_member_fen: int
+    prepayment_bp: int
+    quality_guarantee_bp: int
+    adjustment_fund_bp: int
+    clearing_withhold_bp: int
+    year_end_threshold_bp: int
+
+
+class NoPolicyYear(LookupError):
+    """No parameter set covers the date: an explicit refusal, never a silent default."""
+
+    def __init__(self, day: date) -> None:
+        super().__init__(f"no policy parameters cover {day.isoformat()}")
+        self.day = day
+
+
+@cache
+def all_years() -> tuple[PolicyYear, ...]:
+    folder = resources.files("member_api.policy") / "years"
+    years = [
+        msgspec.json.decode(entry.read_bytes(), type=PolicyYear)
+        for entry in folder.iterdir()
+        if entry.name.endswith(".json")
+    ]
+    return tuple(sorted(years, key=lambda p: p.valid_from))
+
+
+def for_date(day: date, years: tuple[PolicyYear, ...] | None = None) -> PolicyYear:
+    for params in years if years is not None else all_years():
+        if params.valid_from <= day <= params.valid_to:
+            return params
+    raise NoPolicyYear(day)
+
+
+def for_year(year: int) -> PolicyYear:
+    return for_date(date(year, 6, 30))

@@ -1,0 +1,140 @@
+"""Visit reimbursement (R3, R4, R6, R7): the fund's share of a bill within the annual caps."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import msgspec
+
+from member_api.policy.money import apply_ratio
+from member_api.policy.parameters import PolicyYear
+
+class Reason(StrEnum):
+    NOT_ELIGIBLE = "not_eligible"
+    NOT_DESIGNATED = "not_designated"
+    REFERRAL_OUT_OF_CITY = "referral_out_of_city"
+    NON_COMPLIANT = "non_compliant"
+    GENERAL_FEE_NOT_COVERED = "general_fee_not_covered"
+    GENERAL_FEE_ABOVE_STANDARD = "general_fee_above_standard"
+    ANNUAL_CAP_REACHED = "annual_cap_reached"
+    OUT_OF_CITY_CAP_REACHED = "out_of_city_cap_reached"
+
+
+class FacilityFacts(msgspec.Struct, kw_only=True, frozen=True):
+    kind: str
+    tier: str
+    in_city: bool
+
+
+class Coverage(msgspec.Struct, kw_only=True, frozen=True):
+    """How the member came to this facility: what R3 and R7 decide on."""
+
+    eligible: bool
+    designated: bool
+    emergency: bool = False
+    referral_approved: bool = False
+
+
+class Bill(msgspec.Struct, kw_only=True, frozen=True):
+    general_fee_fen: int = 0
+    compliant_fen: int = 0
+    non_compliant_fen: int = 0
+
+    @property
+    def total_fen(self) -> int:
+        return self.general_fee_fen + self.compliant_fen + self.non_compliant_fen
+
+
+class AccountState(msgspec.Struct, kw_only=True, frozen=True):
+    used_fen: int = 0
+    used_out_of_city_fen: int = 0
+
+
+class Line(msgspec.Struct, kw_only=True, frozen=True):
+    item: str
+    amount_fen: int
+    ratio_bp: int
+    fund_fen: int
+    reasons: list[str] = []
+
+
+class Reimbursement(msgspec.Struct, kw_only=True, frozen=True):
+    fund_fen: int
+    member_fen: int
+    lines: list[Line]
+    reasons: list[str]
+    out_of_city: bool
+
+    def remaining_after(self, params: PolicyYear, account: AccountState) -> tuple[int, int]:
+        used = account.used_fen + self.fund_fen
+        used_ooc = account.used_out_of_city_fen + (self.fund_fen if self.out_of_city else 0)
+        return remaining_caps(params, AccountState(used_fen=used, used_out_of_city_fen=used_ooc))
+
+
+def remaining_caps(params: PolicyYear, account: AccountState) -> tuple[int, int]:
+    """(remaining annual cap, remaining out-of-city cap); the sub-cap never exceeds the annual one."""
+    annual = max(0, params.annual_cap_fen - account.used_fen)
+    out_of_city = max(0, min(annual, params.out_of_city_cap_fen - account.used_out_of_city_fen))
+    return annual, out_of_city
+
+
+def _general_fee_line(params: PolicyYear, facility: FacilityFacts, fee_fen: int) -> Line:
+    """R6: the fund pays its ratio of the standard per-visit fee of the facility's kind, no more."""
+    standard = params.general_fee_standard_fen.get(facility.kind)
+    if standard is None:
+        reasons = [Reason.GENERAL_FEE_NOT_COVERED.value] if fee_fen else []
+        return Line(item="general_fee", amount_fen=fee_fen, ratio_bp=0, fund_fen=0, reasons=reasons)
+    covered = min(fee_fen, standard)
+    reasons = [Reason.GENERAL_FEE_ABOVE_STANDARD.value] if fee_fen > standard else []
+    fund = apply_ratio(covered, params.general_fee_ratio_bp)
+    return Line(item="general_fee", amount_fen=fee_fen, ratio_bp=params.general_fee_ratio_bp, fund_fen=fund,
+                reasons=reasons)
+
+
+def _refusal(bill: Bill, reason: Reason, out_of_city: bool) -> Reimbursement:
+    lines = [
+        Line(item=item, amount_fen=amount, ratio_bp=0, fund_fen=0, reasons=[reason.value])
+        for item, amount in (
+            ("general_fee", bill.general_fee_fen),
+            ("compliant", bill.compliant_fen),
+            ("non_compliant", bill.non_compliant_fen),
+        )
+    ]
+    return Reimbursement(fund_fen=0, member_fen=bill.total_fen, lines=lines, reasons=[reason.value],
+                         out_of_city=out_of_city)
+
+
+def reimburse(
+    params: PolicyYear, facility: FacilityFacts, coverage: Coverage, bill: Bill, account: AccountState
+) -> Reimbursement:
+    """Each line rounded half up, then summed, then capped by the annual and out-of-city caps (R4)."""
+    out_of_city = not facility.in_city
+    if not coverage.eligible:
+        return _refusal(bill, Reason.NOT_ELIGIBLE, out_of_city)
+    if coverage.referral_approved and out_of_city and not coverage.emergency:
+        return _refusal(bill, Reason.REFERRAL_OUT_OF_CITY, out_of_city)
+    if not (coverage.designated or coverage.emergency or coverage.referral_approved):
+        return _refusal(bill, Reason.NOT_DESIGNATED, out_of_city)
+
+    # R7: by the tier of the facility of care (a designated one is primary: 70%; a referral or an
+    # emergency at a hospital pays that hospital's tier ratio).
+    ratio = params.compliant_ratio_bp.get(facility.tier, 0)
+    lines = [
+        _general_fee_line(params, facility, bill.general_fee_fen),
+        Line(item="compliant", amount_fen=bill.compliant_fen, ratio_bp=ratio,
+             fund_fen=apply_ratio(bill.compliant_fen, ratio)),
+        Line(item="non_compliant", amount_fen=bill.non_compliant_fen, ratio_bp=0, fund_fen=0,
+             reasons=[Reason.NON_COMPLIANT.value] if bill.non_compliant_fen else []),
+    ]
+    gross = sum(line.fund_fen for line in lines)
+    annual_left, ooc_left = remaining_caps(params, account)
+    reasons = [reason for line in lines for reason in line.reasons]
+    fund = gross
+    if out_of_city and fund > ooc_left and ooc_left < annual_left:
+        fund = ooc_left
+        reasons.append(Reason.OUT_OF_CITY_CAP_REACHED.value)
+    elif fund > annual_left:
+        fund = annual_left
+        reasons.append(Reason.ANNUAL_CAP_REACHED.value)
+    return Reimbursement(fund_fen=fund, member_fen=bill.total_fen - fund, lines=lines, reasons=reasons,
+                         out_of_city=out_of_city)
