@@ -17,6 +17,8 @@ class Member(Table, tablename="member"):
     phone_hash = Varchar(length=64, null=True, default=None, index=True)
     phone_masked = Varchar(length=16, default="")
     guardian = ForeignKey(references="self", null=True, on_delete=OnDelete.restrict, index=True)
+    credential_subject = Varchar(length=24, unique=True)
+    """Opaque id carried by the e-credential QR code instead of anything personal."""
 
 
 class Enrollment(Table, tablename="enrollment"):

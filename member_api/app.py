@@ -1,0 +1,134 @@
+"""create_app(settings): plugins, dependency injection, error handlers, routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import swagger_ui_bundle
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
+
+from member_api import db
+from member_api.auth.principal import (
+    provide_clerk,
+    provide_member_caller,
+    provide_principal,
+    provide_reviewer,
+    provide_staff,
+    provide_subject_member,
+)
+from member_api.auth.routes import AuthController
+from member_api.auth.sms import make_sender
+from member_api.clock import Clock, SystemClock
+from member_api.context import AppContext, provide_ctx
+from member_api.errors import EXCEPTION_HANDLERS
+from member_api.keys import load_keyring
+from member_api.members.routes import MeController
+from member_api.observability import RequestIdMiddleware, configure_logging
+from member_api.ops.routes import OpsController
+from member_api.settings import Settings
+from member_api.storage import BlobStore
+
+API_VERSION = "1.0.0"
+DOCS_ASSETS = "/docs-assets"
+
+
+def route_handlers() -> list[object]:
+    from member_api.benefits.routes import BenefitsController
+    from member_api.credential.routes import CredentialController
+    from member_api.facilities.routes import (
+        DesignationController,
+        FacilitiesController,
+        ReviewChangeRequestsController,
+    )
+    from member_api.settlement.routes import CounterController
+
+    return [
+        OpsController, AuthController, MeController, FacilitiesController, DesignationController,
+        ReviewChangeRequestsController, CredentialController, CounterController, BenefitsController,
+    ]
+
+
+def openapi_config() -> OpenAPIConfig:
+    assets = DOCS_ASSETS
+    return OpenAPIConfig(
+        title="member-api",
+        version=API_VERSION,
+        description="Shaoguan residents' general outpatient pooling (普通门诊统筹): member self-service, "
+        "counter settlement and agency review. Money is integer fen. Errors are application/problem+json.",
+        path="/docs",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/", js_url=f"{assets}/swagger-ui-bundle.js", css_url=f"{assets}/swagger-ui.css",
+                standalone_preset_js_url=f"{assets}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{assets}/favicon-32x32.png'>",
+            )
+        ],
+        components=Components(security_schemes={
+            "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+        }),
+        use_handler_docstrings=False,
+    )
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    engine = db.make_engine(settings.resolved_database_url)
+    data_dir = Path(settings.data_dir)
+    ctx = AppContext(
+        settings=settings,
+        keyring=load_keyring(settings.resolved_key_dir),
+        clock=clock or SystemClock(),
+        sms=make_sender(settings.resolved_sms_backend),
+        blobs=BlobStore(data_dir / "blobs"),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        db.activate(engine)
+        await db.prepare(engine)
+        try:
+            yield
+        finally:
+            await db.close(engine)
+
+    prometheus = PrometheusConfig(app_name="member_api", prefix="member_api", group_path=True,
+                                  exclude_unhandled_paths=True, exclude=["/metrics"])
+    docs_assets = create_static_files_router(path=DOCS_ASSETS, directories=[swagger_ui_bundle.swagger_ui_path],
+                                             include_in_schema=False)
+    db.activate(engine)
+    return Litestar(
+        route_handlers=[*route_handlers(), PrometheusController, docs_assets],
+        dependencies={
+            "ctx": Provide(provide_ctx, sync_to_thread=False),
+            "principal": Provide(provide_principal),
+            "caller": Provide(provide_member_caller),
+            "subject_member_id": Provide(provide_subject_member),
+            "clerk": Provide(provide_clerk),
+            "reviewer": Provide(provide_reviewer),
+            "staff": Provide(provide_staff),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[RequestIdMiddleware, prometheus.middleware],
+        openapi_config=openapi_config(),
+        lifespan=[lifespan],
+        state=State({"ctx": ctx}),
+        request_max_body_size=settings.max_body_bytes,
+        on_app_init=[_no_debug],
+        debug=False,
+    )
+
+
+def _no_debug(config: AppConfig) -> AppConfig:
+    config.debug = False
+    return config

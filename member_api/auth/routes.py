@@ -1,0 +1,47 @@
+"""/v1/auth: SMS code, login, refresh, logout, staff login."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, post
+from litestar.di import Provide
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from member_api.auth import service
+from member_api.auth.principal import Principal, provide_principal
+from member_api.auth.schemas import (
+    LoginRequest,
+    OtpRequest,
+    OtpSent,
+    RefreshRequest,
+    StaffLoginRequest,
+    TokenPair,
+)
+from member_api.context import AppContext, client_address
+
+
+class AuthController(Controller):
+    path = "/v1/auth"
+    tags = ["auth"]
+
+    @post("/otp", status_code=HTTP_202_ACCEPTED, summary="Send a 6-digit login code by SMS")
+    async def send_otp(self, data: OtpRequest, ctx: AppContext, request: Request) -> OtpSent:
+        ttl = await service.send_otp(ctx, data.phone, client_address(request))
+        return OtpSent(expires_in_s=ttl, resend_after_s=60)
+
+    @post("/login", status_code=HTTP_200_OK, summary="Log in with phone and SMS code")
+    async def login(self, data: LoginRequest, ctx: AppContext) -> TokenPair:
+        return await service.login_with_otp(ctx, data.phone, data.code)
+
+    @post("/staff/login", status_code=HTTP_200_OK, summary="Counter clerk or agency reviewer login")
+    async def staff_login(self, data: StaffLoginRequest, ctx: AppContext) -> TokenPair:
+        return await service.staff_login(ctx, data.username, data.password)
+
+    @post("/refresh", status_code=HTTP_200_OK, summary="Rotate the refresh token")
+    async def refresh(self, data: RefreshRequest, ctx: AppContext) -> TokenPair:
+        return await service.refresh(ctx, data.refresh_token)
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Revoke this login's tokens",
+          dependencies={"principal": Provide(provide_principal)}, security=[{"bearer": []}])
+    async def logout(self, data: RefreshRequest, ctx: AppContext, principal: Principal) -> None:
+        subject = f"a{principal.account_id}" if principal.role == "member" else f"s{principal.staff_id}"
+        await service.logout(ctx, data.refresh_token, subject)

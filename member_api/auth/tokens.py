@@ -1,0 +1,60 @@
+"""EdDSA JWTs: access tokens for the API (and the verifying side for every token we sign)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+import jwt
+
+from member_api.keys import KeyRing
+
+ALGORITHMS = ["EdDSA"]  # pinned on every decode; no HS* beside it
+
+
+class TokenError(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def sign(keyring: KeyRing, claims: dict[str, Any]) -> str:
+    return jwt.encode(claims, keyring.private_key, algorithm="EdDSA", headers={"kid": keyring.kid})
+
+
+def verify(keyring: KeyRing, token: str, *, audience: str, issuer: str | None, now: datetime,
+           required: tuple[str, ...] = ("exp", "iat", "sub")) -> dict[str, Any]:
+    """Verify signature (by ``kid``), algorithm, audience, issuer and times against the injected clock."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise TokenError("token_malformed") from exc
+    key = keyring.public_keys.get(str(header.get("kid", "")))
+    if key is None or header.get("alg") != "EdDSA":
+        raise TokenError("token_invalid")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, key, algorithms=ALGORITHMS, audience=audience, issuer=issuer,
+            options={"require": list(required), "verify_exp": False, "verify_nbf": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenError("token_invalid") from exc
+    ts = now.timestamp()
+    if not isinstance(claims.get("exp"), int | float) or ts >= claims["exp"]:
+        raise TokenError("token_expired")
+    if isinstance(claims.get("nbf"), int | float) and ts < claims["nbf"]:
+        raise TokenError("token_not_yet_valid")
+    if isinstance(claims.get("iat"), int | float) and claims["iat"] > ts + 30:
+        raise TokenError("token_not_yet_valid")
+    return claims
+
+
+def access_token(keyring: KeyRing, *, subject: str, role: str, facility_id: int | None, issuer: str,
+                 audience: str, now: datetime, ttl_s: int) -> str:
+    iat = int(now.timestamp())
+    claims: dict[str, Any] = {"iss": issuer, "aud": audience, "sub": subject, "role": role, "iat": iat,
+                              "nbf": iat, "exp": iat + ttl_s, "jti": secrets.token_urlsafe(9)}
+    if facility_id is not None:
+        claims["facility"] = facility_id
+    return sign(keyring, claims)

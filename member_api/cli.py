@@ -1,0 +1,146 @@
+"""The ``member-api`` console script: serve, migrate, seed-demo, import-members, create-staff, keys, OpenAPI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from member_api.settings import Settings
+
+
+def _with_db(fn: Callable[[Settings], Awaitable[Any]]) -> Any:
+    from member_api import db
+
+    settings = Settings.from_env()
+
+    async def run() -> Any:
+        engine = db.make_engine(settings.resolved_database_url)
+        db.activate(engine)
+        await db.prepare(engine)
+        try:
+            return await fn(settings)
+        finally:
+            await db.close(engine)
+
+    return asyncio.run(run())
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from member_api.db import run_migrations
+
+    async def go(_: Settings) -> None:
+        await run_migrations()
+
+    _with_db(go)
+    print("migrations applied")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from member_api.demo import seed_demo
+
+    manifest = _with_db(lambda s: seed_demo(s))
+    if args.manifest:
+        Path(args.manifest).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(f"demo data ready; accounts written to {args.manifest}")
+    else:
+        print("demo data ready (use --manifest FILE for the demo accounts)")
+    return 0
+
+
+def cmd_import_members(args: argparse.Namespace) -> int:
+    from member_api.members.importer import import_csv
+
+    report = _with_db(lambda s: import_csv(s, Path(args.file), progress=not args.quiet))
+    print(json.dumps(report.summary(), ensure_ascii=False, indent=2))
+    return 1 if report.fatal else 0
+
+
+def cmd_create_staff(args: argparse.Namespace) -> int:
+    from member_api.auth.staff import create_staff
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+    if len(password) < 10:
+        print("password must be at least 10 characters", file=sys.stderr)
+        return 2
+    staff_id = _with_db(lambda s: create_staff(args.username, password, args.role, args.facility))
+    print(f"staff {args.username} created (id {staff_id})")
+    return 0
+
+
+def cmd_export_openapi(args: argparse.Namespace) -> int:
+    from member_api.openapi_export import render_openapi
+
+    text = render_openapi()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_rotate_keys(_: argparse.Namespace) -> int:
+    from member_api.keys import rotate
+
+    kid = rotate(Settings.from_env().resolved_key_dir)
+    print(f"new signing key {kid}; the previous key stays published in the JWKS")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if not args.no_migrate:
+        cmd_migrate(args)
+    os.environ.setdefault("PICCOLO_CONF", "member_api.piccolo_conf")
+    if args.reload:
+        import uvicorn
+
+        uvicorn.run("member_api.asgi:app", host=args.host, port=args.port, reload=True)
+        return 0
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    Server("member_api.asgi:app", address=args.host, port=args.port, interface=Interfaces.ASGI,
+           workers=args.workers, log_access=False).serve()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="member-api", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API (granian, N worker processes)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--reload", action="store_true", help="development: restart on code change")
+    serve.add_argument("--no-migrate", action="store_true")
+    serve.set_defaults(fn=cmd_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
+    seed = sub.add_parser("seed-demo", help="load the demo catalogue, members and staff (idempotent)")
+    seed.add_argument("--manifest", help="write the demo accounts as JSON to this file")
+    seed.set_defaults(fn=cmd_seed_demo)
+    imp = sub.add_parser("import-members", help="import the enrollment system's CSV export")
+    imp.add_argument("file")
+    imp.add_argument("--quiet", action="store_true")
+    imp.set_defaults(fn=cmd_import_members)
+    staff = sub.add_parser("create-staff", help="create a clerk or reviewer (password from prompt or stdin)")
+    staff.add_argument("--role", choices=["clerk", "reviewer"], required=True)
+    staff.add_argument("--facility", help="facility code (clerks)")
+    staff.add_argument("--username", required=True)
+    staff.set_defaults(fn=cmd_create_staff)
+    exp = sub.add_parser("export-openapi", help="write the OpenAPI document")
+    exp.add_argument("--output", "-o")
+    exp.set_defaults(fn=cmd_export_openapi)
+    sub.add_parser("rotate-keys", help="new signing key; previous stays in the JWKS").set_defaults(fn=cmd_rotate_keys)
+    args = parser.parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,31 @@
+"""What every request may use: settings, keys, the clock, the SMS sender, the blob store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Request
+
+from member_api.auth.sms import SmsSender
+from member_api.clock import Clock
+from member_api.keys import KeyRing
+from member_api.settings import Settings
+from member_api.storage import BlobStore
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    keyring: KeyRing
+    clock: Clock
+    sms: SmsSender
+    blobs: BlobStore
+
+
+def provide_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

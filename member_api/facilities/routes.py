@@ -1,0 +1,117 @@
+"""/v1/facilities, /v1/me/designation and /v1/review/change-requests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post, put
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from member_api.auth.principal import MemberCaller, Principal
+from member_api.context import AppContext
+from member_api.facilities import catalogue, designation
+from member_api.facilities.schemas import (
+    ChangeRequestForm,
+    ChangeRequestView,
+    CurrentDesignation,
+    DecisionRequest,
+    DesignationRequest,
+    DesignationView,
+    FacilityDetail,
+    FacilityPage,
+)
+from member_api.uploads import check_files
+
+YearParam = Annotated[int | None, Parameter(query="year", ge=2000, le=2100)]
+Limit = Annotated[int, Parameter(ge=1, le=100)]
+UPLOAD_LIMIT = 6 * 5 * 1_048_576
+
+
+class FacilitiesController(Controller):
+    path = "/v1/facilities"
+    tags = ["facilities"]
+
+    @get("", summary="Search active facilities (division, kind, tier, text, distance)")
+    async def search(
+        self,
+        division: str | None = None,
+        kind: str | None = None,
+        tier: str | None = None,
+        q: Annotated[str | None, Parameter(max_length=50)] = None,
+        near: Annotated[str | None, Parameter(description="lat,lng", max_length=60)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=40)] = None,
+        limit: Limit = 20,
+    ) -> FacilityPage:
+        return await catalogue.search(division=division, kind=kind, tier=tier, q=q, near=near, cursor=cursor,
+                                      limit=limit)
+
+    @get("/{facility_id:int}", summary="A facility with the village stations it runs")
+    async def detail(self, facility_id: int) -> FacilityDetail:
+        return await catalogue.detail(facility_id)
+
+
+class DesignationController(Controller):
+    path = "/v1/me/designation"
+    tags = ["designation"]
+    security = [{"bearer": []}]  # noqa: RUF012
+
+    @get("", summary="The designated pair in force (this year by default)")
+    async def current(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int,
+                      year: YearParam = None) -> CurrentDesignation:
+        return await designation.current(ctx, subject_member_id, year)
+
+    @put("", summary="Choose the designated pair: first choice of the year, effective at once")
+    async def choose(self, data: DesignationRequest, ctx: AppContext, caller: MemberCaller,
+                     subject_member_id: int) -> CurrentDesignation:
+        return await designation.choose(ctx, caller.principal, subject_member_id, data.institution_id,
+                                        data.station_id)
+
+    @get("/history", summary="Every designation period, newest first")
+    async def history(self, caller: MemberCaller, subject_member_id: int) -> list[DesignationView]:
+        return await designation.history(subject_member_id)
+
+    @post("/change-requests", status_code=HTTP_201_CREATED, request_max_body_size=UPLOAD_LIMIT,
+          summary="Ask to change the pair within the year, with evidence files")
+    async def submit(
+        self,
+        data: Annotated[ChangeRequestForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        ctx: AppContext,
+        caller: MemberCaller,
+        subject_member_id: int,
+    ) -> ChangeRequestView:
+        uploads = data.evidence if isinstance(data.evidence, list) else [data.evidence]
+        files = check_files(ctx.settings, [(u.filename or "", await u.read()) for u in uploads], "evidence")
+        return await designation.submit_change_request(
+            ctx, caller.principal, subject_member_id, data.institution_id, data.station_id, data.reason,
+            data.reason_text, files,
+        )
+
+    @get("/change-requests", summary="The member's change requests and their status")
+    async def requests(self, caller: MemberCaller, subject_member_id: int) -> list[ChangeRequestView]:
+        return await designation.member_requests(subject_member_id)
+
+    @post("/change-requests/{request_id:int}/withdraw", status_code=HTTP_200_OK,
+          summary="Withdraw an open change request")
+    async def withdraw(self, request_id: int, ctx: AppContext, caller: MemberCaller,
+                       subject_member_id: int) -> ChangeRequestView:
+        return await designation.withdraw(ctx, caller.principal, subject_member_id, request_id)
+
+
+class ReviewChangeRequestsController(Controller):
+    path = "/v1/review/change-requests"
+    tags = ["review"]
+    security = [{"bearer": []}]  # noqa: RUF012
+
+    @get("", summary="Change requests to review (reviewers: all; clerks: their facility's members)")
+    async def list_requests(
+        self, staff: Principal, status: str | None = None, division: str | None = None, limit: Limit = 50,
+        before_id: Annotated[int | None, Parameter(ge=1)] = None,
+    ) -> list[ChangeRequestView]:
+        return await designation.review_list(staff, status, division, limit, before_id)
+
+    @post("/{request_id:int}/decision", status_code=HTTP_200_OK, summary="Approve or reject a change request")
+    async def decide(self, request_id: int, data: DecisionRequest, ctx: AppContext,
+                     staff: Principal) -> ChangeRequestView:
+        return await designation.decide(ctx, staff, request_id, data.decision == "approve", data.comment)

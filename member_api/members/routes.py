@@ -1,0 +1,33 @@
+"""/v1/me: the caller's record, binding, dependants."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.di import Provide
+from litestar.status_codes import HTTP_200_OK
+
+from member_api.auth.principal import MemberCaller, Principal, provide_account, provide_member_caller
+from member_api.context import AppContext
+from member_api.members import service
+from member_api.members.schemas import BindingRequest, MemberView, MeView
+from member_api.members.tables import Member
+
+
+class MeController(Controller):
+    path = "/v1/me"
+    tags = ["me"]
+    security = [{"bearer": []}]  # noqa: RUF012
+    dependencies = {"account": Provide(provide_account)}  # noqa: RUF012
+
+    @get("", summary="The logged-in resident and their bound record")
+    async def me(self, account: Principal) -> MeView:
+        return await service.me(account)
+
+    @post("/binding", status_code=HTTP_200_OK, summary="Bind the insurance record by ID number and name")
+    async def bind(self, data: BindingRequest, account: Principal, ctx: AppContext) -> MeView:
+        return await service.bind(ctx, account, data.id_number, data.name)
+
+    @get("/dependants", summary="Members under the caller's guardianship (newborns, minors)",
+         dependencies={"caller": Provide(provide_member_caller)})
+    async def dependants(self, caller: MemberCaller) -> list[MemberView]:
+        return await service.member_views(Member.guardian == caller.member_id)

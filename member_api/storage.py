@@ -1,0 +1,53 @@
+"""Content-addressed blob store for receipts and evidence: durable before the row that names it commits."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+
+class BlobStore:
+    """Files live at ``root/ab/cdef…`` by SHA-256. Write = temp file, fsync, rename, fsync directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
+
+    def put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        final = self.path_for(digest)
+        if final.exists():
+            return digest
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".tmp-{secrets.token_hex(8)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, final)
+        dir_fd = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return digest
+
+    def get(self, sha256: str) -> bytes:
+        return self.path_for(sha256).read_bytes()
+
+    def stray_temp_files(self) -> list[Path]:
+        """Temp files a crash left behind: never visible under a hash name, removed by ``sweep``."""
+        return list(self.root.glob("*/.tmp-*"))
+
+    def sweep(self) -> int:
+        stray = self.stray_temp_files()
+        for path in stray:
+            path.unlink(missing_ok=True)
+        return len(stray)
