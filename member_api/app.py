@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -30,7 +31,7 @@ from member_api.auth.routes import AuthController
 from member_api.auth.sms import make_sender
 from member_api.clock import Clock, SystemClock
 from member_api.context import AppContext, provide_ctx
-from member_api.errors import EXCEPTION_HANDLERS
+from member_api.errors import EXCEPTION_HANDLERS, problem_responses
 from member_api.keys import load_keyring
 from member_api.members.routes import MeController
 from member_api.observability import RequestIdMiddleware, configure_logging
@@ -52,10 +53,16 @@ def route_handlers() -> list[object]:
     )
     from member_api.settlement.routes import CounterController
 
-    return [
+    controllers = [
         OpsController, AuthController, MeController, FacilitiesController, DesignationController,
         ReviewChangeRequestsController, CredentialController, CounterController, BenefitsController,
     ]
+    problems = problem_responses()
+    for controller in controllers:
+        for value in vars(controller).values():
+            if isinstance(value, HTTPRouteHandler):
+                value.responses = {**problems, **(value.responses or {})}
+    return controllers
 
 
 def openapi_config() -> OpenAPIConfig:

@@ -137,3 +137,15 @@ def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
 
 
 EXCEPTION_HANDLERS = {Exception: http_exception_handler}
+
+
+def problem_responses() -> dict[int, Any]:
+    """OpenAPI: every operation may answer these problem+json statuses."""
+    from litestar.openapi import ResponseSpec
+
+    described = {400: "Malformed request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found",
+                 405: "Method not allowed", 409: "Conflict", 413: "Body too large",
+                 415: "Unsupported media type", 422: "Invalid input", 429: "Rate limited",
+                 500: "Internal error", 503: "Unavailable"}
+    return {status: ResponseSpec(data_container=Problem, media_type=PROBLEM, description=text, generate_examples=False)
+            for status, text in described.items()}

@@ -47,6 +47,7 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     for noisy in ("granian.access", "uvicorn.access"):
         logging.getLogger(noisy).disabled = True
+    logging.getLogger("piccolo").setLevel(logging.WARNING)
 
 
 access_log = logging.getLogger("member_api.access")

@@ -59,7 +59,7 @@ class Member(Table, tablename="member", schema=None):
 
 ID = "2026-11-24T02:22:49:439844"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "initial schema"
 
 
 async def forwards():
@@ -2871,23 +2871,5 @@ async def forwards():
         },
         schema=None,
     )
-
-    async def composite_indexes():
-        """Multi-column uniqueness and lookups piccolo columns cannot express."""
-        from piccolo.apps.migrations.tables import Migration
-
-        for sql in (
-            "CREATE UNIQUE INDEX enrollment_member_year ON enrollment (member, year)",
-            "CREATE UNIQUE INDEX benefit_account_member_year ON benefit_account (member, year)",
-            "CREATE UNIQUE INDEX idempotency_scope_key ON idempotency_record (scope, key)",
-            "CREATE INDEX settlement_member_year_id ON settlement (member, year, id)",
-            "CREATE INDEX settlement_member_day_facility ON settlement (member, visit_date, facility)",
-            "CREATE INDEX designation_member_from ON designation (member, valid_from)",
-            "CREATE INDEX rate_event_kind_key_at ON rate_event (kind, key_hash, at)",
-            "CREATE INDEX change_request_member_status ON designation_change_request (member, status)",
-        ):
-            await Migration.raw(sql).run()
-
-    manager.add_raw(composite_indexes)
 
     return manager

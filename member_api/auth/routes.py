@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, post
-from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from member_api.auth import service
-from member_api.auth.principal import Principal, provide_principal
+from member_api.auth.principal import Principal
 from member_api.auth.schemas import (
     LoginRequest,
     OtpRequest,
@@ -41,7 +40,7 @@ class AuthController(Controller):
         return await service.refresh(ctx, data.refresh_token)
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Revoke this login's tokens",
-          dependencies={"principal": Provide(provide_principal)}, security=[{"bearer": []}])
+          security=[{"bearer": []}])
     async def logout(self, data: RefreshRequest, ctx: AppContext, principal: Principal) -> None:
         subject = f"a{principal.account_id}" if principal.role == "member" else f"s{principal.staff_id}"
         await service.logout(ctx, data.refresh_token, subject)

@@ -6,7 +6,7 @@ from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK
 
-from member_api.auth.principal import MemberCaller, Principal, provide_account, provide_member_caller
+from member_api.auth.principal import MemberCaller, Principal, provide_account
 from member_api.context import AppContext
 from member_api.members import service
 from member_api.members.schemas import BindingRequest, MemberView, MeView
@@ -27,7 +27,6 @@ class MeController(Controller):
     async def bind(self, data: BindingRequest, account: Principal, ctx: AppContext) -> MeView:
         return await service.bind(ctx, account, data.id_number, data.name)
 
-    @get("/dependants", summary="Members under the caller's guardianship (newborns, minors)",
-         dependencies={"caller": Provide(provide_member_caller)})
+    @get("/dependants", summary="Members under the caller's guardianship (newborns, minors)")
     async def dependants(self, caller: MemberCaller) -> list[MemberView]:
         return await service.member_views(Member.guardian == caller.member_id)

@@ -6,6 +6,7 @@ import logging
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.openapi import ResponseSpec
 
 from member_api.context import AppContext
 from member_api.db import pending_migrations
@@ -38,7 +39,7 @@ class OpsController(Controller):
     async def live(self) -> Health:
         return Health(status="ok")
 
-    @get("/health/ready", summary="Database reachable and every migration applied", responses={503: None})
+    @get("/health/ready", summary="Database reachable and every migration applied", responses={503: ResponseSpec(data_container=Health, description="Not ready")})
     async def ready(self) -> Response[Health]:
         try:
             pending = await pending_migrations()

@@ -1,0 +1,46 @@
+"""/v1/me/benefits and /v1/me/settlements: remaining cap and reimbursement history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from member_api.auth.principal import MemberCaller
+from member_api.benefits import service
+from member_api.benefits.schemas import Benefits, SettlementPage, Summary
+from member_api.context import AppContext
+from member_api.settlement.schemas import SettlementView
+
+YearParam = Annotated[int | None, Parameter(query="year", ge=2000, le=2100)]
+
+
+class BenefitsController(Controller):
+    path = "/v1/me"
+    tags = ["benefits"]
+    security = [{"bearer": []}]  # noqa: RUF012
+
+    @get("/benefits", summary="Annual cap, used and remaining (and the out-of-city sub-cap)")
+    async def benefits(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int,
+                       year: YearParam = None) -> Benefits:
+        return await service.benefits(ctx, subject_member_id, year)
+
+    @get("/benefits/summary", summary="Totals by month and by facility")
+    async def summary(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int,
+                      year: YearParam = None) -> Summary:
+        return await service.summary(ctx, subject_member_id, year)
+
+    @get("/settlements", summary="Every fund movement, newest first (cursor pages)")
+    async def settlements(
+        self, caller: MemberCaller, subject_member_id: int, year: YearParam = None,
+        kind: Literal["counter", "reversal", "claim_payout"] | None = None,
+        facility_id: Annotated[int | None, Parameter(ge=1)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=40)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    ) -> SettlementPage:
+        return await service.history(subject_member_id, year, kind, facility_id, cursor, limit)
+
+    @get("/settlements/{settlement_id:int}", summary="One fund movement with its line breakdown")
+    async def settlement(self, settlement_id: int, caller: MemberCaller, subject_member_id: int) -> SettlementView:
+        return await service.one(subject_member_id, settlement_id)

@@ -1,0 +1,131 @@
+"""Read models a resident checks every visit: remaining cap, history pages, totals for a chart."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from typing import Any
+
+from piccolo.columns.combination import Where
+
+from member_api.clock import local_today
+from member_api.context import AppContext
+from member_api.errors import ApiError, not_found
+from member_api.facilities import designation as designation_service
+from member_api.facilities.tables import Facility
+from member_api.members.service import enrollment_of
+from member_api.policy import parameters
+from member_api.policy.reimbursement import AccountState, remaining_caps
+from member_api.settlement.service import _account_state, _view
+from member_api.settlement.tables import Settlement
+from member_api.benefits.schemas import Benefits, FacilityTotal, MonthTotal, SettlementPage, Summary
+
+KINDS = ("counter", "reversal", "claim_payout")
+
+
+def _year_params(year: int) -> parameters.PolicyYear:
+    try:
+        return parameters.for_year(year)
+    except parameters.NoPolicyYear:
+        raise ApiError("no_policy_year", 404, f"{year} 年度没有普通门诊统筹政策参数",
+                       f"No policy parameters for {year}.") from None
+
+
+async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefits:
+    today = local_today(ctx.clock)
+    year = year or today.year
+    params = _year_params(year)
+    enrolled, paid_up = await enrollment_of(member_id, year)
+    if not enrolled:
+        raise ApiError("not_enrolled", 404, f"{year} 年度未参加居民医保", f"Not enrolled for {year}.",
+                       extra={"year": year})
+    state: AccountState = await _account_state(member_id, year)
+    annual, ooc = remaining_caps(params, state)
+    current = await designation_service.current(ctx, member_id, year)
+    return Benefits(
+        year=year, enrolled=enrolled, eligible=paid_up, annual_cap_fen=params.annual_cap_fen, used_fen=state.used_fen,
+        remaining_fen=annual, out_of_city_cap_fen=params.out_of_city_cap_fen,
+        out_of_city_used_fen=state.used_out_of_city_fen, out_of_city_remaining_fen=ooc,
+        designation=current.designation, as_of=ctx.clock.now(),
+    )
+
+
+def _cursor(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        number = int(base64.urlsafe_b64decode(value.encode() + b"==").decode())
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise ApiError("invalid_cursor", 400, "分页参数无效", "The cursor is not valid.")
+    return number
+
+
+async def _names(rows: list[dict[str, Any]]) -> dict[int, str]:
+    ids = list({r["facility"] for r in rows})
+    return {f["id"]: f["name"] for f in await Facility.select(Facility.id, Facility.name).where(
+        Facility.id.is_in(ids))} if ids else {}
+
+
+async def _reversed_by(ids: list[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    rows = await Settlement.select(Settlement.id, Settlement.reverses).where(Settlement.reverses.is_in(ids))
+    return {r["reverses"]: r["id"] for r in rows}
+
+
+async def history(member_id: int, year: int | None, kind: str | None, facility_id: int | None,
+                  cursor: str | None, limit: int) -> SettlementPage:
+    """Newest first, keyset on id: rows added while paging land before the cursor, never twice."""
+    where: Where = Settlement.member == member_id
+    if year:
+        where &= Settlement.year == year
+    if kind:
+        where &= Settlement.kind == kind
+    if facility_id:
+        where &= Settlement.facility == facility_id
+    before = _cursor(cursor)
+    if before:
+        where &= Settlement.id < before
+    rows = await Settlement.select().where(where).order_by(Settlement.id, ascending=False).limit(limit + 1)
+    page = rows[:limit]
+    names, reversed_by = await _names(page), await _reversed_by([r["id"] for r in page])
+    items = [_view(r, names.get(r["facility"], ""), reversed_by.get(r["id"])) for r in page]
+    next_cursor = base64.urlsafe_b64encode(str(page[-1]["id"]).encode()).decode().rstrip("=") if len(rows) > limit else None
+    return SettlementPage(items=items, next_cursor=next_cursor)
+
+
+async def one(member_id: int, settlement_id: int) -> Any:
+    row = await Settlement.select().where((Settlement.id == settlement_id) & (Settlement.member == member_id)).first()
+    if row is None:
+        raise not_found("结算记录", "settlement")
+    names, reversed_by = await _names([row]), await _reversed_by([row["id"]])
+    return _view(row, names.get(row["facility"], ""), reversed_by.get(row["id"]))
+
+
+async def summary(ctx: AppContext, member_id: int, year: int | None) -> Summary:
+    year = year or local_today(ctx.clock).year
+    _year_params(year)
+    rows = await Settlement.select(
+        Settlement.visit_date, Settlement.facility, Settlement.fund_fen, Settlement.member_fen, Settlement.kind
+    ).where((Settlement.member == member_id) & (Settlement.year == year))
+    months: dict[int, MonthTotal] = {}
+    facilities: dict[int, list[int]] = {}
+    for r in rows:
+        visit: date = r["visit_date"]
+        visits = 1 if r["kind"] != "reversal" else -1
+        m = months.setdefault(visit.month, MonthTotal(month=visit.month, fund_fen=0, member_fen=0, visits=0))
+        m.fund_fen += r["fund_fen"]
+        m.member_fen += r["member_fen"]
+        m.visits += visits
+        f = facilities.setdefault(r["facility"], [0, 0, 0])
+        f[0] += r["fund_fen"]
+        f[1] += r["member_fen"]
+        f[2] += visits
+    names = await _names([{"facility": k} for k in facilities])
+    return Summary(
+        year=year, by_month=[months[k] for k in sorted(months)],
+        by_facility=[FacilityTotal(facility_id=k, facility_name=names.get(k, ""), fund_fen=v[0], member_fen=v[1],
+                                   visits=v[2]) for k, v in sorted(facilities.items())],
+    )

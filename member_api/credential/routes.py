@@ -1,0 +1,68 @@
+"""/v1/me/credential: the e-credential as a token, PNG or SVG (never cached)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import anyio
+import msgspec
+from litestar import Controller, Response, get
+from litestar.params import Parameter
+
+from member_api.auth.principal import MemberCaller
+from member_api.clock import local_today
+from member_api.context import AppContext
+from member_api.credential import render, tokens
+from member_api.members.service import enrollment_of
+from member_api.members.tables import Member
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+Size = Annotated[int, Parameter(ge=120, le=1200, description="edge length in pixels")]
+
+
+class Credential(msgspec.Struct, kw_only=True):
+    token: str
+    expires_at: datetime
+    refresh_after: datetime
+    eligible: bool
+    year: int
+
+
+async def _issue(ctx: AppContext, member_id: int) -> Credential:
+    row = await Member.select(Member.credential_subject).where(Member.id == member_id).first()
+    assert row is not None
+    now = ctx.clock.now()
+    token, exp = tokens.issue(ctx.keyring, row["credential_subject"], now, ctx.settings.credential_ttl_s)
+    today = local_today(ctx.clock)
+    enrolled, paid_up = await enrollment_of(member_id, today.year)
+    # Refresh a quarter of the lifetime early so a code on screen is never stale when scanned.
+    early = max(5, ctx.settings.credential_ttl_s // 4)
+    return Credential(token=token, expires_at=datetime.fromtimestamp(exp, UTC),
+                      refresh_after=datetime.fromtimestamp(exp - early, UTC), eligible=enrolled and paid_up,
+                      year=today.year)
+
+
+class CredentialController(Controller):
+    path = "/v1/me"
+    tags = ["credential"]
+    security = [{"bearer": []}]  # noqa: RUF012
+
+    @get("/credential", summary="A fresh e-credential token (60 s by default)")
+    async def token(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int) -> Response[Credential]:
+        return Response(await _issue(ctx, subject_member_id), headers=NO_STORE)
+
+    @get("/credential.png", summary="The e-credential as a QR PNG", media_type="image/png")
+    async def png(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int,
+                  size: Size = 300) -> Response[bytes]:
+        cred = await _issue(ctx, subject_member_id)
+        body = await anyio.to_thread.run_sync(render.png, cred.token, size)
+        return Response(body, media_type="image/png", headers={**NO_STORE, "X-Credential-Expires": cred.expires_at.isoformat()})
+
+    @get("/credential.svg", summary="The e-credential as a QR SVG", media_type="image/svg+xml")
+    async def svg(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int,
+                  size: Size = 300) -> Response[bytes]:
+        cred = await _issue(ctx, subject_member_id)
+        body = await anyio.to_thread.run_sync(render.svg, cred.token, size)
+        return Response(body, media_type="image/svg+xml",
+                        headers={**NO_STORE, "X-Credential-Expires": cred.expires_at.isoformat()})

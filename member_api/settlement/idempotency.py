@@ -1,0 +1,109 @@
+"""Idempotency-Key handling (IETF httpapi draft): replay, reuse with another body, concurrent use."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from litestar import Request, Response
+
+from member_api.db import retry_transient, write_transaction
+from member_api.errors import PROBLEM, ApiError
+from member_api.settlement.tables import IdempotencyRecord
+
+RUNNING, DONE = "running", "done"
+STALE_AFTER = timedelta(seconds=60)
+RETENTION = timedelta(hours=48)
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to process a key; ``complete`` must run inside the work's own transaction."""
+
+    scope: str
+    key: str
+
+    async def complete(self, status: int, body: bytes, now: datetime) -> None:
+        await IdempotencyRecord.update({
+            IdempotencyRecord.state: DONE, IdempotencyRecord.status_code: status,
+            IdempotencyRecord.body: body.decode(), IdempotencyRecord.updated_at: now,
+        }).where((IdempotencyRecord.scope == self.scope) & (IdempotencyRecord.key == self.key))
+
+    async def release(self) -> None:
+        """Free the key after a refusal, so the client may retry it once the problem is fixed."""
+        await IdempotencyRecord.delete().where(
+            (IdempotencyRecord.scope == self.scope) & (IdempotencyRecord.key == self.key)
+            & (IdempotencyRecord.state == RUNNING)
+        )
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: bytes
+
+    def response(self) -> Response[bytes]:
+        media = PROBLEM if self.status >= 400 else "application/json"
+        return Response(self.body, status_code=self.status, media_type=media, headers={"Idempotent-Replayed": "true"})
+
+
+def key_from(request: Request) -> str:
+    key = request.headers.get("idempotency-key", "").strip()
+    if not key:
+        raise ApiError("idempotency_key_missing", 400, "缺少 Idempotency-Key 请求头",
+                       "The Idempotency-Key header is required.")
+    if len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise ApiError("idempotency_key_invalid", 400, "Idempotency-Key 格式无效",
+                       "The Idempotency-Key header is not valid.")
+    return key
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
+
+
+async def begin(scope: str, key: str, print_: str, now: datetime) -> Claim | Replay:
+    async def attempt() -> Claim | Replay:
+        async with write_transaction():
+            row = await IdempotencyRecord.select().where(
+                (IdempotencyRecord.scope == scope) & (IdempotencyRecord.key == key)
+            ).first()
+            if row is None:
+                await IdempotencyRecord.insert(IdempotencyRecord(
+                    scope=scope, key=key, fingerprint=print_, state=RUNNING, created_at=now, updated_at=now,
+                )).run()
+                return Claim(scope, key)
+            if row["fingerprint"] != print_:
+                raise ApiError("idempotency_key_reused", 422, "该 Idempotency-Key 已用于另一个请求",
+                               "This Idempotency-Key was used with a different request.")
+            if row["state"] == DONE:
+                return Replay(row["status_code"], row["body"].encode())
+            if row["updated_at"] > now - STALE_AFTER:
+                raise ApiError("idempotency_in_progress", 409, "相同的请求正在处理中，请稍后",
+                               "A request with this Idempotency-Key is still being processed.",
+                               headers={"Retry-After": "1"})
+            await IdempotencyRecord.update({IdempotencyRecord.updated_at: now}).where(
+                IdempotencyRecord.id == row["id"]
+            )
+            return Claim(scope, key)
+
+    try:
+        return await retry_transient(attempt)
+    except ApiError:
+        raise
+    except Exception as exc:
+        if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
+            raise ApiError("idempotency_in_progress", 409, "相同的请求正在处理中，请稍后",
+                           "A request with this Idempotency-Key is still being processed.",
+                           headers={"Retry-After": "1"}) from exc
+        raise
+
+
+async def purge_expired(now: datetime) -> int:
+    """Keys are kept at least 24 hours (RETENTION is 48); older ones may be removed by a periodic job."""
+    rows = await IdempotencyRecord.delete().where(IdempotencyRecord.created_at < now - RETENTION).returning(
+        IdempotencyRecord.id
+    )
+    return len(rows)

@@ -1,0 +1,77 @@
+"""Bodies of /v1/counter and the settlement views shown to residents."""
+
+from datetime import date, datetime
+from typing import Annotated
+
+import msgspec
+
+Fen = msgspec.Meta(ge=0, le=100_000_000, description="amount in fen (1/100 CNY)")
+
+
+class VerifyRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    credential: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+
+
+class VerifyResult(msgspec.Struct, kw_only=True):
+    member_ref: str
+    name_masked: str
+    id_number_masked: str
+    age: int
+    year: int
+    eligible: bool
+    designated_here: bool
+    designated_institution_id: int | None
+    remaining_fen: int
+    remaining_out_of_city_fen: int
+
+
+class SettlementRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    visit_date: date
+    general_fee_fen: Annotated[int, Fen] = 0
+    compliant_fen: Annotated[int, Fen] = 0
+    non_compliant_fen: Annotated[int, Fen] = 0
+    credential: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    emergency: bool = False
+    referral_id: int | None = None
+
+
+class LineView(msgspec.Struct, kw_only=True):
+    item: str
+    amount_fen: int
+    ratio_bp: int
+    fund_fen: int
+    reasons: list[str]
+
+
+class SettlementView(msgspec.Struct, kw_only=True):
+    id: int
+    kind: str
+    member_id: int
+    facility_id: int
+    facility_name: str
+    visit_date: date
+    year: int
+    general_fee_fen: int
+    compliant_fen: int
+    non_compliant_fen: int
+    fund_fen: int
+    member_fen: int
+    reasons: list[str]
+    lines: list[LineView]
+    repeat_same_day: bool
+    out_of_city: bool
+    emergency: bool
+    reverses: int | None
+    reversed_by: int | None
+    created_at: datetime
+
+
+class SettlementResult(SettlementView, kw_only=True):
+    remaining_fen: int
+    remaining_out_of_city_fen: int
+
+
+class ReversalRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]

@@ -1,0 +1,264 @@
+"""Counter verification, settlement and reversal: one transaction locks the benefit account (R4, R8, R11)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+
+from member_api.audit.service import record
+from member_api.auth.principal import Principal
+from member_api.clock import LOCAL_TZ, local_today
+from member_api.context import AppContext
+from member_api.credential import tokens as credential_tokens
+from member_api.db import lock_for_update, retry_transient, write_transaction
+from member_api.errors import ApiError, invalid_field, not_found
+from member_api.facilities.designation import designation_on
+from member_api.facilities.tables import Facility
+from member_api.members.identity import id_problem, mask_id, mask_name, normalise_id
+from member_api.members.service import enrollment_of
+from member_api.members.tables import Member
+from member_api.policy import parameters
+from member_api.policy.reimbursement import (
+    AccountState,
+    Bill,
+    Coverage,
+    FacilityFacts,
+    Reimbursement,
+    reimburse,
+    remaining_caps,
+)
+from member_api.settlement.idempotency import Claim
+from member_api.settlement.schemas import (
+    LineView,
+    SettlementRequest,
+    SettlementResult,
+    SettlementView,
+    VerifyRequest,
+    VerifyResult,
+)
+from member_api.settlement.tables import BenefitAccount, Settlement
+
+
+def _params(day: date) -> parameters.PolicyYear:
+    try:
+        return parameters.for_date(day)
+    except parameters.NoPolicyYear:
+        raise invalid_field("visit_date", "该日期不在任何医保年度参数范围内", "No policy year covers this date.",
+                            code="no_policy_year") from None
+
+
+async def _member_from(ctx: AppContext, credential: str | None, id_number: str | None) -> tuple[dict[str, Any],
+                                                                                                 str | None]:
+    """R8: the member by e-credential (also returns its jti) or by ID number (ID card / SSC path)."""
+    if bool(credential) == bool(id_number):
+        raise ApiError("identity_required", 422, "请扫描医保电子凭证或输入身份证号（二选一）",
+                       "Give exactly one of credential or id_number.")
+    if credential:
+        subject, jti = credential_tokens.read(ctx.keyring, credential, ctx.clock.now())
+        member = await Member.select().where(Member.credential_subject == subject).first()
+        if member is None:
+            raise ApiError("credential_invalid", 401, "医保电子凭证无效", "The e-credential is not valid.")
+        return member, jti
+    assert id_number is not None
+    problem = id_problem(id_number)
+    if problem:
+        raise invalid_field("id_number", "身份证号码有误，请核对", problem, code="invalid_id_number")
+    member = await Member.select().where(Member.id_hash == ctx.keyring.keyed_hash("id", normalise_id(id_number))).first()
+    if member is None:
+        raise ApiError("member_not_found", 404, "未找到该参保人", "No member with this ID number.")
+    return member, None
+
+
+async def _account_state(member_id: int, year: int) -> AccountState:
+    row = await BenefitAccount.select().where(
+        (BenefitAccount.member == member_id) & (BenefitAccount.year == year)
+    ).first()
+    return AccountState(used_fen=row["used_fen"], used_out_of_city_fen=row["used_out_of_city_fen"]) if row else AccountState()
+
+
+async def _jti_used(jti: str | None) -> bool:
+    return jti is not None and await Settlement.exists().where(Settlement.credential_jti == jti)
+
+
+def _credential_used() -> ApiError:
+    return ApiError("credential_used", 409, "该二维码已使用，请刷新后重新出示", "This e-credential was already used.")
+
+
+def _age(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+async def verify(ctx: AppContext, clerk: Principal, req: VerifyRequest) -> VerifyResult:
+    member, jti = await _member_from(ctx, req.credential, req.id_number)
+    if await _jti_used(jti):
+        raise _credential_used()
+    today = local_today(ctx.clock)
+    params = _params(today)
+    enrolled, paid_up = await enrollment_of(member["id"], today.year)
+    designation = await designation_on(member["id"], today)
+    annual, ooc = remaining_caps(params, await _account_state(member["id"], params.year))
+    await record(ctx.clock.now(), clerk.actor, "counter_verify", "member", member["id"])
+    return VerifyResult(
+        member_ref=member["credential_subject"], name_masked=mask_name(member["name"]),
+        id_number_masked=member["id_masked"], age=_age(member["birth_date"], today), year=params.year,
+        eligible=enrolled and paid_up,
+        designated_here=bool(designation and clerk.facility_id in (designation["institution"], designation["station"])),
+        designated_institution_id=designation["institution"] if designation else None,
+        remaining_fen=annual, remaining_out_of_city_fen=ooc,
+    )
+
+
+async def _facility(facility_id: int) -> dict[str, Any]:
+    row = await Facility.select().where(Facility.id == facility_id).first()
+    if row is None:
+        raise not_found("医疗机构", "facility")
+    return row
+
+
+async def _locked_account(member_id: int, year: int, now: datetime) -> dict[str, Any]:
+    await BenefitAccount.insert(BenefitAccount(member=member_id, year=year, used_fen=0, used_out_of_city_fen=0,
+                                               updated_at=now)).on_conflict(action="DO NOTHING").run()
+    row = await lock_for_update(BenefitAccount.select().where(
+        (BenefitAccount.member == member_id) & (BenefitAccount.year == year)
+    )).first()
+    assert row is not None
+    return row
+
+
+def _lines(result: Reimbursement) -> list[dict[str, Any]]:
+    return [msgspec.to_builtins(line) for line in result.lines]
+
+
+async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, claim: Claim) -> SettlementResult:
+    """Verify, compute with the policy engine, and commit settlement + account + audit + idempotency at once."""
+    member, jti = await _member_from(ctx, req.credential, req.id_number)
+    today = local_today(ctx.clock)
+    if req.visit_date > today:
+        raise invalid_field("visit_date", "就诊日期不能晚于今天", "visit_date is in the future.")
+    params = _params(req.visit_date)
+    if params.year != _params(today).year:
+        raise invalid_field("visit_date", "只能结算本医保年度的就诊", "Only visits of the current policy year settle here.",
+                            code="visit_outside_policy_year")
+    if req.referral_id is not None:
+        raise invalid_field("referral_id", "转诊记录不存在", "No approved referral with this id.",
+                            code="referral_not_found")
+    assert clerk.facility_id is not None
+    facility = await _facility(clerk.facility_id)
+    enrolled, paid_up = await enrollment_of(member["id"], params.year)
+    designation = await designation_on(member["id"], req.visit_date)
+    designated = bool(designation and facility["id"] in (designation["institution"], designation["station"]))
+    facts = FacilityFacts(kind=facility["kind"], tier=facility["tier"], in_city=facility["in_city"])
+    coverage = Coverage(eligible=enrolled and paid_up, designated=designated, emergency=req.emergency)
+    bill = Bill(general_fee_fen=req.general_fee_fen, compliant_fen=req.compliant_fen,
+                non_compliant_fen=req.non_compliant_fen)
+
+    async def transaction() -> SettlementResult:
+        now = ctx.clock.now()
+        async with write_transaction():
+            if await _jti_used(jti):
+                raise _credential_used()
+            account = await _locked_account(member["id"], params.year, now)
+            state = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
+            result = reimburse(params, facts, coverage, bill, state)
+            repeat = await Settlement.exists().where(
+                (Settlement.member == member["id"]) & (Settlement.facility == facility["id"])
+                & (Settlement.visit_date == req.visit_date) & (Settlement.kind == "counter")
+            )
+            row = Settlement(
+                member=member["id"], facility=facility["id"], kind="counter", year=params.year,
+                visit_date=req.visit_date, clerk_id=clerk.staff_id, general_fee_fen=req.general_fee_fen,
+                compliant_fen=req.compliant_fen, non_compliant_fen=req.non_compliant_fen, emergency=req.emergency,
+                out_of_city=result.out_of_city, fund_fen=result.fund_fen, member_fen=result.member_fen,
+                lines=_lines(result), reasons=result.reasons, repeat_same_day=repeat, credential_jti=jti,
+                created_at=now,
+            )
+            await row.save()
+            await BenefitAccount.update({
+                BenefitAccount.used_fen: state.used_fen + result.fund_fen,
+                BenefitAccount.used_out_of_city_fen: state.used_out_of_city_fen
+                + (result.fund_fen if result.out_of_city else 0),
+                BenefitAccount.updated_at: now,
+            }).where(BenefitAccount.id == account["id"])
+            annual, ooc = result.remaining_after(params, state)
+            view = _result(row, facility["name"], annual, ooc)
+            await record(now, clerk.actor, "settlement", "settlement", row.id,
+                         {"fund_fen": result.fund_fen, "member_fen": result.member_fen, "repeat_same_day": repeat})
+            await claim.complete(201, msgspec.json.encode(view), now)
+        return view
+
+    try:
+        return await retry_transient(transaction)
+    except ApiError:
+        raise
+    except Exception as exc:
+        text = str(exc).lower()
+        if jti and ("unique" in text or "duplicate" in text):
+            raise _credential_used() from exc  # a concurrent settlement consumed the same jti first
+        raise
+
+
+def _view(row: Settlement | dict[str, Any], facility_name: str, reversed_by: int | None = None) -> SettlementView:
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    lines = get("lines")
+    if isinstance(lines, str):
+        lines = msgspec.json.decode(lines)
+    reasons = get("reasons")
+    if isinstance(reasons, str):
+        reasons = msgspec.json.decode(reasons)
+    created = get("created_at")
+    return SettlementView(
+        id=get("id"), kind=get("kind"), member_id=get("member"), facility_id=get("facility"),
+        facility_name=facility_name, visit_date=get("visit_date"), year=get("year"),
+        general_fee_fen=get("general_fee_fen"), compliant_fen=get("compliant_fen"),
+        non_compliant_fen=get("non_compliant_fen"), fund_fen=get("fund_fen"), member_fen=get("member_fen"),
+        reasons=reasons, lines=[msgspec.convert(x, LineView) for x in lines], repeat_same_day=get("repeat_same_day"),
+        out_of_city=get("out_of_city"), emergency=get("emergency"), reverses=get("reverses"), reversed_by=reversed_by,
+        created_at=created.astimezone(LOCAL_TZ) if created.tzinfo else created,
+    )
+
+
+def _result(row: Settlement, facility_name: str, annual: int, ooc: int) -> SettlementResult:
+    base = _view(row, facility_name)
+    return SettlementResult(**msgspec.structs.asdict(base), remaining_fen=annual, remaining_out_of_city_fen=ooc)
+
+
+async def reverse(ctx: AppContext, clerk: Principal, settlement_id: int, reason: str, claim: Claim) -> SettlementResult:
+    """A counter settlement is undone by a new negative row that restores the cap; the original stays (R11)."""
+
+    async def transaction() -> SettlementResult:
+        now, today = ctx.clock.now(), local_today(ctx.clock)
+        async with write_transaction():
+            original = await Settlement.select().where(Settlement.id == settlement_id).first()
+            if original is None or original["facility"] != clerk.facility_id or original["kind"] != "counter":
+                raise not_found("结算记录", "settlement")
+            if original["year"] != _params(today).year:
+                raise ApiError("reversal_outside_policy_year", 422, "只能冲正本医保年度的结算",
+                               "Only settlements of the current policy year can be reversed.")
+            if await Settlement.exists().where(Settlement.reverses == settlement_id):
+                raise ApiError("already_reversed", 409, "该结算已冲正", "This settlement was already reversed.")
+            account = await _locked_account(original["member"], original["year"], now)
+            ooc = original["fund_fen"] if original["out_of_city"] else 0
+            row = Settlement(
+                member=original["member"], facility=original["facility"], kind="reversal", year=original["year"],
+                visit_date=original["visit_date"], clerk_id=clerk.staff_id,
+                general_fee_fen=-original["general_fee_fen"], compliant_fen=-original["compliant_fen"],
+                non_compliant_fen=-original["non_compliant_fen"], emergency=original["emergency"],
+                out_of_city=original["out_of_city"], fund_fen=-original["fund_fen"],
+                member_fen=-original["member_fen"], lines=[], reasons=["reversal"], reverses=settlement_id,
+                reason_text=reason.strip(), created_at=now,
+            )
+            await row.save()
+            used, used_ooc = account["used_fen"] - original["fund_fen"], account["used_out_of_city_fen"] - ooc
+            await BenefitAccount.update({BenefitAccount.used_fen: used, BenefitAccount.used_out_of_city_fen: used_ooc,
+                                         BenefitAccount.updated_at: now}).where(BenefitAccount.id == account["id"])
+            annual, ooc_left = remaining_caps(parameters.for_year(original["year"]),
+                                              AccountState(used_fen=used, used_out_of_city_fen=used_ooc))
+            facility = await _facility(original["facility"])
+            view = _result(row, facility["name"], annual, ooc_left)
+            await record(now, clerk.actor, "reversal", "settlement", settlement_id, {"reversal_id": row.id})
+            await claim.complete(201, msgspec.json.encode(view), now)
+        return view
+
+    return await retry_transient(transaction)
