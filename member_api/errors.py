@@ -128,6 +128,11 @@ def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
         return problem_response(_validation_problem(exc))
     if isinstance(exc, HTTPException):
         status = exc.status_code
+        detail = str(exc.detail).lower()
+        if status == 400 and ("json" in detail or "malformed" in detail or "truncated" in detail):
+            return problem_response(
+                ApiError("malformed_json", 400, "请求内容不是有效的 JSON", "The request body is not valid JSON.")
+            )
         code, zh, en = _STATUS_CODES.get(status, ("http_error", "请求失败", "The request failed."))
         if status >= 500:
             log.error("http_error", extra={"status": status})

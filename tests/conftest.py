@@ -1,0 +1,132 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL, each schema built by the migrations."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from litestar.testing import AsyncTestClient
+
+from member_api import db, demo
+from member_api.app import create_app
+from member_api.auth.passwords import hash_password
+from member_api.clock import FrozenClock
+from member_api.settings import Settings
+
+PG_ADMIN_URL = os.environ.get("MEMBER_API_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# 10:00 Shanghai time on a weekday in the 2026 policy year.
+START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+TABLES_IN_DELETE_ORDER = (
+    "audit_event", "idempotency_record", "settlement", "benefit_account", "rate_event", "refresh_token",
+    "otp_challenge", "account", "staff", "designation", "evidence_file", "designation_change_request", "enrollment",
+    "member", "facility",
+)
+_DEMO_HASH = hash_password(demo.DEMO_PASSWORD)
+
+
+async def _create_pg_database() -> tuple[str, str] | None:
+    name = f"member_api_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is unreachable under CI: {exc}")
+        pytest.skip(f"PostgreSQL unreachable ({exc}); set MEMBER_API_TEST_POSTGRES_URL")
+        return None
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}", name
+
+
+async def _drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Any]]:
+    """A migrated database of the kind, alive for the session; its settings point at it."""
+    data_dir = tmp_path_factory.mktemp(f"data-{db_kind}")
+    pg_name = None
+    if db_kind == "postgres":
+        created = await _create_pg_database()
+        assert created is not None
+        url, pg_name = created
+    else:
+        url = f"sqlite:///{data_dir / 'test.sqlite3'}"
+    settings = Settings(database_url=url, data_dir=str(data_dir), sms_backend=f"file:{data_dir / 'sms.jsonl'}",
+                        log_level="WARNING")
+    engine = db.make_engine(url)
+    db.activate(engine)
+    await db.prepare(engine)
+    await db.run_migrations()
+    try:
+        yield {"kind": db_kind, "url": url, "settings": settings, "engine": engine, "data_dir": data_dir}
+    finally:
+        await db.close(engine)
+        if pg_name:
+            await _drop_pg_database(pg_name)
+
+
+async def wipe() -> None:
+    engine = db.current_engine()
+    if db.is_sqlite(engine):
+        await engine.run_ddl("UPDATE member SET guardian = NULL")
+        await engine.run_ddl("UPDATE facility SET parent = NULL")
+        for table in TABLES_IN_DELETE_ORDER:
+            await engine.run_ddl(f"DELETE FROM {table}")
+    else:
+        await engine.run_ddl(f"TRUNCATE {', '.join(TABLES_IN_DELETE_ORDER)} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest_asyncio.fixture
+async def world(database: dict[str, Any], clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """An empty database with the demo catalogue, members and staff; returns the demo manifest."""
+    db.activate(database["engine"])
+    await wipe()
+    monkeypatch.setattr(demo, "hash_password", lambda _: _DEMO_HASH)
+    manifest = await demo.seed_demo(database["settings"], today=clock.now().date())
+    sms = Path(database["settings"].resolved_sms_backend.removeprefix("file:"))
+    sms.unlink(missing_ok=True)
+    return manifest
+
+
+@pytest_asyncio.fixture
+async def client(database: dict[str, Any], world: dict[str, Any], clock: FrozenClock) -> AsyncIterator[Any]:
+    app = create_app(database["settings"], clock=clock)
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as test_client:
+        test_client.world = world
+        test_client.settings = database["settings"]
+        test_client.clock = clock
+        yield test_client
+
+
+def last_sms_code(settings: Settings, phone: str) -> str:
+    path = Path(settings.resolved_sms_backend.removeprefix("file:"))
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return next(m["code"] for m in reversed(lines) if m["phone"] == phone)
