@@ -17,6 +17,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
+from piccolo.engine.base import Engine
 
 from member_api import db
 from member_api.auth.principal import (
@@ -87,10 +88,13 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               engine: Engine | None = None) -> Litestar:
+    """The app. An ``engine`` passed in is the caller's to open and close (tests share one per database)."""
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    engine = db.make_engine(settings.resolved_database_url)
+    owns_engine = engine is None
+    engine = engine or db.make_engine(settings.resolved_database_url)
     data_dir = Path(settings.data_dir)
     ctx = AppContext(
         settings=settings,
@@ -103,11 +107,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         db.activate(engine)
-        await db.prepare(engine)
+        if owns_engine:
+            await db.prepare(engine)
         try:
             yield
         finally:
-            await db.close(engine)
+            if owns_engine:
+                await db.close(engine)
 
     prometheus = PrometheusConfig(app_name="member_api", prefix="member_api", group_path=True,
                                   exclude_unhandled_paths=True, exclude=["/metrics"])

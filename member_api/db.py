@@ -55,12 +55,12 @@ def current_engine() -> Engine:
     return piccolo_conf.DB
 
 
-async def prepare(engine: Engine) -> None:
+async def prepare(engine: Engine, pool: bool = True) -> None:
     """Engine start-up: WAL on SQLite (readers never block the writer), a pool on PostgreSQL."""
     if isinstance(engine, SQLiteEngine):
         with sqlite3.connect(engine.path) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
-    else:
+    elif pool:
         await engine.start_connection_pool(min_size=1, max_size=int(os.environ.get("MEMBER_API_DB_POOL", "10")))
 
 

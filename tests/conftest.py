@@ -78,7 +78,8 @@ async def database(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> As
                         log_level="WARNING")
     engine = db.make_engine(url)
     db.activate(engine)
-    await db.prepare(engine)
+    # No PostgreSQL pool: the test client serves requests on its own event loop, and a pool is bound to one.
+    await db.prepare(engine, pool=False)
     await db.run_migrations()
     try:
         yield {"kind": db_kind, "url": url, "settings": settings, "engine": engine, "data_dir": data_dir}
@@ -118,7 +119,7 @@ async def world(database: dict[str, Any], clock: FrozenClock, monkeypatch: pytes
 
 @pytest_asyncio.fixture
 async def client(database: dict[str, Any], world: dict[str, Any], clock: FrozenClock) -> AsyncIterator[Any]:
-    app = create_app(database["settings"], clock=clock)
+    app = create_app(database["settings"], clock=clock, engine=database["engine"])
     async with AsyncTestClient(app=app, raise_server_exceptions=False) as test_client:
         test_client.world = world
         test_client.settings = database["settings"]
