@@ -103,11 +103,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         uvicorn.run("member_api.asgi:app", host=args.host, port=args.port, reload=True)
         return 0
+    from granian import Granian
     from granian.constants import Interfaces
-    from granian.server import Server
 
-    Server("member_api.asgi:app", address=args.host, port=args.port, interface=Interfaces.ASGI,
-           workers=args.workers, log_access=False).serve()
+    Granian("member_api.asgi:app", address=args.host, port=args.port, interface=Interfaces.ASGI,
+            workers=args.workers, log_access=False, websockets=False).serve()
     return 0
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from member_api.auth.passwords import hash_password
 from member_api.auth.tables import Staff
+from member_api.clock import SystemClock, local_today
 from member_api.db import write_transaction
 from member_api.divisions import DIVISIONS
 from member_api.facilities.tables import Designation, Facility
@@ -130,7 +131,7 @@ async def seed_facilities() -> dict[str, int]:
 async def seed_demo(settings: Settings, today: date | None = None) -> dict[str, Any]:
     """Catalogue, members (adults, a guardian with a newborn, one not paid up) and staff; safe to re-run."""
     keyring = load_keyring(settings.resolved_key_dir)
-    today = today or datetime.now(UTC).date()
+    today = today or local_today(SystemClock())
     year = today.year
     zj = DIVISIONS["浈江区"]
     newborn_birth = date(year, max(1, today.month - 1), 10) if today.month > 1 else date(year - 1, 12, 10)
@@ -174,6 +175,7 @@ async def seed_demo(settings: Settings, today: date | None = None) -> dict[str, 
                 await Staff.insert(Staff(username=username, password_hash=hash_password(DEMO_PASSWORD), role=role,
                                          facility=ids[code] if code else None, created_at=datetime.now(UTC))).run()
     return {
+        "today": today.isoformat(),
         "note": "Demo data only. Log in residents with POST /v1/auth/otp then /v1/auth/login; the SMS code is "
                 f"appended to {settings.resolved_sms_backend.removeprefix('file:')}.",
         "members": [{"insurance_no": p[0], "name": p[1], "id_number": p[2], "phone": p[5], "division": p[4],

@@ -1,0 +1,83 @@
+"""A real multi-process server on its own database, for load, race and crash tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import _create_pg_database, _drop_pg_database
+
+BIN = Path(sys.executable).parent / "member-api"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, env: dict[str, str], data_dir: Path, workers: int) -> None:
+        self.env, self.data_dir, self.workers = env, data_dir, workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run([str(BIN), *args], env=self.env, input=stdin.encode() if stdin else None,
+                              capture_output=True, timeout=120, check=True)
+        return done.stdout.decode()
+
+    def start(self) -> None:
+        log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - closed with the process
+        self.proc = subprocess.Popen(
+            [str(BIN), "serve", "--no-migrate", "--port", str(self.port), "--workers", str(self.workers)],
+            env=self.env, stdout=log, stderr=log, start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server did not become ready: " + (self.data_dir / "server.log").read_text()[-2000:])
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no graceful shutdown, as in a crash."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, 9)
+            self.proc.wait(timeout=10)
+
+
+@asynccontextmanager
+async def running_server(kind: str, tmp_path: Path, workers: int = 2) -> AsyncIterator[Server]:
+    pg_name = None
+    if kind == "postgres":
+        created = await _create_pg_database()
+        assert created is not None
+        url, pg_name = created
+    else:
+        url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    env = {**os.environ, "MEMBER_API_DATABASE_URL": url, "MEMBER_API_DATA_DIR": str(tmp_path),
+           "MEMBER_API_LOG_LEVEL": "WARNING", "MEMBER_API_DB_POOL": "8"}
+    server = Server(env, tmp_path, workers)
+    try:
+        await asyncio.to_thread(server.cli, "migrate")
+        await asyncio.to_thread(server.cli, "seed-demo", "--manifest", str(tmp_path / "manifest.json"))
+        server.start()
+        yield server
+    finally:
+        server.kill()
+        if pg_name:
+            await _drop_pg_database(pg_name)
