@@ -55,8 +55,15 @@ def route_handlers() -> list[object]:
     from member_api.settlement.routes import CounterController
 
     controllers = [
-        OpsController, AuthController, MeController, FacilitiesController, DesignationController,
-        ReviewChangeRequestsController, CredentialController, CounterController, BenefitsController,
+        OpsController,
+        AuthController,
+        MeController,
+        FacilitiesController,
+        DesignationController,
+        ReviewChangeRequestsController,
+        CredentialController,
+        CounterController,
+        BenefitsController,
     ]
     problems = problem_responses()
     for controller in controllers:
@@ -76,20 +83,23 @@ def openapi_config() -> OpenAPIConfig:
         path="/docs",
         render_plugins=[
             SwaggerRenderPlugin(
-                path="/", js_url=f"{assets}/swagger-ui-bundle.js", css_url=f"{assets}/swagger-ui.css",
+                path="/",
+                js_url=f"{assets}/swagger-ui-bundle.js",
+                css_url=f"{assets}/swagger-ui.css",
                 standalone_preset_js_url=f"{assets}/swagger-ui-standalone-preset.js",
                 favicon=f"<link rel='icon' type='image/png' href='{assets}/favicon-32x32.png'>",
             )
         ],
-        components=Components(security_schemes={
-            "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
-        }),
+        components=Components(
+            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+        ),
         use_handler_docstrings=False,
     )
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
-               engine: Engine | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None
+) -> Litestar:
     """The app. An ``engine`` passed in is the caller's to open and close (tests share one per database)."""
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
@@ -115,10 +125,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             if owns_engine:
                 await db.close(engine)
 
-    prometheus = PrometheusConfig(app_name="member_api", prefix="member_api", group_path=True,
-                                  exclude_unhandled_paths=True, exclude=["/metrics"])
-    docs_assets = create_static_files_router(path=DOCS_ASSETS, directories=[swagger_ui_bundle.swagger_ui_path],
-                                             include_in_schema=False)
+    prometheus = PrometheusConfig(
+        app_name="member_api", prefix="member_api", group_path=True, exclude_unhandled_paths=True, exclude=["/metrics"]
+    )
+    docs_assets = create_static_files_router(
+        path=DOCS_ASSETS, directories=[swagger_ui_bundle.swagger_ui_path], include_in_schema=False
+    )
     db.activate(engine)
     return Litestar(
         route_handlers=[*route_handlers(), PrometheusController, docs_assets],

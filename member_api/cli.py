@@ -106,8 +106,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
-    Granian("member_api.asgi:app", address=args.host, port=args.port, interface=Interfaces.ASGI,
-            workers=args.workers, log_access=False, websockets=False).serve()
+    Granian(
+        "member_api.asgi:app",
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=args.workers,
+        log_access=False,
+        websockets=False,
+    ).serve()
     return 0
 
 

@@ -65,7 +65,7 @@ async def prepare(engine: Engine, pool: bool = True) -> None:
 
 
 async def close(engine: Engine) -> None:
-    if isinstance(engine, PostgresEngine):
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
 
 

@@ -77,9 +77,7 @@ def not_found(what_zh: str = "资源", what_en: str = "resource") -> ApiError:
 
 
 def invalid_field(field: str, message_zh: str, message_en: str, code: str = "validation_error") -> ApiError:
-    return ApiError(
-        code, 422, message_zh, message_en, errors=[FieldError(field=field, message=message_en)]
-    )
+    return ApiError(code, 422, message_zh, message_en, errors=[FieldError(field=field, message=message_en)])
 
 
 _STATUS_CODES: dict[int, tuple[str, str, str]] = {
@@ -116,7 +114,10 @@ def _validation_problem(exc: ValidationException) -> ApiError:
     if malformed or (not errors and "malformed" in str(exc.detail).lower()):
         return ApiError("malformed_json", 400, "请求内容不是有效的 JSON", "The request body is not valid JSON.")
     return ApiError(
-        "validation_error", 422, "提交的数据有误，请检查标出的字段", "The submitted data is invalid; see errors.",
+        "validation_error",
+        422,
+        "提交的数据有误，请检查标出的字段",
+        "The submitted data is invalid; see errors.",
         errors=errors or None,
     )
 
@@ -138,7 +139,9 @@ def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
             log.error("http_error", extra={"status": status})
         return problem_response(ApiError(code, status, zh, en, headers=exc.headers))
     log.exception("unhandled_error", exc_info=exc)
-    return problem_response(ApiError("internal_error", 500, "服务内部错误，请稍后重试", "Internal error; try again later."))
+    return problem_response(
+        ApiError("internal_error", 500, "服务内部错误，请稍后重试", "Internal error; try again later.")
+    )
 
 
 EXCEPTION_HANDLERS = {Exception: http_exception_handler}
@@ -148,9 +151,21 @@ def problem_responses() -> dict[int, Any]:
     """OpenAPI: every operation may answer these problem+json statuses."""
     from litestar.openapi import ResponseSpec
 
-    described = {400: "Malformed request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found",
-                 405: "Method not allowed", 409: "Conflict", 413: "Body too large",
-                 415: "Unsupported media type", 422: "Invalid input", 429: "Rate limited",
-                 500: "Internal error", 503: "Unavailable"}
-    return {status: ResponseSpec(data_container=Problem, media_type=PROBLEM, description=text, generate_examples=False)
-            for status, text in described.items()}
+    described = {
+        400: "Malformed request",
+        401: "Not authenticated",
+        403: "Not allowed",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        413: "Body too large",
+        415: "Unsupported media type",
+        422: "Invalid input",
+        429: "Rate limited",
+        500: "Internal error",
+        503: "Unavailable",
+    }
+    return {
+        status: ResponseSpec(data_container=Problem, media_type=PROBLEM, description=text, generate_examples=False)
+        for status, text in described.items()
+    }

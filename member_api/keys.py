@@ -39,8 +39,7 @@ def _write_once(path: Path, data: bytes) -> None:
 
 def _new_signing_key(key_dir: Path) -> str:
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     kid = b64url(hashlib.sha256(raw).digest()[:6])
     _write_once(key_dir / f"ed25519-{kid}.pem", pem)
@@ -62,8 +61,7 @@ class KeyRing:
         keys = []
         for kid, public in self.public_keys.items():
             raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-            keys.append({"kty": "OKP", "crv": "Ed25519", "x": b64url(raw), "kid": kid, "alg": "EdDSA",
-                         "use": "sig"})
+            keys.append({"kty": "OKP", "crv": "Ed25519", "x": b64url(raw), "kid": kid, "alg": "EdDSA", "use": "sig"})
         return {"keys": keys}
 
 

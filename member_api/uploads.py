@@ -30,20 +30,29 @@ def check_files(settings: Settings, files: list[tuple[str, bytes]], field: str) 
     if not files:
         raise _refuse("file_required", "请上传至少一个文件", "At least one file is required.", field)
     if len(files) > settings.max_upload_files:
-        raise _refuse("too_many_files", f"最多上传 {settings.max_upload_files} 个文件",
-                      f"At most {settings.max_upload_files} files.", field)
+        raise _refuse(
+            "too_many_files",
+            f"最多上传 {settings.max_upload_files} 个文件",
+            f"At most {settings.max_upload_files} files.",
+            field,
+        )
     checked = []
     for index, (name, data) in enumerate(files):
         where = f"{field}[{index}]"
         if not data:
             raise _refuse("file_empty", "文件为空", "The file is empty.", where)
         if len(data) > settings.max_upload_bytes:
-            raise _refuse("file_too_large", "文件过大", f"Files may be at most {settings.max_upload_bytes} bytes.",
-                          where)
+            raise _refuse(
+                "file_too_large", "文件过大", f"Files may be at most {settings.max_upload_bytes} bytes.", where
+            )
         kind = filetype.guess_mime(data)
         if kind not in ALLOWED:
-            raise _refuse("file_type_not_allowed", "只支持 JPEG、PNG 图片或 PDF 文件",
-                          "Only JPEG, PNG or PDF files are accepted.", where)
+            raise _refuse(
+                "file_type_not_allowed",
+                "只支持 JPEG、PNG 图片或 PDF 文件",
+                "Only JPEG, PNG or PDF files are accepted.",
+                where,
+            )
         if kind.startswith("image/"):
             _check_image(settings, data, where)
         checked.append(CheckedFile(data=data, content_type=kind, filename=name[:200]))

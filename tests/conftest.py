@@ -26,9 +26,21 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # 10:00 Shanghai time on a weekday in the 2026 policy year.
 START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 TABLES_IN_DELETE_ORDER = (
-    "audit_event", "idempotency_record", "settlement", "benefit_account", "rate_event", "refresh_token",
-    "otp_challenge", "account", "staff", "designation", "evidence_file", "designation_change_request", "enrollment",
-    "member", "facility",
+    "audit_event",
+    "idempotency_record",
+    "settlement",
+    "benefit_account",
+    "rate_event",
+    "refresh_token",
+    "otp_challenge",
+    "account",
+    "staff",
+    "designation",
+    "evidence_file",
+    "designation_change_request",
+    "enrollment",
+    "member",
+    "facility",
 )
 _DEMO_HASH = hash_password(demo.DEMO_PASSWORD)
 
@@ -74,8 +86,9 @@ async def database(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> As
         url, pg_name = created
     else:
         url = f"sqlite:///{data_dir / 'test.sqlite3'}"
-    settings = Settings(database_url=url, data_dir=str(data_dir), sms_backend=f"file:{data_dir / 'sms.jsonl'}",
-                        log_level="WARNING")
+    settings = Settings(
+        database_url=url, data_dir=str(data_dir), sms_backend=f"file:{data_dir / 'sms.jsonl'}", log_level="WARNING"
+    )
     engine = db.make_engine(url)
     db.activate(engine)
     # No PostgreSQL pool: the test client serves requests on its own event loop, and a pool is bound to one.
@@ -113,7 +126,7 @@ async def world(database: dict[str, Any], clock: FrozenClock, monkeypatch: pytes
     monkeypatch.setattr(demo, "hash_password", lambda _: _DEMO_HASH)
     manifest = await demo.seed_demo(database["settings"], today=clock.now().date())
     sms = Path(database["settings"].resolved_sms_backend.removeprefix("file:"))
-    sms.unlink(missing_ok=True)
+    sms.unlink(missing_ok=True)  # noqa: ASYNC240 - a test fixture, before any request
     return manifest
 
 

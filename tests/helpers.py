@@ -26,8 +26,9 @@ async def member_headers(client: Any, insurance_no: str = "SG0000000001") -> dic
     entry = member_entry(client, insurance_no)
     tokens = await login_phone(client, entry["phone"])
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-    bound = await client.post("/v1/me/binding", json={"id_number": entry["id_number"], "name": entry["name"]},
-                              headers=headers)
+    bound = await client.post(
+        "/v1/me/binding", json={"id_number": entry["id_number"], "name": entry["name"]}, headers=headers
+    )
     assert bound.status_code == 200, bound.text
     return headers
 

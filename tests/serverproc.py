@@ -33,15 +33,24 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
-        done = subprocess.run([str(BIN), *args], env=self.env, input=stdin.encode() if stdin else None,
-                              capture_output=True, timeout=120, check=True)
+        done = subprocess.run(
+            [str(BIN), *args],
+            env=self.env,
+            input=stdin.encode() if stdin else None,
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
         return done.stdout.decode()
 
     def start(self) -> None:
-        log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.data_dir / "server.log", "ab")
         self.proc = subprocess.Popen(
             [str(BIN), "serve", "--no-migrate", "--port", str(self.port), "--workers", str(self.workers)],
-            env=self.env, stdout=log, stderr=log, start_new_session=True,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -69,8 +78,13 @@ async def running_server(kind: str, tmp_path: Path, workers: int = 2) -> AsyncIt
         url, pg_name = created
     else:
         url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    env = {**os.environ, "MEMBER_API_DATABASE_URL": url, "MEMBER_API_DATA_DIR": str(tmp_path),
-           "MEMBER_API_LOG_LEVEL": "WARNING", "MEMBER_API_DB_POOL": "8"}
+    env = {
+        **os.environ,
+        "MEMBER_API_DATABASE_URL": url,
+        "MEMBER_API_DATA_DIR": str(tmp_path),
+        "MEMBER_API_LOG_LEVEL": "WARNING",
+        "MEMBER_API_DB_POOL": "8",
+    }
     server = Server(env, tmp_path, workers)
     try:
         await asyncio.to_thread(server.cli, "migrate")

@@ -8,9 +8,11 @@ from typing import Any
 from member_api.audit.tables import AuditEvent
 
 
-async def record(at: datetime, actor: str, action: str, subject_type: str, subject_id: object,
-                 data: dict[str, Any] | None = None) -> None:
+async def record(
+    at: datetime, actor: str, action: str, subject_type: str, subject_id: object, data: dict[str, Any] | None = None
+) -> None:
     await AuditEvent.insert(
-        AuditEvent(at=at, actor=actor, action=action, subject_type=subject_type, subject_id=str(subject_id),
-                   data=data or {})
+        AuditEvent(
+            at=at, actor=actor, action=action, subject_type=subject_type, subject_id=str(subject_id), data=data or {}
+        )
     ).run()

@@ -35,8 +35,13 @@ class MemberCaller(msgspec.Struct, kw_only=True, frozen=True):
 
 
 def unauthorized(code: str = "unauthorized") -> ApiError:
-    return ApiError(code, 401, "登录已失效，请重新登录", "Authentication is missing or invalid.",
-                    headers={"WWW-Authenticate": "Bearer"})
+    return ApiError(
+        code,
+        401,
+        "登录已失效，请重新登录",
+        "Authentication is missing or invalid.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def forbidden() -> ApiError:
@@ -49,8 +54,14 @@ async def provide_principal(request: Request, ctx: AppContext) -> Principal:
     if scheme.lower() != "bearer" or not token:
         raise unauthorized()
     try:
-        claims = verify(ctx.keyring, token.strip(), audience=ctx.settings.audience, issuer=ctx.settings.issuer,
-                        now=ctx.clock.now(), required=("exp", "iat", "sub", "role"))
+        claims = verify(
+            ctx.keyring,
+            token.strip(),
+            audience=ctx.settings.audience,
+            issuer=ctx.settings.issuer,
+            now=ctx.clock.now(),
+            required=("exp", "iat", "sub", "role"),
+        )
     except TokenError as exc:
         raise unauthorized(exc.code) from exc
     sub, role = str(claims["sub"]), claims["role"]

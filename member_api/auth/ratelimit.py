@@ -19,8 +19,14 @@ async def hit(kind: str, key_hash: str, at: datetime) -> None:
 
 
 def too_many(retry_after_s: int, code: str = "rate_limited") -> ApiError:
-    return ApiError(code, 429, "操作过于频繁，请稍后再试", "Too many attempts; try again later.",
-                    headers={"Retry-After": str(max(1, retry_after_s))}, extra={"retry_after_s": retry_after_s})
+    return ApiError(
+        code,
+        429,
+        "操作过于频繁，请稍后再试",
+        "Too many attempts; try again later.",
+        headers={"Retry-After": str(max(1, retry_after_s))},
+        extra={"retry_after_s": retry_after_s},
+    )
 
 
 async def enforce(kind: str, key_hash: str, now: datetime, limit: int, window: timedelta) -> None:

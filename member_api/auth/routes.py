@@ -39,8 +39,7 @@ class AuthController(Controller):
     async def refresh(self, data: RefreshRequest, ctx: AppContext) -> TokenPair:
         return await service.refresh(ctx, data.refresh_token)
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Revoke this login's tokens",
-          security=[{"bearer": []}])
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Revoke this login's tokens", security=[{"bearer": []}])
     async def logout(self, data: RefreshRequest, ctx: AppContext, principal: Principal) -> None:
         subject = f"a{principal.account_id}" if principal.role == "member" else f"s{principal.staff_id}"
         await service.logout(ctx, data.refresh_token, subject)

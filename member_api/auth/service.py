@@ -30,8 +30,9 @@ def _otp_invalid() -> ApiError:
 def _check_phone(phone: str) -> str:
     phone = phone.strip()
     if not valid_phone(phone):
-        raise invalid_field("phone", "请输入正确的 11 位手机号", "must be an 11-digit mainland mobile number",
-                            code="invalid_phone")
+        raise invalid_field(
+            "phone", "请输入正确的 11 位手机号", "must be an 11-digit mainland mobile number", code="invalid_phone"
+        )
     return phone
 
 
@@ -43,21 +44,25 @@ async def send_otp(ctx: AppContext, phone: str, client: str) -> int:
     client_hash = ctx.keyring.keyed_hash("client", client)
     code = f"{secrets.randbelow(10**6):06d}"
     async with write_transaction():
-        await ratelimit.enforce("otp_phone_minute", phone_hash, now, s.otp_per_phone_per_minute,
-                                timedelta(minutes=1))
+        await ratelimit.enforce("otp_phone_minute", phone_hash, now, s.otp_per_phone_per_minute, timedelta(minutes=1))
         await ratelimit.enforce("otp_phone_day", phone_hash, now, s.otp_per_phone_per_day, timedelta(days=1))
         await ratelimit.enforce("otp_client", client_hash, now, s.otp_per_client_per_hour, timedelta(hours=1))
-        for kind, key in (("otp_phone_minute", phone_hash), ("otp_phone_day", phone_hash),
-                          ("otp_client", client_hash)):
+        for kind, key in (("otp_phone_minute", phone_hash), ("otp_phone_day", phone_hash), ("otp_client", client_hash)):
             await ratelimit.hit(kind, key, now)
         # A new code replaces any earlier one: only the latest can be used.
         await OtpChallenge.update({OtpChallenge.used: True}).where(
             (OtpChallenge.phone_hash == phone_hash) & (OtpChallenge.used == False)  # noqa: E712
         )
-        await OtpChallenge.insert(OtpChallenge(
-            phone_hash=phone_hash, code_hash=ctx.keyring.keyed_hash("otp", f"{phone}:{code}"),
-            expires_at=now + timedelta(seconds=s.otp_ttl_s), attempts=0, used=False, created_at=now,
-        )).run()
+        await OtpChallenge.insert(
+            OtpChallenge(
+                phone_hash=phone_hash,
+                code_hash=ctx.keyring.keyed_hash("otp", f"{phone}:{code}"),
+                expires_at=now + timedelta(seconds=s.otp_ttl_s),
+                attempts=0,
+                used=False,
+                created_at=now,
+            )
+        ).run()
     await ctx.sms.send_code(phone, code, now)
     return s.otp_ttl_s
 
@@ -67,10 +72,16 @@ async def login_with_otp(ctx: AppContext, phone: str, code: str) -> TokenPair:
     now = ctx.clock.now()
     phone_hash = ctx.keyring.keyed_hash("phone", phone)
     async with write_transaction():
-        challenge = await OtpChallenge.objects().where(
-            (OtpChallenge.phone_hash == phone_hash) & (OtpChallenge.used == False)  # noqa: E712
-            & (OtpChallenge.expires_at > now)
-        ).order_by(OtpChallenge.id, ascending=False).first()
+        challenge = (
+            await OtpChallenge.objects()
+            .where(
+                (OtpChallenge.phone_hash == phone_hash)
+                & (OtpChallenge.used == False)  # noqa: E712
+                & (OtpChallenge.expires_at > now)
+            )
+            .order_by(OtpChallenge.id, ascending=False)
+            .first()
+        )
         if challenge is None:
             raise _otp_invalid()
         expected = ctx.keyring.keyed_hash("otp", f"{phone}:{code.strip()}")
@@ -98,8 +109,13 @@ async def staff_login(ctx: AppContext, username: str, password: str) -> TokenPai
     s, now = ctx.settings, ctx.clock.now()
     staff = await Staff.objects().where(Staff.username == username.strip()).first()
     if staff and staff.locked_until and staff.locked_until > now:
-        raise ApiError("account_locked", 429, "登录失败次数过多，账号已暂时锁定", "Too many failures; account locked.",
-                       headers={"Retry-After": str(int((staff.locked_until - now).total_seconds()) + 1)})
+        raise ApiError(
+            "account_locked",
+            429,
+            "登录失败次数过多，账号已暂时锁定",
+            "Too many failures; account locked.",
+            headers={"Retry-After": str(int((staff.locked_until - now).total_seconds()) + 1)},
+        )
     ok = verify_password(staff.password_hash if staff else None, password) and bool(staff and staff.active)
     async with write_transaction():
         if staff is None:
@@ -120,18 +136,36 @@ async def staff_login(ctx: AppContext, username: str, password: str) -> TokenPai
     return pair
 
 
-async def _issue(ctx: AppContext, *, subject: str, role: str, facility_id: int | None,
-                 family: str | None = None) -> TokenPair:
+async def _issue(
+    ctx: AppContext, *, subject: str, role: str, facility_id: int | None, family: str | None = None
+) -> TokenPair:
     s, now = ctx.settings, ctx.clock.now()
     refresh = secrets.token_urlsafe(32)
-    await RefreshToken.insert(RefreshToken(
-        token_hash=_sha(refresh), family=family or secrets.token_hex(16), subject=subject, role=role,
-        facility_id=facility_id, expires_at=now + timedelta(seconds=s.refresh_token_ttl_s), created_at=now,
-    )).run()
-    token = access_token(ctx.keyring, subject=subject, role=role, facility_id=facility_id, issuer=s.issuer,
-                         audience=s.audience, now=now, ttl_s=s.access_token_ttl_s)
-    return TokenPair(access_token=token, refresh_token=refresh, token_type="Bearer",
-                     expires_in=s.access_token_ttl_s, role=role)
+    await RefreshToken.insert(
+        RefreshToken(
+            token_hash=_sha(refresh),
+            family=family or secrets.token_hex(16),
+            subject=subject,
+            role=role,
+            facility_id=facility_id,
+            expires_at=now + timedelta(seconds=s.refresh_token_ttl_s),
+            created_at=now,
+        )
+    ).run()
+    token = access_token(
+        ctx.keyring,
+        subject=subject,
+        role=role,
+        facility_id=facility_id,
+        issuer=s.issuer,
+        audience=s.audience,
+        now=now,
+        ttl_s=s.access_token_ttl_s,
+    )
+    bearer = "Bearer"
+    return TokenPair(
+        access_token=token, refresh_token=refresh, token_type=bearer, expires_in=s.access_token_ttl_s, role=role
+    )
 
 
 def _refresh_invalid() -> ApiError:
@@ -153,11 +187,14 @@ async def refresh(ctx: AppContext, token: str) -> TokenPair:
         else:
             row.used_at = now
             await row.save([RefreshToken.used_at])
-            pair = await _issue(ctx, subject=row.subject, role=row.role, facility_id=row.facility_id,
-                                family=row.family)
+            pair = await _issue(ctx, subject=row.subject, role=row.role, facility_id=row.facility_id, family=row.family)
     if reused:
-        raise ApiError("refresh_reused", 401, "登录凭据已被使用，请重新登录",
-                       "This refresh token was already used; all sessions of this login are revoked.")
+        raise ApiError(
+            "refresh_reused",
+            401,
+            "登录凭据已被使用，请重新登录",
+            "This refresh token was already used; all sessions of this login are revoked.",
+        )
     return pair
 
 

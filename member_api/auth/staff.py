@@ -19,7 +19,12 @@ async def create_staff(username: str, password: str, role: str, facility_code: s
         if row is None:
             raise ApiError("facility_not_found", 422, "机构编码不存在", f"No facility {facility_code}.")
         facility_id = row["id"]
-    staff = Staff(username=username, password_hash=hash_password(password), role=role, facility=facility_id,
-                  created_at=datetime.now(UTC))
+    staff = Staff(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        facility=facility_id,
+        created_at=datetime.now(UTC),
+    )
     await staff.save()
     return int(staff.id)

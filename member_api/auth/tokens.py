@@ -23,8 +23,15 @@ def sign(keyring: KeyRing, claims: dict[str, Any]) -> str:
     return jwt.encode(claims, keyring.private_key, algorithm="EdDSA", headers={"kid": keyring.kid})
 
 
-def verify(keyring: KeyRing, token: str, *, audience: str, issuer: str | None, now: datetime,
-           required: tuple[str, ...] = ("exp", "iat", "sub")) -> dict[str, Any]:
+def verify(
+    keyring: KeyRing,
+    token: str,
+    *,
+    audience: str,
+    issuer: str | None,
+    now: datetime,
+    required: tuple[str, ...] = ("exp", "iat", "sub"),
+) -> dict[str, Any]:
     """Verify signature (by ``kid``), algorithm, audience, issuer and times against the injected clock."""
     try:
         header = jwt.get_unverified_header(token)
@@ -35,7 +42,11 @@ def verify(keyring: KeyRing, token: str, *, audience: str, issuer: str | None, n
         raise TokenError("token_invalid")
     try:
         claims: dict[str, Any] = jwt.decode(
-            token, key, algorithms=ALGORITHMS, audience=audience, issuer=issuer,
+            token,
+            key,
+            algorithms=ALGORITHMS,
+            audience=audience,
+            issuer=issuer,
             options={"require": list(required), "verify_exp": False, "verify_nbf": False, "verify_iat": False},
         )
     except jwt.PyJWTError as exc:
@@ -50,11 +61,28 @@ def verify(keyring: KeyRing, token: str, *, audience: str, issuer: str | None, n
     return claims
 
 
-def access_token(keyring: KeyRing, *, subject: str, role: str, facility_id: int | None, issuer: str,
-                 audience: str, now: datetime, ttl_s: int) -> str:
+def access_token(
+    keyring: KeyRing,
+    *,
+    subject: str,
+    role: str,
+    facility_id: int | None,
+    issuer: str,
+    audience: str,
+    now: datetime,
+    ttl_s: int,
+) -> str:
     iat = int(now.timestamp())
-    claims: dict[str, Any] = {"iss": issuer, "aud": audience, "sub": subject, "role": role, "iat": iat,
-                              "nbf": iat, "exp": iat + ttl_s, "jti": secrets.token_urlsafe(9)}
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "role": role,
+        "iat": iat,
+        "nbf": iat,
+        "exp": iat + ttl_s,
+        "jti": secrets.token_urlsafe(9),
+    }
     if facility_id is not None:
         claims["facility"] = facility_id
     return sign(keyring, claims)

@@ -19,21 +19,26 @@ YearParam = Annotated[int | None, Parameter(query="year", ge=2000, le=2100)]
 class BenefitsController(Controller):
     path = "/v1/me"
     tags = ["benefits"]
-    security = [{"bearer": []}]  # noqa: RUF012
+    security = [{"bearer": []}]
 
     @get("/benefits", summary="Annual cap, used and remaining (and the out-of-city sub-cap)")
-    async def benefits(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int,
-                       year: YearParam = None) -> Benefits:
+    async def benefits(
+        self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, year: YearParam = None
+    ) -> Benefits:
         return await service.benefits(ctx, subject_member_id, year)
 
     @get("/benefits/summary", summary="Totals by month and by facility")
-    async def summary(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int,
-                      year: YearParam = None) -> Summary:
+    async def summary(
+        self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, year: YearParam = None
+    ) -> Summary:
         return await service.summary(ctx, subject_member_id, year)
 
     @get("/settlements", summary="Every fund movement, newest first (cursor pages)")
     async def settlements(
-        self, caller: MemberCaller, subject_member_id: int, year: YearParam = None,
+        self,
+        caller: MemberCaller,
+        subject_member_id: int,
+        year: YearParam = None,
         kind: Literal["counter", "reversal", "claim_payout"] | None = None,
         facility_id: Annotated[int | None, Parameter(ge=1)] = None,
         cursor: Annotated[str | None, Parameter(max_length=40)] = None,

@@ -8,6 +8,7 @@ from typing import Any
 
 from piccolo.columns.combination import Where
 
+from member_api.benefits.schemas import Benefits, FacilityTotal, MonthTotal, SettlementPage, Summary
 from member_api.clock import local_today
 from member_api.context import AppContext
 from member_api.errors import ApiError, not_found
@@ -18,7 +19,6 @@ from member_api.policy import parameters
 from member_api.policy.reimbursement import AccountState, remaining_caps
 from member_api.settlement.service import _account_state, _view
 from member_api.settlement.tables import Settlement
-from member_api.benefits.schemas import Benefits, FacilityTotal, MonthTotal, SettlementPage, Summary
 
 KINDS = ("counter", "reversal", "claim_payout")
 
@@ -27,8 +27,9 @@ def _year_params(year: int) -> parameters.PolicyYear:
     try:
         return parameters.for_year(year)
     except parameters.NoPolicyYear:
-        raise ApiError("no_policy_year", 404, f"{year} 年度没有普通门诊统筹政策参数",
-                       f"No policy parameters for {year}.") from None
+        raise ApiError(
+            "no_policy_year", 404, f"{year} 年度没有普通门诊统筹政策参数", f"No policy parameters for {year}."
+        ) from None
 
 
 async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefits:
@@ -37,16 +38,24 @@ async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefit
     params = _year_params(year)
     enrolled, paid_up = await enrollment_of(member_id, year)
     if not enrolled:
-        raise ApiError("not_enrolled", 404, f"{year} 年度未参加居民医保", f"Not enrolled for {year}.",
-                       extra={"year": year})
+        raise ApiError(
+            "not_enrolled", 404, f"{year} 年度未参加居民医保", f"Not enrolled for {year}.", extra={"year": year}
+        )
     state: AccountState = await _account_state(member_id, year)
     annual, ooc = remaining_caps(params, state)
     current = await designation_service.current(ctx, member_id, year)
     return Benefits(
-        year=year, enrolled=enrolled, eligible=paid_up, annual_cap_fen=params.annual_cap_fen, used_fen=state.used_fen,
-        remaining_fen=annual, out_of_city_cap_fen=params.out_of_city_cap_fen,
-        out_of_city_used_fen=state.used_out_of_city_fen, out_of_city_remaining_fen=ooc,
-        designation=current.designation, as_of=ctx.clock.now(),
+        year=year,
+        enrolled=enrolled,
+        eligible=paid_up,
+        annual_cap_fen=params.annual_cap_fen,
+        used_fen=state.used_fen,
+        remaining_fen=annual,
+        out_of_city_cap_fen=params.out_of_city_cap_fen,
+        out_of_city_used_fen=state.used_out_of_city_fen,
+        out_of_city_remaining_fen=ooc,
+        designation=current.designation,
+        as_of=ctx.clock.now(),
     )
 
 
@@ -64,8 +73,11 @@ def _cursor(value: str | None) -> int | None:
 
 async def _names(rows: list[dict[str, Any]]) -> dict[int, str]:
     ids = list({r["facility"] for r in rows})
-    return {f["id"]: f["name"] for f in await Facility.select(Facility.id, Facility.name).where(
-        Facility.id.is_in(ids))} if ids else {}
+    return (
+        {f["id"]: f["name"] for f in await Facility.select(Facility.id, Facility.name).where(Facility.id.is_in(ids))}
+        if ids
+        else {}
+    )
 
 
 async def _reversed_by(ids: list[int]) -> dict[int, int]:
@@ -75,8 +87,9 @@ async def _reversed_by(ids: list[int]) -> dict[int, int]:
     return {r["reverses"]: r["id"] for r in rows}
 
 
-async def history(member_id: int, year: int | None, kind: str | None, facility_id: int | None,
-                  cursor: str | None, limit: int) -> SettlementPage:
+async def history(
+    member_id: int, year: int | None, kind: str | None, facility_id: int | None, cursor: str | None, limit: int
+) -> SettlementPage:
     """Newest first, keyset on id: rows added while paging land before the cursor, never twice."""
     where: Where = Settlement.member == member_id
     if year:
@@ -92,7 +105,9 @@ async def history(member_id: int, year: int | None, kind: str | None, facility_i
     page = rows[:limit]
     names, reversed_by = await _names(page), await _reversed_by([r["id"] for r in page])
     items = [_view(r, names.get(r["facility"], ""), reversed_by.get(r["id"])) for r in page]
-    next_cursor = base64.urlsafe_b64encode(str(page[-1]["id"]).encode()).decode().rstrip("=") if len(rows) > limit else None
+    next_cursor = (
+        base64.urlsafe_b64encode(str(page[-1]["id"]).encode()).decode().rstrip("=") if len(rows) > limit else None
+    )
     return SettlementPage(items=items, next_cursor=next_cursor)
 
 
@@ -125,7 +140,10 @@ async def summary(ctx: AppContext, member_id: int, year: int | None) -> Summary:
         f[2] += visits
     names = await _names([{"facility": k} for k in facilities])
     return Summary(
-        year=year, by_month=[months[k] for k in sorted(months)],
-        by_facility=[FacilityTotal(facility_id=k, facility_name=names.get(k, ""), fund_fen=v[0], member_fen=v[1],
-                                   visits=v[2]) for k, v in sorted(facilities.items())],
+        year=year,
+        by_month=[months[k] for k in sorted(months)],
+        by_facility=[
+            FacilityTotal(facility_id=k, facility_name=names.get(k, ""), fund_fen=v[0], member_fen=v[1], visits=v[2])
+            for k, v in sorted(facilities.items())
+        ],
     )

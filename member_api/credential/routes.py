@@ -38,31 +38,40 @@ async def _issue(ctx: AppContext, member_id: int) -> Credential:
     enrolled, paid_up = await enrollment_of(member_id, today.year)
     # Refresh a quarter of the lifetime early so a code on screen is never stale when scanned.
     early = max(5, ctx.settings.credential_ttl_s // 4)
-    return Credential(token=token, expires_at=datetime.fromtimestamp(exp, UTC),
-                      refresh_after=datetime.fromtimestamp(exp - early, UTC), eligible=enrolled and paid_up,
-                      year=today.year)
+    return Credential(
+        token=token,
+        expires_at=datetime.fromtimestamp(exp, UTC),
+        refresh_after=datetime.fromtimestamp(exp - early, UTC),
+        eligible=enrolled and paid_up,
+        year=today.year,
+    )
 
 
 class CredentialController(Controller):
     path = "/v1/me"
     tags = ["credential"]
-    security = [{"bearer": []}]  # noqa: RUF012
+    security = [{"bearer": []}]
 
     @get("/credential", summary="A fresh e-credential token (60 s by default)")
     async def token(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int) -> Response[Credential]:
         return Response(await _issue(ctx, subject_member_id), headers=NO_STORE)
 
     @get("/credential.png", summary="The e-credential as a QR PNG", media_type="image/png")
-    async def png(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int,
-                  size: Size = 300) -> Response[bytes]:
+    async def png(
+        self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, size: Size = 300
+    ) -> Response[bytes]:
         cred = await _issue(ctx, subject_member_id)
         body = await anyio.to_thread.run_sync(render.png, cred.token, size)
-        return Response(body, media_type="image/png", headers={**NO_STORE, "X-Credential-Expires": cred.expires_at.isoformat()})
+        return Response(
+            body, media_type="image/png", headers={**NO_STORE, "X-Credential-Expires": cred.expires_at.isoformat()}
+        )
 
     @get("/credential.svg", summary="The e-credential as a QR SVG", media_type="image/svg+xml")
-    async def svg(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int,
-                  size: Size = 300) -> Response[bytes]:
+    async def svg(
+        self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, size: Size = 300
+    ) -> Response[bytes]:
         cred = await _issue(ctx, subject_member_id)
         body = await anyio.to_thread.run_sync(render.svg, cred.token, size)
-        return Response(body, media_type="image/svg+xml",
-                        headers={**NO_STORE, "X-Credential-Expires": cred.expires_at.isoformat()})
+        return Response(
+            body, media_type="image/svg+xml", headers={**NO_STORE, "X-Credential-Expires": cred.expires_at.isoformat()}
+        )

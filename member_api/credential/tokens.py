@@ -24,11 +24,14 @@ def issue(keyring: KeyRing, subject: str, now: datetime, ttl_s: int) -> tuple[st
 def read(keyring: KeyRing, token: str, now: datetime) -> tuple[str, str]:
     """(subject, jti) of a valid credential; 401 ``credential_expired`` or ``credential_invalid`` otherwise."""
     try:
-        claims = verify(keyring, token.strip(), audience=AUDIENCE, issuer=None, now=now,
-                        required=("exp", "sub", "jti"))
+        claims = verify(keyring, token.strip(), audience=AUDIENCE, issuer=None, now=now, required=("exp", "sub", "jti"))
     except TokenError as exc:
         if exc.code == "token_expired":
-            raise ApiError("credential_expired", 401, "医保电子凭证已过期，请刷新二维码",
-                           "The e-credential has expired; refresh the QR code.") from exc
+            raise ApiError(
+                "credential_expired",
+                401,
+                "医保电子凭证已过期，请刷新二维码",
+                "The e-credential has expired; refresh the QR code.",
+            ) from exc
         raise ApiError("credential_invalid", 401, "医保电子凭证无效", "The e-credential is not valid.") from exc
     return str(claims["sub"]), str(claims["jti"])

@@ -15,9 +15,18 @@ EARTH_RADIUS_M = 6_371_000
 
 def to_view(row: dict[str, Any], distance_m: int | None = None) -> FacilityView:
     return FacilityView(
-        id=row["id"], code=row["code"], name=row["name"], kind=row["kind"], tier=row["tier"],
-        division=row["division"], address=row["address"], lat=row["lat"], lng=row["lng"],
-        in_city=row["in_city"], parent_id=row["parent"], distance_m=distance_m,
+        id=row["id"],
+        code=row["code"],
+        name=row["name"],
+        kind=row["kind"],
+        tier=row["tier"],
+        division=row["division"],
+        address=row["address"],
+        lat=row["lat"],
+        lng=row["lng"],
+        in_city=row["in_city"],
+        parent_id=row["parent"],
+        distance_m=distance_m,
     )
 
 
@@ -55,8 +64,16 @@ def _encode_cursor(value: int) -> str:
     return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
 
 
-async def search(*, division: str | None, kind: str | None, tier: str | None, q: str | None, near: str | None,
-                 cursor: str | None, limit: int) -> FacilityPage:
+async def search(
+    *,
+    division: str | None,
+    kind: str | None,
+    tier: str | None,
+    q: str | None,
+    near: str | None,
+    cursor: str | None,
+    limit: int,
+) -> FacilityPage:
     """Active facilities. Without ``near`` pages are keyset by id; with it, ordered by distance."""
     where = Facility.active == True  # noqa: E712
     if division:
@@ -76,19 +93,25 @@ async def search(*, division: str | None, kind: str | None, tier: str | None, q:
     lat, lng = _parse_near(near)
     rows = await Facility.select().where(where)
     ranked = sorted(((haversine_m(lat, lng, r["lat"], r["lng"]), r["id"], r) for r in rows), key=lambda t: t[:2])
-    page = ranked[position: position + limit]
+    page = ranked[position : position + limit]
     more = position + limit < len(ranked)
-    return FacilityPage(items=[to_view(r, d) for d, _, r in page],
-                        next_cursor=_encode_cursor(position + limit) if more else None)
+    return FacilityPage(
+        items=[to_view(r, d) for d, _, r in page], next_cursor=_encode_cursor(position + limit) if more else None
+    )
 
 
 async def detail(facility_id: int) -> FacilityDetail:
     row = await Facility.select().where((Facility.id == facility_id) & (Facility.active == True)).first()  # noqa: E712
     if row is None:
         raise not_found("医疗机构", "facility")
-    stations = await Facility.select().where(
-        (Facility.parent == facility_id) & (Facility.active == True)  # noqa: E712
-    ).order_by(Facility.id)
+    stations = (
+        await Facility.select()
+        .where(
+            (Facility.parent == facility_id) & (Facility.active == True)  # noqa: E712
+        )
+        .order_by(Facility.id)
+    )
     base = to_view(row)
-    return FacilityDetail(**{f: getattr(base, f) for f in base.__struct_fields__},
-                          stations=[to_view(s) for s in stations])
+    return FacilityDetail(
+        **{f: getattr(base, f) for f in base.__struct_fields__}, stations=[to_view(s) for s in stations]
+    )

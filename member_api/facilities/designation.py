@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from piccolo.columns.combination import Where
@@ -38,16 +38,23 @@ def _in_force(day: date) -> Where:
 async def designation_on(member_id: int, day: date) -> dict[str, Any] | None:
     """The designation row in force on ``day`` (carry-over included), or None."""
     await ensure_year(member_id, day.year, day)
-    return await Designation.select().where((Designation.member == member_id) & _in_force(day)).order_by(
-        Designation.valid_from, ascending=False
-    ).first()
+    return (
+        await Designation.select()
+        .where((Designation.member == member_id) & _in_force(day))
+        .order_by(Designation.valid_from, ascending=False)
+        .first()
+    )
 
 
 async def _facility_refs(*ids: int | None) -> dict[int, FacilityRef]:
     wanted = [i for i in ids if i is not None]
     rows = await Facility.select().where(Facility.id.is_in(wanted)) if wanted else []
-    return {r["id"]: FacilityRef(id=r["id"], kind=r["kind"], in_city=r["in_city"], active=r["active"],
-                                 parent_id=r["parent"]) for r in rows}
+    return {
+        r["id"]: FacilityRef(
+            id=r["id"], kind=r["kind"], in_city=r["in_city"], active=r["active"], parent_id=r["parent"]
+        )
+        for r in rows
+    }
 
 
 async def ensure_year(member_id: int, year: int, today: date) -> None:
@@ -57,9 +64,12 @@ async def ensure_year(member_id: int, year: int, today: date) -> None:
     enrolled, paid_up = await enrollment_of(member_id, year)
     if not (enrolled and paid_up) or today.year != year:
         return
-    last = await Designation.select().where(
-        (Designation.member == member_id) & (Designation.year == year - 1)
-    ).order_by(Designation.valid_from, ascending=False).first()
+    last = (
+        await Designation.select()
+        .where((Designation.member == member_id) & (Designation.year == year - 1))
+        .order_by(Designation.valid_from, ascending=False)
+        .first()
+    )
     if last is None or (last["valid_to"] is not None and last["valid_to"] <= date(year - 1, 12, 31)):
         return
     refs = await _facility_refs(last["institution"], last["station"])
@@ -69,10 +79,17 @@ async def ensure_year(member_id: int, year: int, today: date) -> None:
     async with write_transaction():
         if await Designation.exists().where((Designation.member == member_id) & (Designation.year == year)):
             return
-        await Designation.insert(Designation(
-            member=member_id, year=year, institution=last["institution"], station=last["station"],
-            valid_from=date(year, 1, 1), source="carry_over", created_at=_utc_midnight(today),
-        )).run()
+        await Designation.insert(
+            Designation(
+                member=member_id,
+                year=year,
+                institution=last["institution"],
+                station=last["station"],
+                valid_from=date(year, 1, 1),
+                source="carry_over",
+                created_at=_utc_midnight(today),
+            )
+        ).run()
 
 
 def _utc_midnight(day: date) -> Any:
@@ -85,9 +102,15 @@ async def _view(row: dict[str, Any]) -> DesignationView:
     ids = [row["institution"], *([row["station"]] if row["station"] else [])]
     facilities = {f["id"]: f for f in await Facility.select().where(Facility.id.is_in(ids))}
     return DesignationView(
-        id=row["id"], member_id=row["member"], year=row["year"], institution=to_view(facilities[row["institution"]]),
-        station=to_view(facilities[row["station"]]) if row["station"] else None, valid_from=row["valid_from"],
-        valid_to=row["valid_to"], source=row["source"], change_request_id=row["change_request"],
+        id=row["id"],
+        member_id=row["member"],
+        year=row["year"],
+        institution=to_view(facilities[row["institution"]]),
+        station=to_view(facilities[row["station"]]) if row["station"] else None,
+        valid_from=row["valid_from"],
+        valid_to=row["valid_to"],
+        source=row["source"],
+        change_request_id=row["change_request"],
     )
 
 
@@ -102,16 +125,21 @@ async def current(ctx: AppContext, member_id: int, year: int | None) -> CurrentD
     year = year or today.year
     day = today if year == today.year else date(year, 12, 31)
     row = await designation_on(member_id, day)
-    return CurrentDesignation(year=year, designation=await _view(row) if row else None,
-                              change_free=await _change_free(member_id, year))
+    return CurrentDesignation(
+        year=year, designation=await _view(row) if row else None, change_free=await _change_free(member_id, year)
+    )
 
 
 async def _validated_pair(member_id: int, year: int, institution_id: int, station_id: int | None) -> None:
     """R1 and R2 for a pair the member asks for."""
     enrolled, paid_up = await enrollment_of(member_id, year)
     if not (enrolled and paid_up):
-        raise ApiError("not_eligible", 422, f"{year} 年度未参保或未缴费，不能选定医疗机构",
-                       f"Not enrolled and paid up for {year}; designation is not available.")
+        raise ApiError(
+            "not_eligible",
+            422,
+            f"{year} 年度未参保或未缴费，不能选定医疗机构",
+            f"Not enrolled and paid up for {year}; designation is not available.",
+        )
     refs = await _facility_refs(institution_id, station_id)
     if institution_id not in refs:
         raise invalid_field("institution_id", "所选机构不存在", "No such facility.", code="facility_not_found")
@@ -134,33 +162,54 @@ _PAIR_MESSAGES_ZH = {
 }
 
 
-async def choose(ctx: AppContext, actor: Principal, member_id: int, institution_id: int,
-                 station_id: int | None) -> CurrentDesignation:
+async def choose(
+    ctx: AppContext, actor: Principal, member_id: int, institution_id: int, station_id: int | None
+) -> CurrentDesignation:
     """The first choice of a year (or the first change after a carry-over) takes effect today."""
     today, now = local_today(ctx.clock), ctx.clock.now()
     await _validated_pair(member_id, today.year, institution_id, station_id)
     await ensure_year(member_id, today.year, today)
     async with write_transaction():
         if not await _change_free(member_id, today.year):
-            raise ApiError("change_request_required", 409, "本年度已选定医疗机构，变更需提交申请并经审核",
-                           "This year's designation is set; a change needs a reviewed change request.")
+            raise ApiError(
+                "change_request_required",
+                409,
+                "本年度已选定医疗机构，变更需提交申请并经审核",
+                "This year's designation is set; a change needs a reviewed change request.",
+            )
         open_rows = await Designation.select(Designation.id).where(
             (Designation.member == member_id) & (Designation.year == today.year) & Designation.valid_to.is_null()
         )
         for open_row in open_rows:
             await Designation.update({Designation.valid_to: today}).where(Designation.id == open_row["id"])
-        row = Designation(member=member_id, year=today.year, institution=institution_id, station=station_id,
-                          valid_from=today, source="first_choice" if not open_rows else "change", created_at=now)
+        row = Designation(
+            member=member_id,
+            year=today.year,
+            institution=institution_id,
+            station=station_id,
+            valid_from=today,
+            source="first_choice" if not open_rows else "change",
+            created_at=now,
+        )
         await row.save()
-        await record(now, actor.actor, "designation_chosen", "member", member_id,
-                     {"institution": institution_id, "station": station_id})
+        await record(
+            now,
+            actor.actor,
+            "designation_chosen",
+            "member",
+            member_id,
+            {"institution": institution_id, "station": station_id},
+        )
     return await current(ctx, member_id, today.year)
 
 
 async def history(member_id: int) -> list[DesignationView]:
-    rows = await Designation.select().where(Designation.member == member_id).order_by(
-        Designation.valid_from, ascending=False
-    ).order_by(Designation.id, ascending=False)
+    rows = (
+        await Designation.select()
+        .where(Designation.member == member_id)
+        .order_by(Designation.valid_from, ascending=False)
+        .order_by(Designation.id, ascending=False)
+    )
     return [await _view(r) for r in rows]
 
 
@@ -169,27 +218,48 @@ async def _request_views(rows: list[dict[str, Any]]) -> list[ChangeRequestView]:
     files = await EvidenceFile.select().where(EvidenceFile.change_request.is_in(ids)) if ids else []
     return [
         ChangeRequestView(
-            id=r["id"], member_id=r["member"], year=r["year"], institution_id=r["institution"],
-            station_id=r["station"], reason=r["reason"], reason_text=r["reason_text"], status=r["status"],
-            division=r["division"], decision_comment=r["decision_comment"], decided_at=r["decided_at"],
-            effective_from=r["effective_from"], created_at=r["created_at"],
-            evidence=[EvidenceView(id=f["id"], sha256=f["sha256"], content_type=f["content_type"], size=f["size"])
-                      for f in files if f["change_request"] == r["id"]],
+            id=r["id"],
+            member_id=r["member"],
+            year=r["year"],
+            institution_id=r["institution"],
+            station_id=r["station"],
+            reason=r["reason"],
+            reason_text=r["reason_text"],
+            status=r["status"],
+            division=r["division"],
+            decision_comment=r["decision_comment"],
+            decided_at=r["decided_at"],
+            effective_from=r["effective_from"],
+            created_at=r["created_at"],
+            evidence=[
+                EvidenceView(id=f["id"], sha256=f["sha256"], content_type=f["content_type"], size=f["size"])
+                for f in files
+                if f["change_request"] == r["id"]
+            ],
         )
         for r in rows
     ]
 
 
-async def submit_change_request(ctx: AppContext, actor: Principal, member_id: int, institution_id: int,
-                                station_id: int | None, reason: str, reason_text: str,
-                                files: list[CheckedFile]) -> ChangeRequestView:
+async def submit_change_request(
+    ctx: AppContext,
+    actor: Principal,
+    member_id: int,
+    institution_id: int,
+    station_id: int | None,
+    reason: str,
+    reason_text: str,
+    files: list[CheckedFile],
+) -> ChangeRequestView:
     today, now = local_today(ctx.clock), ctx.clock.now()
     if reason == "other" and not reason_text.strip():
         raise invalid_field("reason_text", "请说明变更原因", "Explain the reason when it is 'other'.")
     await _validated_pair(member_id, today.year, institution_id, station_id)
     in_force = await designation_on(member_id, today)
     if in_force is None:
-        raise ApiError("no_designation", 409, "尚未选定医疗机构，请直接选择", "No designation yet; choose one directly.")
+        raise ApiError(
+            "no_designation", 409, "尚未选定医疗机构，请直接选择", "No designation yet; choose one directly."
+        )
     if (in_force["institution"], in_force["station"]) == (institution_id, station_id):
         raise ApiError("same_designation", 409, "所选机构与当前选定机构相同", "That pair is already designated.")
     member = await Member.select(Member.division).where(Member.id == member_id).first()
@@ -197,14 +267,30 @@ async def submit_change_request(ctx: AppContext, actor: Principal, member_id: in
     async with write_transaction():
         if await ChangeRequest.exists().where((ChangeRequest.member == member_id) & (ChangeRequest.status == OPEN)):
             raise ApiError("change_request_open", 409, "已有一个待审核的变更申请", "A change request is already open.")
-        req = ChangeRequest(member=member_id, year=today.year, institution=institution_id, station=station_id,
-                            reason=reason, reason_text=reason_text.strip()[:500], status=OPEN,
-                            current_institution=in_force["institution"], division=member["division"] if member else "",
-                            created_at=now)
+        req = ChangeRequest(
+            member=member_id,
+            year=today.year,
+            institution=institution_id,
+            station=station_id,
+            reason=reason,
+            reason_text=reason_text.strip()[:500],
+            status=OPEN,
+            current_institution=in_force["institution"],
+            division=member["division"] if member else "",
+            created_at=now,
+        )
         await req.save()
         for f, digest in zip(files, digests, strict=True):
-            await EvidenceFile.insert(EvidenceFile(change_request=req.id, sha256=digest, content_type=f.content_type,
-                                                   size=len(f.data), filename=f.filename, created_at=now)).run()
+            await EvidenceFile.insert(
+                EvidenceFile(
+                    change_request=req.id,
+                    sha256=digest,
+                    content_type=f.content_type,
+                    size=len(f.data),
+                    filename=f.filename,
+                    created_at=now,
+                )
+            ).run()
         await record(now, actor.actor, "change_request_submitted", "change_request", req.id)
     return (await _request_views([await _request_row(req.id)]))[0]
 
@@ -217,8 +303,10 @@ async def _request_row(request_id: int) -> dict[str, Any]:
 
 
 async def member_requests(member_id: int) -> list[ChangeRequestView]:
-    rows = await ChangeRequest.select().where(ChangeRequest.member == member_id).order_by(
-        ChangeRequest.id, ascending=False
+    rows = (
+        await ChangeRequest.select()
+        .where(ChangeRequest.member == member_id)
+        .order_by(ChangeRequest.id, ascending=False)
     )
     return await _request_views(rows)
 
@@ -226,9 +314,11 @@ async def member_requests(member_id: int) -> list[ChangeRequestView]:
 async def withdraw(ctx: AppContext, actor: Principal, member_id: int, request_id: int) -> ChangeRequestView:
     now = ctx.clock.now()
     async with write_transaction():
-        row = await ChangeRequest.select().where(
-            (ChangeRequest.id == request_id) & (ChangeRequest.member == member_id)
-        ).first()
+        row = (
+            await ChangeRequest.select()
+            .where((ChangeRequest.id == request_id) & (ChangeRequest.member == member_id))
+            .first()
+        )
         if row is None:
             raise not_found("变更申请", "change request")
         if row["status"] != OPEN:
@@ -247,8 +337,9 @@ def _reviewable_by(staff: Principal) -> Where | None:
     return ChangeRequest.current_institution == staff.facility_id
 
 
-async def review_list(staff: Principal, status: str | None, division: str | None, limit: int,
-                      before_id: int | None) -> list[ChangeRequestView]:
+async def review_list(
+    staff: Principal, status: str | None, division: str | None, limit: int, before_id: int | None
+) -> list[ChangeRequestView]:
     where: Where = ChangeRequest.id > 0
     scope = _reviewable_by(staff)
     if scope is not None:
@@ -273,8 +364,11 @@ async def decide(ctx: AppContext, staff: Principal, request_id: int, approve: bo
             raise not_found("变更申请", "change request")
         if row["status"] != OPEN:
             raise ApiError("change_request_closed", 409, "该申请已处理", "The request was already decided.")
-        update: dict[Any, Any] = {ChangeRequest.decided_by: staff.staff_id, ChangeRequest.decided_at: now,
-                                  ChangeRequest.decision_comment: comment.strip()[:500]}
+        update: dict[Any, Any] = {
+            ChangeRequest.decided_by: staff.staff_id,
+            ChangeRequest.decided_at: now,
+            ChangeRequest.decision_comment: comment.strip()[:500],
+        }
         if approve:
             effective = change_effective_date(parameters.for_date(today), today)
             if effective.year != row["year"]:
@@ -282,16 +376,30 @@ async def decide(ctx: AppContext, staff: Principal, request_id: int, approve: bo
             await Designation.update({Designation.valid_to: effective}).where(
                 (Designation.member == row["member"]) & Designation.valid_to.is_null()
             )
-            await Designation.insert(Designation(
-                member=row["member"], year=effective.year, institution=row["institution"], station=row["station"],
-                valid_from=effective, source="change_request", change_request=request_id, created_at=now,
-            )).run()
+            await Designation.insert(
+                Designation(
+                    member=row["member"],
+                    year=effective.year,
+                    institution=row["institution"],
+                    station=row["station"],
+                    valid_from=effective,
+                    source="change_request",
+                    change_request=request_id,
+                    created_at=now,
+                )
+            ).run()
             update.update({ChangeRequest.status: "approved", ChangeRequest.effective_from: effective})
         else:
             update[ChangeRequest.status] = "rejected"
         await ChangeRequest.update(update).where(ChangeRequest.id == request_id)
-        await record(now, staff.actor, "change_request_approved" if approve else "change_request_rejected",
-                     "change_request", request_id, {"comment": comment[:200]})
+        await record(
+            now,
+            staff.actor,
+            "change_request_approved" if approve else "change_request_rejected",
+            "change_request",
+            request_id,
+            {"comment": comment[:200]},
+        )
     return (await _request_views([await _request_row(request_id)]))[0]
 
 
@@ -302,4 +410,3 @@ async def headcount(day: date) -> dict[int, int]:
     for r in rows:
         counts.setdefault(r["institution"], set()).add(r["member"])
     return {k: len(v) for k, v in counts.items()}
-

@@ -44,8 +44,9 @@ class FacilitiesController(Controller):
         cursor: Annotated[str | None, Parameter(max_length=40)] = None,
         limit: Limit = 20,
     ) -> FacilityPage:
-        return await catalogue.search(division=division, kind=kind, tier=tier, q=q, near=near, cursor=cursor,
-                                      limit=limit)
+        return await catalogue.search(
+            division=division, kind=kind, tier=tier, q=q, near=near, cursor=cursor, limit=limit
+        )
 
     @get("/{facility_id:int}", summary="A facility with the village stations it runs")
     async def detail(self, facility_id: int) -> FacilityDetail:
@@ -55,25 +56,30 @@ class FacilitiesController(Controller):
 class DesignationController(Controller):
     path = "/v1/me/designation"
     tags = ["designation"]
-    security = [{"bearer": []}]  # noqa: RUF012
+    security = [{"bearer": []}]
 
     @get("", summary="The designated pair in force (this year by default)")
-    async def current(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int,
-                      year: YearParam = None) -> CurrentDesignation:
+    async def current(
+        self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, year: YearParam = None
+    ) -> CurrentDesignation:
         return await designation.current(ctx, subject_member_id, year)
 
     @put("", summary="Choose the designated pair: first choice of the year, effective at once")
-    async def choose(self, data: DesignationRequest, ctx: AppContext, caller: MemberCaller,
-                     subject_member_id: int) -> CurrentDesignation:
-        return await designation.choose(ctx, caller.principal, subject_member_id, data.institution_id,
-                                        data.station_id)
+    async def choose(
+        self, data: DesignationRequest, ctx: AppContext, caller: MemberCaller, subject_member_id: int
+    ) -> CurrentDesignation:
+        return await designation.choose(ctx, caller.principal, subject_member_id, data.institution_id, data.station_id)
 
     @get("/history", summary="Every designation period, newest first")
     async def history(self, caller: MemberCaller, subject_member_id: int) -> list[DesignationView]:
         return await designation.history(subject_member_id)
 
-    @post("/change-requests", status_code=HTTP_201_CREATED, request_max_body_size=UPLOAD_LIMIT,
-          summary="Ask to change the pair within the year, with evidence files")
+    @post(
+        "/change-requests",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=UPLOAD_LIMIT,
+        summary="Ask to change the pair within the year, with evidence files",
+    )
     async def submit(
         self,
         data: Annotated[ChangeRequestForm, Body(media_type=RequestEncodingType.MULTI_PART)],
@@ -84,34 +90,47 @@ class DesignationController(Controller):
         uploads = data.evidence if isinstance(data.evidence, list) else [data.evidence]
         files = check_files(ctx.settings, [(u.filename or "", await u.read()) for u in uploads], "evidence")
         return await designation.submit_change_request(
-            ctx, caller.principal, subject_member_id, data.institution_id, data.station_id, data.reason,
-            data.reason_text, files,
+            ctx,
+            caller.principal,
+            subject_member_id,
+            data.institution_id,
+            data.station_id,
+            data.reason,
+            data.reason_text,
+            files,
         )
 
     @get("/change-requests", summary="The member's change requests and their status")
     async def requests(self, caller: MemberCaller, subject_member_id: int) -> list[ChangeRequestView]:
         return await designation.member_requests(subject_member_id)
 
-    @post("/change-requests/{request_id:int}/withdraw", status_code=HTTP_200_OK,
-          summary="Withdraw an open change request")
-    async def withdraw(self, request_id: int, ctx: AppContext, caller: MemberCaller,
-                       subject_member_id: int) -> ChangeRequestView:
+    @post(
+        "/change-requests/{request_id:int}/withdraw", status_code=HTTP_200_OK, summary="Withdraw an open change request"
+    )
+    async def withdraw(
+        self, request_id: int, ctx: AppContext, caller: MemberCaller, subject_member_id: int
+    ) -> ChangeRequestView:
         return await designation.withdraw(ctx, caller.principal, subject_member_id, request_id)
 
 
 class ReviewChangeRequestsController(Controller):
     path = "/v1/review/change-requests"
     tags = ["review"]
-    security = [{"bearer": []}]  # noqa: RUF012
+    security = [{"bearer": []}]
 
     @get("", summary="Change requests to review (reviewers: all; clerks: their facility's members)")
     async def list_requests(
-        self, staff: Principal, status: str | None = None, division: str | None = None, limit: Limit = 50,
+        self,
+        staff: Principal,
+        status: str | None = None,
+        division: str | None = None,
+        limit: Limit = 50,
         before_id: Annotated[int | None, Parameter(ge=1)] = None,
     ) -> list[ChangeRequestView]:
         return await designation.review_list(staff, status, division, limit, before_id)
 
     @post("/{request_id:int}/decision", status_code=HTTP_200_OK, summary="Approve or reject a change request")
-    async def decide(self, request_id: int, data: DecisionRequest, ctx: AppContext,
-                     staff: Principal) -> ChangeRequestView:
+    async def decide(
+        self, request_id: int, data: DecisionRequest, ctx: AppContext, staff: Principal
+    ) -> ChangeRequestView:
         return await designation.decide(ctx, staff, request_id, data.decision == "approve", data.comment)

@@ -21,8 +21,18 @@ from member_api.members.identity import id_problem, normalise_id, valid_phone
 from member_api.members.registry import RegistryRow, upsert
 from member_api.settings import Settings
 
-COLUMNS = ("insurance_no", "name", "id_number", "sex", "division", "phone", "guardian_insurance_no", "year",
-           "paid_up", "enrolled_on")
+COLUMNS = (
+    "insurance_no",
+    "name",
+    "id_number",
+    "sex",
+    "division",
+    "phone",
+    "guardian_insurance_no",
+    "year",
+    "paid_up",
+    "enrolled_on",
+)
 BATCH = 1000
 
 
@@ -34,8 +44,13 @@ class Report:
     fatal: str | None = None
 
     def summary(self) -> dict[str, Any]:
-        return {"imported": self.imported, "updated": self.updated, "rejected": len(self.rejected),
-                "rejections": self.rejected[:1000], "fatal": self.fatal}
+        return {
+            "imported": self.imported,
+            "updated": self.updated,
+            "rejected": len(self.rejected),
+            "rejections": self.rejected[:1000],
+            "fatal": self.fatal,
+        }
 
 
 def parse_row(raw: dict[str, str]) -> RegistryRow | str:
@@ -61,9 +76,16 @@ def parse_row(raw: dict[str, str]) -> RegistryRow | str:
         except ValueError:
             return "bad date or year"
     return RegistryRow(
-        insurance_no=get["insurance_no"], name=get["name"], id_number=normalise_id(get["id_number"]), sex=get["sex"],
-        division=get["division"], phone=get["phone"] or None, guardian_insurance_no=get["guardian_insurance_no"] or None,
-        year=year, paid_up=get["paid_up"] in ("1", "true", "Y", "y"), enrolled_on=enrolled_on,
+        insurance_no=get["insurance_no"],
+        name=get["name"],
+        id_number=normalise_id(get["id_number"]),
+        sex=get["sex"],
+        division=get["division"],
+        phone=get["phone"] or None,
+        guardian_insurance_no=get["guardian_insurance_no"] or None,
+        year=year,
+        paid_up=get["paid_up"] in ("1", "true", "Y", "y"),
+        enrolled_on=enrolled_on,
     )
 
 

@@ -16,8 +16,8 @@ from member_api.members.tables import Member
 class MeController(Controller):
     path = "/v1/me"
     tags = ["me"]
-    security = [{"bearer": []}]  # noqa: RUF012
-    dependencies = {"account": Provide(provide_account)}  # noqa: RUF012
+    security = [{"bearer": []}]
+    dependencies = {"account": Provide(provide_account)}
 
     @get("", summary="The logged-in resident and their bound record")
     async def me(self, account: Principal) -> MeView:

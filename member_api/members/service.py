@@ -22,15 +22,23 @@ async def member_views(where: Where) -> list[MemberView]:
     members = await Member.select().where(where).order_by(Member.id)
     if not members:
         return []
-    enrollments = await Enrollment.select().where(Enrollment.member.is_in([m["id"] for m in members])).order_by(
-        Enrollment.year
+    enrollments = (
+        await Enrollment.select().where(Enrollment.member.is_in([m["id"] for m in members])).order_by(Enrollment.year)
     )
     return [
         MemberView(
-            id=m["id"], insurance_no=m["insurance_no"], name=m["name"], id_number_masked=m["id_masked"],
-            birth_date=m["birth_date"], sex=m["sex"], division=m["division"],
-            enrollments=[EnrollmentView(year=e["year"], paid_up=e["paid_up"], enrolled_on=e["enrolled_on"])
-                         for e in enrollments if e["member"] == m["id"]],
+            id=m["id"],
+            insurance_no=m["insurance_no"],
+            name=m["name"],
+            id_number_masked=m["id_masked"],
+            birth_date=m["birth_date"],
+            sex=m["sex"],
+            division=m["division"],
+            enrollments=[
+                EnrollmentView(year=e["year"], paid_up=e["paid_up"], enrolled_on=e["enrolled_on"])
+                for e in enrollments
+                if e["member"] == m["id"]
+            ],
         )
         for m in members
     ]
@@ -63,19 +71,29 @@ async def bind(ctx: AppContext, principal: Principal, id_number: str, name: str)
             failed = False
             holder = await Account.select(Account.id).where(Account.member == member["id"]).first()
             if holder and holder["id"] != principal.account_id:
-                raise ApiError("already_bound", 409, "该参保信息已被其他手机号绑定，请到经办机构办理",
-                               "This record is bound to another phone; visit the agency.")
+                raise ApiError(
+                    "already_bound",
+                    409,
+                    "该参保信息已被其他手机号绑定，请到经办机构办理",
+                    "This record is bound to another phone; visit the agency.",
+                )
             await Account.update({Account.member: member["id"]}).where(Account.id == principal.account_id)
             await record(now, principal.actor, "bind", "member", member["id"])
     if failed:
-        raise ApiError("member_not_found", 404, "未找到与身份证号和姓名相符的参保信息",
-                       "No insurance record matches this ID number and name.")
+        raise ApiError(
+            "member_not_found",
+            404,
+            "未找到与身份证号和姓名相符的参保信息",
+            "No insurance record matches this ID number and name.",
+        )
     return await me(principal)
 
 
 async def enrollment_of(member_id: int, year: int) -> tuple[bool, bool]:
     """(enrolled, paid up) for the year: what R1 decides on."""
-    row = await Enrollment.select(Enrollment.paid_up).where(
-        (Enrollment.member == member_id) & (Enrollment.year == year)
-    ).first()
+    row = (
+        await Enrollment.select(Enrollment.paid_up)
+        .where((Enrollment.member == member_id) & (Enrollment.year == year))
+        .first()
+    )
     return row is not None, bool(row and row["paid_up"])

@@ -39,7 +39,11 @@ class OpsController(Controller):
     async def live(self) -> Health:
         return Health(status="ok")
 
-    @get("/health/ready", summary="Database reachable and every migration applied", responses={503: ResponseSpec(data_container=Health, description="Not ready")})
+    @get(
+        "/health/ready",
+        summary="Database reachable and every migration applied",
+        responses={503: ResponseSpec(data_container=Health, description="Not ready")},
+    )
     async def ready(self) -> Response[Health]:
         try:
             pending = await pending_migrations()

@@ -58,5 +58,6 @@ def year_end(params: PolicyYear, package: int, actual_fen: int) -> YearEnd:
             returned_to_fund_fen=0,
             uncompensated_overspend_fen=max(0, actual_fen - package),
         )
-    return YearEnd(paid_fen=actual_fen, reward_fen=0, returned_to_fund_fen=package - actual_fen,
-                   uncompensated_overspend_fen=0)
+    return YearEnd(
+        paid_fen=actual_fen, reward_fen=0, returned_to_fund_fen=package - actual_fen, uncompensated_overspend_fen=0
+    )

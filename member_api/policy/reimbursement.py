@@ -9,6 +9,7 @@ import msgspec
 from member_api.policy.money import apply_ratio
 from member_api.policy.parameters import PolicyYear
 
+
 class Reason(StrEnum):
     NOT_ELIGIBLE = "not_eligible"
     NOT_DESIGNATED = "not_designated"
@@ -87,8 +88,9 @@ def _general_fee_line(params: PolicyYear, facility: FacilityFacts, fee_fen: int)
     covered = min(fee_fen, standard)
     reasons = [Reason.GENERAL_FEE_ABOVE_STANDARD.value] if fee_fen > standard else []
     fund = apply_ratio(covered, params.general_fee_ratio_bp)
-    return Line(item="general_fee", amount_fen=fee_fen, ratio_bp=params.general_fee_ratio_bp, fund_fen=fund,
-                reasons=reasons)
+    return Line(
+        item="general_fee", amount_fen=fee_fen, ratio_bp=params.general_fee_ratio_bp, fund_fen=fund, reasons=reasons
+    )
 
 
 def _refusal(bill: Bill, reason: Reason, out_of_city: bool) -> Reimbursement:
@@ -100,8 +102,9 @@ def _refusal(bill: Bill, reason: Reason, out_of_city: bool) -> Reimbursement:
             ("non_compliant", bill.non_compliant_fen),
         )
     ]
-    return Reimbursement(fund_fen=0, member_fen=bill.total_fen, lines=lines, reasons=[reason.value],
-                         out_of_city=out_of_city)
+    return Reimbursement(
+        fund_fen=0, member_fen=bill.total_fen, lines=lines, reasons=[reason.value], out_of_city=out_of_city
+    )
 
 
 def reimburse(
@@ -121,10 +124,19 @@ def reimburse(
     ratio = params.compliant_ratio_bp.get(facility.tier, 0)
     lines = [
         _general_fee_line(params, facility, bill.general_fee_fen),
-        Line(item="compliant", amount_fen=bill.compliant_fen, ratio_bp=ratio,
-             fund_fen=apply_ratio(bill.compliant_fen, ratio)),
-        Line(item="non_compliant", amount_fen=bill.non_compliant_fen, ratio_bp=0, fund_fen=0,
-             reasons=[Reason.NON_COMPLIANT.value] if bill.non_compliant_fen else []),
+        Line(
+            item="compliant",
+            amount_fen=bill.compliant_fen,
+            ratio_bp=ratio,
+            fund_fen=apply_ratio(bill.compliant_fen, ratio),
+        ),
+        Line(
+            item="non_compliant",
+            amount_fen=bill.non_compliant_fen,
+            ratio_bp=0,
+            fund_fen=0,
+            reasons=[Reason.NON_COMPLIANT.value] if bill.non_compliant_fen else [],
+        ),
     ]
     gross = sum(line.fund_fen for line in lines)
     annual_left, ooc_left = remaining_caps(params, account)
@@ -136,5 +148,6 @@ def reimburse(
     elif fund > annual_left:
         fund = annual_left
         reasons.append(Reason.ANNUAL_CAP_REACHED.value)
-    return Reimbursement(fund_fen=fund, member_fen=bill.total_fen - fund, lines=lines, reasons=reasons,
-                         out_of_city=out_of_city)
+    return Reimbursement(
+        fund_fen=fund, member_fen=bill.total_fen - fund, lines=lines, reasons=reasons, out_of_city=out_of_city
+    )

@@ -26,15 +26,20 @@ class Claim:
     key: str
 
     async def complete(self, status: int, body: bytes, now: datetime) -> None:
-        await IdempotencyRecord.update({
-            IdempotencyRecord.state: DONE, IdempotencyRecord.status_code: status,
-            IdempotencyRecord.body: body.decode(), IdempotencyRecord.updated_at: now,
-        }).where((IdempotencyRecord.scope == self.scope) & (IdempotencyRecord.key == self.key))
+        await IdempotencyRecord.update(
+            {
+                IdempotencyRecord.state: DONE,
+                IdempotencyRecord.status_code: status,
+                IdempotencyRecord.body: body.decode(),
+                IdempotencyRecord.updated_at: now,
+            }
+        ).where((IdempotencyRecord.scope == self.scope) & (IdempotencyRecord.key == self.key))
 
     async def release(self) -> None:
         """Free the key after a refusal, so the client may retry it once the problem is fixed."""
         await IdempotencyRecord.delete().where(
-            (IdempotencyRecord.scope == self.scope) & (IdempotencyRecord.key == self.key)
+            (IdempotencyRecord.scope == self.scope)
+            & (IdempotencyRecord.key == self.key)
             & (IdempotencyRecord.state == RUNNING)
         )
 
@@ -52,11 +57,13 @@ class Replay:
 def key_from(request: Request) -> str:
     key = request.headers.get("idempotency-key", "").strip()
     if not key:
-        raise ApiError("idempotency_key_missing", 400, "缺少 Idempotency-Key 请求头",
-                       "The Idempotency-Key header is required.")
+        raise ApiError(
+            "idempotency_key_missing", 400, "缺少 Idempotency-Key 请求头", "The Idempotency-Key header is required."
+        )
     if len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise ApiError("idempotency_key_invalid", 400, "Idempotency-Key 格式无效",
-                       "The Idempotency-Key header is not valid.")
+        raise ApiError(
+            "idempotency_key_invalid", 400, "Idempotency-Key 格式无效", "The Idempotency-Key header is not valid."
+        )
     return key
 
 
@@ -67,26 +74,41 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 async def begin(scope: str, key: str, print_: str, now: datetime) -> Claim | Replay:
     async def attempt() -> Claim | Replay:
         async with write_transaction():
-            row = await IdempotencyRecord.select().where(
-                (IdempotencyRecord.scope == scope) & (IdempotencyRecord.key == key)
-            ).first()
+            row = (
+                await IdempotencyRecord.select()
+                .where((IdempotencyRecord.scope == scope) & (IdempotencyRecord.key == key))
+                .first()
+            )
             if row is None:
-                await IdempotencyRecord.insert(IdempotencyRecord(
-                    scope=scope, key=key, fingerprint=print_, state=RUNNING, created_at=now, updated_at=now,
-                )).run()
+                await IdempotencyRecord.insert(
+                    IdempotencyRecord(
+                        scope=scope,
+                        key=key,
+                        fingerprint=print_,
+                        state=RUNNING,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                ).run()
                 return Claim(scope, key)
             if row["fingerprint"] != print_:
-                raise ApiError("idempotency_key_reused", 422, "该 Idempotency-Key 已用于另一个请求",
-                               "This Idempotency-Key was used with a different request.")
+                raise ApiError(
+                    "idempotency_key_reused",
+                    422,
+                    "该 Idempotency-Key 已用于另一个请求",
+                    "This Idempotency-Key was used with a different request.",
+                )
             if row["state"] == DONE:
                 return Replay(row["status_code"], row["body"].encode())
             if row["updated_at"] > now - STALE_AFTER:
-                raise ApiError("idempotency_in_progress", 409, "相同的请求正在处理中，请稍后",
-                               "A request with this Idempotency-Key is still being processed.",
-                               headers={"Retry-After": "1"})
-            await IdempotencyRecord.update({IdempotencyRecord.updated_at: now}).where(
-                IdempotencyRecord.id == row["id"]
-            )
+                raise ApiError(
+                    "idempotency_in_progress",
+                    409,
+                    "相同的请求正在处理中，请稍后",
+                    "A request with this Idempotency-Key is still being processed.",
+                    headers={"Retry-After": "1"},
+                )
+            await IdempotencyRecord.update({IdempotencyRecord.updated_at: now}).where(IdempotencyRecord.id == row["id"])
             return Claim(scope, key)
 
     try:
@@ -95,15 +117,21 @@ async def begin(scope: str, key: str, print_: str, now: datetime) -> Claim | Rep
         raise
     except Exception as exc:
         if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
-            raise ApiError("idempotency_in_progress", 409, "相同的请求正在处理中，请稍后",
-                           "A request with this Idempotency-Key is still being processed.",
-                           headers={"Retry-After": "1"}) from exc
+            raise ApiError(
+                "idempotency_in_progress",
+                409,
+                "相同的请求正在处理中，请稍后",
+                "A request with this Idempotency-Key is still being processed.",
+                headers={"Retry-After": "1"},
+            ) from exc
         raise
 
 
 async def purge_expired(now: datetime) -> int:
     """Keys are kept at least 24 hours (RETENTION is 48); older ones may be removed by a periodic job."""
-    rows = await IdempotencyRecord.delete().where(IdempotencyRecord.created_at < now - RETENTION).returning(
-        IdempotencyRecord.id
+    rows = (
+        await IdempotencyRecord.delete()
+        .where(IdempotencyRecord.created_at < now - RETENTION)
+        .returning(IdempotencyRecord.id)
     )
     return len(rows)

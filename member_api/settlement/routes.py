@@ -19,14 +19,16 @@ from member_api.settlement.schemas import (
     VerifyResult,
 )
 
+
 async def run_idempotent(
     request: Request, ctx: AppContext, scope: str, work: Callable[[idempotency.Claim], Awaitable[msgspec.Struct]]
 ) -> Response[bytes]:
     """Serve a POST under its Idempotency-Key: replay what was answered, or do the work once."""
     key = idempotency.key_from(request)
     body = await request.body()
-    gate = await idempotency.begin(scope, key, idempotency.fingerprint(request.method, request.url.path, body),
-                                   ctx.clock.now())
+    gate = await idempotency.begin(
+        scope, key, idempotency.fingerprint(request.method, request.url.path, body), ctx.clock.now()
+    )
     if isinstance(gate, idempotency.Replay):
         return gate.response()
     try:
@@ -40,22 +42,36 @@ async def run_idempotent(
 class CounterController(Controller):
     path = "/v1/counter"
     tags = ["counter"]
-    security = [{"bearer": []}]  # noqa: RUF012
+    security = [{"bearer": []}]
 
     @post("/verify", status_code=HTTP_200_OK, summary="Identify a member by e-credential or ID number (R8)")
     async def verify(self, data: VerifyRequest, ctx: AppContext, clerk: Principal) -> VerifyResult:
         return await service.verify(ctx, clerk, data)
 
-    @post("/settlements", status_code=HTTP_201_CREATED, summary="Settle a visit at the clerk's facility",
-          response_description="The settlement with the fund's and member's shares")
-    async def settle(self, data: SettlementRequest, request: Request, ctx: AppContext,
-                     clerk: Principal) -> Response[SettlementResult]:
-        return await run_idempotent(request, ctx, f"staff:{clerk.staff_id}",
-                                    lambda claim: service.settle(ctx, clerk, data, claim))  # type: ignore[return-value]
+    @post(
+        "/settlements",
+        status_code=HTTP_201_CREATED,
+        summary="Settle a visit at the clerk's facility",
+        response_description="The settlement with the fund's and member's shares",
+    )
+    async def settle(
+        self, data: SettlementRequest, request: Request, ctx: AppContext, clerk: Principal
+    ) -> Response[SettlementResult]:
+        return await run_idempotent(
+            request, ctx, f"staff:{clerk.staff_id}", lambda claim: service.settle(ctx, clerk, data, claim)
+        )  # type: ignore[return-value]
 
-    @post("/settlements/{settlement_id:int}/reversal", status_code=HTTP_201_CREATED,
-          summary="Reverse a settlement of this facility (restores the cap; both records stay)")
-    async def reverse(self, settlement_id: int, data: ReversalRequest, request: Request, ctx: AppContext,
-                      clerk: Principal) -> Response[SettlementResult]:
-        return await run_idempotent(request, ctx, f"staff:{clerk.staff_id}",
-                                    lambda claim: service.reverse(ctx, clerk, settlement_id, data.reason, claim))  # type: ignore[return-value]
+    @post(
+        "/settlements/{settlement_id:int}/reversal",
+        status_code=HTTP_201_CREATED,
+        summary="Reverse a settlement of this facility (restores the cap; both records stay)",
+    )
+    async def reverse(
+        self, settlement_id: int, data: ReversalRequest, request: Request, ctx: AppContext, clerk: Principal
+    ) -> Response[SettlementResult]:
+        return await run_idempotent(
+            request,
+            ctx,
+            f"staff:{clerk.staff_id}",
+            lambda claim: service.reverse(ctx, clerk, settlement_id, data.reason, claim),
+        )  # type: ignore[return-value]

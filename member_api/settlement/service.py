@@ -16,7 +16,7 @@ from member_api.db import lock_for_update, retry_transient, write_transaction
 from member_api.errors import ApiError, invalid_field, not_found
 from member_api.facilities.designation import designation_on
 from member_api.facilities.tables import Facility
-from member_api.members.identity import id_problem, mask_id, mask_name, normalise_id
+from member_api.members.identity import id_problem, mask_name, normalise_id
 from member_api.members.service import enrollment_of
 from member_api.members.tables import Member
 from member_api.policy import parameters
@@ -45,16 +45,22 @@ def _params(day: date) -> parameters.PolicyYear:
     try:
         return parameters.for_date(day)
     except parameters.NoPolicyYear:
-        raise invalid_field("visit_date", "该日期不在任何医保年度参数范围内", "No policy year covers this date.",
-                            code="no_policy_year") from None
+        raise invalid_field(
+            "visit_date", "该日期不在任何医保年度参数范围内", "No policy year covers this date.", code="no_policy_year"
+        ) from None
 
 
-async def _member_from(ctx: AppContext, credential: str | None, id_number: str | None) -> tuple[dict[str, Any],
-                                                                                                 str | None]:
+async def _member_from(
+    ctx: AppContext, credential: str | None, id_number: str | None
+) -> tuple[dict[str, Any], str | None]:
     """R8: the member by e-credential (also returns its jti) or by ID number (ID card / SSC path)."""
     if bool(credential) == bool(id_number):
-        raise ApiError("identity_required", 422, "请扫描医保电子凭证或输入身份证号（二选一）",
-                       "Give exactly one of credential or id_number.")
+        raise ApiError(
+            "identity_required",
+            422,
+            "请扫描医保电子凭证或输入身份证号（二选一）",
+            "Give exactly one of credential or id_number.",
+        )
     if credential:
         subject, jti = credential_tokens.read(ctx.keyring, credential, ctx.clock.now())
         member = await Member.select().where(Member.credential_subject == subject).first()
@@ -65,17 +71,25 @@ async def _member_from(ctx: AppContext, credential: str | None, id_number: str |
     problem = id_problem(id_number)
     if problem:
         raise invalid_field("id_number", "身份证号码有误，请核对", problem, code="invalid_id_number")
-    member = await Member.select().where(Member.id_hash == ctx.keyring.keyed_hash("id", normalise_id(id_number))).first()
+    member = (
+        await Member.select().where(Member.id_hash == ctx.keyring.keyed_hash("id", normalise_id(id_number))).first()
+    )
     if member is None:
         raise ApiError("member_not_found", 404, "未找到该参保人", "No member with this ID number.")
     return member, None
 
 
 async def _account_state(member_id: int, year: int) -> AccountState:
-    row = await BenefitAccount.select().where(
-        (BenefitAccount.member == member_id) & (BenefitAccount.year == year)
-    ).first()
-    return AccountState(used_fen=row["used_fen"], used_out_of_city_fen=row["used_out_of_city_fen"]) if row else AccountState()
+    row = (
+        await BenefitAccount.select()
+        .where((BenefitAccount.member == member_id) & (BenefitAccount.year == year))
+        .first()
+    )
+    return (
+        AccountState(used_fen=row["used_fen"], used_out_of_city_fen=row["used_out_of_city_fen"])
+        if row
+        else AccountState()
+    )
 
 
 async def _jti_used(jti: str | None) -> bool:
@@ -101,12 +115,16 @@ async def verify(ctx: AppContext, clerk: Principal, req: VerifyRequest) -> Verif
     annual, ooc = remaining_caps(params, await _account_state(member["id"], params.year))
     await record(ctx.clock.now(), clerk.actor, "counter_verify", "member", member["id"])
     return VerifyResult(
-        member_ref=member["credential_subject"], name_masked=mask_name(member["name"]),
-        id_number_masked=member["id_masked"], age=_age(member["birth_date"], today), year=params.year,
+        member_ref=member["credential_subject"],
+        name_masked=mask_name(member["name"]),
+        id_number_masked=member["id_masked"],
+        age=_age(member["birth_date"], today),
+        year=params.year,
         eligible=enrolled and paid_up,
         designated_here=bool(designation and clerk.facility_id in (designation["institution"], designation["station"])),
         designated_institution_id=designation["institution"] if designation else None,
-        remaining_fen=annual, remaining_out_of_city_fen=ooc,
+        remaining_fen=annual,
+        remaining_out_of_city_fen=ooc,
     )
 
 
@@ -118,11 +136,16 @@ async def _facility(facility_id: int) -> dict[str, Any]:
 
 
 async def _locked_account(member_id: int, year: int, now: datetime) -> dict[str, Any]:
-    await BenefitAccount.insert(BenefitAccount(member=member_id, year=year, used_fen=0, used_out_of_city_fen=0,
-                                               updated_at=now)).on_conflict(action="DO NOTHING").run()
-    row = await lock_for_update(BenefitAccount.select().where(
-        (BenefitAccount.member == member_id) & (BenefitAccount.year == year)
-    )).first()
+    await (
+        BenefitAccount.insert(
+            BenefitAccount(member=member_id, year=year, used_fen=0, used_out_of_city_fen=0, updated_at=now)
+        )
+        .on_conflict(action="DO NOTHING")
+        .run()
+    )
+    row = await lock_for_update(
+        BenefitAccount.select().where((BenefitAccount.member == member_id) & (BenefitAccount.year == year))
+    ).first()
     assert row is not None
     return row
 
@@ -139,11 +162,16 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
         raise invalid_field("visit_date", "就诊日期不能晚于今天", "visit_date is in the future.")
     params = _params(req.visit_date)
     if params.year != _params(today).year:
-        raise invalid_field("visit_date", "只能结算本医保年度的就诊", "Only visits of the current policy year settle here.",
-                            code="visit_outside_policy_year")
+        raise invalid_field(
+            "visit_date",
+            "只能结算本医保年度的就诊",
+            "Only visits of the current policy year settle here.",
+            code="visit_outside_policy_year",
+        )
     if req.referral_id is not None:
-        raise invalid_field("referral_id", "转诊记录不存在", "No approved referral with this id.",
-                            code="referral_not_found")
+        raise invalid_field(
+            "referral_id", "转诊记录不存在", "No approved referral with this id.", code="referral_not_found"
+        )
     assert clerk.facility_id is not None
     facility = await _facility(clerk.facility_id)
     enrolled, paid_up = await enrollment_of(member["id"], params.year)
@@ -151,8 +179,9 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
     designated = bool(designation and facility["id"] in (designation["institution"], designation["station"]))
     facts = FacilityFacts(kind=facility["kind"], tier=facility["tier"], in_city=facility["in_city"])
     coverage = Coverage(eligible=enrolled and paid_up, designated=designated, emergency=req.emergency)
-    bill = Bill(general_fee_fen=req.general_fee_fen, compliant_fen=req.compliant_fen,
-                non_compliant_fen=req.non_compliant_fen)
+    bill = Bill(
+        general_fee_fen=req.general_fee_fen, compliant_fen=req.compliant_fen, non_compliant_fen=req.non_compliant_fen
+    )
 
     async def transaction() -> SettlementResult:
         now = ctx.clock.now()
@@ -163,28 +192,50 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
             state = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
             result = reimburse(params, facts, coverage, bill, state)
             repeat = await Settlement.exists().where(
-                (Settlement.member == member["id"]) & (Settlement.facility == facility["id"])
-                & (Settlement.visit_date == req.visit_date) & (Settlement.kind == "counter")
+                (Settlement.member == member["id"])
+                & (Settlement.facility == facility["id"])
+                & (Settlement.visit_date == req.visit_date)
+                & (Settlement.kind == "counter")
             )
             row = Settlement(
-                member=member["id"], facility=facility["id"], kind="counter", year=params.year,
-                visit_date=req.visit_date, clerk_id=clerk.staff_id, general_fee_fen=req.general_fee_fen,
-                compliant_fen=req.compliant_fen, non_compliant_fen=req.non_compliant_fen, emergency=req.emergency,
-                out_of_city=result.out_of_city, fund_fen=result.fund_fen, member_fen=result.member_fen,
-                lines=_lines(result), reasons=result.reasons, repeat_same_day=repeat, credential_jti=jti,
+                member=member["id"],
+                facility=facility["id"],
+                kind="counter",
+                year=params.year,
+                visit_date=req.visit_date,
+                clerk_id=clerk.staff_id,
+                general_fee_fen=req.general_fee_fen,
+                compliant_fen=req.compliant_fen,
+                non_compliant_fen=req.non_compliant_fen,
+                emergency=req.emergency,
+                out_of_city=result.out_of_city,
+                fund_fen=result.fund_fen,
+                member_fen=result.member_fen,
+                lines=_lines(result),
+                reasons=result.reasons,
+                repeat_same_day=repeat,
+                credential_jti=jti,
                 created_at=now,
             )
             await row.save()
-            await BenefitAccount.update({
-                BenefitAccount.used_fen: state.used_fen + result.fund_fen,
-                BenefitAccount.used_out_of_city_fen: state.used_out_of_city_fen
-                + (result.fund_fen if result.out_of_city else 0),
-                BenefitAccount.updated_at: now,
-            }).where(BenefitAccount.id == account["id"])
+            await BenefitAccount.update(
+                {
+                    BenefitAccount.used_fen: state.used_fen + result.fund_fen,
+                    BenefitAccount.used_out_of_city_fen: state.used_out_of_city_fen
+                    + (result.fund_fen if result.out_of_city else 0),
+                    BenefitAccount.updated_at: now,
+                }
+            ).where(BenefitAccount.id == account["id"])
             annual, ooc = result.remaining_after(params, state)
             view = _result(row, facility["name"], annual, ooc)
-            await record(now, clerk.actor, "settlement", "settlement", row.id,
-                         {"fund_fen": result.fund_fen, "member_fen": result.member_fen, "repeat_same_day": repeat})
+            await record(
+                now,
+                clerk.actor,
+                "settlement",
+                "settlement",
+                row.id,
+                {"fund_fen": result.fund_fen, "member_fen": result.member_fen, "repeat_same_day": repeat},
+            )
             await claim.complete(201, msgspec.json.encode(view), now)
         return view
 
@@ -209,12 +260,25 @@ def _view(row: Settlement | dict[str, Any], facility_name: str, reversed_by: int
         reasons = msgspec.json.decode(reasons)
     created = get("created_at")
     return SettlementView(
-        id=get("id"), kind=get("kind"), member_id=get("member"), facility_id=get("facility"),
-        facility_name=facility_name, visit_date=get("visit_date"), year=get("year"),
-        general_fee_fen=get("general_fee_fen"), compliant_fen=get("compliant_fen"),
-        non_compliant_fen=get("non_compliant_fen"), fund_fen=get("fund_fen"), member_fen=get("member_fen"),
-        reasons=reasons, lines=[msgspec.convert(x, LineView) for x in lines], repeat_same_day=get("repeat_same_day"),
-        out_of_city=get("out_of_city"), emergency=get("emergency"), reverses=get("reverses"), reversed_by=reversed_by,
+        id=get("id"),
+        kind=get("kind"),
+        member_id=get("member"),
+        facility_id=get("facility"),
+        facility_name=facility_name,
+        visit_date=get("visit_date"),
+        year=get("year"),
+        general_fee_fen=get("general_fee_fen"),
+        compliant_fen=get("compliant_fen"),
+        non_compliant_fen=get("non_compliant_fen"),
+        fund_fen=get("fund_fen"),
+        member_fen=get("member_fen"),
+        reasons=reasons,
+        lines=[msgspec.convert(x, LineView) for x in lines],
+        repeat_same_day=get("repeat_same_day"),
+        out_of_city=get("out_of_city"),
+        emergency=get("emergency"),
+        reverses=get("reverses"),
+        reversed_by=reversed_by,
         created_at=created.astimezone(LOCAL_TZ) if created.tzinfo else created,
     )
 
@@ -234,27 +298,48 @@ async def reverse(ctx: AppContext, clerk: Principal, settlement_id: int, reason:
             if original is None or original["facility"] != clerk.facility_id or original["kind"] != "counter":
                 raise not_found("结算记录", "settlement")
             if original["year"] != _params(today).year:
-                raise ApiError("reversal_outside_policy_year", 422, "只能冲正本医保年度的结算",
-                               "Only settlements of the current policy year can be reversed.")
+                raise ApiError(
+                    "reversal_outside_policy_year",
+                    422,
+                    "只能冲正本医保年度的结算",
+                    "Only settlements of the current policy year can be reversed.",
+                )
             if await Settlement.exists().where(Settlement.reverses == settlement_id):
                 raise ApiError("already_reversed", 409, "该结算已冲正", "This settlement was already reversed.")
             account = await _locked_account(original["member"], original["year"], now)
             ooc = original["fund_fen"] if original["out_of_city"] else 0
             row = Settlement(
-                member=original["member"], facility=original["facility"], kind="reversal", year=original["year"],
-                visit_date=original["visit_date"], clerk_id=clerk.staff_id,
-                general_fee_fen=-original["general_fee_fen"], compliant_fen=-original["compliant_fen"],
-                non_compliant_fen=-original["non_compliant_fen"], emergency=original["emergency"],
-                out_of_city=original["out_of_city"], fund_fen=-original["fund_fen"],
-                member_fen=-original["member_fen"], lines=[], reasons=["reversal"], reverses=settlement_id,
-                reason_text=reason.strip(), created_at=now,
+                member=original["member"],
+                facility=original["facility"],
+                kind="reversal",
+                year=original["year"],
+                visit_date=original["visit_date"],
+                clerk_id=clerk.staff_id,
+                general_fee_fen=-original["general_fee_fen"],
+                compliant_fen=-original["compliant_fen"],
+                non_compliant_fen=-original["non_compliant_fen"],
+                emergency=original["emergency"],
+                out_of_city=original["out_of_city"],
+                fund_fen=-original["fund_fen"],
+                member_fen=-original["member_fen"],
+                lines=[],
+                reasons=["reversal"],
+                reverses=settlement_id,
+                reason_text=reason.strip(),
+                created_at=now,
             )
             await row.save()
             used, used_ooc = account["used_fen"] - original["fund_fen"], account["used_out_of_city_fen"] - ooc
-            await BenefitAccount.update({BenefitAccount.used_fen: used, BenefitAccount.used_out_of_city_fen: used_ooc,
-                                         BenefitAccount.updated_at: now}).where(BenefitAccount.id == account["id"])
-            annual, ooc_left = remaining_caps(parameters.for_year(original["year"]),
-                                              AccountState(used_fen=used, used_out_of_city_fen=used_ooc))
+            await BenefitAccount.update(
+                {
+                    BenefitAccount.used_fen: used,
+                    BenefitAccount.used_out_of_city_fen: used_ooc,
+                    BenefitAccount.updated_at: now,
+                }
+            ).where(BenefitAccount.id == account["id"])
+            annual, ooc_left = remaining_caps(
+                parameters.for_year(original["year"]), AccountState(used_fen=used, used_out_of_city_fen=used_ooc)
+            )
             facility = await _facility(original["facility"])
             view = _result(row, facility["name"], annual, ooc_left)
             await record(now, clerk.actor, "reversal", "settlement", settlement_id, {"reversal_id": row.id})

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from member_api.auth.tokens import access_token
 from member_api.keys import load_keyring
+from tests.api.test_foundation import assert_problem
 from tests.conftest import last_sms_code
 from tests.helpers import login_phone, member_entry, member_headers, staff_headers
-from tests.api.test_foundation import assert_problem
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -26,8 +26,11 @@ async def test_login_bind_refresh_logout_flow(client):
     tokens = await login_phone(client, entry["phone"])
     me = (await client.get("/v1/me", headers=bearer(tokens["access_token"]))).json()
     assert me == {"phone_masked": "138****0001", "bound": False, "member": None}
-    bound = await client.post("/v1/me/binding", json={"id_number": entry["id_number"], "name": entry["name"]},
-                              headers=bearer(tokens["access_token"]))
+    bound = await client.post(
+        "/v1/me/binding",
+        json={"id_number": entry["id_number"], "name": entry["name"]},
+        headers=bearer(tokens["access_token"]),
+    )
     member = bound.json()["member"]
     assert member["insurance_no"] == "SG0000000001"
     assert member["id_number_masked"] == entry["id_number"][:4] + "*" * 10 + entry["id_number"][-4:]
@@ -38,11 +41,13 @@ async def test_login_bind_refresh_logout_flow(client):
     assert rotated["refresh_token"] != tokens["refresh_token"]
     assert (await client.get("/v1/me", headers=bearer(rotated["access_token"]))).status_code == 200
 
-    out = await client.post("/v1/auth/logout", json={"refresh_token": rotated["refresh_token"]},
-                            headers=bearer(rotated["access_token"]))
+    out = await client.post(
+        "/v1/auth/logout", json={"refresh_token": rotated["refresh_token"]}, headers=bearer(rotated["access_token"])
+    )
     assert out.status_code == 204
-    assert_problem(await client.post("/v1/auth/refresh", json={"refresh_token": rotated["refresh_token"]}), 401,
-                   "refresh_invalid")
+    assert_problem(
+        await client.post("/v1/auth/refresh", json={"refresh_token": rotated["refresh_token"]}), 401, "refresh_invalid"
+    )
 
 
 async def test_refresh_reuse_revokes_the_whole_family(client):
@@ -58,8 +63,9 @@ async def test_otp_guessing_stops_after_five_tries(client):
     code = last_sms_code(client.settings, "13800000003")
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     for _ in range(5):
-        assert_problem(await client.post("/v1/auth/login", json={"phone": "13800000003", "code": wrong}), 401,
-                       "otp_invalid")
+        assert_problem(
+            await client.post("/v1/auth/login", json={"phone": "13800000003", "code": wrong}), 401, "otp_invalid"
+        )
     # The right code no longer works: the challenge died with the fifth wrong try.
     assert_problem(await client.post("/v1/auth/login", json={"phone": "13800000003", "code": code}), 401)
 
@@ -98,8 +104,13 @@ async def test_binding_bad_check_digit_names_the_field(client):
     tokens = await login_phone(client, "13800000001")
     entry = member_entry(client, "SG0000000001")
     bad = entry["id_number"][:17] + ("0" if entry["id_number"][17] != "0" else "1")
-    body = assert_problem(await client.post("/v1/me/binding", json={"id_number": bad, "name": entry["name"]},
-                                            headers=bearer(tokens["access_token"])), 422, "invalid_id_number")
+    body = assert_problem(
+        await client.post(
+            "/v1/me/binding", json={"id_number": bad, "name": entry["name"]}, headers=bearer(tokens["access_token"])
+        ),
+        422,
+        "invalid_id_number",
+    )
     assert body["errors"][0]["field"] == "id_number"
 
 
@@ -107,10 +118,20 @@ async def test_binding_locks_after_five_failures_a_day(client):
     tokens = await login_phone(client, "13800000001")
     entry = member_entry(client, "SG0000000001")
     for _ in range(5):
-        assert_problem(await client.post("/v1/me/binding", json={"id_number": entry["id_number"], "name": "王五"},
-                                         headers=bearer(tokens["access_token"])), 404, "member_not_found")
-    locked = await client.post("/v1/me/binding", json={"id_number": entry["id_number"], "name": entry["name"]},
-                               headers=bearer(tokens["access_token"]))
+        assert_problem(
+            await client.post(
+                "/v1/me/binding",
+                json={"id_number": entry["id_number"], "name": "王五"},
+                headers=bearer(tokens["access_token"]),
+            ),
+            404,
+            "member_not_found",
+        )
+    locked = await client.post(
+        "/v1/me/binding",
+        json={"id_number": entry["id_number"], "name": entry["name"]},
+        headers=bearer(tokens["access_token"]),
+    )
     assert_problem(locked, 429, "binding_locked")
 
 
@@ -118,8 +139,15 @@ async def test_a_record_binds_to_one_phone_only(client):
     await member_headers(client, "SG0000000001")
     other = await login_phone(client, "13800000002")
     entry = member_entry(client, "SG0000000001")
-    assert_problem(await client.post("/v1/me/binding", json={"id_number": entry["id_number"], "name": entry["name"]},
-                                     headers=bearer(other["access_token"])), 409, "already_bound")
+    assert_problem(
+        await client.post(
+            "/v1/me/binding",
+            json={"id_number": entry["id_number"], "name": entry["name"]},
+            headers=bearer(other["access_token"]),
+        ),
+        409,
+        "already_bound",
+    )
 
 
 def _b64(data: dict) -> str:
@@ -133,8 +161,9 @@ async def test_jwt_attacks_are_401(client):
     keyring = load_keyring(client.settings.resolved_key_dir)
     s, now = client.settings, client.clock.now()
     claims = jwt.decode(good, options={"verify_signature": False})
-    public_pem = keyring.public_keys[keyring.kid].public_bytes(serialization.Encoding.PEM,
-                                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = keyring.public_keys[keyring.kid].public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     attacker = Ed25519PrivateKey.generate()
     header, payload, signature = good.split(".")
 
@@ -144,21 +173,36 @@ async def test_jwt_attacks_are_401(client):
     attacks = {
         "alg_none": f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': keyring.kid})}.{payload}.",
         "hs256_with_public_key": f"{_b64({'alg': 'HS256', 'kid': keyring.kid})}.{payload}.{signature}",
-        "expired": access_token(keyring, subject=claims["sub"], role="member", facility_id=None, issuer=s.issuer,
-                                audience=s.audience, now=now.replace(year=2025), ttl_s=60),
-        "not_yet_valid": jwt.encode({**claims, "nbf": int(now.timestamp()) + 3600, "iat": int(now.timestamp())},
-                                    keyring.private_key, algorithm="EdDSA", headers={"kid": keyring.kid}),
-        "wrong_issuer": jwt.encode({**claims, "iss": "evil"}, keyring.private_key, algorithm="EdDSA",
-                                   headers={"kid": keyring.kid}),
-        "wrong_audience": jwt.encode({**claims, "aud": "other"}, keyring.private_key, algorithm="EdDSA",
-                                     headers={"kid": keyring.kid}),
+        "expired": access_token(
+            keyring,
+            subject=claims["sub"],
+            role="member",
+            facility_id=None,
+            issuer=s.issuer,
+            audience=s.audience,
+            now=now.replace(year=2025),
+            ttl_s=60,
+        ),
+        "not_yet_valid": jwt.encode(
+            {**claims, "nbf": int(now.timestamp()) + 3600, "iat": int(now.timestamp())},
+            keyring.private_key,
+            algorithm="EdDSA",
+            headers={"kid": keyring.kid},
+        ),
+        "wrong_issuer": jwt.encode(
+            {**claims, "iss": "evil"}, keyring.private_key, algorithm="EdDSA", headers={"kid": keyring.kid}
+        ),
+        "wrong_audience": jwt.encode(
+            {**claims, "aud": "other"}, keyring.private_key, algorithm="EdDSA", headers={"kid": keyring.kid}
+        ),
         "bad_signature": forged(),
         "unknown_kid": jwt.encode(claims, attacker, algorithm="EdDSA", headers={"kid": "nope"}),
         "tampered_payload": f"{header}.{_b64({**claims, 'sub': 'a999'})}.{signature}",
         "garbage": "not.a.token",
     }
     # The HS256 forgery made properly: signed with the PEM public key as the HMAC secret.
-    import hmac, hashlib
+    import hashlib
+    import hmac
 
     signing_input = f"{_b64({'alg': 'HS256', 'kid': keyring.kid})}.{payload}".encode()
     mac = base64.urlsafe_b64encode(hmac.new(public_pem, signing_input, hashlib.sha256).digest()).rstrip(b"=")
@@ -170,11 +214,16 @@ async def test_jwt_attacks_are_401(client):
 
 async def test_staff_login_lockout(client):
     for _ in range(5):
-        assert_problem(await client.post("/v1/auth/staff/login", json={"username": "clerk_zj_dh", "password": "x"}),
-                       401, "login_failed")
-    assert_problem(await client.post("/v1/auth/staff/login",
-                                     json={"username": "clerk_zj_dh", "password": "demo-Passw0rd!"}), 429,
-                   "account_locked")
+        assert_problem(
+            await client.post("/v1/auth/staff/login", json={"username": "clerk_zj_dh", "password": "x"}),
+            401,
+            "login_failed",
+        )
+    assert_problem(
+        await client.post("/v1/auth/staff/login", json={"username": "clerk_zj_dh", "password": "demo-Passw0rd!"}),
+        429,
+        "account_locked",
+    )
 
 
 async def test_roles_are_enforced(client):
@@ -194,8 +243,13 @@ async def test_dependants_and_acting_for_them(client):
     assert own.status_code == 200
     stranger = await member_headers(client, "SG0000000001")
     assert (await client.get("/v1/me/dependants", headers=stranger)).json() == []
-    for path in ("/v1/me/designation", "/v1/me/benefits", "/v1/me/settlements", "/v1/me/credential",
-                 "/v1/me/designation/history"):
+    for path in (
+        "/v1/me/designation",
+        "/v1/me/benefits",
+        "/v1/me/settlements",
+        "/v1/me/credential",
+        "/v1/me/designation/history",
+    ):
         assert_problem(await client.get(path, params={"member_id": newborn_id}, headers=stranger), 404)
 
 

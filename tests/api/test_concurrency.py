@@ -27,8 +27,10 @@ async def _totals(kind: str, url: str) -> tuple[int, int, int, int]:
     if kind == "postgres":
         conn = await asyncpg.connect(url)
         try:
-            s = await conn.fetchrow("SELECT COALESCE(SUM(fund_fen),0) a, "
-                                    "COALESCE(SUM(fund_fen) FILTER (WHERE out_of_city),0) b FROM settlement")
+            s = await conn.fetchrow(
+                "SELECT COALESCE(SUM(fund_fen),0) a, "
+                "COALESCE(SUM(fund_fen) FILTER (WHERE out_of_city),0) b FROM settlement"
+            )
             acc = await conn.fetchrow("SELECT used_fen, used_out_of_city_fen FROM benefit_account")
         finally:
             await conn.close()
@@ -36,8 +38,9 @@ async def _totals(kind: str, url: str) -> tuple[int, int, int, int]:
     import sqlite3
 
     with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
-        a, b = conn.execute("SELECT COALESCE(SUM(fund_fen),0), COALESCE(SUM(CASE WHEN out_of_city THEN fund_fen END),0)"
-                            " FROM settlement").fetchone()
+        a, b = conn.execute(
+            "SELECT COALESCE(SUM(fund_fen),0), COALESCE(SUM(CASE WHEN out_of_city THEN fund_fen END),0) FROM settlement"
+        ).fetchone()
         used, used_ooc = conn.execute("SELECT used_fen, used_out_of_city_fen FROM benefit_account").fetchone()
     return a, b, used, used_ooc
 
@@ -47,16 +50,29 @@ async def test_r4_concurrent_settlements_over_two_processes_never_exceed_the_cap
     async with running_server(kind, tmp_path, workers=2) as server:
         manifest = json.loads((tmp_path / "manifest.json").read_text())
         id_number = manifest["members"][0]["id_number"]
-        await asyncio.to_thread(server.cli, "create-staff", "--role", "clerk", "--username", "clerk_out_of_city",
-                                "--facility", manifest["facilities"]["out_of_city"], stdin=DEMO_PASSWORD + "\n")
+        await asyncio.to_thread(
+            server.cli,
+            "create-staff",
+            "--role",
+            "clerk",
+            "--username",
+            "clerk_out_of_city",
+            "--facility",
+            manifest["facilities"]["out_of_city"],
+            stdin=DEMO_PASSWORD + "\n",
+        )
         limits = httpx.Limits(max_connections=64)
         async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as http:
             home, away = await _login(http, "clerk_zj_dh"), await _login(http, "clerk_out_of_city")
 
             async def one(i: int) -> int:
                 out_of_city = i % 3 == 0
-                body = {"visit_date": manifest["today"], "id_number": id_number, "compliant_fen": 1000,
-                        "emergency": out_of_city}
+                body = {
+                    "visit_date": manifest["today"],
+                    "id_number": id_number,
+                    "compliant_fen": 1000,
+                    "emergency": out_of_city,
+                }
                 headers = {**(away if out_of_city else home), "Idempotency-Key": str(uuid.uuid4())}
                 response = await http.post("/v1/counter/settlements", json=body, headers=headers)
                 return response.status_code

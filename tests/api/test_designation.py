@@ -66,14 +66,16 @@ async def test_facility_detail_lists_its_stations(client):
 async def test_r2_first_choice_is_immediate_then_changes_need_a_request(client):
     ids = await codes(client)
     headers = await member_headers(client, "SG0000000003")
-    chosen = await client.put("/v1/me/designation", json={"institution_id": ids["wj_inst"],
-                                                           "station_id": ids["wj_station"]}, headers=headers)
+    chosen = await client.put(
+        "/v1/me/designation", json={"institution_id": ids["wj_inst"], "station_id": ids["wj_station"]}, headers=headers
+    )
     assert chosen.status_code == 200, chosen.text
     body = chosen.json()
     assert body["designation"]["institution"]["id"] == ids["wj_inst"]
     assert body["designation"]["valid_from"] == "2026-11-24" and body["change_free"] is False
-    again = await client.put("/v1/me/designation", json={"institution_id": ids["inst"], "station_id": ids["station"]},
-                             headers=headers)
+    again = await client.put(
+        "/v1/me/designation", json={"institution_id": ids["inst"], "station_id": ids["station"]}, headers=headers
+    )
     assert_problem(again, 409, "change_request_required")
 
 
@@ -96,8 +98,9 @@ async def test_r2_pair_rules(client):
 async def test_r1_member_not_paid_up_cannot_designate(client):
     ids = await codes(client)
     headers = await member_headers(client, "SG0000000006")
-    refused = await client.put("/v1/me/designation", json={"institution_id": ids["inst"], "station_id": ids["station"]},
-                               headers=headers)
+    refused = await client.put(
+        "/v1/me/designation", json={"institution_id": ids["inst"], "station_id": ids["station"]}, headers=headers
+    )
     assert_problem(refused, 422, "not_eligible")
 
 
@@ -107,8 +110,11 @@ async def test_r2_last_years_pair_carries_over_and_first_change_is_free(client):
     current = (await client.get("/v1/me/designation", headers=headers)).json()
     assert current["designation"]["source"] == "carry_over" and current["change_free"] is True
     assert current["designation"]["institution"]["id"] == ids["inst"]
-    changed = await client.put("/v1/me/designation", json={"institution_id": ids["zj_other_inst"],
-                                                           "station_id": ids["zj_other_station"]}, headers=headers)
+    changed = await client.put(
+        "/v1/me/designation",
+        json={"institution_id": ids["zj_other_inst"], "station_id": ids["zj_other_station"]},
+        headers=headers,
+    )
     assert changed.status_code == 200 and changed.json()["designation"]["source"] == "change"
     history = (await client.get("/v1/me/designation/history", headers=headers)).json()
     assert [h["source"] for h in history] == ["change", "carry_over", "first_choice"]
@@ -117,8 +123,9 @@ async def test_r2_last_years_pair_carries_over_and_first_change_is_free(client):
 
 async def _designated_member(client, ids) -> dict[str, str]:
     headers = await member_headers(client, "SG0000000003")
-    await client.put("/v1/me/designation", json={"institution_id": ids["wj_inst"], "station_id": ids["wj_station"]},
-                     headers=headers)
+    await client.put(
+        "/v1/me/designation", json={"institution_id": ids["wj_inst"], "station_id": ids["wj_station"]}, headers=headers
+    )
     return headers
 
 
@@ -129,25 +136,43 @@ def _form(ids, **extra) -> dict[str, str]:
 async def test_change_request_approved_takes_effect_next_day(client):
     ids = await codes(client)
     headers = await _designated_member(client, ids)
-    submitted = await client.post("/v1/me/designation/change-requests", data=_form(ids),
-                                  files=[("evidence", ("lease.png", png_bytes(), "image/png")),
-                                         ("evidence", ("proof.pdf", PDF, "application/pdf"))], headers=headers)
+    submitted = await client.post(
+        "/v1/me/designation/change-requests",
+        data=_form(ids),
+        files=[
+            ("evidence", ("lease.png", png_bytes(), "image/png")),
+            ("evidence", ("proof.pdf", PDF, "application/pdf")),
+        ],
+        headers=headers,
+    )
     assert submitted.status_code == 201, submitted.text
     request = submitted.json()
     assert request["status"] == "pending" and len(request["evidence"]) == 2
-    second = await client.post("/v1/me/designation/change-requests", data=_form(ids),
-                               files=[("evidence", ("a.png", png_bytes(), "image/png"))], headers=headers)
+    second = await client.post(
+        "/v1/me/designation/change-requests",
+        data=_form(ids),
+        files=[("evidence", ("a.png", png_bytes(), "image/png"))],
+        headers=headers,
+    )
     assert_problem(second, 409, "change_request_open")
 
     other_clerk = await staff_headers(client, "clerk_zj_dh")
     assert (await client.get("/v1/review/change-requests", headers=other_clerk)).json() == []
-    assert_problem(await client.post(f"/v1/review/change-requests/{request['id']}/decision",
-                                     json={"decision": "approve"}, headers=other_clerk), 404)
+    assert_problem(
+        await client.post(
+            f"/v1/review/change-requests/{request['id']}/decision", json={"decision": "approve"}, headers=other_clerk
+        ),
+        404,
+    )
     own_clerk = await staff_headers(client, "clerk_wj_xh")
     assert [r["id"] for r in (await client.get("/v1/review/change-requests", headers=own_clerk)).json()] == [
-        request["id"]]
-    decided = await client.post(f"/v1/review/change-requests/{request['id']}/decision",
-                                json={"decision": "approve", "comment": "租房合同已核实"}, headers=own_clerk)
+        request["id"]
+    ]
+    decided = await client.post(
+        f"/v1/review/change-requests/{request['id']}/decision",
+        json={"decision": "approve", "comment": "租房合同已核实"},
+        headers=own_clerk,
+    )
     assert decided.json()["status"] == "approved" and decided.json()["effective_from"] == "2026-11-25"
 
     today = (await client.get("/v1/me/designation", headers=headers)).json()
@@ -165,15 +190,30 @@ async def test_change_request_rejected_and_withdrawn(client):
     ids = await codes(client)
     headers = await _designated_member(client, ids)
     reviewer = await staff_headers(client, "reviewer_agency")
-    first = (await client.post("/v1/me/designation/change-requests", data=_form(ids),
-                               files=[("evidence", ("a.png", png_bytes(), "image/png"))], headers=headers)).json()
-    rejected = await client.post(f"/v1/review/change-requests/{first['id']}/decision",
-                                 json={"decision": "reject", "comment": "证明材料不清晰"}, headers=reviewer)
+    first = (
+        await client.post(
+            "/v1/me/designation/change-requests",
+            data=_form(ids),
+            files=[("evidence", ("a.png", png_bytes(), "image/png"))],
+            headers=headers,
+        )
+    ).json()
+    rejected = await client.post(
+        f"/v1/review/change-requests/{first['id']}/decision",
+        json={"decision": "reject", "comment": "证明材料不清晰"},
+        headers=reviewer,
+    )
     assert rejected.json()["status"] == "rejected"
     current = (await client.get("/v1/me/designation", headers=headers)).json()
     assert current["designation"]["institution"]["id"] == ids["wj_inst"]
-    second = (await client.post("/v1/me/designation/change-requests", data=_form(ids),
-                                files=[("evidence", ("a.png", png_bytes(), "image/png"))], headers=headers)).json()
+    second = (
+        await client.post(
+            "/v1/me/designation/change-requests",
+            data=_form(ids),
+            files=[("evidence", ("a.png", png_bytes(), "image/png"))],
+            headers=headers,
+        )
+    ).json()
     withdrawn = await client.post(f"/v1/me/designation/change-requests/{second['id']}/withdraw", headers=headers)
     assert withdrawn.json()["status"] == "withdrawn"
     listed = (await client.get("/v1/review/change-requests", params={"status": "pending"}, headers=reviewer)).json()
@@ -192,15 +232,25 @@ async def test_bad_evidence_files_are_refused_with_nothing_stored(client):
     bad = [
         ([("evidence", ("x.png", b"MZ\x90\x00 not an image", "image/png"))], "file_type_not_allowed"),
         ([("evidence", ("x.png", b"", "image/png"))], "file_empty"),
-        ([("evidence", ("ok.png", png_bytes(), "image/png")), ("evidence", ("x.png", b"\x89PNG\r\n\x1a\nbroken", "image/png"))],
-         "file_corrupt"),
+        (
+            [
+                ("evidence", ("ok.png", png_bytes(), "image/png")),
+                ("evidence", ("x.png", b"\x89PNG\r\n\x1a\nbroken", "image/png")),
+            ],
+            "file_corrupt",
+        ),
         ([("evidence", (f"{i}.png", png_bytes(), "image/png")) for i in range(6)], "too_many_files"),
-        ([("evidence", ("big.pdf", PDF + b"0" * (client.settings.max_upload_bytes + 1), "application/pdf"))],
-         "file_too_large"),
+        (
+            [("evidence", ("big.pdf", PDF + b"0" * (client.settings.max_upload_bytes + 1), "application/pdf"))],
+            "file_too_large",
+        ),
     ]
     for files, code in bad:
-        assert_problem(await client.post("/v1/me/designation/change-requests", data=_form(ids), files=files,
-                                         headers=headers), 422, code)
+        assert_problem(
+            await client.post("/v1/me/designation/change-requests", data=_form(ids), files=files, headers=headers),
+            422,
+            code,
+        )
     assert await ChangeRequest.count() == 0 and await EvidenceFile.count() == 0
     assert sum(len(files) for _, _, files in os.walk(blobs)) == before
 

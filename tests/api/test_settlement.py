@@ -54,8 +54,9 @@ async def test_e1_designated_community_centre_by_e_credential(client):
 async def test_e2_designated_village_station(client):
     member = await member_headers(client)
     clerk = await staff_headers(client, "clerk_zj_dh_station")
-    result = await settle(client, clerk, token=await credential(client, member), general_fee_fen=500,
-                          compliant_fen=2000)
+    result = await settle(
+        client, clerk, token=await credential(client, member), general_fee_fen=500, compliant_fen=2000
+    )
     assert (result["fund_fen"], result["member_fen"]) == (1750, 750)
 
 
@@ -65,8 +66,9 @@ async def test_e3_only_ten_yuan_of_the_cap_left(client):
     first = await settle(client, clerk, id_number=entry["id_number"], compliant_fen=41429)
     assert first["fund_fen"] == 29000 and first["remaining_fen"] == 1000
     client.clock.advance(120)
-    result = await settle(client, clerk, id_number=entry["id_number"], general_fee_fen=1000, compliant_fen=4000,
-                          non_compliant_fen=1500)
+    result = await settle(
+        client, clerk, id_number=entry["id_number"], general_fee_fen=1000, compliant_fen=4000, non_compliant_fen=1500
+    )
     assert (result["fund_fen"], result["member_fen"], result["remaining_fen"]) == (1000, 5500, 0)
     assert result["reasons"][-1] == "annual_cap_reached"
     assert result["repeat_same_day"] is True  # R16: the second settlement of the day at one facility
@@ -103,8 +105,11 @@ async def test_credential_is_single_use(client):
     clerk = await staff_headers(client, "clerk_zj_dh")
     token = await credential(client, member)
     await settle(client, clerk, token=token, compliant_fen=100)
-    again = await client.post("/v1/counter/settlements", json={"visit_date": VISIT, "credential": token,
-                                                                "compliant_fen": 100}, headers={**clerk, **key()})
+    again = await client.post(
+        "/v1/counter/settlements",
+        json={"visit_date": VISIT, "credential": token, "compliant_fen": 100},
+        headers={**clerk, **key()},
+    )
     assert_problem(again, 409, "credential_used")
     assert_problem(await client.post("/v1/counter/verify", json={"credential": token}, headers=clerk), 409)
 
@@ -114,36 +119,45 @@ async def test_credential_expires(client):
     clerk = await staff_headers(client, "clerk_zj_dh")
     token = await credential(client, member)
     client.clock.advance(client.settings.credential_ttl_s)
-    expired = await client.post("/v1/counter/settlements", json={"visit_date": VISIT, "credential": token},
-                                headers={**clerk, **key()})
+    expired = await client.post(
+        "/v1/counter/settlements", json={"visit_date": VISIT, "credential": token}, headers={**clerk, **key()}
+    )
     assert_problem(expired, 401, "credential_expired")
     access = member["Authorization"].split()[1]
-    assert_problem(await client.post("/v1/counter/verify", json={"credential": access}, headers=clerk), 401,
-                   "credential_invalid")
+    assert_problem(
+        await client.post("/v1/counter/verify", json={"credential": access}, headers=clerk), 401, "credential_invalid"
+    )
 
 
 async def test_idempotency_all_four_cases(client):
     entry = member_entry(client, "SG0000000001")
     clerk = await staff_headers(client, "clerk_zj_dh")
     body = {"visit_date": VISIT, "id_number": entry["id_number"], "compliant_fen": 1000}
-    assert_problem(await client.post("/v1/counter/settlements", json=body, headers=clerk), 400,
-                   "idempotency_key_missing")
+    assert_problem(
+        await client.post("/v1/counter/settlements", json=body, headers=clerk), 400, "idempotency_key_missing"
+    )
     same = key()
     first = await client.post("/v1/counter/settlements", json=body, headers={**clerk, **same})
     replay = await client.post("/v1/counter/settlements", json=body, headers={**clerk, **same})
     assert first.status_code == replay.status_code == 201
     assert replay.json() == first.json() and replay.headers["idempotent-replayed"] == "true"
     assert await Settlement.count() == 1
-    other = await client.post("/v1/counter/settlements", json={**body, "compliant_fen": 2000},
-                              headers={**clerk, **same})
+    other = await client.post(
+        "/v1/counter/settlements", json={**body, "compliant_fen": 2000}, headers={**clerk, **same}
+    )
     assert_problem(other, 422, "idempotency_key_reused")
     running = key()
     raw = json.dumps(body).encode()
     staff_id = jwt.decode(clerk["Authorization"].split()[1], options={"verify_signature": False})["sub"][1:]
-    await idempotency.begin(f"staff:{staff_id}", running["Idempotency-Key"],
-                            idempotency.fingerprint("POST", "/v1/counter/settlements", raw), client.clock.now())
-    concurrent = await client.post("/v1/counter/settlements", content=raw,
-                                   headers={**clerk, **running, "content-type": "application/json"})
+    await idempotency.begin(
+        f"staff:{staff_id}",
+        running["Idempotency-Key"],
+        idempotency.fingerprint("POST", "/v1/counter/settlements", raw),
+        client.clock.now(),
+    )
+    concurrent = await client.post(
+        "/v1/counter/settlements", content=raw, headers={**clerk, **running, "content-type": "application/json"}
+    )
     assert_problem(concurrent, 409, "idempotency_in_progress")
     assert await Settlement.count() == 1
 
@@ -154,14 +168,26 @@ async def test_reversal_restores_the_cap_and_keeps_both_records(client):
     done = await settle(client, clerk, id_number=entry["id_number"], general_fee_fen=1000, compliant_fen=4000)
     assert done["remaining_fen"] == 26500
     other_clerk = await staff_headers(client, "clerk_wj_xh")
-    assert_problem(await client.post(f"/v1/counter/settlements/{done['id']}/reversal", json={"reason": "录入错误"},
-                                     headers={**other_clerk, **key()}), 404)
-    reversed_ = await client.post(f"/v1/counter/settlements/{done['id']}/reversal", json={"reason": "录入错误"},
-                                  headers={**clerk, **key()})
+    assert_problem(
+        await client.post(
+            f"/v1/counter/settlements/{done['id']}/reversal",
+            json={"reason": "录入错误"},
+            headers={**other_clerk, **key()},
+        ),
+        404,
+    )
+    reversed_ = await client.post(
+        f"/v1/counter/settlements/{done['id']}/reversal", json={"reason": "录入错误"}, headers={**clerk, **key()}
+    )
     assert reversed_.status_code == 201, reversed_.text
     assert reversed_.json()["fund_fen"] == -3500 and reversed_.json()["remaining_fen"] == 30000
-    assert_problem(await client.post(f"/v1/counter/settlements/{done['id']}/reversal", json={"reason": "again"},
-                                     headers={**clerk, **key()}), 409, "already_reversed")
+    assert_problem(
+        await client.post(
+            f"/v1/counter/settlements/{done['id']}/reversal", json={"reason": "again"}, headers={**clerk, **key()}
+        ),
+        409,
+        "already_reversed",
+    )
     assert await Settlement.count() == 2
     account = await BenefitAccount.select().first()
     assert account["used_fen"] == 0
@@ -178,17 +204,25 @@ async def test_clerk_acts_only_for_their_facility(client):
     assert result["facility_name"].startswith("浈江区东河")
     other = await staff_headers(client, "clerk_wj_xh")
     assert_problem(await client.get(f"/v1/me/settlements/{result['id']}", headers=other), 403)
-    extra = await client.post("/v1/counter/settlements", json={"visit_date": VISIT, "id_number": entry["id_number"],
-                                                                "facility_id": result["facility_id"]},
-                              headers={**other, **key()})
+    extra = await client.post(
+        "/v1/counter/settlements",
+        json={"visit_date": VISIT, "id_number": entry["id_number"], "facility_id": result["facility_id"]},
+        headers={**other, **key()},
+    )
     assert_problem(extra, 422)
 
 
 async def test_bad_amounts_are_refused_and_nothing_stored(client):
     entry = member_entry(client, "SG0000000001")
     clerk = await staff_headers(client, "clerk_zj_dh")
-    for bad in ({"compliant_fen": -1}, {"compliant_fen": 10**12}, {"compliant_fen": 1.5},
-                {"visit_date": "2026-13-01"}, {"visit_date": "2027-01-01"}, {"visit_date": "2019-05-01"}):
+    for bad in (
+        {"compliant_fen": -1},
+        {"compliant_fen": 10**12},
+        {"compliant_fen": 1.5},
+        {"visit_date": "2026-13-01"},
+        {"visit_date": "2027-01-01"},
+        {"visit_date": "2019-05-01"},
+    ):
         body = {"visit_date": VISIT, "id_number": entry["id_number"], **bad}
         response = await client.post("/v1/counter/settlements", json=body, headers={**clerk, **key()})
         assert response.status_code == 422, (bad, response.text)
@@ -204,8 +238,7 @@ async def test_qr_png_decodes_to_the_token_and_verifies_with_only_the_jwks(clien
     jwks = (await client.get("/.well-known/jwks.json")).json()
     header = jwt.get_unverified_header(token)
     key_ = next(jwt.PyJWK(k) for k in jwks["keys"] if k["kid"] == header["kid"])
-    claims = jwt.decode(token, key_, algorithms=["EdDSA"], audience="c",
-                        options={"verify_exp": False})
+    claims = jwt.decode(token, key_, algorithms=["EdDSA"], audience="c", options={"verify_exp": False})
     assert set(claims) == {"sub", "jti", "exp", "aud"}
     assert member_entry(client, "SG0000000001")["id_number"] not in token
     clerk = await staff_headers(client, "clerk_zj_dh")

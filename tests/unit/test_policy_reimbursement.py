@@ -32,8 +32,13 @@ def fen(yuan: str) -> int:
 
 
 def test_e1_designated_township_center_r6_r7():
-    r = reimburse(P, TOWNSHIP, DESIGNATED, Bill(general_fee_fen=fen("10"), compliant_fen=fen("40"),
-                                                non_compliant_fen=fen("15")), AccountState())
+    r = reimburse(
+        P,
+        TOWNSHIP,
+        DESIGNATED,
+        Bill(general_fee_fen=fen("10"), compliant_fen=fen("40"), non_compliant_fen=fen("15")),
+        AccountState(),
+    )
     assert (r.fund_fen, r.member_fen) == (fen("35.00"), fen("30.00"))
     assert [line.fund_fen for line in r.lines] == [fen("7"), fen("28"), 0]
     assert "non_compliant" in r.reasons
@@ -46,33 +51,52 @@ def test_e2_designated_village_station_r6():
 
 def test_e3_cap_almost_used_r4():
     used = P.annual_cap_fen - fen("10")
-    r = reimburse(P, TOWNSHIP, DESIGNATED, Bill(general_fee_fen=fen("10"), compliant_fen=fen("40"),
-                                                non_compliant_fen=fen("15")), AccountState(used_fen=used))
+    r = reimburse(
+        P,
+        TOWNSHIP,
+        DESIGNATED,
+        Bill(general_fee_fen=fen("10"), compliant_fen=fen("40"), non_compliant_fen=fen("15")),
+        AccountState(used_fen=used),
+    )
     assert (r.fund_fen, r.member_fen) == (fen("10.00"), fen("55.00"))
     assert r.reasons[-1] == "annual_cap_reached"
 
 
 def test_e4_referral_to_tertiary_pays_tier_ratio_r7_r10():
-    r = reimburse(P, TERTIARY, Coverage(eligible=True, designated=False, referral_approved=True),
-                  Bill(compliant_fen=fen("200")), AccountState())
+    r = reimburse(
+        P,
+        TERTIARY,
+        Coverage(eligible=True, designated=False, referral_approved=True),
+        Bill(compliant_fen=fen("200")),
+        AccountState(),
+    )
     assert r.fund_fen == fen("100.00")
 
 
 def test_r7_referral_to_secondary_pays_60_percent():
-    r = reimburse(P, SECONDARY, Coverage(eligible=True, designated=False, referral_approved=True),
-                  Bill(compliant_fen=fen("100")), AccountState())
+    r = reimburse(
+        P,
+        SECONDARY,
+        Coverage(eligible=True, designated=False, referral_approved=True),
+        Bill(compliant_fen=fen("100")),
+        AccountState(),
+    )
     assert r.fund_fen == fen("60.00")
 
 
 def test_e5_non_designated_without_referral_r3():
-    r = reimburse(P, TOWNSHIP, Coverage(eligible=True, designated=False), Bill(compliant_fen=fen("50")),
-                  AccountState())
+    r = reimburse(P, TOWNSHIP, Coverage(eligible=True, designated=False), Bill(compliant_fen=fen("50")), AccountState())
     assert (r.fund_fen, r.member_fen, r.reasons) == (0, fen("50"), ["not_designated"])
 
 
 def test_e6_out_of_city_emergency_sub_cap_r4():
-    r = reimburse(P, OUT_PRIMARY, Coverage(eligible=True, designated=False, emergency=True),
-                  Bill(compliant_fen=fen("100")), AccountState(used_fen=fen("50"), used_out_of_city_fen=fen("50")))
+    r = reimburse(
+        P,
+        OUT_PRIMARY,
+        Coverage(eligible=True, designated=False, emergency=True),
+        Bill(compliant_fen=fen("100")),
+        AccountState(used_fen=fen("50"), used_out_of_city_fen=fen("50")),
+    )
     assert (r.fund_fen, r.member_fen) == (fen("10.00"), fen("90.00"))
     assert r.reasons == ["out_of_city_cap_reached"]
 
@@ -89,8 +113,13 @@ def test_r6_general_fee_above_standard_paid_on_standard_only():
 
 
 def test_r10_referral_out_of_city_not_paid():
-    r = reimburse(P, OUT_PRIMARY, Coverage(eligible=True, designated=False, referral_approved=True),
-                  Bill(compliant_fen=1000), AccountState())
+    r = reimburse(
+        P,
+        OUT_PRIMARY,
+        Coverage(eligible=True, designated=False, referral_approved=True),
+        Bill(compliant_fen=1000),
+        AccountState(),
+    )
     assert r.fund_fen == 0 and r.reasons == ["referral_out_of_city"]
 
 
@@ -107,12 +136,17 @@ def test_r17_no_policy_year_is_an_error():
     assert for_date(date(2026, 12, 31)).year == 2026
 
 
-bills = st.builds(Bill, general_fee_fen=st.integers(0, 5_000), compliant_fen=st.integers(0, 2_000_000),
-                  non_compliant_fen=st.integers(0, 1_000_000))
+bills = st.builds(
+    Bill,
+    general_fee_fen=st.integers(0, 5_000),
+    compliant_fen=st.integers(0, 2_000_000),
+    non_compliant_fen=st.integers(0, 1_000_000),
+)
 accounts = st.builds(AccountState, used_fen=st.integers(0, 30_000), used_out_of_city_fen=st.integers(0, 6_000))
 facilities = st.sampled_from([TOWNSHIP, STATION, TERTIARY, SECONDARY, OUT_PRIMARY])
-coverages = st.builds(Coverage, eligible=st.booleans(), designated=st.booleans(), emergency=st.booleans(),
-                      referral_approved=st.booleans())
+coverages = st.builds(
+    Coverage, eligible=st.booleans(), designated=st.booleans(), emergency=st.booleans(), referral_approved=st.booleans()
+)
 
 
 def _run(facility, coverage, bill, account) -> Reimbursement:
@@ -132,6 +166,9 @@ def test_r4_properties_fund_plus_member_is_bill_and_caps_hold(facility, coverage
 
 @given(facilities, coverages, bills, accounts, st.integers(1, 100_000))
 def test_r7_fund_not_decreasing_as_compliant_grows(facility, coverage, bill, account, more):
-    bigger = Bill(general_fee_fen=bill.general_fee_fen, compliant_fen=bill.compliant_fen + more,
-                  non_compliant_fen=bill.non_compliant_fen)
+    bigger = Bill(
+        general_fee_fen=bill.general_fee_fen,
+        compliant_fen=bill.compliant_fen + more,
+        non_compliant_fen=bill.non_compliant_fen,
+    )
     assert _run(facility, coverage, bigger, account).fund_fen >= _run(facility, coverage, bill, account).fund_fen

@@ -28,14 +28,14 @@ def test_r5_enrollment_after_six_months_covers_nothing():
 
 # (year, month) -> (start, end), checked against the State Council holiday notices for 2024-2026.
 OFFICIAL_WINDOWS = {
-    (2024, 3): (date(2024, 3, 27), date(2024, 4, 1)),     # 31st is a Sunday
-    (2024, 9): (date(2024, 9, 26), date(2024, 9, 30)),    # National Day starts 1 Oct; the 30th works
+    (2024, 3): (date(2024, 3, 27), date(2024, 4, 1)),  # 31st is a Sunday
+    (2024, 9): (date(2024, 9, 26), date(2024, 9, 30)),  # National Day starts 1 Oct; the 30th works
     (2024, 11): (date(2024, 11, 26), date(2024, 12, 2)),
-    (2025, 1): (date(2025, 1, 27), date(2025, 2, 5)),     # Spring Festival 28 Jan - 4 Feb
-    (2025, 5): (date(2025, 5, 27), date(2025, 6, 3)),     # Dragon Boat 31 May - 2 Jun
+    (2025, 1): (date(2025, 1, 27), date(2025, 2, 5)),  # Spring Festival 28 Jan - 4 Feb
+    (2025, 5): (date(2025, 5, 27), date(2025, 6, 3)),  # Dragon Boat 31 May - 2 Jun
     (2025, 9): (date(2025, 9, 26), date(2025, 9, 30)),
     (2026, 1): (date(2026, 1, 27), date(2026, 2, 2)),
-    (2026, 2): (date(2026, 2, 24), date(2026, 2, 28)),    # 28 Feb 2026 is an adjusted working Saturday
+    (2026, 2): (date(2026, 2, 24), date(2026, 2, 28)),  # 28 Feb 2026 is an adjusted working Saturday
     (2026, 10): (date(2026, 10, 27), date(2026, 11, 2)),
 }
 
