@@ -46,6 +46,7 @@ DOCS_ASSETS = "/docs-assets"
 
 def route_handlers() -> list[object]:
     from member_api.benefits.routes import BenefitsController
+    from member_api.claims.routes import CounterReferralsController, MeClaimsController, ReviewClaimsController
     from member_api.credential.routes import CredentialController
     from member_api.facilities.routes import (
         DesignationController,
@@ -64,6 +65,9 @@ def route_handlers() -> list[object]:
         CredentialController,
         CounterController,
         BenefitsController,
+        MeClaimsController,
+        ReviewClaimsController,
+        CounterReferralsController,
     ]
     problems = problem_responses()
     for controller in controllers:

@@ -14,6 +14,7 @@ APP_CONFIG = AppConfig(
             "member_api.auth.tables",
             "member_api.settlement.tables",
             "member_api.audit.tables",
+            "member_api.claims.tables",
         ],
         exclude_imported=True,
     ),

@@ -28,6 +28,10 @@ START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 TABLES_IN_DELETE_ORDER = (
     "audit_event",
     "idempotency_record",
+    "receipt",
+    "claim_item",
+    "claim",
+    "referral",
     "settlement",
     "benefit_account",
     "rate_event",
@@ -114,8 +118,10 @@ async def wipe() -> None:
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(START)
+def clock(request: pytest.FixtureRequest) -> FrozenClock:
+    """Frozen at START, or at ``@pytest.mark.clock_at(datetime)``: the world is seeded on that date."""
+    marker = request.node.get_closest_marker("clock_at")
+    return FrozenClock(marker.args[0] if marker else START)
 
 
 @pytest_asyncio.fixture

@@ -34,6 +34,8 @@ class Coverage(msgspec.Struct, kw_only=True, frozen=True):
     designated: bool
     emergency: bool = False
     referral_approved: bool = False
+    newborn_before_enrollment: bool = False
+    """R5: a newborn's care from birth to enrollment, claimed under R9: covered wherever it was incurred."""
 
 
 class Bill(msgspec.Struct, kw_only=True, frozen=True):
@@ -116,7 +118,9 @@ def reimburse(
         return _refusal(bill, Reason.NOT_ELIGIBLE, out_of_city)
     if coverage.referral_approved and out_of_city and not coverage.emergency:
         return _refusal(bill, Reason.REFERRAL_OUT_OF_CITY, out_of_city)
-    if not (coverage.designated or coverage.emergency or coverage.referral_approved):
+    if not (
+        coverage.designated or coverage.emergency or coverage.referral_approved or coverage.newborn_before_enrollment
+    ):
         return _refusal(bill, Reason.NOT_DESIGNATED, out_of_city)
 
     # R7: by the tier of the facility of care (a designated one is primary: 70%; a referral or an

@@ -21,9 +21,17 @@ from member_api.settlement.schemas import (
 
 
 async def run_idempotent(
-    request: Request, ctx: AppContext, scope: str, work: Callable[[idempotency.Claim], Awaitable[msgspec.Struct]]
+    request: Request,
+    ctx: AppContext,
+    scope: str,
+    work: Callable[[idempotency.Claim], Awaitable[msgspec.Struct]],
+    completes_itself: bool = True,
 ) -> Response[bytes]:
-    """Serve a POST under its Idempotency-Key: replay what was answered, or do the work once."""
+    """Serve a POST under its Idempotency-Key: replay what was answered, or do the work once.
+
+    Money-moving work records its response inside its own transaction (``completes_itself``); other work
+    is recorded right after it commits.
+    """
     key = idempotency.key_from(request)
     body = await request.body()
     gate = await idempotency.begin(
@@ -36,7 +44,10 @@ async def run_idempotent(
     except BaseException:
         await gate.release()
         raise
-    return Response(msgspec.json.encode(result), status_code=HTTP_201_CREATED, media_type="application/json")
+    body = msgspec.json.encode(result)
+    if not completes_itself:
+        await gate.complete(HTTP_201_CREATED, body, ctx.clock.now())
+    return Response(body, status_code=HTTP_201_CREATED, media_type="application/json")
 
 
 class CounterController(Controller):

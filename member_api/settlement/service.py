@@ -9,6 +9,7 @@ import msgspec
 
 from member_api.audit.service import record
 from member_api.auth.principal import Principal
+from member_api.claims.referral_rules import referral_for
 from member_api.clock import LOCAL_TZ, local_today
 from member_api.context import AppContext
 from member_api.credential import tokens as credential_tokens
@@ -50,7 +51,7 @@ def _params(day: date) -> parameters.PolicyYear:
         ) from None
 
 
-async def _member_from(
+async def identify_member(
     ctx: AppContext, credential: str | None, id_number: str | None
 ) -> tuple[dict[str, Any], str | None]:
     """R8: the member by e-credential (also returns its jti) or by ID number (ID card / SSC path)."""
@@ -105,7 +106,7 @@ def _age(birth: date, on: date) -> int:
 
 
 async def verify(ctx: AppContext, clerk: Principal, req: VerifyRequest) -> VerifyResult:
-    member, jti = await _member_from(ctx, req.credential, req.id_number)
+    member, jti = await identify_member(ctx, req.credential, req.id_number)
     if await _jti_used(jti):
         raise _credential_used()
     today = local_today(ctx.clock)
@@ -135,7 +136,7 @@ async def _facility(facility_id: int) -> dict[str, Any]:
     return row
 
 
-async def _locked_account(member_id: int, year: int, now: datetime) -> dict[str, Any]:
+async def locked_account(member_id: int, year: int, now: datetime) -> dict[str, Any]:
     await (
         BenefitAccount.insert(
             BenefitAccount(member=member_id, year=year, used_fen=0, used_out_of_city_fen=0, updated_at=now)
@@ -156,7 +157,7 @@ def _lines(result: Reimbursement) -> list[dict[str, Any]]:
 
 async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, claim: Claim) -> SettlementResult:
     """Verify, compute with the policy engine, and commit settlement + account + audit + idempotency at once."""
-    member, jti = await _member_from(ctx, req.credential, req.id_number)
+    member, jti = await identify_member(ctx, req.credential, req.id_number)
     today = local_today(ctx.clock)
     if req.visit_date > today:
         raise invalid_field("visit_date", "就诊日期不能晚于今天", "visit_date is in the future.")
@@ -168,17 +169,28 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
             "Only visits of the current policy year settle here.",
             code="visit_outside_policy_year",
         )
-    if req.referral_id is not None:
-        raise invalid_field(
-            "referral_id", "转诊记录不存在", "No approved referral with this id.", code="referral_not_found"
-        )
     assert clerk.facility_id is not None
     facility = await _facility(clerk.facility_id)
+    referral = None
+    if req.referral_id is not None:
+        referral = await referral_for(member["id"], req.referral_id, facility["id"], req.visit_date)
+        if referral is None:
+            raise invalid_field(
+                "referral_id",
+                "没有适用于本次就诊的转诊记录",
+                "No approved referral of this member to this facility covers the visit date.",
+                code="referral_not_found",
+            )
     enrolled, paid_up = await enrollment_of(member["id"], params.year)
     designation = await designation_on(member["id"], req.visit_date)
     designated = bool(designation and facility["id"] in (designation["institution"], designation["station"]))
     facts = FacilityFacts(kind=facility["kind"], tier=facility["tier"], in_city=facility["in_city"])
-    coverage = Coverage(eligible=enrolled and paid_up, designated=designated, emergency=req.emergency)
+    coverage = Coverage(
+        eligible=enrolled and paid_up,
+        designated=designated,
+        emergency=req.emergency,
+        referral_approved=referral is not None,
+    )
     bill = Bill(
         general_fee_fen=req.general_fee_fen, compliant_fen=req.compliant_fen, non_compliant_fen=req.non_compliant_fen
     )
@@ -188,7 +200,7 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
         async with write_transaction():
             if await _jti_used(jti):
                 raise _credential_used()
-            account = await _locked_account(member["id"], params.year, now)
+            account = await locked_account(member["id"], params.year, now)
             state = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
             result = reimburse(params, facts, coverage, bill, state)
             repeat = await Settlement.exists().where(
@@ -208,6 +220,7 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
                 compliant_fen=req.compliant_fen,
                 non_compliant_fen=req.non_compliant_fen,
                 emergency=req.emergency,
+                referral_id=req.referral_id,
                 out_of_city=result.out_of_city,
                 fund_fen=result.fund_fen,
                 member_fen=result.member_fen,
@@ -306,7 +319,7 @@ async def reverse(ctx: AppContext, clerk: Principal, settlement_id: int, reason:
                 )
             if await Settlement.exists().where(Settlement.reverses == settlement_id):
                 raise ApiError("already_reversed", 409, "该结算已冲正", "This settlement was already reversed.")
-            account = await _locked_account(original["member"], original["year"], now)
+            account = await locked_account(original["member"], original["year"], now)
             ooc = original["fund_fen"] if original["out_of_city"] else 0
             row = Settlement(
                 member=original["member"],

@@ -85,9 +85,7 @@ async def test_a_member_cannot_list_or_open_another_members_rows(client):
     other = await member_headers(client, "SG0000000003")
     assert (await client.get("/v1/me/settlements", headers=other)).json()["items"] == []
     assert_problem(await client.get(f"/v1/me/settlements/{row['id']}", headers=other), 404)
-    assert_problem(
-        await client.get("/v1/me/settlements", params={"member_id": row["member_id"]}, headers=other), 404
-    )
+    assert_problem(await client.get("/v1/me/settlements", params={"member_id": row["member_id"]}, headers=other), 404)
 
 
 async def test_year_boundary_a_settlement_of_31_december_counts_in_that_year(client):

@@ -1,0 +1,148 @@
+"""/v1/me/claims, /v1/me/referrals, /v1/review/claims and /v1/counter/referrals."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from member_api.auth.principal import MemberCaller, Principal
+from member_api.claims import service
+from member_api.claims.schemas import (
+    ClaimCreate,
+    ClaimDecision,
+    ClaimView,
+    ReceiptForm,
+    ReferralCreate,
+    ReferralView,
+)
+from member_api.context import AppContext
+from member_api.settlement.routes import run_idempotent
+from member_api.uploads import check_files
+
+UPLOAD_LIMIT = 6 * 5 * 1_048_576
+Limit = Annotated[int, Parameter(ge=1, le=100)]
+
+
+async def _file(ctx: AppContext, sha256: str, content_type: str) -> Response[bytes]:
+    return Response(
+        ctx.blobs.get(sha256),
+        media_type=content_type,
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+class MeClaimsController(Controller):
+    path = "/v1/me"
+    tags = ["claims"]
+    security = [{"bearer": []}]
+
+    @post("/claims", status_code=HTTP_201_CREATED, summary="Create a draft newborn or referral claim")
+    async def create(
+        self, data: ClaimCreate, request: Request, ctx: AppContext, caller: MemberCaller, subject_member_id: int
+    ) -> Response[ClaimView]:
+        return await run_idempotent(  # type: ignore[return-value]
+            request,
+            ctx,
+            f"account:{caller.principal.account_id}",
+            lambda _: service.create(ctx, caller.member_id, caller.principal, subject_member_id, data),
+            completes_itself=False,
+        )
+
+    @post(
+        "/claims/{claim_id:int}/receipts",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=UPLOAD_LIMIT,
+        summary="Attach receipt images or itemised lists (JPEG, PNG, PDF) to one item",
+    )
+    async def receipts(
+        self,
+        claim_id: int,
+        data: Annotated[ReceiptForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        ctx: AppContext,
+        caller: MemberCaller,
+        subject_member_id: int,
+    ) -> ClaimView:
+        uploads = data.files if isinstance(data.files, list) else [data.files]
+        files = check_files(ctx.settings, [(u.filename or "", await u.read()) for u in uploads], "files")
+        return await service.add_receipts(ctx, caller.principal, subject_member_id, claim_id, data.item_id, files)
+
+    @post("/claims/{claim_id:int}/submit", status_code=HTTP_200_OK, summary="Check every rule and submit")
+    async def submit(self, claim_id: int, ctx: AppContext, caller: MemberCaller, subject_member_id: int) -> ClaimView:
+        return await service.submit(ctx, caller.principal, subject_member_id, claim_id)
+
+    @get("/claims", summary="The member's claims with status and amounts")
+    async def list_claims(self, caller: MemberCaller, subject_member_id: int) -> list[ClaimView]:
+        return await service.list_for_member(subject_member_id)
+
+    @get("/claims/{claim_id:int}", summary="One claim with its items, receipts and review outcome")
+    async def one(self, claim_id: int, caller: MemberCaller, subject_member_id: int) -> ClaimView:
+        return await service.view(claim_id, subject_member_id)
+
+    @get(
+        "/claims/{claim_id:int}/receipts/{receipt_id:int}",
+        summary="A receipt file, to its owner",
+        media_type="application/octet-stream",
+    )
+    async def receipt(
+        self, claim_id: int, receipt_id: int, ctx: AppContext, caller: MemberCaller, subject_member_id: int
+    ) -> Response[bytes]:
+        sha256, content_type, _ = await service.receipt_file(claim_id, receipt_id, subject_member_id)
+        return await _file(ctx, sha256, content_type)
+
+    @get("/referrals", summary="Referrals approved for the member (R10)")
+    async def referrals(self, caller: MemberCaller, subject_member_id: int) -> list[ReferralView]:
+        return await service.member_referrals(subject_member_id)
+
+
+class ReviewClaimsController(Controller):
+    path = "/v1/review/claims"
+    tags = ["review"]
+    security = [{"bearer": []}]
+
+    @get("", summary="Claims to review (filter by status, kind, division, submission date)")
+    async def list_claims(
+        self,
+        reviewer: Principal,
+        status: Literal["submitted", "approved", "partly_approved", "rejected"] | None = None,
+        kind: Literal["newborn", "referral"] | None = None,
+        division: str | None = None,
+        submitted_from: date | None = None,
+        limit: Limit = 50,
+        before_id: Annotated[int | None, Parameter(ge=1)] = None,
+    ) -> list[ClaimView]:
+        return await service.review_list(status, kind, division, submitted_from, limit, before_id)
+
+    @get("/{claim_id:int}", summary="A claim under review")
+    async def one(self, claim_id: int, reviewer: Principal) -> ClaimView:
+        view = await service.view(claim_id)
+        return view
+
+    @get(
+        "/{claim_id:int}/receipts/{receipt_id:int}",
+        summary="A receipt file, to reviewers",
+        media_type="application/octet-stream",
+    )
+    async def receipt(self, claim_id: int, receipt_id: int, ctx: AppContext, reviewer: Principal) -> Response[bytes]:
+        sha256, content_type, _ = await service.receipt_file(claim_id, receipt_id, None)
+        return await _file(ctx, sha256, content_type)
+
+    @post(
+        "/{claim_id:int}/decision", status_code=HTTP_200_OK, summary="Approve or reject each item; pays approved ones"
+    )
+    async def decide(self, claim_id: int, data: ClaimDecision, ctx: AppContext, reviewer: Principal) -> ClaimView:
+        return await service.decide(ctx, reviewer, claim_id, data)
+
+
+class CounterReferralsController(Controller):
+    path = "/v1/counter/referrals"
+    tags = ["counter"]
+    security = [{"bearer": []}]
+
+    @post("", status_code=HTTP_201_CREATED, summary="Record a referral approved by the designated facility (R10)")
+    async def create(self, data: ReferralCreate, ctx: AppContext, clerk: Principal) -> ReferralView:
+        return await service.create_referral(ctx, clerk, data)

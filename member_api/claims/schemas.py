@@ -1,0 +1,101 @@
+"""Bodies of /v1/me/claims, /v1/review/claims and /v1/counter/referrals."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+from litestar.datastructures import UploadFile
+
+from member_api.settlement.schemas import Fen
+
+
+class ClaimItemIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    care_date: date
+    facility_id: int | None = None
+    out_of_city_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    general_fee_fen: Annotated[int, Fen] = 0
+    compliant_fen: Annotated[int, Fen] = 0
+    non_compliant_fen: Annotated[int, Fen] = 0
+
+
+class ClaimCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    kind: Literal["newborn", "referral"]
+    items: Annotated[list[ClaimItemIn], msgspec.Meta(min_length=1, max_length=50)]
+    referral_id: int | None = None
+    lodged_with_id: int | None = None
+
+
+@dataclass
+class ReceiptForm:
+    item_id: int
+    files: list[UploadFile] = field(default_factory=list)
+
+
+class ReceiptView(msgspec.Struct, kw_only=True):
+    id: int
+    item_id: int
+    sha256: str
+    content_type: str
+    size: int
+    reused: bool
+
+
+class ClaimItemView(msgspec.Struct, kw_only=True):
+    id: int
+    care_date: date
+    facility_id: int | None
+    out_of_city_name: str
+    general_fee_fen: int
+    compliant_fen: int
+    non_compliant_fen: int
+    status: str
+    reject_reason: str
+    fund_fen: int
+    settlement_id: int | None
+    receipts: list[ReceiptView]
+
+
+class ClaimView(msgspec.Struct, kw_only=True):
+    id: int
+    member_id: int
+    kind: str
+    status: str
+    referral_id: int | None
+    lodged_with_id: int
+    division: str
+    paid_fen: int
+    reviewer_comment: str
+    created_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    items: list[ClaimItemView]
+
+
+class ItemDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    item_id: int
+    decision: Literal["approve", "reject"]
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class ClaimDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    items: Annotated[list[ItemDecision], msgspec.Meta(min_length=1, max_length=50)]
+    comment: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class ReferralCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    target_facility_id: int
+    valid_from: date
+    valid_to: date
+    credential: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+
+
+class ReferralView(msgspec.Struct, kw_only=True):
+    id: int
+    member_id: int
+    from_facility_id: int
+    target_facility_id: int
+    valid_from: date
+    valid_to: date
+    created_at: datetime

@@ -1,0 +1,493 @@
+"""Newborn (R5, R9) and referral (R10) claims: draft, receipts, submit, review, payout within the cap."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import msgspec
+
+from member_api.audit.service import record
+from member_api.auth.principal import Principal
+from member_api.claims.referral_rules import referral_for
+from member_api.claims.schemas import (
+    ClaimCreate,
+    ClaimDecision,
+    ClaimItemView,
+    ClaimView,
+    ReceiptView,
+    ReferralCreate,
+    ReferralView,
+)
+from member_api.claims.tables import Claim, ClaimItem, Receipt, Referral
+from member_api.clock import local_today
+from member_api.context import AppContext
+from member_api.db import retry_transient, write_transaction
+from member_api.errors import ApiError, FieldError, invalid_field, not_found
+from member_api.facilities.designation import designation_on
+from member_api.facilities.tables import Facility
+from member_api.members.service import enrollment_of
+from member_api.members.tables import Enrollment, Member
+from member_api.policy import parameters
+from member_api.policy.claim_window import next_claim_window
+from member_api.policy.eligibility import enrolled_in_newborn_window, newborn_expense_covered
+from member_api.policy.reimbursement import AccountState, Bill, Coverage, FacilityFacts, reimburse
+from member_api.settlement.service import identify_member, locked_account
+from member_api.settlement.tables import BenefitAccount, Settlement
+from member_api.uploads import CheckedFile
+
+DRAFT, SUBMITTED = "draft", "submitted"
+HOSPITAL_TIERS = ("secondary", "tertiary")
+
+
+# ---- referrals (R10) -------------------------------------------------------------------------------------------
+
+
+async def create_referral(ctx: AppContext, clerk: Principal, req: ReferralCreate) -> ReferralView:
+    """Only the member's designated institution (or its station) may refer, to a city hospital of tier 2 or 3."""
+    member, _ = await identify_member(ctx, req.credential, req.id_number)
+    today = local_today(ctx.clock)
+    designation = await designation_on(member["id"], today)
+    if not designation or clerk.facility_id not in (designation["institution"], designation["station"]):
+        raise ApiError(
+            "not_designated_facility",
+            403,
+            "只有参保人的约定医疗机构可以办理转诊",
+            "Only the member's designated facility may refer.",
+        )
+    target = await Facility.select().where(Facility.id == req.target_facility_id).first()
+    if target is None or not target["active"] or not target["in_city"] or target["tier"] not in HOSPITAL_TIERS:
+        raise invalid_field(
+            "target_facility_id",
+            "只能转往本市二级或三级定点医院",
+            "Target must be a city hospital of tier 2 or 3.",
+            code="invalid_referral_target",
+        )
+    if req.valid_to < req.valid_from or req.valid_from < today:
+        raise invalid_field("valid_to", "转诊有效期不正确", "The validity period is not valid.")
+    now = ctx.clock.now()
+    async with write_transaction():
+        row = Referral(
+            member=member["id"],
+            from_facility=designation["institution"],
+            target_facility=target["id"],
+            valid_from=req.valid_from,
+            valid_to=req.valid_to,
+            clerk_id=clerk.staff_id,
+            created_at=now,
+        )
+        await row.save()
+        await record(now, clerk.actor, "referral_created", "referral", row.id, {"member": member["id"]})
+    return _referral_view(await Referral.select().where(Referral.id == row.id).first())
+
+
+def _referral_view(r: dict[str, Any] | None) -> ReferralView:
+    assert r is not None
+    return ReferralView(
+        id=r["id"],
+        member_id=r["member"],
+        from_facility_id=r["from_facility"],
+        target_facility_id=r["target_facility"],
+        valid_from=r["valid_from"],
+        valid_to=r["valid_to"],
+        created_at=r["created_at"],
+    )
+
+
+async def member_referrals(member_id: int) -> list[ReferralView]:
+    rows = await Referral.select().where(Referral.member == member_id).order_by(Referral.id, ascending=False)
+    return [_referral_view(r) for r in rows]
+
+
+# ---- claims ------------------------------------------------------------------------------------------------------
+
+
+async def _views(rows: list[dict[str, Any]]) -> list[ClaimView]:
+    ids = [r["id"] for r in rows]
+    items = await ClaimItem.select().where(ClaimItem.claim.is_in(ids)).order_by(ClaimItem.id) if ids else []
+    receipts = await Receipt.select().where(Receipt.claim.is_in(ids)).order_by(Receipt.id) if ids else []
+    return [
+        ClaimView(
+            id=r["id"],
+            member_id=r["member"],
+            kind=r["kind"],
+            status=r["status"],
+            referral_id=r["referral"],
+            lodged_with_id=r["lodged_with"],
+            division=r["division"],
+            paid_fen=r["paid_fen"],
+            reviewer_comment=r["reviewer_comment"],
+            created_at=r["created_at"],
+            submitted_at=r["submitted_at"],
+            decided_at=r["decided_at"],
+            items=[
+                ClaimItemView(
+                    id=i["id"],
+                    care_date=i["care_date"],
+                    facility_id=i["facility"],
+                    out_of_city_name=i["out_of_city_name"],
+                    general_fee_fen=i["general_fee_fen"],
+                    compliant_fen=i["compliant_fen"],
+                    non_compliant_fen=i["non_compliant_fen"],
+                    status=i["status"],
+                    reject_reason=i["reject_reason"],
+                    fund_fen=i["fund_fen"],
+                    settlement_id=i["settlement_id"],
+                    receipts=[
+                        ReceiptView(
+                            id=f["id"],
+                            item_id=f["item"],
+                            sha256=f["sha256"],
+                            content_type=f["content_type"],
+                            size=f["size"],
+                            reused=f["reused"],
+                        )
+                        for f in receipts
+                        if f["item"] == i["id"]
+                    ],
+                )
+                for i in items
+                if i["claim"] == r["id"]
+            ],
+        )
+        for r in rows
+    ]
+
+
+async def _one(claim_id: int, member_id: int | None = None) -> dict[str, Any]:
+    where = Claim.id == claim_id
+    if member_id is not None:
+        where &= Claim.member == member_id
+    row = await Claim.select().where(where).first()
+    if row is None:
+        raise not_found("报销申请", "claim")
+    return row
+
+
+async def view(claim_id: int, member_id: int | None = None) -> ClaimView:
+    return (await _views([await _one(claim_id, member_id)]))[0]
+
+
+async def list_for_member(member_id: int) -> list[ClaimView]:
+    return await _views(await Claim.select().where(Claim.member == member_id).order_by(Claim.id, ascending=False))
+
+
+async def create(
+    ctx: AppContext, caller_member_id: int, actor: Principal, member_id: int, req: ClaimCreate
+) -> ClaimView:
+    """A draft. Items name a catalogue facility or, for care outside the city, the facility's name."""
+    today, now = local_today(ctx.clock), ctx.clock.now()
+    if req.kind == "newborn" and member_id == caller_member_id:
+        raise invalid_field(
+            "member_id",
+            "新生儿报销须由监护人为被监护人申请",
+            "A newborn claim is filed by the guardian for the dependant (?member_id=).",
+            code="newborn_claim_needs_dependant",
+        )
+    if req.kind == "referral" and req.referral_id is None:
+        raise invalid_field("referral_id", "转诊报销须选择已批准的转诊", "A referral claim names its referral.")
+    facility_ids = {i.facility_id for i in req.items if i.facility_id is not None}
+    facilities = (
+        {f["id"]: f for f in await Facility.select().where(Facility.id.is_in(list(facility_ids)))}
+        if facility_ids
+        else {}
+    )
+    errors = []
+    for n, item in enumerate(req.items):
+        if (item.facility_id is None) == (not item.out_of_city_name):
+            errors.append(FieldError(field=f"items[{n}]", message="give facility_id or out_of_city_name, not both"))
+        elif item.facility_id is not None and item.facility_id not in facilities:
+            errors.append(FieldError(field=f"items[{n}].facility_id", message="no such facility"))
+        if item.care_date > today:
+            errors.append(FieldError(field=f"items[{n}].care_date", message="in the future"))
+        try:
+            parameters.for_date(item.care_date)
+        except parameters.NoPolicyYear:
+            errors.append(FieldError(field=f"items[{n}].care_date", message="no policy year covers this date"))
+    if errors:
+        raise ApiError(
+            "validation_error", 422, "报销明细有误，请检查标出的项目", "Some items are invalid.", errors=errors
+        )
+    lodged = req.lodged_with_id
+    if lodged is None:
+        designation = await designation_on(member_id, today) or await designation_on(caller_member_id, today)
+        if designation is None:
+            raise ApiError("no_designation", 409, "请先选定约定医疗机构", "Choose a designated facility first.")
+        lodged = designation["institution"]
+    elif not await Facility.exists().where((Facility.id == lodged) & (Facility.in_city == True)):  # noqa: E712
+        raise invalid_field("lodged_with_id", "受理机构不存在", "No such facility.")
+    member = await Member.select(Member.division).where(Member.id == member_id).first()
+    async with write_transaction():
+        claim = Claim(
+            member=member_id,
+            submitted_by=caller_member_id,
+            kind=req.kind,
+            referral=req.referral_id,
+            lodged_with=lodged,
+            division=member["division"] if member else "",
+            status=DRAFT,
+            created_at=now,
+        )
+        await claim.save()
+        await ClaimItem.insert(
+            *[
+                ClaimItem(
+                    claim=claim.id,
+                    care_date=i.care_date,
+                    facility=i.facility_id,
+                    out_of_city_name=(i.out_of_city_name or "").strip(),
+                    general_fee_fen=i.general_fee_fen,
+                    compliant_fen=i.compliant_fen,
+                    non_compliant_fen=i.non_compliant_fen,
+                )
+                for i in req.items
+            ]
+        ).run()
+        await record(now, actor.actor, "claim_created", "claim", claim.id)
+    return await view(claim.id)
+
+
+async def add_receipts(
+    ctx: AppContext, actor: Principal, member_id: int, claim_id: int, item_id: int, files: list[CheckedFile]
+) -> ClaimView:
+    """Files are made durable (temp, fsync, rename) before the rows that name them commit."""
+    claim = await _one(claim_id, member_id)
+    if claim["status"] != DRAFT:
+        raise ApiError("claim_not_draft", 409, "申请已提交，不能再修改", "The claim was submitted and cannot change.")
+    if not await ClaimItem.exists().where((ClaimItem.id == item_id) & (ClaimItem.claim == claim_id)):
+        raise invalid_field("item_id", "报销明细不存在", "No such item on this claim.")
+    digests = [ctx.blobs.put(f.data) for f in files]
+    now = ctx.clock.now()
+    try:
+        async with write_transaction():
+            for f, digest in zip(files, digests, strict=True):
+                reused = await Receipt.exists().where((Receipt.sha256 == digest) & (Receipt.claim != claim_id))
+                await Receipt.insert(
+                    Receipt(
+                        claim=claim_id,
+                        item=item_id,
+                        sha256=digest,
+                        content_type=f.content_type,
+                        size=len(f.data),
+                        filename=f.filename,
+                        reused=reused,
+                        created_at=now,
+                    )
+                ).run()
+                if reused:
+                    await record(now, actor.actor, "receipt_reused", "claim", claim_id, {"sha256": digest})
+            await record(now, actor.actor, "receipts_added", "claim", claim_id, {"count": len(files)})
+    except BaseException:
+        await _forget_unreferenced(ctx, digests)
+        raise
+    return await view(claim_id)
+
+
+async def _forget_unreferenced(ctx: AppContext, digests: list[str]) -> None:
+    """After a failed commit, remove blobs no row names (a blob another claim uses stays)."""
+    for digest in set(digests):
+        if not await Receipt.exists().where(Receipt.sha256 == digest):
+            ctx.blobs.path_for(digest).unlink(missing_ok=True)
+
+
+async def receipt_file(claim_id: int, receipt_id: int, member_id: int | None) -> tuple[bytes, str, str]:
+    """(sha256, content type) of a receipt for its owner (member_id given) or a reviewer (None)."""
+    await _one(claim_id, member_id)
+    row = await Receipt.select().where((Receipt.id == receipt_id) & (Receipt.claim == claim_id)).first()
+    if row is None:
+        raise not_found("票据", "receipt")
+    return row["sha256"], row["content_type"], row["filename"]
+
+
+def _outside_window(today: date) -> ApiError:
+    window = next_claim_window(today)
+    return ApiError(
+        "outside_claim_window",
+        422,
+        f"新生儿报销请于每月最后 5 天办理（逢节假日顺延），下一次办理时间：{window.start} 至 {window.end}",
+        f"Newborn claims are accepted in the last days of each month; next window {window.start} to {window.end}.",
+        extra={"next_window": {"start": window.start.isoformat(), "end": window.end.isoformat()}},
+    )
+
+
+async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: int) -> ClaimView:
+    """Check every rule (R5, R9, R10, one receipt per item) before the claim becomes immutable."""
+    today, now = local_today(ctx.clock), ctx.clock.now()
+    claim = await _one(claim_id, member_id)
+    if claim["status"] != DRAFT:
+        raise ApiError("claim_not_draft", 409, "申请已提交", "The claim was already submitted.")
+    items = await ClaimItem.select().where(ClaimItem.claim == claim_id)
+    receipts = {r["item"] for r in await Receipt.select(Receipt.item).where(Receipt.claim == claim_id)}
+    errors = [
+        FieldError(field=f"items[{n}]", message="needs at least one receipt")
+        for n, i in enumerate(items)
+        if i["id"] not in receipts
+    ]
+    if claim["kind"] == "newborn":
+        next_window = next_claim_window(today)
+        if not next_window.start <= today <= next_window.end:
+            raise _outside_window(today)
+        member = await Member.select(Member.birth_date).where(Member.id == member_id).first()
+        enrollment = await Enrollment.select().where(Enrollment.member == member_id).order_by(Enrollment.year).first()
+        assert member is not None
+        params = parameters.for_date(member["birth_date"])
+        if enrollment is None or not enrolled_in_newborn_window(
+            params, member["birth_date"], enrollment["enrolled_on"]
+        ):
+            raise ApiError(
+                "newborn_not_eligible",
+                422,
+                "新生儿须在出生后 6 个月内参保方可报销",
+                "The newborn was not enrolled within 6 months of birth (R5).",
+            )
+        errors += [
+            FieldError(field=f"items[{n}].care_date", message="not between birth and enrollment (R5)")
+            for n, i in enumerate(items)
+            if not newborn_expense_covered(params, member["birth_date"], enrollment["enrolled_on"], i["care_date"])
+        ]
+    else:
+        for n, i in enumerate(items):
+            if i["facility"] is None or not await referral_for(
+                member_id, claim["referral"], i["facility"], i["care_date"]
+            ):
+                errors.append(FieldError(field=f"items[{n}]", message="not covered by the approved referral (R10)"))
+    if errors:
+        raise ApiError(
+            "claim_incomplete",
+            422,
+            "申请不符合报销条件，请检查标出的项目",
+            "The claim cannot be submitted.",
+            errors=errors,
+        )
+    async with write_transaction():
+        updated = (
+            await Claim.update({Claim.status: SUBMITTED, Claim.submitted_at: now})
+            .where((Claim.id == claim_id) & (Claim.status == DRAFT))
+            .returning(Claim.id)
+        )
+        if not updated:
+            raise ApiError("claim_not_draft", 409, "申请已提交", "The claim was already submitted.")
+        await record(now, actor.actor, "claim_submitted", "claim", claim_id)
+    return await view(claim_id)
+
+
+async def review_list(
+    status: str | None,
+    kind: str | None,
+    division: str | None,
+    submitted_from: date | None,
+    limit: int,
+    before_id: int | None,
+) -> list[ClaimView]:
+    where = Claim.status != DRAFT
+    if status:
+        where &= Claim.status == status
+    if kind:
+        where &= Claim.kind == kind
+    if division:
+        where &= Claim.division == division
+    if submitted_from:
+        where &= Claim.submitted_at >= submitted_from
+    if before_id:
+        where &= Claim.id < before_id
+    return await _views(await Claim.select().where(where).order_by(Claim.id, ascending=False).limit(limit))
+
+
+async def decide(ctx: AppContext, reviewer: Principal, claim_id: int, req: ClaimDecision) -> ClaimView:
+    """Per item; approved items are paid at their facility's tier within the cap of the year of care, atomically."""
+    decisions = {d.item_id: d for d in req.items}
+
+    async def transaction() -> None:
+        now = ctx.clock.now()
+        async with write_transaction():
+            claim = await _one(claim_id)
+            if claim["status"] != SUBMITTED:
+                raise ApiError("claim_not_reviewable", 409, "该申请不在待审核状态", "The claim is not awaiting review.")
+            items = await ClaimItem.select().where(ClaimItem.claim == claim_id).order_by(ClaimItem.id)
+            if set(decisions) != {i["id"] for i in items}:
+                raise invalid_field(
+                    "items", "请对每一项明细作出审核决定", "Decide every item of the claim exactly once."
+                )
+            paid = 0
+            for item in items:
+                decision = decisions[item["id"]]
+                if decision.decision == "reject":
+                    await ClaimItem.update(
+                        {ClaimItem.status: "rejected", ClaimItem.reject_reason: decision.reason}
+                    ).where(ClaimItem.id == item["id"])
+                    continue
+                paid += await _pay_item(claim, item, reviewer, now)
+            approved = sum(1 for d in decisions.values() if d.decision == "approve")
+            status = "rejected" if approved == 0 else "approved" if approved == len(items) else "partly_approved"
+            await Claim.update(
+                {
+                    Claim.status: status,
+                    Claim.paid_fen: paid,
+                    Claim.decided_at: now,
+                    Claim.decided_by: reviewer.staff_id,
+                    Claim.reviewer_comment: req.comment,
+                }
+            ).where(Claim.id == claim_id)
+            await record(now, reviewer.actor, "claim_decided", "claim", claim_id, {"status": status, "paid_fen": paid})
+
+    await retry_transient(transaction)
+    return await view(claim_id)
+
+
+async def _pay_item(claim: dict[str, Any], item: dict[str, Any], reviewer: Principal, now: Any) -> int:
+    """Lock the account of the year of care, compute with the policy engine, record the payout (R4, R7)."""
+    params = parameters.for_date(item["care_date"])
+    if item["facility"] is not None:
+        facility = await Facility.select().where(Facility.id == item["facility"]).first()
+        assert facility is not None
+        facts = FacilityFacts(kind=facility["kind"], tier=facility["tier"], in_city=facility["in_city"])
+        paid_at = facility["id"]
+    else:  # care outside the city, outside the catalogue: a primary-tier visit paid within the sub-cap
+        facts = FacilityFacts(kind="out_of_city", tier="primary", in_city=False)
+        paid_at = claim["lodged_with"]
+    newborn = claim["kind"] == "newborn"
+    # R5 covers a newborn before enrollment; anyone else needs a paid-up enrollment in the year of care (R1).
+    eligible = newborn or all(await enrollment_of(claim["member"], params.year))
+    coverage = Coverage(
+        eligible=eligible, designated=False, referral_approved=not newborn, newborn_before_enrollment=newborn
+    )
+    account = await locked_account(claim["member"], params.year, now)
+    state = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
+    bill = Bill(
+        general_fee_fen=item["general_fee_fen"],
+        compliant_fen=item["compliant_fen"],
+        non_compliant_fen=item["non_compliant_fen"],
+    )
+    result = reimburse(params, facts, coverage, bill, state)
+    row = Settlement(
+        member=claim["member"],
+        facility=paid_at,
+        kind="claim_payout",
+        year=params.year,
+        visit_date=item["care_date"],
+        clerk_id=reviewer.staff_id,
+        general_fee_fen=bill.general_fee_fen,
+        compliant_fen=bill.compliant_fen,
+        non_compliant_fen=bill.non_compliant_fen,
+        referral_id=claim["referral"],
+        out_of_city=result.out_of_city,
+        fund_fen=result.fund_fen,
+        member_fen=result.member_fen,
+        lines=[msgspec.to_builtins(line) for line in result.lines],
+        reasons=result.reasons,
+        reason_text=f"claim {claim['id']} item {item['id']}",
+        created_at=now,
+    )
+    await row.save()
+    await BenefitAccount.update(
+        {
+            BenefitAccount.used_fen: state.used_fen + result.fund_fen,
+            BenefitAccount.used_out_of_city_fen: state.used_out_of_city_fen
+            + (result.fund_fen if result.out_of_city else 0),
+            BenefitAccount.updated_at: now,
+        }
+    ).where(BenefitAccount.id == account["id"])
+    await ClaimItem.update(
+        {ClaimItem.status: "approved", ClaimItem.fund_fen: result.fund_fen, ClaimItem.settlement_id: row.id}
+    ).where(ClaimItem.id == item["id"])
+    return result.fund_fen
