@@ -77,6 +77,12 @@ def route_handlers() -> list[object]:
     return controllers
 
 
+class MetricsController(PrometheusController):
+    """Prometheus text format; kept out of the JSON API's OpenAPI document."""
+
+    include_in_schema = False
+
+
 def openapi_config() -> OpenAPIConfig:
     assets = DOCS_ASSETS
     return OpenAPIConfig(
@@ -136,8 +142,8 @@ def create_app(
         path=DOCS_ASSETS, directories=[swagger_ui_bundle.swagger_ui_path], include_in_schema=False
     )
     db.activate(engine)
-    return Litestar(
-        route_handlers=[*route_handlers(), PrometheusController, docs_assets],
+    app = Litestar(
+        route_handlers=[*route_handlers(), MetricsController, docs_assets],
         dependencies={
             "ctx": Provide(provide_ctx, sync_to_thread=False),
             "principal": Provide(provide_principal),
@@ -156,6 +162,20 @@ def create_app(
         on_app_init=[_no_debug],
         debug=False,
     )
+    _close_request_schemas(app)
+    return app
+
+
+def _close_request_schemas(app: Litestar) -> None:
+    """Say ``additionalProperties: false`` for request bodies that refuse unknown fields, as they do."""
+    from member_api import openapi_export
+
+    schemas = app.openapi_schema.components.schemas or {}
+    for struct in openapi_export.request_structs():
+        config = getattr(struct, "__struct_config__", None)
+        schema = schemas.get(struct.__name__)
+        if config is not None and config.forbid_unknown_fields and schema is not None:
+            schema.additional_properties = False
 
 
 def _no_debug(config: AppConfig) -> AppConfig:

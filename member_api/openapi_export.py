@@ -15,3 +15,16 @@ def render_openapi() -> str:
         app = create_app(Settings(data_dir=tmp, database_url=f"sqlite:///{tmp}/x.sqlite3", sms_backend="none"))
         schema = app.openapi_schema.to_schema()
     return json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def request_structs() -> list[type]:
+    """Every msgspec Struct a route accepts as a request body (they live in the areas' schemas modules)."""
+    import importlib
+
+    import msgspec
+
+    found: list[type] = []
+    for area in ("auth", "members", "facilities", "settlement", "claims"):
+        module = importlib.import_module(f"member_api.{area}.schemas")
+        found += [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, msgspec.Struct)]
+    return found

@@ -12,6 +12,7 @@ from member_api.auth.tokens import TokenError, verify
 from member_api.context import AppContext
 from member_api.errors import ApiError, not_found
 from member_api.members.tables import Member
+from member_api.types import QueryId
 
 Role = Literal["member", "clerk", "reviewer"]
 
@@ -90,7 +91,7 @@ async def provide_member_caller(principal: Principal) -> MemberCaller:
     return MemberCaller(principal=principal, member_id=row["member"])
 
 
-async def provide_subject_member(caller: MemberCaller, member_id: int | None = None) -> int:
+async def provide_subject_member(caller: MemberCaller, member_id: QueryId = None) -> int:
     """The member a ``/v1/me`` call is about: the caller, or a dependant named by ``?member_id=``."""
     if member_id is None or member_id == caller.member_id:
         return caller.member_id

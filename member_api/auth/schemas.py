@@ -1,10 +1,14 @@
 """Request and response bodies of /v1/auth."""
 
+from typing import Annotated
+
 import msgspec
+
+from member_api.types import OtpCode, Phone
 
 
 class OtpRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    phone: str = msgspec.field()
+    phone: Phone
 
 
 class OtpSent(msgspec.Struct, kw_only=True):
@@ -13,17 +17,17 @@ class OtpSent(msgspec.Struct, kw_only=True):
 
 
 class LoginRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    phone: str
-    code: str
+    phone: Phone
+    code: OtpCode
 
 
 class StaffLoginRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    username: str
-    password: str
+    username: Annotated[str, msgspec.Meta(max_length=64)]
+    password: Annotated[str, msgspec.Meta(max_length=256)]
 
 
 class RefreshRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    refresh_token: str
+    refresh_token: Annotated[str, msgspec.Meta(max_length=128)]
 
 
 class TokenPair(msgspec.Struct, kw_only=True):

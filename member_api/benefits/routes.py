@@ -12,6 +12,7 @@ from member_api.benefits import service
 from member_api.benefits.schemas import Benefits, SettlementPage, Summary
 from member_api.context import AppContext
 from member_api.settlement.schemas import SettlementView
+from member_api.types import Cursor, PathId, QueryId
 
 YearParam = Annotated[int | None, Parameter(query="year", ge=2000, le=2100)]
 
@@ -40,12 +41,12 @@ class BenefitsController(Controller):
         subject_member_id: int,
         year: YearParam = None,
         kind: Literal["counter", "reversal", "claim_payout"] | None = None,
-        facility_id: Annotated[int | None, Parameter(ge=1)] = None,
-        cursor: Annotated[str | None, Parameter(max_length=40)] = None,
+        facility_id: QueryId = None,
+        cursor: Cursor = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     ) -> SettlementPage:
         return await service.history(subject_member_id, year, kind, facility_id, cursor, limit)
 
     @get("/settlements/{settlement_id:int}", summary="One fund movement with its line breakdown")
-    async def settlement(self, settlement_id: int, caller: MemberCaller, subject_member_id: int) -> SettlementView:
+    async def settlement(self, settlement_id: PathId, caller: MemberCaller, subject_member_id: int) -> SettlementView:
         return await service.one(subject_member_id, settlement_id)

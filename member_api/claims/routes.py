@@ -22,6 +22,7 @@ from member_api.claims.schemas import (
 )
 from member_api.context import AppContext
 from member_api.settlement.routes import run_idempotent
+from member_api.types import PathId, QueryId
 from member_api.uploads import check_files
 
 UPLOAD_LIMIT = 6 * 5 * 1_048_576
@@ -61,7 +62,7 @@ class MeClaimsController(Controller):
     )
     async def receipts(
         self,
-        claim_id: int,
+        claim_id: PathId,
         data: Annotated[ReceiptForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         ctx: AppContext,
         caller: MemberCaller,
@@ -72,7 +73,9 @@ class MeClaimsController(Controller):
         return await service.add_receipts(ctx, caller.principal, subject_member_id, claim_id, data.item_id, files)
 
     @post("/claims/{claim_id:int}/submit", status_code=HTTP_200_OK, summary="Check every rule and submit")
-    async def submit(self, claim_id: int, ctx: AppContext, caller: MemberCaller, subject_member_id: int) -> ClaimView:
+    async def submit(
+        self, claim_id: PathId, ctx: AppContext, caller: MemberCaller, subject_member_id: int
+    ) -> ClaimView:
         return await service.submit(ctx, caller.principal, subject_member_id, claim_id)
 
     @get("/claims", summary="The member's claims with status and amounts")
@@ -80,7 +83,7 @@ class MeClaimsController(Controller):
         return await service.list_for_member(subject_member_id)
 
     @get("/claims/{claim_id:int}", summary="One claim with its items, receipts and review outcome")
-    async def one(self, claim_id: int, caller: MemberCaller, subject_member_id: int) -> ClaimView:
+    async def one(self, claim_id: PathId, caller: MemberCaller, subject_member_id: int) -> ClaimView:
         return await service.view(claim_id, subject_member_id)
 
     @get(
@@ -89,7 +92,7 @@ class MeClaimsController(Controller):
         media_type="application/octet-stream",
     )
     async def receipt(
-        self, claim_id: int, receipt_id: int, ctx: AppContext, caller: MemberCaller, subject_member_id: int
+        self, claim_id: PathId, receipt_id: PathId, ctx: AppContext, caller: MemberCaller, subject_member_id: int
     ) -> Response[bytes]:
         sha256, content_type, _ = await service.receipt_file(claim_id, receipt_id, subject_member_id)
         return await _file(ctx, sha256, content_type)
@@ -113,12 +116,12 @@ class ReviewClaimsController(Controller):
         division: str | None = None,
         submitted_from: date | None = None,
         limit: Limit = 50,
-        before_id: Annotated[int | None, Parameter(ge=1)] = None,
+        before_id: QueryId = None,
     ) -> list[ClaimView]:
         return await service.review_list(status, kind, division, submitted_from, limit, before_id)
 
     @get("/{claim_id:int}", summary="A claim under review")
-    async def one(self, claim_id: int, reviewer: Principal) -> ClaimView:
+    async def one(self, claim_id: PathId, reviewer: Principal) -> ClaimView:
         view = await service.view(claim_id)
         return view
 
@@ -127,14 +130,16 @@ class ReviewClaimsController(Controller):
         summary="A receipt file, to reviewers",
         media_type="application/octet-stream",
     )
-    async def receipt(self, claim_id: int, receipt_id: int, ctx: AppContext, reviewer: Principal) -> Response[bytes]:
+    async def receipt(
+        self, claim_id: PathId, receipt_id: PathId, ctx: AppContext, reviewer: Principal
+    ) -> Response[bytes]:
         sha256, content_type, _ = await service.receipt_file(claim_id, receipt_id, None)
         return await _file(ctx, sha256, content_type)
 
     @post(
         "/{claim_id:int}/decision", status_code=HTTP_200_OK, summary="Approve or reject each item; pays approved ones"
     )
-    async def decide(self, claim_id: int, data: ClaimDecision, ctx: AppContext, reviewer: Principal) -> ClaimView:
+    async def decide(self, claim_id: PathId, data: ClaimDecision, ctx: AppContext, reviewer: Principal) -> ClaimView:
         return await service.decide(ctx, reviewer, claim_id, data)
 
 

@@ -8,11 +8,12 @@ import msgspec
 from litestar.datastructures import UploadFile
 
 from member_api.settlement.schemas import Fen
+from member_api.types import BodyId
 
 
 class ClaimItemIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     care_date: date
-    facility_id: int | None = None
+    facility_id: BodyId | None = None
     out_of_city_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     general_fee_fen: Annotated[int, Fen] = 0
     compliant_fen: Annotated[int, Fen] = 0
@@ -22,13 +23,13 @@ class ClaimItemIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class ClaimCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     kind: Literal["newborn", "referral"]
     items: Annotated[list[ClaimItemIn], msgspec.Meta(min_length=1, max_length=50)]
-    referral_id: int | None = None
-    lodged_with_id: int | None = None
+    referral_id: BodyId | None = None
+    lodged_with_id: BodyId | None = None
 
 
 @dataclass
 class ReceiptForm:
-    item_id: int
+    item_id: BodyId
     files: list[UploadFile] = field(default_factory=list)
 
 
@@ -73,7 +74,7 @@ class ClaimView(msgspec.Struct, kw_only=True):
 
 
 class ItemDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    item_id: int
+    item_id: BodyId
     decision: Literal["approve", "reject"]
     reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
@@ -84,7 +85,7 @@ class ClaimDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class ReferralCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    target_facility_id: int
+    target_facility_id: BodyId
     valid_from: date
     valid_to: date
     credential: Annotated[str, msgspec.Meta(max_length=1024)] | None = None

@@ -148,17 +148,24 @@ async def _validated_pair(member_id: int, year: int, institution_id: int, statio
     problem = pair_problem(refs[institution_id], refs.get(station_id) if station_id else None)
     if problem:
         field = "station_id" if "station" in problem else "institution_id"
-        raise invalid_field(field, _PAIR_MESSAGES_ZH.get(problem, "所选机构不符合规定"), problem, code=problem)
+        zh, en = _PAIR_MESSAGES.get(problem, ("所选机构不符合规定", "The facilities chosen are not allowed."))
+        raise invalid_field(field, zh, en, code=problem)
 
 
-_PAIR_MESSAGES_ZH = {
-    "facility_inactive": "所选机构已停止服务",
-    "facility_out_of_city": "只能选择韶关市内的定点医疗机构",
-    "not_primary_institution": "只能选择乡镇卫生院、社区卫生服务中心或校医院",
-    "station_not_allowed": "校医院不设卫生站，请不要选择卫生站",
-    "station_required": "请同时选择一家由该机构一体化管理的卫生站",
-    "not_village_station": "所选卫生站不是村（社区）卫生站",
-    "station_of_other_institution": "所选卫生站不属于该机构",
+_PAIR_MESSAGES = {
+    "facility_inactive": ("所选机构已停止服务", "The facility no longer serves members."),
+    "facility_out_of_city": ("只能选择韶关市内的定点医疗机构", "Only facilities inside Shaoguan can be designated."),
+    "not_primary_institution": (
+        "只能选择乡镇卫生院、社区卫生服务中心或校医院",
+        "Choose a township health centre, community health centre or school clinic.",
+    ),
+    "station_not_allowed": ("校医院不设卫生站，请不要选择卫生站", "A school clinic runs no village station."),
+    "station_required": (
+        "请同时选择一家由该机构一体化管理的卫生站",
+        "Also choose a village station run by this institution.",
+    ),
+    "not_village_station": ("所选卫生站不是村（社区）卫生站", "The station chosen is not a village station."),
+    "station_of_other_institution": ("所选卫生站不属于该机构", "The station is run by another institution."),
 }
 
 

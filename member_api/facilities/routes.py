@@ -22,6 +22,7 @@ from member_api.facilities.schemas import (
     FacilityDetail,
     FacilityPage,
 )
+from member_api.types import Cursor, PathId, QueryId
 from member_api.uploads import check_files
 
 YearParam = Annotated[int | None, Parameter(query="year", ge=2000, le=2100)]
@@ -40,8 +41,10 @@ class FacilitiesController(Controller):
         kind: str | None = None,
         tier: str | None = None,
         q: Annotated[str | None, Parameter(max_length=50)] = None,
-        near: Annotated[str | None, Parameter(description="lat,lng", max_length=60)] = None,
-        cursor: Annotated[str | None, Parameter(max_length=40)] = None,
+        near: Annotated[
+            str | None, Parameter(description="lat,lng", pattern=r"^-?\d{1,3}(\.\d{1,10})?,-?\d{1,3}(\.\d{1,10})?$")
+        ] = None,
+        cursor: Cursor = None,
         limit: Limit = 20,
     ) -> FacilityPage:
         return await catalogue.search(
@@ -49,7 +52,7 @@ class FacilitiesController(Controller):
         )
 
     @get("/{facility_id:int}", summary="A facility with the village stations it runs")
-    async def detail(self, facility_id: int) -> FacilityDetail:
+    async def detail(self, facility_id: PathId) -> FacilityDetail:
         return await catalogue.detail(facility_id)
 
 
@@ -108,7 +111,7 @@ class DesignationController(Controller):
         "/change-requests/{request_id:int}/withdraw", status_code=HTTP_200_OK, summary="Withdraw an open change request"
     )
     async def withdraw(
-        self, request_id: int, ctx: AppContext, caller: MemberCaller, subject_member_id: int
+        self, request_id: PathId, ctx: AppContext, caller: MemberCaller, subject_member_id: int
     ) -> ChangeRequestView:
         return await designation.withdraw(ctx, caller.principal, subject_member_id, request_id)
 
@@ -125,12 +128,12 @@ class ReviewChangeRequestsController(Controller):
         status: str | None = None,
         division: str | None = None,
         limit: Limit = 50,
-        before_id: Annotated[int | None, Parameter(ge=1)] = None,
+        before_id: QueryId = None,
     ) -> list[ChangeRequestView]:
         return await designation.review_list(staff, status, division, limit, before_id)
 
     @post("/{request_id:int}/decision", status_code=HTTP_200_OK, summary="Approve or reject a change request")
     async def decide(
-        self, request_id: int, data: DecisionRequest, ctx: AppContext, staff: Principal
+        self, request_id: PathId, data: DecisionRequest, ctx: AppContext, staff: Principal
     ) -> ChangeRequestView:
         return await designation.decide(ctx, staff, request_id, data.decision == "approve", data.comment)

@@ -2,10 +2,12 @@
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar.datastructures import UploadFile
+
+from member_api.types import BodyId
 
 
 class FacilityView(msgspec.Struct, kw_only=True):
@@ -33,8 +35,8 @@ class FacilityPage(msgspec.Struct, kw_only=True):
 
 
 class DesignationRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    institution_id: int
-    station_id: int | None = None
+    institution_id: BodyId
+    station_id: BodyId | None = None
 
 
 class DesignationView(msgspec.Struct, kw_only=True):
@@ -61,10 +63,10 @@ ChangeReason = Literal["relocation", "facility_closed", "other"]
 
 @dataclass
 class ChangeRequestForm:
-    institution_id: int
+    institution_id: BodyId
     reason: ChangeReason
-    station_id: int | None = None
-    reason_text: str = ""
+    station_id: BodyId | None = None
+    reason_text: Annotated[str, msgspec.Meta(max_length=500)] = ""
     evidence: list[UploadFile] = field(default_factory=list)
 
 
@@ -94,4 +96,4 @@ class ChangeRequestView(msgspec.Struct, kw_only=True):
 
 class DecisionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     decision: Literal["approve", "reject"]
-    comment: str = msgspec.field(default="")
+    comment: Annotated[str, msgspec.Meta(max_length=500)] = ""

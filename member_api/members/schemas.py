@@ -1,13 +1,14 @@
 """Bodies of /v1/me and /v1/me/dependants."""
 
 from datetime import date
+from typing import Annotated
 
 import msgspec
 
 
 class BindingRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    id_number: str
-    name: str
+    id_number: Annotated[str, msgspec.Meta(max_length=32)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
 class EnrollmentView(msgspec.Struct, kw_only=True):

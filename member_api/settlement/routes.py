@@ -18,6 +18,7 @@ from member_api.settlement.schemas import (
     VerifyRequest,
     VerifyResult,
 )
+from member_api.types import PathId
 
 
 async def run_idempotent(
@@ -78,7 +79,7 @@ class CounterController(Controller):
         summary="Reverse a settlement of this facility (restores the cap; both records stay)",
     )
     async def reverse(
-        self, settlement_id: int, data: ReversalRequest, request: Request, ctx: AppContext, clerk: Principal
+        self, settlement_id: PathId, data: ReversalRequest, request: Request, ctx: AppContext, clerk: Principal
     ) -> Response[SettlementResult]:
         return await run_idempotent(
             request,

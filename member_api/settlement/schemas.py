@@ -5,6 +5,8 @@ from typing import Annotated
 
 import msgspec
 
+from member_api.types import BodyId
+
 Fen = msgspec.Meta(ge=0, le=100_000_000, description="amount in fen (1/100 CNY)")
 
 
@@ -34,7 +36,7 @@ class SettlementRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     credential: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
     id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     emergency: bool = False
-    referral_id: int | None = None
+    referral_id: BodyId | None = None
 
 
 class LineView(msgspec.Struct, kw_only=True):

@@ -7,9 +7,7 @@ import uuid
 
 from litestar.routes import HTTPRoute
 
-from member_api.auth.staff import create_staff
-from member_api.demo import DEMO_PASSWORD
-from tests.api.test_claims import HOSPITAL, _claim, _receipt, _referral
+from tests.api.test_claims import HOSPITAL, _claim, _receipt
 from tests.api.test_designation import _form, codes, png_bytes
 from tests.helpers import facility_id, member_entry, member_headers, staff_headers
 
@@ -47,23 +45,52 @@ async def test_every_id_route_admits_only_its_callers(client):
     entry = member_entry(client, "SG0000000003")
     ids = await codes(client)
     owner = await member_headers(client, "SG0000000003")
-    await client.put("/v1/me/designation", json={"institution_id": ids["wj_inst"], "station_id": ids["wj_station"]},
-                     headers=owner)
-    request_id = (await client.post("/v1/me/designation/change-requests", data=_form(ids), headers=owner,
-                                    files=[("evidence", ("a.png", png_bytes(), "image/png"))])).json()["id"]
-    await create_staff("clerk_wj_xh_2", DEMO_PASSWORD, "clerk", "H44020300001")
+    await client.put(
+        "/v1/me/designation", json={"institution_id": ids["wj_inst"], "station_id": ids["wj_station"]}, headers=owner
+    )
+    request_id = (
+        await client.post(
+            "/v1/me/designation/change-requests",
+            data=_form(ids),
+            headers=owner,
+            files=[("evidence", ("a.png", png_bytes(), "image/png"))],
+        )
+    ).json()["id"]
     own_clerk = await staff_headers(client, "clerk_wj_xh")
-    settlement = (await client.post("/v1/counter/settlements", headers={**own_clerk, "Idempotency-Key": "k1"},
-                                    json={"visit_date": "2026-11-24", "id_number": entry["id_number"],
-                                          "compliant_fen": 1000})).json()
+    settlement = (
+        await client.post(
+            "/v1/counter/settlements",
+            headers={**own_clerk, "Idempotency-Key": "k1"},
+            json={"visit_date": "2026-11-24", "id_number": entry["id_number"], "compliant_fen": 1000},
+        )
+    ).json()
     # A referral claim of the owner, with a receipt: the clerk of the referring facility records the referral.
-    await client.put("/v1/me/designation", json={"institution_id": ids["wj_inst"], "station_id": ids["wj_station"]},
-                     headers=owner)
-    referral = (await client.post("/v1/counter/referrals", headers=own_clerk, json={
-        "id_number": entry["id_number"], "target_facility_id": await facility_id(client, HOSPITAL),
-        "valid_from": "2026-11-24", "valid_to": "2026-12-31"})).json()
-    claim = await _claim(client, owner, {"kind": "referral", "referral_id": referral["id"], "items": [
-        {"care_date": "2026-11-24", "facility_id": await facility_id(client, HOSPITAL), "compliant_fen": 100}]})
+    await client.put(
+        "/v1/me/designation", json={"institution_id": ids["wj_inst"], "station_id": ids["wj_station"]}, headers=owner
+    )
+    referral = (
+        await client.post(
+            "/v1/counter/referrals",
+            headers=own_clerk,
+            json={
+                "id_number": entry["id_number"],
+                "target_facility_id": await facility_id(client, HOSPITAL),
+                "valid_from": "2026-11-24",
+                "valid_to": "2026-12-31",
+            },
+        )
+    ).json()
+    claim = await _claim(
+        client,
+        owner,
+        {
+            "kind": "referral",
+            "referral_id": referral["id"],
+            "items": [
+                {"care_date": "2026-11-24", "facility_id": await facility_id(client, HOSPITAL), "compliant_fen": 100}
+            ],
+        },
+    )
     receipt_id = (await _receipt(client, owner, claim)).json()["items"][0]["receipts"][0]["id"]
 
     headers = {
@@ -75,23 +102,32 @@ async def test_every_id_route_admits_only_its_callers(client):
         "own_clerk": own_clerk,
         "owner": owner,
     }
-    values = {"facility_id": ids["inst"], "settlement_id": settlement["id"], "claim_id": claim["id"],
-              "receipt_id": receipt_id, "request_id": request_id}
+    values = {
+        "facility_id": ids["inst"],
+        "settlement_id": settlement["id"],
+        "claim_id": claim["id"],
+        "receipt_id": receipt_id,
+        "request_id": request_id,
+    }
     bodies = {
         "/v1/review/change-requests/{request_id:int}/decision": {"json": {"decision": "reject"}},
-        "/v1/review/claims/{claim_id:int}/decision": {"json": {"items": [
-            {"item_id": claim["items"][0]["id"], "decision": "reject"}]}},
+        "/v1/review/claims/{claim_id:int}/decision": {
+            "json": {"items": [{"item_id": claim["items"][0]["id"], "decision": "reject"}]}
+        },
         "/v1/counter/settlements/{settlement_id:int}/reversal": {"json": {"reason": "test"}},
-        "/v1/me/claims/{claim_id:int}/receipts": {"data": {"item_id": str(claim["items"][0]["id"])},
-                                                  "files": [("files", ("r.png", png_bytes(), "image/png"))]},
+        "/v1/me/claims/{claim_id:int}/receipts": {
+            "data": {"item_id": str(claim["items"][0]["id"])},
+            "files": [("files", ("r.png", png_bytes(), "image/png"))],
+        },
     }
     private = [entry["insurance_no"], entry["name"], "黄*"]
     for path, method in routes:
         url = re.sub(r"\{(\w+):int\}", lambda m: str(values[m.group(1)]), path)
         for caller in CALLERS:  # the allowed callers come last, so a denied one never sees state they changed
             kwargs = bodies.get(path, {"json": {}} if method == "POST" else {})
-            response = await client.request(method, url, headers={**headers[caller], "Idempotency-Key":
-                                             str(uuid.uuid4())}, **kwargs)
+            response = await client.request(
+                method, url, headers={**headers[caller], "Idempotency-Key": str(uuid.uuid4())}, **kwargs
+            )
             if caller in ALLOWED[path]:
                 assert response.status_code not in DENIED, (path, method, caller, response.text)
             else:

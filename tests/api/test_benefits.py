@@ -75,7 +75,10 @@ async def test_pagination_returns_every_row_once_while_rows_arrive(client):
             break
     assert len(seen) == len(set(seen)) == 7
     assert seen == sorted(seen, reverse=True)
-    assert_problem(await client.get("/v1/me/settlements", params={"cursor": "!!"}, headers=member), 400)
+    assert_problem(await client.get("/v1/me/settlements", params={"cursor": "!!"}, headers=member), 422)
+    assert_problem(
+        await client.get("/v1/me/settlements", params={"cursor": "AAAA"}, headers=member), 400, "invalid_cursor"
+    )
 
 
 async def test_a_member_cannot_list_or_open_another_members_rows(client):
