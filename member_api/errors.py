@@ -138,6 +138,10 @@ def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
         if status >= 500:
             log.error("http_error", extra={"status": status})
         return problem_response(ApiError(code, status, zh, en, headers=exc.headers))
+    if isinstance(exc, RecursionError):  # msgspec refuses JSON nested past its depth limit this way
+        return problem_response(
+            ApiError("body_too_deep", 400, "请求内容嵌套层级过深", "The request body is nested too deeply.")
+        )
     log.exception("unhandled_error", exc_info=exc)
     return problem_response(
         ApiError("internal_error", 500, "服务内部错误，请稍后重试", "Internal error; try again later.")
