@@ -86,6 +86,14 @@ def cmd_export_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gc_blobs(args: argparse.Namespace) -> int:
+    from member_api.blob_gc import collect_garbage
+
+    removed = _with_db(lambda s: collect_garbage(s, args.min_age_s))
+    print(f"removed {removed} unreferenced files")
+    return 0
+
+
 def cmd_rotate_keys(_: argparse.Namespace) -> int:
     from member_api.keys import rotate
 
@@ -144,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     exp = sub.add_parser("export-openapi", help="write the OpenAPI document")
     exp.add_argument("--output", "-o")
     exp.set_defaults(fn=cmd_export_openapi)
+    gc = sub.add_parser("gc-blobs", help="remove receipt/evidence files no row names (crash leftovers)")
+    gc.add_argument("--min-age-s", type=float, default=600.0)
+    gc.set_defaults(fn=cmd_gc_blobs)
     sub.add_parser("rotate-keys", help="new signing key; previous stays in the JWKS").set_defaults(fn=cmd_rotate_keys)
     args = parser.parse_args(argv)
     return int(args.fn(args))

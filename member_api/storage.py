@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import time
 from pathlib import Path
 
 
@@ -22,6 +23,7 @@ class BlobStore:
         digest = hashlib.sha256(data).hexdigest()
         final = self.path_for(digest)
         if final.exists():
+            os.utime(final)  # a fresh upload of it: keep the garbage collector's hands off until it commits
             return digest
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.parent / f".tmp-{secrets.token_hex(8)}"
@@ -41,6 +43,23 @@ class BlobStore:
 
     def get(self, sha256: str) -> bytes:
         return self.path_for(sha256).read_bytes()
+
+    def stored(self) -> list[Path]:
+        return [p for p in self.root.glob("*/*") if not p.name.startswith(".")]
+
+    def collect(self, referenced: set[str], min_age_s: float) -> int:
+        """Remove temp files and blobs no row names, once older than ``min_age_s``.
+
+        A blob is written before the row that names it commits, so a crash in between leaves one behind;
+        the age threshold keeps this from racing an upload still committing on another replica.
+        """
+        cutoff = time.time() - min_age_s
+        removed = 0
+        for path in [*self.stray_temp_files(), *self.stored()]:
+            if path.name not in referenced and path.stat().st_mtime <= cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def stray_temp_files(self) -> list[Path]:
         """Temp files a crash left behind: never visible under a hash name, removed by ``sweep``."""
