@@ -1,0 +1,206 @@
+"""Issue 7 benchmarks, one run against one PostgreSQL-backed server (`wrk` drives the HTTP load):
+
+- e-credential token / PNG / SVG requests per second against a plain JSON endpoint of the same server;
+- PNG rendering cost in-process (budget 8 ms);
+- counter settlements per second against the same transaction written directly with asyncpg.
+
+    .venv/bin/python -m benchmarks.http_load [--seconds 10] [--connections 16] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import secrets
+import statistics
+import subprocess
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from benchmarks.common import machine
+from member_api.credential import render
+from member_api.demo import DEMO_PASSWORD, demo_id
+from member_api.keys import load_keyring
+from tests.serverproc import running_server
+
+EXTRA_MEMBERS = 400
+SETTLE_LUA = """
+local ids = {%s}
+local n = 0
+local tag = ""
+init = function(args)
+  tag = tostring({}):sub(8)  -- a per-thread tag: keys never repeat across wrk threads
+end
+request = function()
+  n = n + 1
+  local body = string.format('{"visit_date":"%s","id_number":"%%s","compliant_fen":100}', ids[(n %% #ids) + 1])
+  wrk.headers["Idempotency-Key"] = string.format("bench-%%s-%%d", tag, n)
+  return wrk.format("POST", "/v1/counter/settlements", nil, body)
+end
+"""
+
+
+def wrk(url: str, seconds: int, connections: int, headers: dict[str, str], script: Path | None = None) -> float:
+    args = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    for k, v in headers.items():
+        args += ["-H", f"{k}: {v}"]
+    if script:
+        args += ["-s", str(script)]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"non-2xx answers under load:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+async def seed_members(url: str, today: date, key_dir: Path) -> list[str]:
+    """Paid-up members designated nowhere near the bench clerk: their settlements all commit (fund 0 or not)."""
+    keyring = load_keyring(key_dir)
+    conn = await asyncpg.connect(url)
+    ids = []
+    try:
+        for i in range(EXTRA_MEMBERS):
+            idn = demo_id("440203", date(1970 + i % 40, 1 + i % 12, 1 + i % 28), i % 100, "MF"[i % 2])
+            if idn in ids:
+                continue
+            ids.append(idn)
+            member = await conn.fetchval(
+                "INSERT INTO member (insurance_no, name, id_hash, id_masked, birth_date, sex, division, phone_hash, "
+                "phone_masked, guardian, credential_subject) VALUES ($1,'压测',$2,'x',$3,'M','武江区',NULL,'',NULL,$4) "
+                "RETURNING id",
+                f"BENCH{i:06d}",
+                keyring.keyed_hash("id", idn),
+                date(1980, 1, 1),
+                secrets.token_urlsafe(12),
+            )
+            await conn.execute(
+                "INSERT INTO enrollment (member, year, paid_up, enrolled_on) VALUES ($1,$2,true,$3)",
+                member,
+                today.year,
+                today,
+            )
+    finally:
+        await conn.close()
+    return ids
+
+
+async def asyncpg_baseline(url: str, seconds: int, concurrency: int, members: list[int], facility: int) -> float:
+    """The settlement transaction by hand: lock the account, insert the row, update the account, audit."""
+    pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def loop(n: int) -> None:
+        nonlocal done
+        i = n
+        while time.perf_counter() < deadline:
+            member = members[i % len(members)]
+            i += concurrency
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(
+                    "INSERT INTO benefit_account (member, year, used_fen, used_out_of_city_fen, "
+                    "updated_at) VALUES ($1, 2026, 0, 0, now()) ON CONFLICT DO NOTHING",
+                    member,
+                )
+                account = await conn.fetchrow(
+                    "SELECT id, used_fen FROM benefit_account WHERE member=$1 AND year=2026 FOR UPDATE", member
+                )
+                await conn.fetchval(
+                    "SELECT EXISTS(SELECT 1 FROM settlement WHERE member=$1 AND facility=$2 AND "
+                    "visit_date=current_date)",
+                    member,
+                    facility,
+                )
+                row = await conn.fetchval(
+                    "INSERT INTO settlement (member, facility, kind, year, visit_date, general_fee_fen, compliant_fen, "
+                    "non_compliant_fen, emergency, out_of_city, fund_fen, member_fen, lines, reasons, repeat_same_day,"
+                    " reason_text, created_at) VALUES ($1,$2,'counter',2026,current_date,0,100,0,false,false,0,100,"
+                    "'[]','[]',false,'',now()) RETURNING id",
+                    member,
+                    facility,
+                )
+                await conn.execute(
+                    "UPDATE benefit_account SET used_fen=$1, updated_at=now() WHERE id=$2",
+                    account["used_fen"],
+                    account["id"],
+                )
+                await conn.execute(
+                    "INSERT INTO audit_event (at, actor, action, subject_type, subject_id, data) "
+                    "VALUES (now(), 'bench', 'settlement', 'settlement', $1, '{}')",
+                    str(row),
+                )
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop(n) for n in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    await pool.close()
+    return done / elapsed
+
+
+def png_ms(token: str) -> float:
+    samples = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        render.png(token, 300)
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
+async def main(seconds: int, connections: int, workers: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with running_server("postgres", Path(tmp), workers=workers) as server:
+            manifest = json.loads((Path(tmp) / "manifest.json").read_text())
+            today = date.fromisoformat(manifest["today"])
+            url = server.env["MEMBER_API_DATABASE_URL"]
+            id_numbers = await seed_members(url, today, Path(tmp) / "keys")
+            async with httpx.AsyncClient(base_url=server.url) as http:
+                phone = manifest["members"][0]["phone"]
+                await http.post("/v1/auth/otp", json={"phone": phone})
+                code = json.loads((Path(tmp) / "sms.jsonl").read_text().splitlines()[-1])["code"]
+                member = (await http.post("/v1/auth/login", json={"phone": phone, "code": code})).json()
+                m = manifest["members"][0]
+                auth = {"Authorization": f"Bearer {member['access_token']}"}
+                await http.post("/v1/me/binding", json={"id_number": m["id_number"], "name": m["name"]}, headers=auth)
+                clerk = (
+                    await http.post("/v1/auth/staff/login", json={"username": "clerk_wj_xh", "password": DEMO_PASSWORD})
+                ).json()
+                token = (await http.get("/v1/me/credential", headers=auth)).json()["token"]
+            clerk_auth = {"Authorization": f"Bearer {clerk['access_token']}", "Content-Type": "application/json"}
+            results = {"plain JSON (/health/live)": wrk(f"{server.url}/health/live", seconds, connections, {})}
+            for path in ("/v1/me/credential", "/v1/me/credential.png", "/v1/me/credential.svg"):
+                results[path] = wrk(f"{server.url}{path}", seconds, connections, auth)
+            script = Path(tmp) / "settle.lua"
+            script.write_text(SETTLE_LUA % (",".join(f'"{i}"' for i in id_numbers), today.isoformat()))
+            results["POST /v1/counter/settlements"] = wrk(server.url, seconds, connections, clerk_auth, script)
+            conn = await asyncpg.connect(url)
+            member_ids = [r["id"] for r in await conn.fetch("SELECT id FROM member WHERE insurance_no LIKE 'BENCH%'")]
+            facility = await conn.fetchval("SELECT id FROM facility WHERE code='H44020300001'")
+            await conn.close()
+            server.kill()  # the database to itself for the hand-written baseline
+            baseline = await asyncpg_baseline(url, seconds, connections, member_ids, facility)
+    print(f"machine: {machine()}; server workers: {workers}; wrk connections: {connections}; {seconds}s each")
+    plain = results["plain JSON (/health/live)"]
+    for name, rps in results.items():
+        print(f"{name:40s} {rps:10.0f} req/s   ratio to plain JSON {rps / plain:.2f}")
+    settle = results["POST /v1/counter/settlements"]
+    print(f"{'asyncpg, same transaction by hand':40s} {baseline:10.0f} tx/s    API/asyncpg {settle / baseline:.2f}")
+    print(
+        f"credential PNG render (in-process, median of 200): {png_ms(token):.2f} ms; "
+        f"QR version {render.version_for(token)}; token {len(token)} chars"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1)
+    a = parser.parse_args()
+    asyncio.run(main(a.seconds, a.connections, a.workers))
