@@ -42,19 +42,39 @@ async def test_crash_restart_keeps_every_acknowledged_write_once_and_caps_intact
         stop = asyncio.Event()
 
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-            clerk = {"Authorization": "Bearer " + (await http.post("/v1/auth/staff/login", json={
-                "username": "clerk_zj_dh", "password": DEMO_PASSWORD})).json()["access_token"]}
+            clerk = {
+                "Authorization": "Bearer "
+                + (
+                    await http.post("/v1/auth/staff/login", json={"username": "clerk_zj_dh", "password": DEMO_PASSWORD})
+                ).json()["access_token"]
+            }
             otp = await http.post("/v1/auth/otp", json={"phone": members[0]["phone"]})
             assert otp.status_code == 202
             code = json.loads((tmp_path / "sms.jsonl").read_text().splitlines()[-1])["code"]
-            member = {"Authorization": "Bearer " + (await http.post("/v1/auth/login", json={
-                "phone": members[0]["phone"], "code": code})).json()["access_token"]}
-            await http.post("/v1/me/binding", headers=member,
-                            json={"id_number": members[0]["id_number"], "name": members[0]["name"]})
+            member = {
+                "Authorization": "Bearer "
+                + (await http.post("/v1/auth/login", json={"phone": members[0]["phone"], "code": code})).json()[
+                    "access_token"
+                ]
+            }
+            await http.post(
+                "/v1/me/binding",
+                headers=member,
+                json={"id_number": members[0]["id_number"], "name": members[0]["name"]},
+            )
             hospital = (await http.get("/v1/facilities", params={"q": "粤北人民医院"})).json()["items"][0]["id"]
-            referral = (await http.post("/v1/counter/referrals", headers=clerk, json={
-                "id_number": members[0]["id_number"], "target_facility_id": hospital, "valid_from": today,
-                "valid_to": today})).json()
+            referral = (
+                await http.post(
+                    "/v1/counter/referrals",
+                    headers=clerk,
+                    json={
+                        "id_number": members[0]["id_number"],
+                        "target_facility_id": hospital,
+                        "valid_from": today,
+                        "valid_to": today,
+                    },
+                )
+            ).json()
 
             async def settle_forever(n: int) -> None:
                 rng = random.Random(n)
@@ -63,8 +83,9 @@ async def test_crash_restart_keeps_every_acknowledged_write_once_and_caps_intact
                     body = {"visit_date": today, "id_number": who["id_number"], "compliant_fen": rng.randint(100, 3000)}
                     for _ in range(20):  # retry the same key across restarts, as a counter terminal would
                         try:
-                            response = await http.post("/v1/counter/settlements", json=body,
-                                                       headers={**clerk, "Idempotency-Key": key})
+                            response = await http.post(
+                                "/v1/counter/settlements", json=body, headers={**clerk, "Idempotency-Key": key}
+                            )
                         except httpx.HTTPError:
                             await asyncio.sleep(0.2)
                             continue
@@ -80,17 +101,24 @@ async def test_crash_restart_keeps_every_acknowledged_write_once_and_caps_intact
                 while not stop.is_set():
                     seq += 1
                     try:
-                        claim = await http.post("/v1/me/claims", headers={**member, "Idempotency-Key": str(uuid.uuid4())},
-                                                json={"kind": "referral", "referral_id": referral["id"], "items": [
-                                                    {"care_date": today, "facility_id": hospital,
-                                                     "compliant_fen": 500}]})
+                        claim = await http.post(
+                            "/v1/me/claims",
+                            headers={**member, "Idempotency-Key": str(uuid.uuid4())},
+                            json={
+                                "kind": "referral",
+                                "referral_id": referral["id"],
+                                "items": [{"care_date": today, "facility_id": hospital, "compliant_fen": 500}],
+                            },
+                        )
                         if claim.status_code != 201:
                             continue
                         body = claim.json()
                         upload = await http.post(
-                            f"/v1/me/claims/{body['id']}/receipts", headers=member,
+                            f"/v1/me/claims/{body['id']}/receipts",
+                            headers=member,
                             data={"item_id": str(body["items"][0]["id"])},
-                            files=[("files", ("r.png", _png(n * 10_000 + seq), "image/png"))])
+                            files=[("files", ("r.png", _png(n * 10_000 + seq), "image/png"))],
+                        )
                         if upload.status_code == 201:
                             receipts_acknowledged.extend(r["id"] for r in upload.json()["items"][0]["receipts"])
                             await http.post(f"/v1/me/claims/{body['id']}/submit", headers=member)
@@ -111,17 +139,20 @@ async def test_crash_restart_keeps_every_acknowledged_write_once_and_caps_intact
         assert acknowledged, "no settlement got through: the test proved nothing"
         conn = await asyncpg.connect(url)
         try:
-            ids = [r["id"] for r in await conn.fetch("SELECT id FROM settlement WHERE id = ANY($1::int[])",
-                                                     acknowledged)]
+            ids = [
+                r["id"] for r in await conn.fetch("SELECT id FROM settlement WHERE id = ANY($1::int[])", acknowledged)
+            ]
             assert sorted(ids) == sorted(set(acknowledged)) and len(acknowledged) == len(set(acknowledged))
-            done = await conn.fetchval("SELECT count(*) FROM idempotency_record WHERE state = 'done' "
-                                       "AND scope LIKE 'staff:%'")
+            done = await conn.fetchval(
+                "SELECT count(*) FROM idempotency_record WHERE state = 'done' AND scope LIKE 'staff:%'"
+            )
             rows = await conn.fetchval("SELECT count(*) FROM settlement WHERE kind = 'counter'")
             assert rows == done  # no key settled twice, however often it was retried across restarts
             accounts = await conn.fetch(
                 "SELECT a.member, a.used_fen, a.used_out_of_city_fen, COALESCE(SUM(s.fund_fen), 0) AS moved "
                 "FROM benefit_account a LEFT JOIN settlement s ON s.member = a.member AND s.year = a.year "
-                "GROUP BY a.id")
+                "GROUP BY a.id"
+            )
             for account in accounts:
                 assert 0 <= account["used_fen"] <= 30000 and account["used_out_of_city_fen"] <= 6000
                 assert account["moved"] == account["used_fen"], dict(account)
