@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from litestar import Request
 
 from member_api.auth.sms import SmsSender
+from member_api.caches import Caches
 from member_api.clock import Clock
 from member_api.keys import KeyRing
 from member_api.settings import Settings
@@ -20,6 +21,7 @@ class AppContext:
     clock: Clock
     sms: SmsSender
     blobs: BlobStore
+    caches: Caches = field(default_factory=Caches)
 
 
 def provide_ctx(request: Request) -> AppContext:

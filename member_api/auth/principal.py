@@ -82,13 +82,16 @@ async def provide_account(principal: Principal) -> Principal:
     return principal
 
 
-async def provide_member_caller(principal: Principal) -> MemberCaller:
-    if principal.role != "member":
+async def provide_member_caller(principal: Principal, ctx: AppContext) -> MemberCaller:
+    if principal.role != "member" or principal.account_id is None:
         raise forbidden()
-    row = await Account.select(Account.member).where(Account.id == principal.account_id).first()
-    if not row or row["member"] is None:
-        raise ApiError("binding_required", 403, "请先绑定参保信息", "Bind your insurance record first.")
-    return MemberCaller(principal=principal, member_id=row["member"])
+    member_id = ctx.caches.account_member.get(principal.account_id)
+    if member_id is None:
+        row = await Account.select(Account.member).where(Account.id == principal.account_id).first()
+        if not row or row["member"] is None:
+            raise ApiError("binding_required", 403, "请先绑定参保信息", "Bind your insurance record first.")
+        member_id = ctx.caches.account_member[principal.account_id] = row["member"]  # a binding is permanent
+    return MemberCaller(principal=principal, member_id=member_id)
 
 
 async def provide_subject_member(caller: MemberCaller, member_id: QueryId = None) -> int:

@@ -30,12 +30,19 @@ class Credential(msgspec.Struct, kw_only=True):
 
 
 async def _issue(ctx: AppContext, member_id: int) -> Credential:
-    row = await Member.select(Member.credential_subject).where(Member.id == member_id).first()
-    assert row is not None
+    caches = ctx.caches
+    subject = caches.credential_subject.get(member_id)
+    if subject is None:
+        row = await Member.select(Member.credential_subject).where(Member.id == member_id).first()
+        assert row is not None
+        subject = caches.credential_subject[member_id] = row["credential_subject"]
     now = ctx.clock.now()
-    token, exp = tokens.issue(ctx.keyring, row["credential_subject"], now, ctx.settings.credential_ttl_s)
+    token, exp = tokens.issue(ctx.keyring, subject, now, ctx.settings.credential_ttl_s)
     today = local_today(ctx.clock)
-    enrolled, paid_up = await enrollment_of(member_id, today.year)
+    eligibility = caches.eligibility.get((member_id, today.year))
+    if eligibility is None:
+        eligibility = caches.eligibility[(member_id, today.year)] = await enrollment_of(member_id, today.year)
+    enrolled, paid_up = eligibility
     # Refresh a quarter of the lifetime early so a code on screen is never stale when scanned.
     early = max(5, ctx.settings.credential_ttl_s // 4)
     return Credential(

@@ -69,6 +69,14 @@ async def bind(ctx: AppContext, principal: Principal, id_number: str, name: str)
             failed = True
         else:
             failed = False
+            own = await Account.select(Account.member).where(Account.id == principal.account_id).first()
+            if own and own["member"] not in (None, member["id"]):
+                raise ApiError(
+                    "account_already_bound",
+                    409,
+                    "该手机号已绑定其他参保人",
+                    "This phone is already bound to another insurance record.",
+                )
             holder = await Account.select(Account.id).where(Account.member == member["id"]).first()
             if holder and holder["id"] != principal.account_id:
                 raise ApiError(
