@@ -32,8 +32,8 @@ from member_api.policy import parameters
 from member_api.policy.claim_window import next_claim_window
 from member_api.policy.eligibility import enrolled_in_newborn_window, newborn_expense_covered
 from member_api.policy.reimbursement import AccountState, Bill, Coverage, FacilityFacts, reimburse
-from member_api.settlement.service import identify_member, locked_account
-from member_api.settlement.tables import BenefitAccount, Settlement
+from member_api.settlement.service import apply_movement, identify_member, locked_account
+from member_api.settlement.tables import Settlement
 from member_api.uploads import CheckedFile
 
 DRAFT, SUBMITTED = "draft", "submitted"
@@ -479,14 +479,7 @@ async def _pay_item(claim: dict[str, Any], item: dict[str, Any], reviewer: Princ
         created_at=now,
     )
     await row.save()
-    await BenefitAccount.update(
-        {
-            BenefitAccount.used_fen: state.used_fen + result.fund_fen,
-            BenefitAccount.used_out_of_city_fen: state.used_out_of_city_fen
-            + (result.fund_fen if result.out_of_city else 0),
-            BenefitAccount.updated_at: now,
-        }
-    ).where(BenefitAccount.id == account["id"])
+    await apply_movement(account["id"], state, result.fund_fen, result.out_of_city, now)
     await ClaimItem.update(
         {ClaimItem.status: "approved", ClaimItem.fund_fen: result.fund_fen, ClaimItem.settlement_id: row.id}
     ).where(ClaimItem.id == item["id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -67,18 +68,21 @@ class CredentialController(Controller):
     async def png(
         self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, size: Size = 300
     ) -> Response[bytes]:
-        cred = await _issue(ctx, subject_member_id)
-        body = await anyio.to_thread.run_sync(render.png, cred.token, size)
-        return Response(
-            body, media_type="image/png", headers={**NO_STORE, "X-Credential-Expires": cred.expires_at.isoformat()}
-        )
+        return await _image(ctx, subject_member_id, size, render.png, "image/png")
 
     @get("/credential.svg", summary="The e-credential as a QR SVG", media_type="image/svg+xml")
     async def svg(
         self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, size: Size = 300
     ) -> Response[bytes]:
-        cred = await _issue(ctx, subject_member_id)
-        body = await anyio.to_thread.run_sync(render.svg, cred.token, size)
-        return Response(
-            body, media_type="image/svg+xml", headers={**NO_STORE, "X-Credential-Expires": cred.expires_at.isoformat()}
-        )
+        return await _image(ctx, subject_member_id, size, render.svg, "image/svg+xml")
+
+
+async def _image(
+    ctx: AppContext, member_id: int, size: int, renderer: Callable[[str, int], bytes], media_type: str
+) -> Response[bytes]:
+    """Render off the event loop: a PNG costs milliseconds of CPU that other requests should not wait for."""
+    cred = await _issue(ctx, member_id)
+    body = await anyio.to_thread.run_sync(renderer, cred.token, size)
+    return Response(
+        body, media_type=media_type, headers={**NO_STORE, "X-Credential-Expires": cred.expires_at.isoformat()}
+    )

@@ -151,6 +151,24 @@ async def locked_account(member_id: int, year: int, now: datetime) -> dict[str, 
     return row
 
 
+async def apply_movement(
+    account_id: int, state: AccountState, fund_fen: int, out_of_city: bool, now: datetime
+) -> AccountState:
+    """Add a fund movement (negative for a reversal) to the locked account; the one writer of used amounts."""
+    after = AccountState(
+        used_fen=state.used_fen + fund_fen,
+        used_out_of_city_fen=state.used_out_of_city_fen + (fund_fen if out_of_city else 0),
+    )
+    await BenefitAccount.update(
+        {
+            BenefitAccount.used_fen: after.used_fen,
+            BenefitAccount.used_out_of_city_fen: after.used_out_of_city_fen,
+            BenefitAccount.updated_at: now,
+        }
+    ).where(BenefitAccount.id == account_id)
+    return after
+
+
 def _lines(result: Reimbursement) -> list[dict[str, Any]]:
     return [msgspec.to_builtins(line) for line in result.lines]
 
@@ -231,14 +249,7 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
                 created_at=now,
             )
             await row.save()
-            await BenefitAccount.update(
-                {
-                    BenefitAccount.used_fen: state.used_fen + result.fund_fen,
-                    BenefitAccount.used_out_of_city_fen: state.used_out_of_city_fen
-                    + (result.fund_fen if result.out_of_city else 0),
-                    BenefitAccount.updated_at: now,
-                }
-            ).where(BenefitAccount.id == account["id"])
+            await apply_movement(account["id"], state, result.fund_fen, result.out_of_city, now)
             annual, ooc = result.remaining_after(params, state)
             view = _result(row, facility["name"], annual, ooc)
             await record(
@@ -320,7 +331,6 @@ async def reverse(ctx: AppContext, clerk: Principal, settlement_id: int, reason:
             if await Settlement.exists().where(Settlement.reverses == settlement_id):
                 raise ApiError("already_reversed", 409, "该结算已冲正", "This settlement was already reversed.")
             account = await locked_account(original["member"], original["year"], now)
-            ooc = original["fund_fen"] if original["out_of_city"] else 0
             row = Settlement(
                 member=original["member"],
                 facility=original["facility"],
@@ -342,17 +352,9 @@ async def reverse(ctx: AppContext, clerk: Principal, settlement_id: int, reason:
                 created_at=now,
             )
             await row.save()
-            used, used_ooc = account["used_fen"] - original["fund_fen"], account["used_out_of_city_fen"] - ooc
-            await BenefitAccount.update(
-                {
-                    BenefitAccount.used_fen: used,
-                    BenefitAccount.used_out_of_city_fen: used_ooc,
-                    BenefitAccount.updated_at: now,
-                }
-            ).where(BenefitAccount.id == account["id"])
-            annual, ooc_left = remaining_caps(
-                parameters.for_year(original["year"]), AccountState(used_fen=used, used_out_of_city_fen=used_ooc)
-            )
+            state = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
+            after = await apply_movement(account["id"], state, -original["fund_fen"], original["out_of_city"], now)
+            annual, ooc_left = remaining_caps(parameters.for_year(original["year"]), after)
             facility = await _facility(original["facility"])
             view = _result(row, facility["name"], annual, ooc_left)
             await record(now, clerk.actor, "reversal", "settlement", settlement_id, {"reversal_id": row.id})
