@@ -160,6 +160,7 @@ def create_app(
         state=State({"ctx": ctx}),
         request_max_body_size=settings.max_body_bytes,
         on_app_init=[_no_debug],
+        logging_config=None,  # our JSON formatter (configure_logging) stays in charge
         debug=False,
     )
     _close_request_schemas(app)
