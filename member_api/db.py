@@ -81,6 +81,25 @@ async def write_transaction() -> AsyncIterator[None]:
             yield
 
 
+async def execute_many(sql: str, rows: list[tuple[object, ...]]) -> None:
+    """One statement for many rows on the current transaction's connection (``?`` placeholders).
+
+    For bulk paths (the registry import) where building an ORM object per row costs more than the database.
+    """
+    if not rows:
+        return
+    engine = current_engine()
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("execute_many runs inside write_transaction()")
+    if isinstance(engine, SQLiteEngine):
+        await transaction.connection.executemany(sql, rows)
+        return
+    parts = sql.split("?")
+    numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
+    await transaction.connection.executemany(numbered, rows)
+
+
 def lock_for_update(query: T) -> T:
     """``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite refuses it and its IMMEDIATE lock suffices."""
     if isinstance(current_engine(), SQLiteEngine):
