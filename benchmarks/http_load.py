@@ -31,6 +31,7 @@ from member_api.keys import load_keyring
 from tests.serverproc import running_server
 
 EXTRA_MEMBERS = 400
+BENCH_FACILITY = "H44020300001"  # clerk_wj_xh's institution
 SETTLE_LUA = """
 local ids = {%s}
 local n = 0
@@ -60,11 +61,13 @@ def wrk(url: str, seconds: int, connections: int, headers: dict[str, str], scrip
 
 
 async def seed_members(url: str, today: date, key_dir: Path) -> list[str]:
-    """Paid-up members designated nowhere near the bench clerk: their settlements all commit (fund 0 or not)."""
+    """Paid-up members designated at the bench clerk's institution (and a station under it): the fund pays."""
     keyring = load_keyring(key_dir)
     conn = await asyncpg.connect(url)
     ids = []
     try:
+        institution = await conn.fetchval("SELECT id FROM facility WHERE code = $1", BENCH_FACILITY)
+        station = await conn.fetchval("SELECT id FROM facility WHERE parent = $1 ORDER BY id LIMIT 1", institution)
         for i in range(EXTRA_MEMBERS):
             idn = demo_id("440203", date(1970 + i % 40, 1 + i % 12, 1 + i % 28), i % 100, "MF"[i % 2])
             if idn in ids:
@@ -85,13 +88,27 @@ async def seed_members(url: str, today: date, key_dir: Path) -> list[str]:
                 today.year,
                 today,
             )
+            await conn.execute(
+                "INSERT INTO designation (member, year, institution, station, valid_from, source, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, 'first_choice', now())",
+                member,
+                today.year,
+                institution,
+                station,
+                date(today.year, 1, 1),
+            )
     finally:
         await conn.close()
     return ids
 
 
-async def asyncpg_baseline(url: str, seconds: int, concurrency: int, members: list[int], facility: int) -> float:
-    """The settlement transaction by hand: lock the account, insert the row, update the account, audit."""
+async def asyncpg_baseline(url: str, seconds: int, concurrency: int, id_hashes: list[str], staff_id: int) -> float:
+    """The statements the API sends for one settlement (read from PostgreSQL's statement log), by hand.
+
+    Principal check; the idempotency transaction (look up, insert the key); the settlement transaction
+    (member, facility, enrollment, designation, lock the account, same-day check, insert the row, update
+    the account, audit, record the response).
+    """
     pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
     done = 0
     deadline = time.perf_counter() + seconds
@@ -100,40 +117,65 @@ async def asyncpg_baseline(url: str, seconds: int, concurrency: int, members: li
         nonlocal done
         i = n
         while time.perf_counter() < deadline:
-            member = members[i % len(members)]
+            id_hash = id_hashes[i % len(id_hashes)]
+            key = f"asyncpg-{n}-{i}"
             i += concurrency
+            async with pool.acquire() as conn:
+                staff = await conn.fetchrow("SELECT active, facility FROM staff WHERE id = $1 LIMIT 1", staff_id)
             async with pool.acquire() as conn, conn.transaction():
+                await conn.fetchrow("SELECT * FROM idempotency_record WHERE scope = $1 AND key = $2 LIMIT 1", "b", key)
                 await conn.execute(
-                    "INSERT INTO benefit_account (member, year, used_fen, used_out_of_city_fen, "
-                    "updated_at) VALUES ($1, 2026, 0, 0, now()) ON CONFLICT DO NOTHING",
-                    member,
+                    "INSERT INTO idempotency_record (scope, key, fingerprint, state, status_code, body, created_at,"
+                    " updated_at) VALUES ('b', $1, 'f', 'running', NULL, NULL, now(), now())",
+                    key,
+                )
+            async with pool.acquire() as conn, conn.transaction():
+                member = await conn.fetchrow("SELECT * FROM member WHERE id_hash = $1 LIMIT 1", id_hash)
+                facility = await conn.fetchrow("SELECT * FROM facility WHERE id = $1 LIMIT 1", staff["facility"])
+                await conn.fetchrow(
+                    "SELECT paid_up FROM enrollment WHERE member = $1 AND year = 2026 LIMIT 1", member["id"]
+                )
+                await conn.fetchrow(
+                    "SELECT * FROM designation WHERE member = $1 AND valid_from <= current_date AND"
+                    " (valid_to IS NULL OR valid_to > current_date) ORDER BY valid_from DESC LIMIT 1",
+                    member["id"],
                 )
                 account = await conn.fetchrow(
-                    "SELECT id, used_fen FROM benefit_account WHERE member=$1 AND year=2026 FOR UPDATE", member
+                    "INSERT INTO benefit_account (member, year, used_fen, used_out_of_city_fen, updated_at)"
+                    " VALUES ($1, 2026, 0, 0, now()) ON CONFLICT (member, year) DO UPDATE"
+                    " SET updated_at = EXCLUDED.updated_at RETURNING *",
+                    member["id"],
                 )
                 await conn.fetchval(
-                    "SELECT EXISTS(SELECT 1 FROM settlement WHERE member=$1 AND facility=$2 AND "
-                    "visit_date=current_date)",
-                    member,
-                    facility,
+                    "SELECT EXISTS(SELECT 1 FROM settlement WHERE member = $1 AND facility = $2 AND"
+                    " visit_date = current_date AND kind = 'counter')",
+                    member["id"],
+                    facility["id"],
                 )
                 row = await conn.fetchval(
-                    "INSERT INTO settlement (member, facility, kind, year, visit_date, general_fee_fen, compliant_fen, "
-                    "non_compliant_fen, emergency, out_of_city, fund_fen, member_fen, lines, reasons, repeat_same_day,"
-                    " reason_text, created_at) VALUES ($1,$2,'counter',2026,current_date,0,100,0,false,false,0,100,"
-                    "'[]','[]',false,'',now()) RETURNING id",
-                    member,
-                    facility,
+                    "INSERT INTO settlement (member, facility, kind, year, visit_date, clerk_id, general_fee_fen,"
+                    " compliant_fen, non_compliant_fen, emergency, out_of_city, fund_fen, member_fen, lines, reasons,"
+                    " repeat_same_day, reason_text, created_at) VALUES ($1, $2, 'counter', 2026, current_date, $3, 0,"
+                    " 100, 0, false, false, 70, 30, '[]', '[]', false, '', now()) RETURNING id",
+                    member["id"],
+                    facility["id"],
+                    staff_id,
                 )
                 await conn.execute(
-                    "UPDATE benefit_account SET used_fen=$1, updated_at=now() WHERE id=$2",
-                    account["used_fen"],
+                    "UPDATE benefit_account SET used_fen = $1, used_out_of_city_fen = 0, updated_at = now()"
+                    " WHERE id = $2",
+                    account["used_fen"] + 70,
                     account["id"],
                 )
                 await conn.execute(
                     "INSERT INTO audit_event (at, actor, action, subject_type, subject_id, data) "
                     "VALUES (now(), 'bench', 'settlement', 'settlement', $1, '{}')",
                     str(row),
+                )
+                await conn.execute(
+                    "UPDATE idempotency_record SET state = 'done', status_code = 201, body = '{}', updated_at = now()"
+                    " WHERE scope = 'b' AND key = $1",
+                    key,
                 )
             done += 1
 
@@ -180,11 +222,13 @@ async def main(seconds: int, connections: int, workers: int) -> None:
             script.write_text(SETTLE_LUA % (",".join(f'"{i}"' for i in id_numbers), today.isoformat()))
             results["POST /v1/counter/settlements"] = wrk(server.url, seconds, connections, clerk_auth, script)
             conn = await asyncpg.connect(url)
-            member_ids = [r["id"] for r in await conn.fetch("SELECT id FROM member WHERE insurance_no LIKE 'BENCH%'")]
-            facility = await conn.fetchval("SELECT id FROM facility WHERE code='H44020300001'")
+            hashes = [
+                r["id_hash"] for r in await conn.fetch("SELECT id_hash FROM member WHERE insurance_no LIKE 'BENCH%'")
+            ]
+            staff_id = await conn.fetchval("SELECT id FROM staff WHERE username = 'clerk_wj_xh'")
             await conn.close()
             server.kill()  # the database to itself for the hand-written baseline
-            baseline = await asyncpg_baseline(url, seconds, connections, member_ids, facility)
+            baseline = await asyncpg_baseline(url, seconds, connections, hashes, staff_id)
     print(f"machine: {machine()}; server workers: {workers}; wrk connections: {connections}; {seconds}s each")
     plain = results["plain JSON (/health/live)"]
     for name, rps in results.items():

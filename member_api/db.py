@@ -61,7 +61,17 @@ async def prepare(engine: Engine, pool: bool = True) -> None:
         with sqlite3.connect(engine.path) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
     elif pool:
-        await engine.start_connection_pool(min_size=1, max_size=int(os.environ.get("MEMBER_API_DB_POOL", "10")))
+        await engine.start_connection_pool(
+            min_size=1, max_size=int(os.environ.get("MEMBER_API_DB_POOL", "10")), reset=_keep_session
+        )
+
+
+async def _keep_session(connection: object) -> None:
+    """Pool release without asyncpg's default ``RESET ALL; UNLISTEN *; ...`` round trip.
+
+    The service never changes session state (no SET, LISTEN, advisory locks or cursors) and asyncpg still
+    rolls back an open transaction before calling this, so the extra statement per query bought nothing.
+    """
 
 
 async def close(engine: Engine) -> None:
@@ -71,9 +81,14 @@ async def close(engine: Engine) -> None:
 
 @asynccontextmanager
 async def write_transaction() -> AsyncIterator[None]:
-    """A transaction that takes the write lock at BEGIN on SQLite, so read-then-write cannot race."""
+    """A transaction that takes the write lock at BEGIN on SQLite, so read-then-write cannot race.
+
+    Inside another one it joins the outer transaction: the work commits or rolls back with it.
+    """
     engine = current_engine()
-    if isinstance(engine, SQLiteEngine):
+    if engine.current_transaction.get() is not None:
+        yield
+    elif isinstance(engine, SQLiteEngine):
         async with engine.transaction(transaction_type=TransactionType.immediate, allow_nested=False):
             yield
     else:
@@ -98,13 +113,6 @@ async def execute_many(sql: str, rows: list[tuple[object, ...]]) -> None:
     parts = sql.split("?")
     numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
     await transaction.connection.executemany(numbered, rows)
-
-
-def lock_for_update(query: T) -> T:
-    """``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite refuses it and its IMMEDIATE lock suffices."""
-    if isinstance(current_engine(), SQLiteEngine):
-        return query
-    return query.lock_rows("UPDATE")  # type: ignore[attr-defined, no-any-return]
 
 
 def _is_transient(exc: BaseException) -> bool:

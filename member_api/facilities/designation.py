@@ -36,14 +36,24 @@ def _in_force(day: date) -> Where:
 
 
 async def designation_on(member_id: int, day: date) -> dict[str, Any] | None:
-    """The designation row in force on ``day`` (carry-over included), or None."""
+    """The designation row in force on ``day`` (carry-over included), or None.
+
+    The common case, a pair already chosen or carried into ``day``'s year, costs one query.
+    """
+
+    async def in_force() -> dict[str, Any] | None:
+        return (
+            await Designation.select()
+            .where((Designation.member == member_id) & _in_force(day))
+            .order_by(Designation.valid_from, ascending=False)
+            .first()
+        )
+
+    row = await in_force()
+    if row is not None and row["year"] == day.year:
+        return row
     await ensure_year(member_id, day.year, day)
-    return (
-        await Designation.select()
-        .where((Designation.member == member_id) & _in_force(day))
-        .order_by(Designation.valid_from, ascending=False)
-        .first()
-    )
+    return await in_force()
 
 
 async def _facility_refs(*ids: int | None) -> dict[int, FacilityRef]:

@@ -13,7 +13,7 @@ from member_api.claims.referral_rules import referral_for
 from member_api.clock import LOCAL_TZ, local_today
 from member_api.context import AppContext
 from member_api.credential import tokens as credential_tokens
-from member_api.db import lock_for_update, retry_transient, write_transaction
+from member_api.db import retry_transient, write_transaction
 from member_api.errors import ApiError, invalid_field, not_found
 from member_api.facilities.designation import designation_on
 from member_api.facilities.tables import Facility
@@ -137,18 +137,19 @@ async def _facility(facility_id: int) -> dict[str, Any]:
 
 
 async def locked_account(member_id: int, year: int, now: datetime) -> dict[str, Any]:
-    await (
-        BenefitAccount.insert(
+    """The member's account for the year, created on first use and row-locked, in one statement."""
+    rows = (
+        await BenefitAccount.insert(
             BenefitAccount(member=member_id, year=year, used_fen=0, used_out_of_city_fen=0, updated_at=now)
         )
-        .on_conflict(action="DO NOTHING")
-        .run()
+        .on_conflict(
+            target=(BenefitAccount.member, BenefitAccount.year),
+            action="DO UPDATE",
+            values=[BenefitAccount.updated_at],
+        )
+        .returning(*BenefitAccount.all_columns())
     )
-    row = await lock_for_update(
-        BenefitAccount.select().where((BenefitAccount.member == member_id) & (BenefitAccount.year == year))
-    ).first()
-    assert row is not None
-    return row
+    return rows[0]
 
 
 async def apply_movement(
@@ -174,8 +175,10 @@ def _lines(result: Reimbursement) -> list[dict[str, Any]]:
 
 
 async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, claim: Claim) -> SettlementResult:
-    """Verify, compute with the policy engine, and commit settlement + account + audit + idempotency at once."""
-    member, jti = await identify_member(ctx, req.credential, req.id_number)
+    """Verify, compute with the policy engine, and commit settlement + account + audit + idempotency at once.
+
+    Every read shares the write transaction's connection: one pool checkout per settlement.
+    """
     today = local_today(ctx.clock)
     if req.visit_date > today:
         raise invalid_field("visit_date", "就诊日期不能晚于今天", "visit_date is in the future.")
@@ -188,36 +191,39 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
             code="visit_outside_policy_year",
         )
     assert clerk.facility_id is not None
-    facility = await _facility(clerk.facility_id)
-    referral = None
-    if req.referral_id is not None:
-        referral = await referral_for(member["id"], req.referral_id, facility["id"], req.visit_date)
-        if referral is None:
-            raise invalid_field(
-                "referral_id",
-                "没有适用于本次就诊的转诊记录",
-                "No approved referral of this member to this facility covers the visit date.",
-                code="referral_not_found",
-            )
-    enrolled, paid_up = await enrollment_of(member["id"], params.year)
-    designation = await designation_on(member["id"], req.visit_date)
-    designated = bool(designation and facility["id"] in (designation["institution"], designation["station"]))
-    facts = FacilityFacts(kind=facility["kind"], tier=facility["tier"], in_city=facility["in_city"])
-    coverage = Coverage(
-        eligible=enrolled and paid_up,
-        designated=designated,
-        emergency=req.emergency,
-        referral_approved=referral is not None,
-    )
     bill = Bill(
         general_fee_fen=req.general_fee_fen, compliant_fen=req.compliant_fen, non_compliant_fen=req.non_compliant_fen
     )
+    jti: str | None = None
 
     async def transaction() -> SettlementResult:
+        nonlocal jti
         now = ctx.clock.now()
         async with write_transaction():
+            member, jti = await identify_member(ctx, req.credential, req.id_number)
             if await _jti_used(jti):
                 raise _credential_used()
+            facility = await _facility(clerk.facility_id)
+            referral = None
+            if req.referral_id is not None:
+                referral = await referral_for(member["id"], req.referral_id, facility["id"], req.visit_date)
+                if referral is None:
+                    raise invalid_field(
+                        "referral_id",
+                        "没有适用于本次就诊的转诊记录",
+                        "No approved referral of this member to this facility covers the visit date.",
+                        code="referral_not_found",
+                    )
+            enrolled, paid_up = await enrollment_of(member["id"], params.year)
+            designation = await designation_on(member["id"], req.visit_date)
+            designated = bool(designation and facility["id"] in (designation["institution"], designation["station"]))
+            facts = FacilityFacts(kind=facility["kind"], tier=facility["tier"], in_city=facility["in_city"])
+            coverage = Coverage(
+                eligible=enrolled and paid_up,
+                designated=designated,
+                emergency=req.emergency,
+                referral_approved=referral is not None,
+            )
             account = await locked_account(member["id"], params.year, now)
             state = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
             result = reimburse(params, facts, coverage, bill, state)
