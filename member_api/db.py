@@ -62,11 +62,11 @@ async def prepare(engine: Engine, pool: bool = True) -> None:
             conn.execute("PRAGMA journal_mode=WAL")
     elif pool:
         await engine.start_connection_pool(
-            min_size=1, max_size=int(os.environ.get("MEMBER_API_DB_POOL", "10")), reset=_keep_session
+            min_size=1, max_size=int(os.environ.get("MEMBER_API_DB_POOL", "10")), reset=keep_session
         )
 
 
-async def _keep_session(connection: object) -> None:
+async def keep_session(connection: object) -> None:
     """Pool release without asyncpg's default ``RESET ALL; UNLISTEN *; ...`` round trip.
 
     The service never changes session state (no SET, LISTEN, advisory locks or cursors) and asyncpg still
@@ -113,6 +113,13 @@ async def execute_many(sql: str, rows: list[tuple[object, ...]]) -> None:
     parts = sql.split("?")
     numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
     await transaction.connection.executemany(numbered, rows)
+
+
+def lock_for_update(query: T) -> T:
+    """``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite refuses it and its IMMEDIATE lock suffices."""
+    if isinstance(current_engine(), SQLiteEngine):
+        return query
+    return query.lock_rows("UPDATE")  # type: ignore[attr-defined, no-any-return]
 
 
 def _is_transient(exc: BaseException) -> bool:

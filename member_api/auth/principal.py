@@ -62,6 +62,7 @@ async def provide_principal(request: Request, ctx: AppContext) -> Principal:
             issuer=ctx.settings.issuer,
             now=ctx.clock.now(),
             required=("exp", "iat", "sub", "role"),
+            cache=ctx.caches.verified_tokens,
         )
     except TokenError as exc:
         raise unauthorized(exc.code) from exc

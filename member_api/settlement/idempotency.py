@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from litestar import Request, Response
 
-from member_api.db import retry_transient, write_transaction
+from member_api.db import lock_for_update, retry_transient, write_transaction
 from member_api.errors import PROBLEM, ApiError
 from member_api.settlement.tables import IdempotencyRecord
 
@@ -71,23 +71,37 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
 
 
+def _in_progress() -> ApiError:
+    return ApiError(
+        "idempotency_in_progress",
+        409,
+        "相同的请求正在处理中，请稍后",
+        "A request with this Idempotency-Key is still being processed.",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def begin(scope: str, key: str, print_: str, now: datetime) -> Claim | Replay:
-    async def attempt() -> Claim | Replay:
+    """Claim a new key with one statement; only a key seen before needs the locked look-up."""
+    claimed = (
+        await IdempotencyRecord.insert(
+            IdempotencyRecord(scope=scope, key=key, fingerprint=print_, state=RUNNING, created_at=now, updated_at=now)
+        )
+        .on_conflict(target=(IdempotencyRecord.scope, IdempotencyRecord.key), action="DO NOTHING")
+        .returning(IdempotencyRecord.id)
+    )
+    if claimed:
+        return Claim(scope, key)
+
+    async def seen_before() -> Claim | Replay:
         async with write_transaction():
-            row = (
-                await IdempotencyRecord.select()
-                .where((IdempotencyRecord.scope == scope) & (IdempotencyRecord.key == key))
-                .first()
-            )
-            if row is None:
+            row = await lock_for_update(
+                IdempotencyRecord.select().where((IdempotencyRecord.scope == scope) & (IdempotencyRecord.key == key))
+            ).first()
+            if row is None:  # released by a refused attempt in between: claim it now
                 await IdempotencyRecord.insert(
                     IdempotencyRecord(
-                        scope=scope,
-                        key=key,
-                        fingerprint=print_,
-                        state=RUNNING,
-                        created_at=now,
-                        updated_at=now,
+                        scope=scope, key=key, fingerprint=print_, state=RUNNING, created_at=now, updated_at=now
                     )
                 ).run()
                 return Claim(scope, key)
@@ -101,29 +115,17 @@ async def begin(scope: str, key: str, print_: str, now: datetime) -> Claim | Rep
             if row["state"] == DONE:
                 return Replay(row["status_code"], row["body"].encode())
             if row["updated_at"] > now - STALE_AFTER:
-                raise ApiError(
-                    "idempotency_in_progress",
-                    409,
-                    "相同的请求正在处理中，请稍后",
-                    "A request with this Idempotency-Key is still being processed.",
-                    headers={"Retry-After": "1"},
-                )
+                raise _in_progress()
             await IdempotencyRecord.update({IdempotencyRecord.updated_at: now}).where(IdempotencyRecord.id == row["id"])
             return Claim(scope, key)
 
     try:
-        return await retry_transient(attempt)
+        return await retry_transient(seen_before)
     except ApiError:
         raise
     except Exception as exc:
         if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
-            raise ApiError(
-                "idempotency_in_progress",
-                409,
-                "相同的请求正在处理中，请稍后",
-                "A request with this Idempotency-Key is still being processed.",
-                headers={"Retry-After": "1"},
-            ) from exc
+            raise _in_progress() from exc
         raise
 
 

@@ -277,3 +277,11 @@ async def test_a_phone_binds_one_record_only(client):
                                  headers=headers)
     assert_problem(response, 409, "account_already_bound")
     assert (await client.get("/v1/me", headers=headers)).json()["member"]["insurance_no"] == "SG0000000001"
+
+
+async def test_an_accepted_access_token_still_expires(client):
+    """The verified-token cache skips only the signature check: expiry follows the clock on every request."""
+    headers = await member_headers(client)
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200
+    client.clock.advance(client.settings.access_token_ttl_s + 1)
+    assert_problem(await client.get("/v1/me", headers=headers), 401, "token_expired")
