@@ -5,14 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from member_api.audit.tables import AuditEvent
+import msgspec
+
+from member_api.db import fetch
 
 
 async def record(
     at: datetime, actor: str, action: str, subject_type: str, subject_id: object, data: dict[str, Any] | None = None
 ) -> None:
-    await AuditEvent.insert(
-        AuditEvent(
-            at=at, actor=actor, action=action, subject_type=subject_type, subject_id=str(subject_id), data=data or {}
-        )
-    ).run()
+    await fetch(
+        "INSERT INTO audit_event (at, actor, action, subject_type, subject_id, data) VALUES ({}, {}, {}, {}, {}, {})",
+        at,
+        actor,
+        action,
+        subject_type,
+        str(subject_id),
+        msgspec.json.encode(data or {}).decode(),
+    )

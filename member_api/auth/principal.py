@@ -7,9 +7,10 @@ from typing import Literal
 import msgspec
 from litestar import Request
 
-from member_api.auth.tables import Account, Staff
+from member_api.auth.tables import Account
 from member_api.auth.tokens import TokenError, verify
 from member_api.context import AppContext
+from member_api.db import fetch_one
 from member_api.errors import ApiError, not_found
 from member_api.members.tables import Member
 from member_api.types import QueryId
@@ -70,7 +71,7 @@ async def provide_principal(request: Request, ctx: AppContext) -> Principal:
     if role == "member" and sub.startswith("a") and sub[1:].isdigit():
         return Principal(role="member", account_id=int(sub[1:]))
     if role in ("clerk", "reviewer") and sub.startswith("s") and sub[1:].isdigit():
-        staff = await Staff.select(Staff.active, Staff.facility).where(Staff.id == int(sub[1:])).first()
+        staff = await fetch_one("SELECT active, facility FROM staff WHERE id = {}", int(sub[1:]))
         if not staff or not staff["active"]:
             raise unauthorized()
         return Principal(role=role, staff_id=int(sub[1:]), facility_id=staff["facility"])

@@ -32,8 +32,7 @@ from member_api.policy import parameters
 from member_api.policy.claim_window import next_claim_window
 from member_api.policy.eligibility import enrolled_in_newborn_window, newborn_expense_covered
 from member_api.policy.reimbursement import AccountState, Bill, Coverage, FacilityFacts, reimburse
-from member_api.settlement.service import apply_movement, identify_member, locked_account
-from member_api.settlement.tables import Settlement
+from member_api.settlement.service import apply_movement, identify_member, insert_movement, locked_account
 from member_api.uploads import CheckedFile
 
 DRAFT, SUBMITTED = "draft", "submitted"
@@ -459,7 +458,7 @@ async def _pay_item(claim: dict[str, Any], item: dict[str, Any], reviewer: Princ
         non_compliant_fen=item["non_compliant_fen"],
     )
     result = reimburse(params, facts, coverage, bill, state)
-    row = Settlement(
+    row = await insert_movement(
         member=claim["member"],
         facility=paid_at,
         kind="claim_payout",
@@ -478,9 +477,8 @@ async def _pay_item(claim: dict[str, Any], item: dict[str, Any], reviewer: Princ
         reason_text=f"claim {claim['id']} item {item['id']}",
         created_at=now,
     )
-    await row.save()
     await apply_movement(account["id"], state, result.fund_fen, result.out_of_city, now)
     await ClaimItem.update(
-        {ClaimItem.status: "approved", ClaimItem.fund_fen: result.fund_fen, ClaimItem.settlement_id: row.id}
+        {ClaimItem.status: "approved", ClaimItem.fund_fen: result.fund_fen, ClaimItem.settlement_id: row["id"]}
     ).where(ClaimItem.id == item["id"])
     return result.fund_fen

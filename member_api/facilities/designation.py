@@ -11,7 +11,7 @@ from member_api.audit.service import record
 from member_api.auth.principal import Principal
 from member_api.clock import local_today
 from member_api.context import AppContext
-from member_api.db import write_transaction
+from member_api.db import fetch_one, write_transaction
 from member_api.errors import ApiError, invalid_field, not_found
 from member_api.facilities.catalogue import to_view
 from member_api.facilities.schemas import (
@@ -35,6 +35,13 @@ def _in_force(day: date) -> Where:
     return (Designation.valid_from <= day) & (Designation.valid_to.is_null() | (Designation.valid_to > day))
 
 
+IN_FORCE = (
+    "SELECT id, member, year, institution, station, valid_from, valid_to, source, change_request, created_at"
+    " FROM designation WHERE member = {} AND valid_from <= {} AND (valid_to IS NULL OR valid_to > {})"
+    " ORDER BY valid_from DESC LIMIT 1"
+)
+
+
 async def designation_on(member_id: int, day: date) -> dict[str, Any] | None:
     """The designation row in force on ``day`` (carry-over included), or None.
 
@@ -42,12 +49,7 @@ async def designation_on(member_id: int, day: date) -> dict[str, Any] | None:
     """
 
     async def in_force() -> dict[str, Any] | None:
-        return (
-            await Designation.select()
-            .where((Designation.member == member_id) & _in_force(day))
-            .order_by(Designation.valid_from, ascending=False)
-            .first()
-        )
+        return await fetch_one(IN_FORCE, member_id, day, day)
 
     row = await in_force()
     if row is not None and row["year"] == day.year:

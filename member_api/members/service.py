@@ -11,7 +11,7 @@ from member_api.auth import ratelimit
 from member_api.auth.principal import Principal
 from member_api.auth.tables import Account
 from member_api.context import AppContext
-from member_api.db import write_transaction
+from member_api.db import fetch_one, write_transaction
 from member_api.errors import ApiError, invalid_field
 from member_api.members.identity import id_problem, normalise_id
 from member_api.members.schemas import EnrollmentView, MemberView, MeView
@@ -99,9 +99,5 @@ async def bind(ctx: AppContext, principal: Principal, id_number: str, name: str)
 
 async def enrollment_of(member_id: int, year: int) -> tuple[bool, bool]:
     """(enrolled, paid up) for the year: what R1 decides on."""
-    row = (
-        await Enrollment.select(Enrollment.paid_up)
-        .where((Enrollment.member == member_id) & (Enrollment.year == year))
-        .first()
-    )
+    row = await fetch_one("SELECT paid_up FROM enrollment WHERE member = {} AND year = {}", member_id, year)
     return row is not None, bool(row and row["paid_up"])

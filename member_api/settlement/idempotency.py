@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from litestar import Request, Response
 
-from member_api.db import lock_for_update, retry_transient, write_transaction
+from member_api.db import fetch, lock_for_update, retry_transient, write_transaction
 from member_api.errors import PROBLEM, ApiError
 from member_api.settlement.tables import IdempotencyRecord
 
@@ -26,14 +26,16 @@ class Claim:
     key: str
 
     async def complete(self, status: int, body: bytes, now: datetime) -> None:
-        await IdempotencyRecord.update(
-            {
-                IdempotencyRecord.state: DONE,
-                IdempotencyRecord.status_code: status,
-                IdempotencyRecord.body: body.decode(),
-                IdempotencyRecord.updated_at: now,
-            }
-        ).where((IdempotencyRecord.scope == self.scope) & (IdempotencyRecord.key == self.key))
+        await fetch(
+            "UPDATE idempotency_record SET state = {}, status_code = {}, body = {}, updated_at = {}"
+            " WHERE scope = {} AND key = {}",
+            DONE,
+            status,
+            body.decode(),
+            now,
+            self.scope,
+            self.key,
+        )
 
     async def release(self) -> None:
         """Free the key after a refusal, so the client may retry it once the problem is fixed."""
@@ -83,12 +85,15 @@ def _in_progress() -> ApiError:
 
 async def begin(scope: str, key: str, print_: str, now: datetime) -> Claim | Replay:
     """Claim a new key with one statement; only a key seen before needs the locked look-up."""
-    claimed = (
-        await IdempotencyRecord.insert(
-            IdempotencyRecord(scope=scope, key=key, fingerprint=print_, state=RUNNING, created_at=now, updated_at=now)
-        )
-        .on_conflict(target=(IdempotencyRecord.scope, IdempotencyRecord.key), action="DO NOTHING")
-        .returning(IdempotencyRecord.id)
+    claimed = await fetch(
+        "INSERT INTO idempotency_record (scope, key, fingerprint, state, status_code, body, created_at, updated_at)"
+        " VALUES ({}, {}, {}, {}, NULL, '', {}, {}) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
+        scope,
+        key,
+        print_,
+        RUNNING,
+        now,
+        now,
     )
     if claimed:
         return Claim(scope, key)

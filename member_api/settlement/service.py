@@ -13,13 +13,11 @@ from member_api.claims.referral_rules import referral_for
 from member_api.clock import LOCAL_TZ, local_today
 from member_api.context import AppContext
 from member_api.credential import tokens as credential_tokens
-from member_api.db import retry_transient, write_transaction
+from member_api.db import fetch, fetch_one, retry_transient, write_transaction
 from member_api.errors import ApiError, invalid_field, not_found
 from member_api.facilities.designation import designation_on
-from member_api.facilities.tables import Facility
 from member_api.members.identity import id_problem, mask_name, normalise_id
 from member_api.members.service import enrollment_of
-from member_api.members.tables import Member
 from member_api.policy import parameters
 from member_api.policy.reimbursement import (
     AccountState,
@@ -51,6 +49,12 @@ def _params(day: date) -> parameters.PolicyYear:
         ) from None
 
 
+MEMBER_BY_SUBJECT = (
+    "SELECT id, name, id_masked, birth_date, credential_subject FROM member WHERE credential_subject = {}"
+)
+MEMBER_BY_ID_HASH = "SELECT id, name, id_masked, birth_date, credential_subject FROM member WHERE id_hash = {}"
+
+
 async def identify_member(
     ctx: AppContext, credential: str | None, id_number: str | None
 ) -> tuple[dict[str, Any], str | None]:
@@ -64,7 +68,7 @@ async def identify_member(
         )
     if credential:
         subject, jti = credential_tokens.read(ctx.keyring, credential, ctx.clock.now())
-        member = await Member.select().where(Member.credential_subject == subject).first()
+        member = await fetch_one(MEMBER_BY_SUBJECT, subject)
         if member is None:
             raise ApiError("credential_invalid", 401, "医保电子凭证无效", "The e-credential is not valid.")
         return member, jti
@@ -72,9 +76,8 @@ async def identify_member(
     problem = id_problem(id_number)
     if problem:
         raise invalid_field("id_number", "身份证号码有误，请核对", problem, code="invalid_id_number")
-    member = (
-        await Member.select().where(Member.id_hash == ctx.keyring.keyed_hash("id", normalise_id(id_number))).first()
-    )
+    id_hash = ctx.keyring.keyed_hash("id", normalise_id(id_number))
+    member = await fetch_one(MEMBER_BY_ID_HASH, id_hash)
     if member is None:
         raise ApiError("member_not_found", 404, "未找到该参保人", "No member with this ID number.")
     return member, None
@@ -94,7 +97,8 @@ async def _account_state(member_id: int, year: int) -> AccountState:
 
 
 async def _jti_used(jti: str | None) -> bool:
-    return jti is not None and await Settlement.exists().where(Settlement.credential_jti == jti)
+    used = "SELECT 1 AS used FROM settlement WHERE credential_jti = {}"
+    return jti is not None and await fetch_one(used, jti) is not None
 
 
 def _credential_used() -> ApiError:
@@ -130,7 +134,7 @@ async def verify(ctx: AppContext, clerk: Principal, req: VerifyRequest) -> Verif
 
 
 async def _facility(facility_id: int) -> dict[str, Any]:
-    row = await Facility.select().where(Facility.id == facility_id).first()
+    row = await fetch_one("SELECT id, name, kind, tier, in_city FROM facility WHERE id = {}", facility_id)
     if row is None:
         raise not_found("医疗机构", "facility")
     return row
@@ -138,18 +142,16 @@ async def _facility(facility_id: int) -> dict[str, Any]:
 
 async def locked_account(member_id: int, year: int, now: datetime) -> dict[str, Any]:
     """The member's account for the year, created on first use and row-locked, in one statement."""
-    rows = (
-        await BenefitAccount.insert(
-            BenefitAccount(member=member_id, year=year, used_fen=0, used_out_of_city_fen=0, updated_at=now)
-        )
-        .on_conflict(
-            target=(BenefitAccount.member, BenefitAccount.year),
-            action="DO UPDATE",
-            values=[BenefitAccount.updated_at],
-        )
-        .returning(*BenefitAccount.all_columns())
+    row = await fetch_one(
+        "INSERT INTO benefit_account (member, year, used_fen, used_out_of_city_fen, updated_at)"
+        " VALUES ({}, {}, 0, 0, {}) ON CONFLICT (member, year) DO UPDATE SET updated_at = excluded.updated_at"
+        " RETURNING id, used_fen, used_out_of_city_fen",
+        member_id,
+        year,
+        now,
     )
-    return rows[0]
+    assert row is not None
+    return row
 
 
 async def apply_movement(
@@ -160,14 +162,50 @@ async def apply_movement(
         used_fen=state.used_fen + fund_fen,
         used_out_of_city_fen=state.used_out_of_city_fen + (fund_fen if out_of_city else 0),
     )
-    await BenefitAccount.update(
-        {
-            BenefitAccount.used_fen: after.used_fen,
-            BenefitAccount.used_out_of_city_fen: after.used_out_of_city_fen,
-            BenefitAccount.updated_at: now,
-        }
-    ).where(BenefitAccount.id == account_id)
+    await fetch(
+        "UPDATE benefit_account SET used_fen = {}, used_out_of_city_fen = {}, updated_at = {} WHERE id = {}",
+        after.used_fen,
+        after.used_out_of_city_fen,
+        now,
+        account_id,
+    )
     return after
+
+
+MOVEMENT_DEFAULTS: dict[str, Any] = {
+    "clerk_id": None,
+    "general_fee_fen": 0,
+    "compliant_fen": 0,
+    "non_compliant_fen": 0,
+    "emergency": False,
+    "referral_id": None,
+    "out_of_city": False,
+    "lines": [],
+    "reasons": [],
+    "repeat_same_day": False,
+    "credential_jti": None,
+    "reverses": None,
+    "reason_text": "",
+}
+
+
+MOVEMENT_COLUMNS = tuple(c._meta.db_column_name for c in Settlement._meta.non_default_columns)
+INSERT_MOVEMENT = "INSERT INTO settlement ({}) VALUES ({}) RETURNING id".format(  # noqa: S608 - names from the Table
+    ", ".join(MOVEMENT_COLUMNS), ", ".join("{}" for _ in MOVEMENT_COLUMNS)
+)
+
+
+async def insert_movement(**values: Any) -> dict[str, Any]:
+    """Add a fund movement row (settlement, claim payout or reversal); rows are never changed (R11)."""
+    row = {**MOVEMENT_DEFAULTS, **values}
+    params = {**row, "lines": _json(row["lines"]), "reasons": _json(row["reasons"])}
+    inserted = await fetch_one(INSERT_MOVEMENT, *(params[c] for c in MOVEMENT_COLUMNS))
+    assert inserted is not None
+    return {**row, "id": inserted["id"]}
+
+
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 def _lines(result: Reimbursement) -> list[dict[str, Any]]:
@@ -227,13 +265,17 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
             account = await locked_account(member["id"], params.year, now)
             state = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
             result = reimburse(params, facts, coverage, bill, state)
-            repeat = await Settlement.exists().where(
-                (Settlement.member == member["id"])
-                & (Settlement.facility == facility["id"])
-                & (Settlement.visit_date == req.visit_date)
-                & (Settlement.kind == "counter")
+            repeat = (
+                await fetch_one(
+                    "SELECT 1 AS hit FROM settlement WHERE member = {} AND facility = {} AND visit_date = {}"
+                    " AND kind = 'counter' LIMIT 1",
+                    member["id"],
+                    facility["id"],
+                    req.visit_date,
+                )
+                is not None
             )
-            row = Settlement(
+            row = await insert_movement(
                 member=member["id"],
                 facility=facility["id"],
                 kind="counter",
@@ -254,7 +296,6 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
                 credential_jti=jti,
                 created_at=now,
             )
-            await row.save()
             await apply_movement(account["id"], state, result.fund_fen, result.out_of_city, now)
             annual, ooc = result.remaining_after(params, state)
             view = _result(row, facility["name"], annual, ooc)
@@ -263,7 +304,7 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
                 clerk.actor,
                 "settlement",
                 "settlement",
-                row.id,
+                row["id"],
                 {"fund_fen": result.fund_fen, "member_fen": result.member_fen, "repeat_same_day": repeat},
             )
             await claim.complete(201, msgspec.json.encode(view), now)
@@ -313,7 +354,7 @@ def _view(row: Settlement | dict[str, Any], facility_name: str, reversed_by: int
     )
 
 
-def _result(row: Settlement, facility_name: str, annual: int, ooc: int) -> SettlementResult:
+def _result(row: dict[str, Any], facility_name: str, annual: int, ooc: int) -> SettlementResult:
     base = _view(row, facility_name)
     return SettlementResult(**msgspec.structs.asdict(base), remaining_fen=annual, remaining_out_of_city_fen=ooc)
 
@@ -337,7 +378,7 @@ async def reverse(ctx: AppContext, clerk: Principal, settlement_id: int, reason:
             if await Settlement.exists().where(Settlement.reverses == settlement_id):
                 raise ApiError("already_reversed", 409, "该结算已冲正", "This settlement was already reversed.")
             account = await locked_account(original["member"], original["year"], now)
-            row = Settlement(
+            row = await insert_movement(
                 member=original["member"],
                 facility=original["facility"],
                 kind="reversal",
@@ -357,13 +398,12 @@ async def reverse(ctx: AppContext, clerk: Principal, settlement_id: int, reason:
                 reason_text=reason.strip(),
                 created_at=now,
             )
-            await row.save()
             state = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
             after = await apply_movement(account["id"], state, -original["fund_fen"], original["out_of_city"], now)
             annual, ooc_left = remaining_caps(parameters.for_year(original["year"]), after)
             facility = await _facility(original["facility"])
             view = _result(row, facility["name"], annual, ooc_left)
-            await record(now, clerk.actor, "reversal", "settlement", settlement_id, {"reversal_id": row.id})
+            await record(now, clerk.actor, "reversal", "settlement", settlement_id, {"reversal_id": row["id"]})
             await claim.complete(201, msgspec.json.encode(view), now)
         return view
 
