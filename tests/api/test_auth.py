@@ -273,8 +273,9 @@ async def test_no_phone_or_id_number_in_logs(client, caplog):
 async def test_a_phone_binds_one_record_only(client):
     headers = await member_headers(client, "SG0000000001")
     other = member_entry(client, "SG0000000002")
-    response = await client.post("/v1/me/binding", json={"id_number": other["id_number"], "name": other["name"]},
-                                 headers=headers)
+    response = await client.post(
+        "/v1/me/binding", json={"id_number": other["id_number"], "name": other["name"]}, headers=headers
+    )
     assert_problem(response, 409, "account_already_bound")
     assert (await client.get("/v1/me", headers=headers)).json()["member"]["insurance_no"] == "SG0000000001"
 
