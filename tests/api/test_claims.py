@@ -50,6 +50,24 @@ async def _claim(client, headers, body, member_id=None) -> dict:
     return response.json()
 
 
+async def _referral_claim(client, compliant_fen: int = 100) -> tuple[dict, dict]:
+    """SG0000000001 referred to the city hospital, with a draft claim for one visit there: (headers, claim)."""
+    referral = await _referral(client, member_entry(client, "SG0000000001"))
+    member = await member_headers(client)
+    body = {
+        "kind": "referral",
+        "referral_id": referral["id"],
+        "items": [
+            {
+                "care_date": "2026-11-24",
+                "facility_id": await facility_id(client, HOSPITAL),
+                "compliant_fen": compliant_fen,
+            }
+        ],
+    }
+    return member, await _claim(client, member, body)
+
+
 async def _receipt(client, headers, claim, item_index=0, member_id=None, files=None):
     params = {"member_id": member_id} if member_id else {}
     files = files or [
@@ -222,20 +240,7 @@ async def test_r9_window_meeting_a_weekend_and_the_422_outside_it(client):
 
 
 async def test_bad_receipts_refused_with_nothing_stored(client):
-    entry = member_entry(client, "SG0000000001")
-    referral = await _referral(client, entry)
-    member = await member_headers(client)
-    claim = await _claim(
-        client,
-        member,
-        {
-            "kind": "referral",
-            "referral_id": referral["id"],
-            "items": [
-                {"care_date": "2026-11-24", "facility_id": await facility_id(client, HOSPITAL), "compliant_fen": 100}
-            ],
-        },
-    )
+    member, claim = await _referral_claim(client)
     blobs = os.path.join(client.settings.data_dir, "blobs")
     before = sum(len(f) for _, _, f in os.walk(blobs))
     for files, code in [
@@ -251,20 +256,7 @@ async def test_bad_receipts_refused_with_nothing_stored(client):
 async def test_crash_between_file_write_and_commit_leaves_nothing_a_reader_sees(client, monkeypatch):
     from member_api.claims import service
 
-    entry = member_entry(client, "SG0000000001")
-    referral = await _referral(client, entry)
-    member = await member_headers(client)
-    claim = await _claim(
-        client,
-        member,
-        {
-            "kind": "referral",
-            "referral_id": referral["id"],
-            "items": [
-                {"care_date": "2026-11-24", "facility_id": await facility_id(client, HOSPITAL), "compliant_fen": 100}
-            ],
-        },
-    )
+    member, claim = await _referral_claim(client)
 
     async def crash(*args, **kwargs):
         raise RuntimeError("power cut")
@@ -303,20 +295,7 @@ async def test_reused_receipt_is_flagged(client):
 
 
 async def test_others_cannot_read_a_claim_or_its_receipts(client):
-    entry = member_entry(client, "SG0000000001")
-    referral = await _referral(client, entry)
-    member = await member_headers(client)
-    claim = await _claim(
-        client,
-        member,
-        {
-            "kind": "referral",
-            "referral_id": referral["id"],
-            "items": [
-                {"care_date": "2026-11-24", "facility_id": await facility_id(client, HOSPITAL), "compliant_fen": 100}
-            ],
-        },
-    )
+    member, claim = await _referral_claim(client)
     receipt_id = (await _receipt(client, member, claim)).json()["items"][0]["receipts"][0]["id"]
     other = await member_headers(client, "SG0000000003")
     clerk = await staff_headers(client, "clerk_zj_dh")
@@ -328,20 +307,7 @@ async def test_others_cannot_read_a_claim_or_its_receipts(client):
 
 
 async def test_claim_payout_racing_counter_settlements_never_overspends(client):
-    entry = member_entry(client, "SG0000000001")
-    referral = await _referral(client, entry)
-    member = await member_headers(client)
-    claim = await _claim(
-        client,
-        member,
-        {
-            "kind": "referral",
-            "referral_id": referral["id"],
-            "items": [
-                {"care_date": "2026-11-24", "facility_id": await facility_id(client, HOSPITAL), "compliant_fen": 40000}
-            ],
-        },
-    )
+    member, claim = await _referral_claim(client, 40000)
     await _receipt(client, member, claim)
     await client.post(f"/v1/me/claims/{claim['id']}/submit", headers=member)
     reviewer = await staff_headers(client, "reviewer_agency")
@@ -350,7 +316,11 @@ async def test_claim_payout_racing_counter_settlements_never_overspends(client):
         client.post(
             "/v1/counter/settlements",
             headers={**clerk, **idem()},
-            json={"visit_date": "2026-11-24", "id_number": entry["id_number"], "compliant_fen": 5000},
+            json={
+                "visit_date": "2026-11-24",
+                "id_number": member_entry(client, "SG0000000001")["id_number"],
+                "compliant_fen": 5000,
+            },
         )
         for _ in range(8)
     ]
