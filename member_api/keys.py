@@ -13,6 +13,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from member_api.storage import write_synced
+
 KEEP_PUBLIC_KEYS = 2
 
 
@@ -23,12 +25,7 @@ def b64url(data: bytes) -> str:
 def _write_once(path: Path, data: bytes) -> None:
     """Create ``path`` atomically unless it exists: concurrent workers at first start agree on one key."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_synced(tmp, data)
     try:
         os.link(tmp, path)
     except FileExistsError:

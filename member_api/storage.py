@@ -9,6 +9,16 @@ import time
 from pathlib import Path
 
 
+def write_synced(path: Path, data: bytes) -> None:
+    """Create ``path`` (which must not exist) readable by the owner only, with its bytes on disk."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class BlobStore:
     """Files live at ``root/ab/cdef…`` by SHA-256. Write = temp file, fsync, rename, fsync directory."""
 
@@ -27,12 +37,7 @@ class BlobStore:
             return digest
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.parent / f".tmp-{secrets.token_hex(8)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_synced(tmp, data)
         os.replace(tmp, final)
         dir_fd = os.open(final.parent, os.O_RDONLY)
         try:
