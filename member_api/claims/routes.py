@@ -111,7 +111,7 @@ class ReviewClaimsController(Controller):
     async def list_claims(
         self,
         reviewer: Principal,
-        status: Literal["submitted", "approved", "partly_approved", "rejected"] | None = None,
+        status: Literal["submitted", "in_review", "approved", "partly_approved", "rejected"] | None = None,
         kind: Literal["newborn", "referral"] | None = None,
         division: str | None = None,
         submitted_from: date | None = None,
@@ -135,6 +135,14 @@ class ReviewClaimsController(Controller):
     ) -> Response[bytes]:
         sha256, content_type, _ = await service.receipt_file(claim_id, receipt_id, None)
         return await _file(ctx, sha256, content_type)
+
+    @post(
+        "/{claim_id:int}/review",
+        status_code=HTTP_200_OK,
+        summary="Take a submitted claim into review (only this reviewer then decides it)",
+    )
+    async def start_review(self, claim_id: PathId, ctx: AppContext, reviewer: Principal) -> ClaimView:
+        return await service.start_review(ctx, reviewer, claim_id)
 
     @post(
         "/{claim_id:int}/decision", status_code=HTTP_200_OK, summary="Approve or reject each item; pays approved ones"

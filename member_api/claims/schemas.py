@@ -57,11 +57,15 @@ class ClaimItemView(msgspec.Struct, kw_only=True):
     receipts: list[ReceiptView]
 
 
+ClaimStatus = Literal["draft", "submitted", "in_review", "approved", "partly_approved", "rejected"]
+"""Approved items are paid into the member's account when decided, so approved means paid."""
+
+
 class ClaimView(msgspec.Struct, kw_only=True):
     id: int
     member_id: int
     kind: str
-    status: str
+    status: ClaimStatus
     referral_id: int | None
     lodged_with_id: int
     division: str
@@ -70,6 +74,8 @@ class ClaimView(msgspec.Struct, kw_only=True):
     created_at: datetime
     submitted_at: datetime | None
     decided_at: datetime | None
+    review_started_at: datetime | None
+    review_started_by: int | None
     items: list[ClaimItemView]
 
 

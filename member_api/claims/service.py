@@ -35,7 +35,7 @@ from member_api.policy.reimbursement import AccountState, Bill, Coverage, Facili
 from member_api.settlement.service import apply_movement, identify_member, insert_movement, locked_account
 from member_api.uploads import CheckedFile
 
-DRAFT, SUBMITTED = "draft", "submitted"
+DRAFT, SUBMITTED, IN_REVIEW = "draft", "submitted", "in_review"
 HOSPITAL_TIERS = ("secondary", "tertiary")
 
 
@@ -119,6 +119,8 @@ async def _views(rows: list[dict[str, Any]]) -> list[ClaimView]:
             created_at=r["created_at"],
             submitted_at=r["submitted_at"],
             decided_at=r["decided_at"],
+            review_started_at=r["review_started_at"],
+            review_started_by=r["review_started_by"],
             items=[
                 ClaimItemView(
                     id=i["id"],
@@ -392,6 +394,41 @@ async def review_list(
     return await _views(await Claim.select().where(where).order_by(Claim.id, ascending=False).limit(limit))
 
 
+def _not_reviewable() -> ApiError:
+    return ApiError("claim_not_reviewable", 409, "该申请不在待审核状态", "The claim is not awaiting review.")
+
+
+async def start_review(ctx: AppContext, reviewer: Principal, claim_id: int) -> ClaimView:
+    """A reviewer takes a submitted claim: colleagues see it is in hand, and only they decide it."""
+
+    async def transaction() -> None:
+        now = ctx.clock.now()
+        async with write_transaction():
+            claim = await _one(claim_id)
+            if claim["status"] == IN_REVIEW and claim["review_started_by"] == reviewer.staff_id:
+                return  # taking it again changes nothing
+            _check_reviewer(claim, reviewer)
+            await Claim.update(
+                {Claim.status: IN_REVIEW, Claim.review_started_at: now, Claim.review_started_by: reviewer.staff_id}
+            ).where(Claim.id == claim_id)
+            await record(now, reviewer.actor, "claim_review_started", "claim", claim_id)
+
+    await retry_transient(transaction)
+    return await view(claim_id)
+
+
+def _check_reviewer(claim: dict[str, Any], reviewer: Principal) -> None:
+    if claim["status"] == IN_REVIEW and claim["review_started_by"] != reviewer.staff_id:
+        raise ApiError(
+            "claim_taken_by_another_reviewer",
+            409,
+            "该申请正由其他审核人员审核",
+            "Another reviewer has taken this claim.",
+        )
+    if claim["status"] not in (SUBMITTED, IN_REVIEW):
+        raise _not_reviewable()
+
+
 async def decide(ctx: AppContext, reviewer: Principal, claim_id: int, req: ClaimDecision) -> ClaimView:
     """Per item; approved items are paid at their facility's tier within the cap of the year of care, atomically."""
     decisions = {d.item_id: d for d in req.items}
@@ -400,8 +437,7 @@ async def decide(ctx: AppContext, reviewer: Principal, claim_id: int, req: Claim
         now = ctx.clock.now()
         async with write_transaction():
             claim = await _one(claim_id)
-            if claim["status"] != SUBMITTED:
-                raise ApiError("claim_not_reviewable", 409, "该申请不在待审核状态", "The claim is not awaiting review.")
+            _check_reviewer(claim, reviewer)
             items = await ClaimItem.select().where(ClaimItem.claim == claim_id).order_by(ClaimItem.id)
             if set(decisions) != {i["id"] for i in items}:
                 raise invalid_field(

@@ -35,6 +35,8 @@ class Claim(Table, tablename="claim"):
     submitted_at = Timestamptz(null=True, default=None)
     decided_at = Timestamptz(null=True, default=None)
     decided_by = BigInt(null=True, default=None)
+    review_started_at = Timestamptz(null=True, default=None)
+    review_started_by = BigInt(null=True, default=None)
 
 
 class ClaimItem(Table, tablename="claim_item"):

@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "/v1/review/claims/{claim_id:int}": {"reviewer"},
     "/v1/review/claims/{claim_id:int}/receipts/{receipt_id:int}": {"reviewer"},
     "/v1/review/claims/{claim_id:int}/decision": {"reviewer"},
+    "/v1/review/claims/{claim_id:int}/review": {"reviewer"},
     "/v1/counter/settlements/{settlement_id:int}/reversal": {"own_clerk"},
 }
 DENIED = {401, 403, 404}

@@ -334,3 +334,32 @@ async def test_claim_payout_racing_counter_settlements_never_overspends(client):
     total = sum(row["fund_fen"] for row in await Settlement.select(Settlement.fund_fen))
     account = await BenefitAccount.select().first()
     assert total == account["used_fen"] == 30000
+
+
+async def test_a_claim_taken_into_review_is_decided_by_that_reviewer_only(client):
+    member, claim = await _referral_claim(client)
+    await _receipt(client, member, claim)
+    await client.post(f"/v1/me/claims/{claim['id']}/submit", headers=member)
+    first, second = await staff_headers(client, "reviewer_agency"), await staff_headers(client, "reviewer_agency_2")
+    decision = {"items": [{"item_id": claim["items"][0]["id"], "decision": "approve"}]}
+
+    taken = (await client.post(f"/v1/review/claims/{claim['id']}/review", headers=first)).json()
+    assert taken["status"] == "in_review" and taken["review_started_at"] is not None
+    assert (await client.get(f"/v1/me/claims/{claim['id']}", headers=member)).json()["status"] == "in_review"
+    queue = (await client.get("/v1/review/claims", params={"status": "in_review"}, headers=second)).json()
+    assert [c["id"] for c in queue] == [claim["id"]]
+    assert_problem(
+        await client.post(f"/v1/review/claims/{claim['id']}/review", headers=second),
+        409,
+        "claim_taken_by_another_reviewer",
+    )
+    assert_problem(
+        await client.post(f"/v1/review/claims/{claim['id']}/decision", headers=second, json=decision),
+        409,
+        "claim_taken_by_another_reviewer",
+    )
+    decided = await client.post(f"/v1/review/claims/{claim['id']}/decision", headers=first, json=decision)
+    assert decided.json()["status"] == "approved"
+    assert_problem(
+        await client.post(f"/v1/review/claims/{claim['id']}/review", headers=first), 409, "claim_not_reviewable"
+    )
