@@ -94,6 +94,16 @@ def cmd_gc_blobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_housekeeping(_: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from member_api.housekeeping import purge
+
+    removed = _with_db(lambda _s: purge(datetime.now(UTC)))
+    print(", ".join(f"{kind}: {n}" for kind, n in removed.items()))
+    return 0
+
+
 def cmd_rotate_keys(_: argparse.Namespace) -> int:
     from member_api.keys import rotate
 
@@ -155,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     gc = sub.add_parser("gc-blobs", help="remove receipt/evidence files no row names (crash leftovers)")
     gc.add_argument("--min-age-s", type=float, default=600.0)
     gc.set_defaults(fn=cmd_gc_blobs)
+    sub.add_parser(
+        "housekeeping", help="remove expired idempotency keys, rate events, codes, tokens (daily)"
+    ).set_defaults(fn=cmd_housekeeping)
     sub.add_parser("rotate-keys", help="new signing key; previous stays in the JWKS").set_defaults(fn=cmd_rotate_keys)
     args = parser.parse_args(argv)
     return int(args.fn(args))
