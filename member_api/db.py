@@ -99,7 +99,7 @@ async def write_transaction() -> AsyncIterator[None]:
 
 
 async def execute_many(sql: str, rows: list[tuple[object, ...]]) -> None:
-    """One statement for many rows on the current transaction's connection (``?`` placeholders).
+    """One statement for many rows on the current transaction's connection (``{}`` placeholders).
 
     For bulk paths (the registry import) where building an ORM object per row costs more than the database.
     """
@@ -110,11 +110,9 @@ async def execute_many(sql: str, rows: list[tuple[object, ...]]) -> None:
     if transaction is None:
         raise RuntimeError("execute_many runs inside write_transaction()")
     if isinstance(engine, SQLiteEngine):
-        await transaction.connection.executemany(sql, rows)
+        await transaction.connection.executemany(sql.replace("{}", "?"), rows)
         return
-    parts = sql.split("?")
-    numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
-    await transaction.connection.executemany(numbered, rows)
+    await transaction.connection.executemany(_numbered(sql), rows)
 
 
 async def fetch(sql: str, *args: object) -> list[dict[str, Any]]:

@@ -34,16 +34,17 @@ class UpsertCounts:
 
 MEMBER_UPSERT = (
     "INSERT INTO member (insurance_no, name, id_hash, id_masked, birth_date, sex, division, phone_hash, phone_masked,"
-    " credential_subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (insurance_no) DO UPDATE SET"
+    " credential_subject) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}) ON CONFLICT (insurance_no) DO UPDATE SET"
     " name = excluded.name, id_hash = excluded.id_hash, id_masked = excluded.id_masked,"
     " birth_date = excluded.birth_date, sex = excluded.sex, division = excluded.division,"
     " phone_hash = excluded.phone_hash, phone_masked = excluded.phone_masked"
 )
 GUARDIAN_SET = (
-    "UPDATE member SET guardian = (SELECT g.id FROM member g WHERE g.insurance_no = ?) WHERE insurance_no = ?"
+    "UPDATE member SET guardian = (SELECT g.id FROM member g WHERE g.insurance_no = {}) WHERE insurance_no = {}"
 )
 ENROLLMENT_UPSERT = (
-    "INSERT INTO enrollment (member, year, paid_up, enrolled_on) SELECT id, ?, ?, ? FROM member WHERE insurance_no = ?"
+    "INSERT INTO enrollment (member, year, paid_up, enrolled_on)"
+    " SELECT id, {}, {}, {} FROM member WHERE insurance_no = {}"
     " ON CONFLICT (member, year) DO UPDATE SET paid_up = excluded.paid_up, enrolled_on = excluded.enrolled_on"
 )
 
