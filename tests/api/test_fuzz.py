@@ -47,7 +47,8 @@ async def _tokens(url: str, data_dir: Path) -> dict[str, str]:
     return {"member": token, **staff, "anonymous": ""}
 
 
-def _fuzz(url: str, token: str) -> subprocess.CompletedProcess[str]:
+def _fuzz(url: str, token: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """One role's run; schemathesis keeps its cache under ``workdir``, so no run replays another's."""
     args = [
         str(ST),
         "run",
@@ -67,7 +68,7 @@ def _fuzz(url: str, token: str) -> subprocess.CompletedProcess[str]:
     ]
     if token:
         args += ["-H", f"Authorization: Bearer {token}"]
-    return subprocess.run(args, capture_output=True, text=True, timeout=600)
+    return subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=workdir)
 
 
 @pytest.mark.parametrize("kind", ["sqlite"])
@@ -75,7 +76,7 @@ async def test_schemathesis_finds_nothing_as_any_role(kind, tmp_path):
     async with running_server(kind, tmp_path, workers=1) as server:
         tokens = await _tokens(server.url, tmp_path)
         for role, token in tokens.items():
-            result = await asyncio.to_thread(_fuzz, server.url, token)
+            result = await asyncio.to_thread(_fuzz, server.url, token, tmp_path)
             assert result.returncode == 0, f"{role}:\n{result.stdout[-6000:]}"
         log = (tmp_path / "server.log").read_text()
         assert "unhandled_error" not in log, log[-3000:]
