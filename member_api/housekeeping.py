@@ -14,6 +14,7 @@ from piccolo.table import Table
 from member_api.auth.tables import OtpChallenge, RateEvent, RefreshToken
 from member_api.db import write_transaction
 from member_api.settlement import idempotency
+from member_api.settlement.tables import IdempotencyRecord
 
 RATE_EVENT_RETENTION = timedelta(days=2)  # the longest limit window is one day
 OTP_RETENTION = timedelta(days=1)  # past expiry: kept a day for support questions
@@ -24,7 +25,9 @@ async def purge(now: datetime) -> dict[str, int]:
     """Rows removed per kind; one transaction, so a failure removes nothing."""
     async with write_transaction():
         return {
-            "idempotency_records": await idempotency.purge_expired(now),
+            "idempotency_records": await _delete(
+                IdempotencyRecord, IdempotencyRecord.created_at < now - idempotency.RETENTION
+            ),
             "rate_events": await _delete(RateEvent, RateEvent.at < now - RATE_EVENT_RETENTION),
             "otp_challenges": await _delete(OtpChallenge, OtpChallenge.expires_at < now - OTP_RETENTION),
             "refresh_tokens": await _delete(RefreshToken, RefreshToken.expires_at < now - REFRESH_RETENTION),

@@ -37,7 +37,8 @@ def verify(
     """Verify signature (by ``kid``), algorithm, audience, issuer and times against the injected clock.
 
     With ``cache``, a token whose signature already verified skips the Ed25519 check (a fifth of a
-    request's CPU); the time checks still run on every call.
+    request's CPU); the time checks still run on every call. Entries are keyed by the token alone, so a
+    cache serves one set of ``audience``/``issuer``/``required`` (the access-token check) and no other.
     """
     claims = cache.get(token) if cache is not None else None
     if claims is None:

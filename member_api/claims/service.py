@@ -32,7 +32,13 @@ from member_api.policy import parameters
 from member_api.policy.claim_window import next_claim_window
 from member_api.policy.eligibility import enrolled_in_newborn_window, newborn_expense_covered
 from member_api.policy.reimbursement import AccountState, Bill, Coverage, FacilityFacts, reimburse
-from member_api.settlement.service import apply_movement, identify_member, insert_movement, locked_account
+from member_api.settlement.service import (
+    apply_movement,
+    facility_row,
+    identify_member,
+    insert_movement,
+    locked_account,
+)
 from member_api.uploads import CheckedFile
 
 DRAFT, SUBMITTED, IN_REVIEW = "draft", "submitted", "in_review"
@@ -473,8 +479,7 @@ async def _pay_item(claim: dict[str, Any], item: dict[str, Any], reviewer: Princ
     """Lock the account of the year of care, compute with the policy engine, record the payout (R4, R7)."""
     params = parameters.for_date(item["care_date"])
     if item["facility"] is not None:
-        facility = await Facility.select().where(Facility.id == item["facility"]).first()
-        assert facility is not None
+        facility = await facility_row(item["facility"])
         facts = FacilityFacts(kind=facility["kind"], tier=facility["tier"], in_city=facility["in_city"])
         paid_at = facility["id"]
     else:  # care outside the city, outside the catalogue: a primary-tier visit paid within the sub-cap

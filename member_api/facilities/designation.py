@@ -11,7 +11,7 @@ from member_api.audit.service import record
 from member_api.auth.principal import Principal
 from member_api.clock import local_today
 from member_api.context import AppContext
-from member_api.db import fetch_one, write_transaction
+from member_api.db import fetch, fetch_one, write_transaction
 from member_api.errors import ApiError, invalid_field, not_found
 from member_api.facilities.catalogue import to_view
 from member_api.facilities.schemas import (
@@ -31,14 +31,15 @@ OPEN = "pending"
 CHOICE_SOURCES = ("first_choice", "change", "change_request")
 
 
-def _in_force(day: date) -> Where:
-    return (Designation.valid_from <= day) & (Designation.valid_to.is_null() | (Designation.valid_to > day))
-
-
-IN_FORCE = (
-    "SELECT id, member, year, institution, station, valid_from, valid_to, source, change_request, created_at"
-    " FROM designation WHERE member = {} AND valid_from <= {} AND (valid_to IS NULL OR valid_to > {})"
-    " ORDER BY valid_from DESC LIMIT 1"
+# A period [from, to) holding a day. The queries below are built from constants only (hence the noqa).
+IN_FORCE_ON = "valid_from <= {} AND (valid_to IS NULL OR valid_to > {})"
+DESIGNATION_ON = (
+    "SELECT id, member, year, institution, station, valid_from, valid_to, source, change_request, created_at"  # noqa: S608
+    f" FROM designation WHERE member = {{}} AND {IN_FORCE_ON} ORDER BY valid_from DESC LIMIT 1"
+)
+HEADCOUNT_ON = (
+    "SELECT institution, COUNT(DISTINCT member) AS members FROM designation"  # noqa: S608
+    f" WHERE {IN_FORCE_ON} GROUP BY institution"
 )
 
 
@@ -49,7 +50,7 @@ async def designation_on(member_id: int, day: date) -> dict[str, Any] | None:
     """
 
     async def in_force() -> dict[str, Any] | None:
-        return await fetch_one(IN_FORCE, member_id, day, day)
+        return await fetch_one(DESIGNATION_ON, member_id, day, day)
 
     row = await in_force()
     if row is not None and row["year"] == day.year:
@@ -424,8 +425,4 @@ async def decide(ctx: AppContext, staff: Principal, request_id: int, approve: bo
 
 async def headcount(day: date) -> dict[int, int]:
     """Signed-up members per primary institution on ``day`` (station sign-ups count for their institution)."""
-    rows = await Designation.select(Designation.institution, Designation.member).where(_in_force(day))
-    counts: dict[int, set[int]] = {}
-    for r in rows:
-        counts.setdefault(r["institution"], set()).add(r["member"])
-    return {k: len(v) for k, v in counts.items()}
+    return {r["institution"]: r["members"] for r in await fetch(HEADCOUNT_ON, day, day)}

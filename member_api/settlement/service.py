@@ -133,7 +133,8 @@ async def verify(ctx: AppContext, clerk: Principal, req: VerifyRequest) -> Verif
     )
 
 
-async def _facility(facility_id: int) -> dict[str, Any]:
+async def facility_row(facility_id: int) -> dict[str, Any]:
+    """What the policy engine and a receipt need of a facility: id, name, kind, tier, in_city."""
     row = await fetch_one("SELECT id, name, kind, tier, in_city FROM facility WHERE id = {}", facility_id)
     if row is None:
         raise not_found("医疗机构", "facility")
@@ -241,7 +242,7 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
             member, jti = await identify_member(ctx, req.credential, req.id_number)
             if await _jti_used(jti):
                 raise _credential_used()
-            facility = await _facility(clerk.facility_id)
+            facility = await facility_row(clerk.facility_id)
             referral = None
             if req.referral_id is not None:
                 referral = await referral_for(member["id"], req.referral_id, facility["id"], req.visit_date)
@@ -321,8 +322,8 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
         raise
 
 
-def _view(row: Settlement | dict[str, Any], facility_name: str, reversed_by: int | None = None) -> SettlementView:
-    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+def _view(row: dict[str, Any], facility_name: str, reversed_by: int | None = None) -> SettlementView:
+    get = row.get
     lines = get("lines")
     if isinstance(lines, str):
         lines = msgspec.json.decode(lines)
@@ -401,7 +402,7 @@ async def reverse(ctx: AppContext, clerk: Principal, settlement_id: int, reason:
             state = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
             after = await apply_movement(account["id"], state, -original["fund_fen"], original["out_of_city"], now)
             annual, ooc_left = remaining_caps(parameters.for_year(original["year"]), after)
-            facility = await _facility(original["facility"])
+            facility = await facility_row(original["facility"])
             view = _result(row, facility["name"], annual, ooc_left)
             await record(now, clerk.actor, "reversal", "settlement", settlement_id, {"reversal_id": row["id"]})
             await claim.complete(201, msgspec.json.encode(view), now)
