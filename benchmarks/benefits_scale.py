@@ -24,7 +24,7 @@ import httpx
 
 from benchmarks.common import machine
 from member_api.auth.tokens import access_token
-from member_api.keys import load_keyring
+from member_api.core.keys import load_keyring
 from member_api.settings import Settings
 from tests.serverproc import running_server
 

@@ -26,9 +26,9 @@ import httpx
 
 from benchmarks.common import machine
 from member_api import db
+from member_api.core.keys import load_keyring
 from member_api.credential import render
-from member_api.demo import DEMO_PASSWORD, demo_id
-from member_api.keys import load_keyring
+from member_api.jobs.demo import DEMO_PASSWORD, demo_id
 from tests.serverproc import running_server
 
 EXTRA_MEMBERS = 400

@@ -19,7 +19,7 @@ from pathlib import Path
 import asyncpg
 
 from benchmarks.common import fresh_postgres, machine
-from member_api.divisions import DIVISIONS
+from member_api.core.divisions import DIVISIONS
 from member_api.members.identity import check_digit
 from member_api.members.importer import COLUMNS, import_csv
 from member_api.settings import Settings

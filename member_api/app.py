@@ -20,25 +20,20 @@ from litestar.static_files import create_static_files_router
 from piccolo.engine.base import Engine
 
 from member_api import db
-from member_api.auth.principal import (
-    provide_clerk,
-    provide_member_caller,
-    provide_principal,
-    provide_reviewer,
-    provide_staff,
-    provide_subject_member,
-)
+from member_api.auth.guards import provide_principal
 from member_api.auth.routes import AuthController
-from member_api.auth.sms import make_sender
-from member_api.clock import Clock, SystemClock
-from member_api.context import AppContext, provide_ctx
-from member_api.errors import EXCEPTION_HANDLERS, problem_responses
-from member_api.keys import load_keyring
+from member_api.core.clock import Clock, SystemClock
+from member_api.core.context import AppContext, provide_ctx
+from member_api.core.errors import EXCEPTION_HANDLERS, problem_responses
+from member_api.core.keys import load_keyring
+from member_api.core.observability import RequestIdMiddleware, configure_logging
+from member_api.core.principal import provide_clerk, provide_reviewer, provide_staff
+from member_api.core.sms import make_sender
+from member_api.core.storage import BlobStore
+from member_api.members.callers import provide_member_caller, provide_subject_member
 from member_api.members.routes import MeController
-from member_api.observability import RequestIdMiddleware, configure_logging
 from member_api.ops.routes import OpsController
 from member_api.settings import Settings
-from member_api.storage import BlobStore
 
 API_VERSION = "1.0.0"
 DOCS_ASSETS = "/docs-assets"
@@ -46,13 +41,14 @@ DOCS_ASSETS = "/docs-assets"
 
 def route_handlers() -> list[object]:
     from member_api.benefits.routes import BenefitsController
-    from member_api.claims.routes import CounterReferralsController, MeClaimsController, ReviewClaimsController
+    from member_api.claims.routes import MeClaimsController, ReviewClaimsController
     from member_api.credential.routes import CredentialController
     from member_api.facilities.routes import (
         DesignationController,
         FacilitiesController,
         ReviewChangeRequestsController,
     )
+    from member_api.referrals.routes import CounterReferralsController, MeReferralsController
     from member_api.settlement.routes import CounterController
 
     controllers = [
@@ -66,6 +62,7 @@ def route_handlers() -> list[object]:
         CounterController,
         BenefitsController,
         MeClaimsController,
+        MeReferralsController,
         ReviewClaimsController,
         CounterReferralsController,
     ]

@@ -44,7 +44,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    from member_api.demo import seed_demo
+    from member_api.jobs.demo import seed_demo
 
     manifest = _with_db(lambda s: seed_demo(s))
     if args.manifest:
@@ -87,7 +87,7 @@ def cmd_export_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_gc_blobs(args: argparse.Namespace) -> int:
-    from member_api.blob_gc import collect_garbage
+    from member_api.jobs.blob_gc import collect_garbage
 
     removed = _with_db(lambda s: collect_garbage(s, args.min_age_s))
     print(f"removed {removed} unreferenced files")
@@ -97,15 +97,32 @@ def cmd_gc_blobs(args: argparse.Namespace) -> int:
 def cmd_housekeeping(_: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from member_api.housekeeping import purge
+    from member_api.core.clock import SystemClock, local_today
+    from member_api.jobs.housekeeping import purge
+    from member_api.jobs.rollover import rollover
 
-    removed = _with_db(lambda _s: purge(datetime.now(UTC)))
-    print(", ".join(f"{kind}: {n}" for kind, n in removed.items()))
+    async def daily(_: Settings) -> dict[str, int]:
+        removed = await purge(datetime.now(UTC))
+        today = local_today(SystemClock())
+        return {**removed, "designations_carried_over": await rollover(today.year, today)}
+
+    done = _with_db(daily)
+    print(", ".join(f"{kind}: {n}" for kind, n in done.items()))
+    return 0
+
+
+def cmd_rollover(args: argparse.Namespace) -> int:
+    from member_api.core.clock import SystemClock, local_today
+    from member_api.jobs.rollover import rollover
+
+    today = local_today(SystemClock())
+    moved = _with_db(lambda _s: rollover(args.year or today.year, today))
+    print(f"{moved} designations carried over into {args.year or today.year}")
     return 0
 
 
 def cmd_rotate_keys(_: argparse.Namespace) -> int:
-    from member_api.keys import rotate
+    from member_api.core.keys import rotate
 
     kid = rotate(Settings.from_env().resolved_key_dir)
     print(f"new signing key {kid}; the previous key stays published in the JWKS")
@@ -168,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "housekeeping", help="remove expired idempotency keys, rate events, codes, tokens (daily)"
     ).set_defaults(fn=cmd_housekeeping)
+    roll = sub.add_parser("rollover", help="carry last year's designations into YEAR (idempotent; daily job)")
+    roll.add_argument("year", type=int, nargs="?", default=None)
+    roll.set_defaults(fn=cmd_rollover)
     sub.add_parser("rotate-keys", help="new signing key; previous stays in the JWKS").set_defaults(fn=cmd_rotate_keys)
     args = parser.parse_args(argv)
     return int(args.fn(args))

@@ -116,6 +116,16 @@ async def execute_many(sql: str, rows: list[tuple[object, ...]]) -> None:
 
 
 async def fetch(sql: str, *args: object) -> list[dict[str, Any]]:
+    """Hand-written SQL (``{}`` placeholders); a unique-constraint refusal is raised as ``UniqueViolation``."""
+    try:
+        return await _fetch(sql, *args)
+    except Exception as exc:
+        if _is_unique_violation(exc):
+            raise UniqueViolation(str(exc)) from exc
+        raise
+
+
+async def _fetch(sql: str, *args: object) -> list[dict[str, Any]]:
     """Hand-written SQL (``{}`` placeholders) for the hottest path, the counter settlement.
 
     The ORM costs about 200 µs of query building per statement; a settlement sends a dozen. On
@@ -151,6 +161,16 @@ def lock_for_update(query: T) -> T:
     if isinstance(current_engine(), SQLiteEngine):
         return query
     return query.lock_rows("UPDATE")  # type: ignore[attr-defined, no-any-return]
+
+
+class UniqueViolation(Exception):
+    """A unique constraint refused a write, on either engine (raised by ``fetch``; services catch this type)."""
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "unique" in str(exc).lower()
+    return type(exc).__name__ == "UniqueViolationError"  # asyncpg.exceptions.UniqueViolationError
 
 
 def _is_transient(exc: BaseException) -> bool:

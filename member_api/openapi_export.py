@@ -20,11 +20,17 @@ def render_openapi() -> str:
 def request_structs() -> list[type]:
     """Every msgspec Struct a route accepts as a request body (they live in the areas' schemas modules)."""
     import importlib
+    import importlib.util
+    import pkgutil
 
     import msgspec
 
+    import member_api
+
     found: list[type] = []
-    for area in ("auth", "members", "facilities", "settlement", "claims"):
-        module = importlib.import_module(f"member_api.{area}.schemas")
+    for area in pkgutil.iter_modules(member_api.__path__):
+        if not area.ispkg or importlib.util.find_spec(f"member_api.{area.name}.schemas") is None:
+            continue
+        module = importlib.import_module(f"member_api.{area.name}.schemas")
         found += [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, msgspec.Struct)]
     return found

@@ -9,11 +9,13 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=Path(__file__).resolve().parent.parent / "piccolo_migrations",
     table_classes=table_finder(
         modules=[
+            "member_api.core.tables",
             "member_api.members.tables",
             "member_api.facilities.tables",
             "member_api.auth.tables",
-            "member_api.settlement.tables",
+            "member_api.ledger.tables",
             "member_api.audit.tables",
+            "member_api.referrals.tables",
             "member_api.claims.tables",
         ],
         exclude_imported=True,

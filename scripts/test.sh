@@ -9,4 +9,5 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && command -v pg_ctlcluster 
   for _ in $(seq 1 20); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
 fi
 .venv/bin/ruff check --quiet member_api tests benchmarks
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 exec .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"

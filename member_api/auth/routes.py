@@ -6,7 +6,6 @@ from litestar import Controller, Request, post
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from member_api.auth import service
-from member_api.auth.principal import Principal
 from member_api.auth.schemas import (
     LoginRequest,
     OtpRequest,
@@ -15,7 +14,8 @@ from member_api.auth.schemas import (
     StaffLoginRequest,
     TokenPair,
 )
-from member_api.context import AppContext, client_address
+from member_api.core.context import AppContext, client_address
+from member_api.core.principal import Principal
 
 
 class AuthController(Controller):

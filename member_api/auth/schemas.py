@@ -4,7 +4,7 @@ from typing import Annotated
 
 import msgspec
 
-from member_api.types import OtpCode, Phone
+from member_api.core.types import OtpCode, Phone
 
 
 class OtpRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

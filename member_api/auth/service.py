@@ -8,15 +8,16 @@ import secrets
 from datetime import timedelta
 
 from member_api.audit.service import record
-from member_api.auth import ratelimit
 from member_api.auth.passwords import verify_password
 from member_api.auth.schemas import TokenPair
-from member_api.auth.tables import Account, OtpChallenge, RefreshToken, Staff
+from member_api.auth.tables import OtpChallenge, RefreshToken, Staff
 from member_api.auth.tokens import access_token
-from member_api.context import AppContext
+from member_api.core import ratelimit
+from member_api.core.context import AppContext
+from member_api.core.errors import ApiError, invalid_field
 from member_api.db import write_transaction
-from member_api.errors import ApiError, invalid_field
 from member_api.members.identity import mask_phone, valid_phone
+from member_api.members.tables import Account
 
 
 def _sha(value: str) -> str:

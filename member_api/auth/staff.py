@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from member_api.auth.passwords import hash_password
 from member_api.auth.tables import Staff
-from member_api.errors import ApiError
+from member_api.core.errors import ApiError
 from member_api.facilities.tables import Facility
 
 

@@ -1,19 +1,9 @@
-"""Phone accounts, one-time codes, refresh-token families, staff and rate-limit events."""
+"""One-time codes, refresh-token families and staff accounts."""
 
 from piccolo.columns import BigInt, Boolean, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from member_api.facilities.tables import Facility
-from member_api.members.tables import Member
-
-
-class Account(Table, tablename="account"):
-    """A resident's login, keyed by a hash of the phone; bound to a registry record once."""
-
-    phone_hash = Varchar(length=64, unique=True)
-    phone_masked = Varchar(length=16)
-    member = ForeignKey(references=Member, null=True, on_delete=OnDelete.restrict, index=True)
-    created_at = Timestamptz()
 
 
 class OtpChallenge(Table, tablename="otp_challenge"):
@@ -50,11 +40,3 @@ class RefreshToken(Table, tablename="refresh_token"):
     used_at = Timestamptz(null=True, default=None)
     revoked = Boolean(default=False)
     created_at = Timestamptz()
-
-
-class RateEvent(Table, tablename="rate_event"):
-    """Counted events (OTP sends per client, binding failures) for limits shared by all replicas."""
-
-    kind = Varchar(length=24)
-    key_hash = Varchar(length=64)
-    at = Timestamptz(index=True)

@@ -1,82 +1,13 @@
-"""EdDSA JWTs: access tokens for the API (and the verifying side for every token we sign)."""
+"""Access tokens for the API."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any
 
-import jwt
-
-from member_api.keys import KeyRing
-
-ALGORITHMS = ["EdDSA"]  # pinned on every decode; no HS* beside it
-
-
-class TokenError(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def sign(keyring: KeyRing, claims: dict[str, Any]) -> str:
-    return jwt.encode(claims, keyring.private_key, algorithm="EdDSA", headers={"kid": keyring.kid})
-
-
-def verify(
-    keyring: KeyRing,
-    token: str,
-    *,
-    audience: str,
-    issuer: str | None,
-    now: datetime,
-    required: tuple[str, ...] = ("exp", "iat", "sub"),
-    cache: MutableMapping[str, dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """Verify signature (by ``kid``), algorithm, audience, issuer and times against the injected clock.
-
-    With ``cache``, a token whose signature already verified skips the Ed25519 check (a fifth of a
-    request's CPU); the time checks still run on every call. Entries are keyed by the token alone, so a
-    cache serves one set of ``audience``/``issuer``/``required`` (the access-token check) and no other.
-    """
-    claims = cache.get(token) if cache is not None else None
-    if claims is None:
-        claims = _verified_claims(keyring, token, audience=audience, issuer=issuer, required=required)
-        if cache is not None:
-            cache[token] = claims
-    ts = now.timestamp()
-    if not isinstance(claims.get("exp"), int | float) or ts >= claims["exp"]:
-        raise TokenError("token_expired")
-    if isinstance(claims.get("nbf"), int | float) and ts < claims["nbf"]:
-        raise TokenError("token_not_yet_valid")
-    if isinstance(claims.get("iat"), int | float) and claims["iat"] > ts + 30:
-        raise TokenError("token_not_yet_valid")
-    return claims
-
-
-def _verified_claims(
-    keyring: KeyRing, token: str, *, audience: str, issuer: str | None, required: tuple[str, ...]
-) -> dict[str, Any]:
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise TokenError("token_malformed") from exc
-    key = keyring.public_keys.get(str(header.get("kid", "")))
-    if key is None or header.get("alg") != "EdDSA":
-        raise TokenError("token_invalid")
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=ALGORITHMS,
-            audience=audience,
-            issuer=issuer,
-            options={"require": list(required), "verify_exp": False, "verify_nbf": False, "verify_iat": False},
-        )
-    except jwt.PyJWTError as exc:
-        raise TokenError("token_invalid") from exc
-    return claims
+from member_api.core.keys import KeyRing
+from member_api.core.tokens import sign
 
 
 def access_token(

@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from member_api.auth.principal import MemberCaller
 from member_api.benefits import service
 from member_api.benefits.schemas import Benefits, SettlementPage, Summary
-from member_api.context import AppContext
+from member_api.core.context import AppContext
+from member_api.core.principal import MemberCaller
+from member_api.core.types import Cursor, PathId, QueryId
 from member_api.settlement.schemas import SettlementView
-from member_api.types import Cursor, PathId, QueryId
 
 YearParam = Annotated[int | None, Parameter(query="year", ge=2000, le=2100)]
 

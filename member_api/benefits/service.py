@@ -6,21 +6,17 @@ import base64
 from datetime import date
 from typing import Any
 
-from piccolo.columns.combination import Where
-
 from member_api.benefits.schemas import Benefits, FacilityTotal, MonthTotal, SettlementPage, Summary
-from member_api.clock import local_today
-from member_api.context import AppContext
-from member_api.errors import ApiError, not_found
+from member_api.core.clock import local_today
+from member_api.core.context import AppContext
+from member_api.core.errors import ApiError, not_found
 from member_api.facilities import designation as designation_service
 from member_api.facilities.tables import Facility
-from member_api.members.service import enrollment_of
+from member_api.ledger import service as ledger
+from member_api.ledger.schemas import SettlementView
+from member_api.members.service import eligibility, enrollment
 from member_api.policy import parameters
-from member_api.policy.reimbursement import AccountState, remaining_caps
-from member_api.settlement.service import _account_state, _view
-from member_api.settlement.tables import Settlement
-
-KINDS = ("counter", "reversal", "claim_payout")
+from member_api.policy.reimbursement import remaining_caps
 
 
 def _year_params(year: int) -> parameters.PolicyYear:
@@ -36,18 +32,17 @@ async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefit
     today = local_today(ctx.clock)
     year = year or today.year
     params = _year_params(year)
-    enrolled, paid_up = await enrollment_of(member_id, year)
-    if not enrolled:
+    if await enrollment(member_id, year) is None:
         raise ApiError(
             "not_enrolled", 404, f"{year} 年度未参加居民医保", f"Not enrolled for {year}.", extra={"year": year}
         )
-    state: AccountState = await _account_state(member_id, year)
+    state = await ledger.state(member_id, year)
     annual, ooc = remaining_caps(params, state)
     current = await designation_service.current(ctx, member_id, year)
     return Benefits(
         year=year,
-        enrolled=enrolled,
-        eligible=paid_up,
+        enrolled=True,
+        eligible=await eligibility(member_id, today if year == today.year else date(year, 12, 31)),
         annual_cap_fen=params.annual_cap_fen,
         used_fen=state.used_fen,
         remaining_fen=annual,
@@ -80,51 +75,32 @@ async def _names(rows: list[dict[str, Any]]) -> dict[int, str]:
     )
 
 
-async def _reversed_by(ids: list[int]) -> dict[int, int]:
-    if not ids:
-        return {}
-    rows = await Settlement.select(Settlement.id, Settlement.reverses).where(Settlement.reverses.is_in(ids))
-    return {r["reverses"]: r["id"] for r in rows}
-
-
 async def history(
     member_id: int, year: int | None, kind: str | None, facility_id: int | None, cursor: str | None, limit: int
 ) -> SettlementPage:
     """Newest first, keyset on id: rows added while paging land before the cursor, never twice."""
-    where: Where = Settlement.member == member_id
-    if year:
-        where &= Settlement.year == year
-    if kind:
-        where &= Settlement.kind == kind
-    if facility_id:
-        where &= Settlement.facility == facility_id
-    before = _cursor(cursor)
-    if before:
-        where &= Settlement.id < before
-    rows = await Settlement.select().where(where).order_by(Settlement.id, ascending=False).limit(limit + 1)
+    rows = await ledger.member_page(member_id, year, kind, facility_id, _cursor(cursor), limit + 1)
     page = rows[:limit]
-    names, reversed_by = await _names(page), await _reversed_by([r["id"] for r in page])
-    items = [_view(r, names.get(r["facility"], ""), reversed_by.get(r["id"])) for r in page]
+    names, reversed_by = await _names(page), await ledger.reversals_of([r["id"] for r in page])
+    items = [ledger.view(r, names.get(r["facility"], ""), reversed_by.get(r["id"])) for r in page]
     next_cursor = (
         base64.urlsafe_b64encode(str(page[-1]["id"]).encode()).decode().rstrip("=") if len(rows) > limit else None
     )
     return SettlementPage(items=items, next_cursor=next_cursor)
 
 
-async def one(member_id: int, settlement_id: int) -> Any:
-    row = await Settlement.select().where((Settlement.id == settlement_id) & (Settlement.member == member_id)).first()
+async def one(member_id: int, settlement_id: int) -> SettlementView:
+    row = await ledger.member_movement(member_id, settlement_id)
     if row is None:
         raise not_found("结算记录", "settlement")
-    names, reversed_by = await _names([row]), await _reversed_by([row["id"]])
-    return _view(row, names.get(row["facility"], ""), reversed_by.get(row["id"]))
+    names, reversed_by = await _names([row]), await ledger.reversals_of([row["id"]])
+    return ledger.view(row, names.get(row["facility"], ""), reversed_by.get(row["id"]))
 
 
 async def summary(ctx: AppContext, member_id: int, year: int | None) -> Summary:
     year = year or local_today(ctx.clock).year
     _year_params(year)
-    rows = await Settlement.select(
-        Settlement.visit_date, Settlement.facility, Settlement.fund_fen, Settlement.member_fen, Settlement.kind
-    ).where((Settlement.member == member_id) & (Settlement.year == year))
+    rows = await ledger.member_year_rows(member_id, year)
     months: dict[int, MonthTotal] = {}
     facilities: dict[int, list[int]] = {}
     for r in rows:

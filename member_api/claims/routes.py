@@ -10,20 +10,18 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from member_api.auth.principal import MemberCaller, Principal
 from member_api.claims import service
 from member_api.claims.schemas import (
     ClaimCreate,
     ClaimDecision,
     ClaimView,
     ReceiptForm,
-    ReferralCreate,
-    ReferralView,
 )
-from member_api.context import AppContext
-from member_api.settlement.routes import run_idempotent
-from member_api.types import PathId, QueryId
-from member_api.uploads import check_files
+from member_api.core.context import AppContext
+from member_api.core.idempotency import run_idempotent
+from member_api.core.principal import MemberCaller, Principal
+from member_api.core.types import PathId, QueryId
+from member_api.core.uploads import check_files
 
 UPLOAD_LIMIT = 6 * 5 * 1_048_576
 Limit = Annotated[int, Parameter(ge=1, le=100)]
@@ -97,10 +95,6 @@ class MeClaimsController(Controller):
         sha256, content_type, _ = await service.receipt_file(claim_id, receipt_id, subject_member_id)
         return await _file(ctx, sha256, content_type)
 
-    @get("/referrals", summary="Referrals approved for the member (R10)")
-    async def referrals(self, caller: MemberCaller, subject_member_id: int) -> list[ReferralView]:
-        return await service.member_referrals(subject_member_id)
-
 
 class ReviewClaimsController(Controller):
     path = "/v1/review/claims"
@@ -149,13 +143,3 @@ class ReviewClaimsController(Controller):
     )
     async def decide(self, claim_id: PathId, data: ClaimDecision, ctx: AppContext, reviewer: Principal) -> ClaimView:
         return await service.decide(ctx, reviewer, claim_id, data)
-
-
-class CounterReferralsController(Controller):
-    path = "/v1/counter/referrals"
-    tags = ["counter"]
-    security = [{"bearer": []}]
-
-    @post("", status_code=HTTP_201_CREATED, summary="Record a referral approved by the designated facility (R10)")
-    async def create(self, data: ReferralCreate, ctx: AppContext, clerk: Principal) -> ReferralView:
-        return await service.create_referral(ctx, clerk, data)

@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 from litestar.datastructures import UploadFile
 
-from member_api.settlement.schemas import Fen
-from member_api.types import BodyId
+from member_api.core.types import BodyId, Fen
 
 
 class ClaimItemIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -88,21 +87,3 @@ class ItemDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class ClaimDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     items: Annotated[list[ItemDecision], msgspec.Meta(min_length=1, max_length=50)]
     comment: Annotated[str, msgspec.Meta(max_length=500)] = ""
-
-
-class ReferralCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    target_facility_id: BodyId
-    valid_from: date
-    valid_to: date
-    credential: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
-    id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
-
-
-class ReferralView(msgspec.Struct, kw_only=True):
-    id: int
-    member_id: int
-    from_facility_id: int
-    target_facility_id: int
-    valid_from: date
-    valid_to: date
-    created_at: datetime

@@ -5,103 +5,34 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import msgspec
-
 from member_api.audit.service import record
-from member_api.auth.principal import Principal
-from member_api.claims.referral_rules import referral_for
 from member_api.claims.schemas import (
     ClaimCreate,
     ClaimDecision,
     ClaimItemView,
     ClaimView,
     ReceiptView,
-    ReferralCreate,
-    ReferralView,
 )
-from member_api.claims.tables import Claim, ClaimItem, Receipt, Referral
-from member_api.clock import local_today
-from member_api.context import AppContext
+from member_api.claims.tables import Claim, ClaimItem, Receipt
+from member_api.core.clock import local_today
+from member_api.core.context import AppContext
+from member_api.core.errors import ApiError, FieldError, invalid_field, not_found
+from member_api.core.principal import Principal
+from member_api.core.uploads import CheckedFile
 from member_api.db import retry_transient, write_transaction
-from member_api.errors import ApiError, FieldError, invalid_field, not_found
 from member_api.facilities.designation import designation_on
+from member_api.facilities.queries import facility_row
 from member_api.facilities.tables import Facility
-from member_api.members.service import enrollment_of
+from member_api.ledger import service as ledger
+from member_api.members.service import eligibility
 from member_api.members.tables import Enrollment, Member
 from member_api.policy import parameters
 from member_api.policy.claim_window import next_claim_window
 from member_api.policy.eligibility import enrolled_in_newborn_window, newborn_expense_covered
-from member_api.policy.reimbursement import AccountState, Bill, Coverage, FacilityFacts, reimburse
-from member_api.settlement.service import (
-    apply_movement,
-    facility_row,
-    identify_member,
-    insert_movement,
-    locked_account,
-)
-from member_api.uploads import CheckedFile
+from member_api.policy.reimbursement import Bill, Coverage, FacilityFacts, reimburse
+from member_api.referrals.service import referral_for
 
 DRAFT, SUBMITTED, IN_REVIEW = "draft", "submitted", "in_review"
-HOSPITAL_TIERS = ("secondary", "tertiary")
-
-
-# ---- referrals (R10) -------------------------------------------------------------------------------------------
-
-
-async def create_referral(ctx: AppContext, clerk: Principal, req: ReferralCreate) -> ReferralView:
-    """Only the member's designated institution (or its station) may refer, to a city hospital of tier 2 or 3."""
-    member, _ = await identify_member(ctx, req.credential, req.id_number)
-    today = local_today(ctx.clock)
-    designation = await designation_on(member["id"], today)
-    if not designation or clerk.facility_id not in (designation["institution"], designation["station"]):
-        raise ApiError(
-            "not_designated_facility",
-            403,
-            "只有参保人的约定医疗机构可以办理转诊",
-            "Only the member's designated facility may refer.",
-        )
-    target = await Facility.select().where(Facility.id == req.target_facility_id).first()
-    if target is None or not target["active"] or not target["in_city"] or target["tier"] not in HOSPITAL_TIERS:
-        raise invalid_field(
-            "target_facility_id",
-            "只能转往本市二级或三级定点医院",
-            "Target must be a city hospital of tier 2 or 3.",
-            code="invalid_referral_target",
-        )
-    if req.valid_to < req.valid_from or req.valid_from < today:
-        raise invalid_field("valid_to", "转诊有效期不正确", "The validity period is not valid.")
-    now = ctx.clock.now()
-    async with write_transaction():
-        row = Referral(
-            member=member["id"],
-            from_facility=designation["institution"],
-            target_facility=target["id"],
-            valid_from=req.valid_from,
-            valid_to=req.valid_to,
-            clerk_id=clerk.staff_id,
-            created_at=now,
-        )
-        await row.save()
-        await record(now, clerk.actor, "referral_created", "referral", row.id, {"member": member["id"]})
-    return _referral_view(await Referral.select().where(Referral.id == row.id).first())
-
-
-def _referral_view(r: dict[str, Any] | None) -> ReferralView:
-    assert r is not None
-    return ReferralView(
-        id=r["id"],
-        member_id=r["member"],
-        from_facility_id=r["from_facility"],
-        target_facility_id=r["target_facility"],
-        valid_from=r["valid_from"],
-        valid_to=r["valid_to"],
-        created_at=r["created_at"],
-    )
-
-
-async def member_referrals(member_id: int) -> list[ReferralView]:
-    rows = await Referral.select().where(Referral.member == member_id).order_by(Referral.id, ascending=False)
-    return [_referral_view(r) for r in rows]
 
 
 # ---- claims ------------------------------------------------------------------------------------------------------
@@ -476,7 +407,7 @@ async def decide(ctx: AppContext, reviewer: Principal, claim_id: int, req: Claim
 
 
 async def _pay_item(claim: dict[str, Any], item: dict[str, Any], reviewer: Principal, now: Any) -> int:
-    """Lock the account of the year of care, compute with the policy engine, record the payout (R4, R7)."""
+    """Post the payout to the ledger: the account of the year of care, at the facility's tier (R4, R7)."""
     params = parameters.for_date(item["care_date"])
     if item["facility"] is not None:
         facility = await facility_row(item["facility"])
@@ -486,40 +417,32 @@ async def _pay_item(claim: dict[str, Any], item: dict[str, Any], reviewer: Princ
         facts = FacilityFacts(kind="out_of_city", tier="primary", in_city=False)
         paid_at = claim["lodged_with"]
     newborn = claim["kind"] == "newborn"
-    # R5 covers a newborn before enrollment; anyone else needs a paid-up enrollment in the year of care (R1).
-    eligible = newborn or all(await enrollment_of(claim["member"], params.year))
+    eligible = await eligibility(claim["member"], item["care_date"], newborn_before_enrollment=newborn)
     coverage = Coverage(
         eligible=eligible, designated=False, referral_approved=not newborn, newborn_before_enrollment=newborn
     )
-    account = await locked_account(claim["member"], params.year, now)
-    state = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
     bill = Bill(
         general_fee_fen=item["general_fee_fen"],
         compliant_fen=item["compliant_fen"],
         non_compliant_fen=item["non_compliant_fen"],
     )
-    result = reimburse(params, facts, coverage, bill, state)
-    row = await insert_movement(
+    entry = ledger.Entry(
         member=claim["member"],
         facility=paid_at,
-        kind="claim_payout",
+        kind=ledger.CLAIM_PAYOUT,
         year=params.year,
         visit_date=item["care_date"],
+        bill=bill,
         clerk_id=reviewer.staff_id,
-        general_fee_fen=bill.general_fee_fen,
-        compliant_fen=bill.compliant_fen,
-        non_compliant_fen=bill.non_compliant_fen,
         referral_id=claim["referral"],
-        out_of_city=result.out_of_city,
-        fund_fen=result.fund_fen,
-        member_fen=result.member_fen,
-        lines=[msgspec.to_builtins(line) for line in result.lines],
-        reasons=result.reasons,
         reason_text=f"claim {claim['id']} item {item['id']}",
-        created_at=now,
     )
-    await apply_movement(account["id"], state, result.fund_fen, result.out_of_city, now)
+    posted, result = await ledger.post(entry, now, lambda state: reimburse(params, facts, coverage, bill, state))
     await ClaimItem.update(
-        {ClaimItem.status: "approved", ClaimItem.fund_fen: result.fund_fen, ClaimItem.settlement_id: row["id"]}
+        {
+            ClaimItem.status: "approved",
+            ClaimItem.fund_fen: result.fund_fen,
+            ClaimItem.settlement_id: posted.movement["id"],
+        }
     ).where(ClaimItem.id == item["id"])
     return result.fund_fen

@@ -11,11 +11,11 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.params import Parameter
 
-from member_api.auth.principal import MemberCaller
-from member_api.clock import local_today
-from member_api.context import AppContext
+from member_api.core.clock import local_today
+from member_api.core.context import AppContext
+from member_api.core.principal import MemberCaller
 from member_api.credential import render, tokens
-from member_api.members.service import enrollment_of
+from member_api.members.service import eligibility
 from member_api.members.tables import Member
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -40,17 +40,16 @@ async def _issue(ctx: AppContext, member_id: int) -> Credential:
     now = ctx.clock.now()
     token, exp = tokens.issue(ctx.keyring, subject, now, ctx.settings.credential_ttl_s)
     today = local_today(ctx.clock)
-    eligibility = caches.eligibility.get((member_id, today.year))
-    if eligibility is None:
-        eligibility = caches.eligibility[(member_id, today.year)] = await enrollment_of(member_id, today.year)
-    enrolled, paid_up = eligibility
+    eligible = caches.eligibility.get((member_id, today))
+    if eligible is None:
+        eligible = caches.eligibility[(member_id, today)] = await eligibility(member_id, today)
     # Refresh a quarter of the lifetime early so a code on screen is never stale when scanned.
     early = max(5, ctx.settings.credential_ttl_s // 4)
     return Credential(
         token=token,
         expires_at=datetime.fromtimestamp(exp, UTC),
         refresh_after=datetime.fromtimestamp(exp - early, UTC),
-        eligible=enrolled and paid_up,
+        eligible=eligible,
         year=today.year,
     )
 

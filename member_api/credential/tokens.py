@@ -7,9 +7,9 @@ from datetime import datetime
 
 import jwt
 
-from member_api.auth.tokens import TokenError, verify
-from member_api.errors import ApiError
-from member_api.keys import KeyRing
+from member_api.core.errors import ApiError
+from member_api.core.keys import KeyRing
+from member_api.core.tokens import TokenError, verify
 
 AUDIENCE = "c"  # one letter: every byte of the token enlarges the QR code
 

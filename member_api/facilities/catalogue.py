@@ -6,7 +6,7 @@ import base64
 import math
 from typing import Any
 
-from member_api.errors import ApiError, invalid_field, not_found
+from member_api.core.errors import ApiError, invalid_field, not_found
 from member_api.facilities.schemas import FacilityDetail, FacilityPage, FacilityView
 from member_api.facilities.tables import Facility
 

@@ -8,11 +8,13 @@ from typing import Any
 from piccolo.columns.combination import Where
 
 from member_api.audit.service import record
-from member_api.auth.principal import Principal
-from member_api.clock import local_today
-from member_api.context import AppContext
-from member_api.db import fetch, fetch_one, write_transaction
-from member_api.errors import ApiError, invalid_field, not_found
+from member_api.core.clock import local_today
+from member_api.core.context import AppContext
+from member_api.core.errors import ApiError, invalid_field, not_found
+from member_api.core.principal import Principal
+from member_api.core.uploads import CheckedFile
+from member_api.db import write_transaction
+from member_api.facilities import queries
 from member_api.facilities.catalogue import to_view
 from member_api.facilities.schemas import (
     ChangeRequestView,
@@ -21,42 +23,19 @@ from member_api.facilities.schemas import (
     EvidenceView,
 )
 from member_api.facilities.tables import ChangeRequest, Designation, EvidenceFile, Facility
-from member_api.members.service import enrollment_of
+from member_api.members.service import eligibility
 from member_api.members.tables import Member
 from member_api.policy import parameters
 from member_api.policy.designation import FacilityRef, change_effective_date, pair_problem
-from member_api.uploads import CheckedFile
 
 OPEN = "pending"
 CHOICE_SOURCES = ("first_choice", "change", "change_request")
 
 
-# A period [from, to) holding a day. The queries below are built from constants only (hence the noqa).
-IN_FORCE_ON = "valid_from <= {} AND (valid_to IS NULL OR valid_to > {})"
-DESIGNATION_ON = (
-    "SELECT id, member, year, institution, station, valid_from, valid_to, source, change_request, created_at"  # noqa: S608
-    f" FROM designation WHERE member = {{}} AND {IN_FORCE_ON} ORDER BY valid_from DESC LIMIT 1"
-)
-HEADCOUNT_ON = (
-    "SELECT institution, COUNT(DISTINCT member) AS members FROM designation"  # noqa: S608
-    f" WHERE {IN_FORCE_ON} GROUP BY institution"
-)
-
-
 async def designation_on(member_id: int, day: date) -> dict[str, Any] | None:
-    """The designation row in force on ``day`` (carry-over included), or None.
-
-    The common case, a pair already chosen or carried into ``day``'s year, costs one query.
-    """
-
-    async def in_force() -> dict[str, Any] | None:
-        return await fetch_one(DESIGNATION_ON, member_id, day, day)
-
-    row = await in_force()
-    if row is not None and row["year"] == day.year:
-        return row
-    await ensure_year(member_id, day.year, day)
-    return await in_force()
+    """The designation row in force on ``day``, or None. A read: carry-over is written by ``ensure_year``
+    (the member's first write of a year) and by ``carry_over_year`` (the daily job), never here."""
+    return await queries.designation_on(member_id, day)
 
 
 async def _facility_refs(*ids: int | None) -> dict[int, FacilityRef]:
@@ -74,8 +53,7 @@ async def ensure_year(member_id: int, year: int, today: date) -> None:
     """Carry last year's pair into ``year`` when the member is enrolled again and both are still active."""
     if await Designation.exists().where((Designation.member == member_id) & (Designation.year == year)):
         return
-    enrolled, paid_up = await enrollment_of(member_id, year)
-    if not (enrolled and paid_up) or today.year != year:
+    if today.year != year or not await eligibility(member_id, today):
         return
     last = (
         await Designation.select()
@@ -85,9 +63,7 @@ async def ensure_year(member_id: int, year: int, today: date) -> None:
     )
     if last is None or (last["valid_to"] is not None and last["valid_to"] <= date(year - 1, 12, 31)):
         return
-    refs = await _facility_refs(last["institution"], last["station"])
-    inst, station = refs.get(last["institution"]), refs.get(last["station"]) if last["station"] else None
-    if inst is None or pair_problem(inst, station) is not None:
+    if not await _pair_still_valid(last["institution"], last["station"]):
         return
     async with write_transaction():
         if await Designation.exists().where((Designation.member == member_id) & (Designation.year == year)):
@@ -103,6 +79,26 @@ async def ensure_year(member_id: int, year: int, today: date) -> None:
                 created_at=_utc_midnight(today),
             )
         ).run()
+
+
+async def _pair_still_valid(institution_id: int, station_id: int | None) -> bool:
+    refs = await _facility_refs(institution_id, station_id)
+    inst, station = refs.get(institution_id), refs.get(station_id) if station_id else None
+    return inst is not None and pair_problem(inst, station) is None
+
+
+async def carry_over_year(year: int, today: date) -> int:
+    """Carry every eligible member's last-year pair into ``year`` (R2, one year at a time); idempotent.
+
+    Set-based per distinct pair: the pair rule (``policy.designation.pair_problem``) is checked once per pair,
+    then one INSERT ... SELECT moves all its members. Run by ``member-api rollover YEAR`` and daily housekeeping.
+    """
+    moved = 0
+    for pair in await queries.carry_over_candidate_pairs(year):
+        if await _pair_still_valid(pair["institution"], pair["station"]):
+            async with write_transaction():
+                moved += await queries.carry_over_pair(year, pair["institution"], pair["station"], _utc_midnight(today))
+    return moved
 
 
 def _utc_midnight(day: date) -> Any:
@@ -145,8 +141,7 @@ async def current(ctx: AppContext, member_id: int, year: int | None) -> CurrentD
 
 async def _validated_pair(member_id: int, year: int, institution_id: int, station_id: int | None) -> None:
     """R1 and R2 for a pair the member asks for."""
-    enrolled, paid_up = await enrollment_of(member_id, year)
-    if not (enrolled and paid_up):
+    if not await eligibility(member_id, date(year, 12, 31)):
         raise ApiError(
             "not_eligible",
             422,
@@ -275,6 +270,7 @@ async def submit_change_request(
     if reason == "other" and not reason_text.strip():
         raise invalid_field("reason_text", "请说明变更原因", "Explain the reason when it is 'other'.")
     await _validated_pair(member_id, today.year, institution_id, station_id)
+    await ensure_year(member_id, today.year, today)
     in_force = await designation_on(member_id, today)
     if in_force is None:
         raise ApiError(
@@ -425,4 +421,4 @@ async def decide(ctx: AppContext, staff: Principal, request_id: int, approve: bo
 
 async def headcount(day: date) -> dict[int, int]:
     """Signed-up members per primary institution on ``day`` (station sign-ups count for their institution)."""
-    return {r["institution"]: r["members"] for r in await fetch(HEADCOUNT_ON, day, day)}
+    return await queries.headcount_on(day)

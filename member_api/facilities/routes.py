@@ -9,8 +9,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from member_api.auth.principal import MemberCaller, Principal
-from member_api.context import AppContext
+from member_api.core.context import AppContext
+from member_api.core.principal import MemberCaller, Principal
+from member_api.core.types import Cursor, PathId, QueryId
+from member_api.core.uploads import check_files
 from member_api.facilities import catalogue, designation
 from member_api.facilities.schemas import (
     ChangeRequestForm,
@@ -22,8 +24,6 @@ from member_api.facilities.schemas import (
     FacilityDetail,
     FacilityPage,
 )
-from member_api.types import Cursor, PathId, QueryId
-from member_api.uploads import check_files
 
 YearParam = Annotated[int | None, Parameter(query="year", ge=2000, le=2100)]
 Limit = Annotated[int, Parameter(ge=1, le=100)]

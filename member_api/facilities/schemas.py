@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 from litestar.datastructures import UploadFile
 
-from member_api.types import BodyId
+from member_api.core.types import BodyId
 
 
 class FacilityView(msgspec.Struct, kw_only=True):

@@ -14,9 +14,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from member_api.core.divisions import DIVISIONS
+from member_api.core.keys import load_keyring
 from member_api.db import write_transaction
-from member_api.divisions import DIVISIONS
-from member_api.keys import load_keyring
 from member_api.members.identity import id_problem, normalise_id, valid_phone
 from member_api.members.registry import RegistryRow, upsert
 from member_api.settings import Settings

@@ -6,8 +6,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
+from member_api.core.keys import KeyRing
 from member_api.db import execute_many
-from member_api.keys import KeyRing
 from member_api.members.identity import birth_date_of, mask_id, mask_phone, normalise_id
 from member_api.members.tables import Member
 

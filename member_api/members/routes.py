@@ -6,8 +6,8 @@ from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK
 
-from member_api.auth.principal import MemberCaller, Principal, provide_account
-from member_api.context import AppContext
+from member_api.core.context import AppContext
+from member_api.core.principal import MemberCaller, Principal, provide_account
 from member_api.members import service
 from member_api.members.schemas import BindingRequest, MemberView, MeView
 from member_api.members.tables import Member

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from piccolo.columns.combination import Where
 
 from member_api.audit.service import record
-from member_api.auth import ratelimit
-from member_api.auth.principal import Principal
-from member_api.auth.tables import Account
-from member_api.context import AppContext
+from member_api.core import ratelimit
+from member_api.core.context import AppContext
+from member_api.core.errors import ApiError, invalid_field
+from member_api.core.principal import Principal
 from member_api.db import fetch_one, write_transaction
-from member_api.errors import ApiError, invalid_field
 from member_api.members.identity import id_problem, normalise_id
 from member_api.members.schemas import EnrollmentView, MemberView, MeView
-from member_api.members.tables import Enrollment, Member
+from member_api.members.tables import Account, Enrollment, Member
+from member_api.policy.eligibility import EnrollmentFacts, is_eligible
 
 
 async def member_views(where: Where) -> list[MemberView]:
@@ -97,7 +97,15 @@ async def bind(ctx: AppContext, principal: Principal, id_number: str, name: str)
     return await me(principal)
 
 
-async def enrollment_of(member_id: int, year: int) -> tuple[bool, bool]:
-    """(enrolled, paid up) for the year: what R1 decides on."""
-    row = await fetch_one("SELECT paid_up FROM enrollment WHERE member = {} AND year = {}", member_id, year)
-    return row is not None, bool(row and row["paid_up"])
+async def enrollment(member_id: int, year: int) -> EnrollmentFacts | None:
+    """The member's enrollment for the year, or None: what R1 decides on."""
+    row = await fetch_one(
+        "SELECT paid_up, enrolled_on FROM enrollment WHERE member = {} AND year = {}", member_id, year
+    )
+    return EnrollmentFacts(paid_up=bool(row["paid_up"]), enrolled_on=row["enrolled_on"]) if row else None
+
+
+async def eligibility(member_id: int, day: date, *, newborn_before_enrollment: bool = False) -> bool:
+    """R1 for care on ``day``, decided by the one policy function."""
+    facts = await enrollment(member_id, day.year)
+    return is_eligible(facts, day, newborn_before_enrollment=newborn_before_enrollment)

@@ -1,6 +1,6 @@
-"""The member registry: people, guardianship and yearly enrollment (R1, R5)."""
+"""The member registry: people, guardianship, yearly enrollment (R1, R5) and the phone accounts bound to them."""
 
-from piccolo.columns import Boolean, Date, ForeignKey, Integer, OnDelete, Varchar
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -28,3 +28,12 @@ class Enrollment(Table, tablename="enrollment"):
     year = Integer()
     paid_up = Boolean(default=False)
     enrolled_on = Date()
+
+
+class Account(Table, tablename="account"):
+    """A resident's login, keyed by a hash of the phone; bound to a registry record once."""
+
+    phone_hash = Varchar(length=64, unique=True)
+    phone_masked = Varchar(length=16)
+    member = ForeignKey(references=Member, null=True, on_delete=OnDelete.restrict, index=True)
+    created_at = Timestamptz()

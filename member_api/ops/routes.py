@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.openapi import ResponseSpec
 
-from member_api.context import AppContext
+from member_api.core.context import AppContext
 from member_api.db import pending_migrations
 
 log = logging.getLogger("member_api.ops")

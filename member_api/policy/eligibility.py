@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import date
 
 from member_api.policy.parameters import PolicyYear
 
 
-def is_eligible(enrolled: bool, paid_up: bool) -> bool:
-    """R1: enrolled and paid up for the year of care."""
-    return enrolled and paid_up
+@dataclass(frozen=True)
+class EnrollmentFacts:
+    """A member's enrollment for one policy year, as the registry has it."""
+
+    paid_up: bool
+    enrolled_on: date
+
+
+def is_eligible(
+    enrollment: EnrollmentFacts | None, care_date: date, *, newborn_before_enrollment: bool = False
+) -> bool:
+    """R1: enrolled and paid up for the year of care, covered from the enrollment date on.
+
+    A mid-year enrollment covers nothing before its date, except a newborn's care between birth and enrollment,
+    which R5 covers; the newborn must still be paid up for the year of the expense (R1 holds for every payment).
+    """
+    if enrollment is None or not enrollment.paid_up:
+        return False
+    return newborn_before_enrollment or enrollment.enrolled_on <= care_date
 
 
 def add_months(day: date, months: int) -> date:

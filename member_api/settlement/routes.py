@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from member_api.auth.principal import Principal
-from member_api.context import AppContext
-from member_api.settlement import idempotency, service
+from member_api.core.context import AppContext
+from member_api.core.idempotency import run_idempotent
+from member_api.core.principal import Principal
+from member_api.core.types import PathId
+from member_api.settlement import service
 from member_api.settlement.schemas import (
     ReversalRequest,
     SettlementRequest,
@@ -18,37 +17,6 @@ from member_api.settlement.schemas import (
     VerifyRequest,
     VerifyResult,
 )
-from member_api.types import PathId
-
-
-async def run_idempotent(
-    request: Request,
-    ctx: AppContext,
-    scope: str,
-    work: Callable[[idempotency.Claim], Awaitable[msgspec.Struct]],
-    completes_itself: bool = True,
-) -> Response[bytes]:
-    """Serve a POST under its Idempotency-Key: replay what was answered, or do the work once.
-
-    Money-moving work records its response inside its own transaction (``completes_itself``); other work
-    is recorded right after it commits.
-    """
-    key = idempotency.key_from(request)
-    body = await request.body()
-    gate = await idempotency.begin(
-        scope, key, idempotency.fingerprint(request.method, request.url.path, body), ctx.clock.now()
-    )
-    if isinstance(gate, idempotency.Replay):
-        return gate.response()
-    try:
-        result = await work(gate)
-    except BaseException:
-        await gate.release()
-        raise
-    body = msgspec.json.encode(result)
-    if not completes_itself:
-        await gate.complete(HTTP_201_CREATED, body, ctx.clock.now())
-    return Response(body, status_code=HTTP_201_CREATED, media_type="application/json")
 
 
 class CounterController(Controller):

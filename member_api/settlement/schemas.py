@@ -1,13 +1,12 @@
 """Bodies of /v1/counter and the settlement views shown to residents."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 import msgspec
 
-from member_api.types import BodyId
-
-Fen = msgspec.Meta(ge=0, le=100_000_000, description="amount in fen (1/100 CNY)")
+from member_api.core.types import BodyId, Fen
+from member_api.ledger.schemas import SettlementView
 
 
 class VerifyRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -37,37 +36,6 @@ class SettlementRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     emergency: bool = False
     referral_id: BodyId | None = None
-
-
-class LineView(msgspec.Struct, kw_only=True):
-    item: str
-    amount_fen: int
-    ratio_bp: int
-    fund_fen: int
-    reasons: list[str]
-
-
-class SettlementView(msgspec.Struct, kw_only=True):
-    id: int
-    kind: str
-    member_id: int
-    facility_id: int
-    facility_name: str
-    visit_date: date
-    year: int
-    general_fee_fen: int
-    compliant_fen: int
-    non_compliant_fen: int
-    fund_fen: int
-    member_fen: int
-    reasons: list[str]
-    lines: list[LineView]
-    repeat_same_day: bool
-    out_of_city: bool
-    emergency: bool
-    reverses: int | None
-    reversed_by: int | None
-    created_at: datetime
 
 
 class SettlementResult(SettlementView, kw_only=True):

@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from member_api.auth.tokens import access_token
-from member_api.keys import load_keyring
-from tests.api.test_foundation import assert_problem
-from tests.conftest import last_sms_code
+from member_api.core.keys import load_keyring
 from tests.helpers import login_phone, member_entry, member_headers, staff_headers
+from tests.helpers.databases import last_sms_code
+from tests.helpers.problems import assert_problem
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -255,7 +255,7 @@ async def test_dependants_and_acting_for_them(client):
 
 async def test_no_phone_or_id_number_in_logs(client, caplog):
     caplog.set_level(logging.DEBUG)
-    from member_api.observability import JsonFormatter
+    from member_api.core.observability import JsonFormatter
 
     formatter = JsonFormatter()
     entry = member_entry(client, "SG0000000001")

@@ -7,9 +7,10 @@ import uuid
 
 from litestar.routes import HTTPRoute
 
-from tests.api.test_claims import HOSPITAL, _claim, _receipt
-from tests.api.test_designation import _form, codes, png_bytes
 from tests.helpers import facility_id, member_entry, member_headers, staff_headers
+from tests.helpers.claims import HOSPITAL, add_receipt, draft_claim
+from tests.helpers.facilities import change_form, codes
+from tests.helpers.files import png_bytes
 
 CALLERS = ("no_token", "other_member", "other_guardian", "other_clerk", "reviewer", "own_clerk", "owner")
 # Path template -> callers allowed. A new route with an id and no line here fails the test.
@@ -52,7 +53,7 @@ async def test_every_id_route_admits_only_its_callers(client):
     request_id = (
         await client.post(
             "/v1/me/designation/change-requests",
-            data=_form(ids),
+            data=change_form(ids),
             headers=owner,
             files=[("evidence", ("a.png", png_bytes(), "image/png"))],
         )
@@ -81,7 +82,7 @@ async def test_every_id_route_admits_only_its_callers(client):
             },
         )
     ).json()
-    claim = await _claim(
+    claim = await draft_claim(
         client,
         owner,
         {
@@ -92,7 +93,7 @@ async def test_every_id_route_admits_only_its_callers(client):
             ],
         },
     )
-    receipt_id = (await _receipt(client, owner, claim)).json()["items"][0]["receipts"][0]["id"]
+    receipt_id = (await add_receipt(client, owner, claim)).json()["items"][0]["receipts"][0]["id"]
 
     headers = {
         "no_token": {},

@@ -10,9 +10,9 @@ import pytest
 from member_api.audit.tables import AuditEvent
 from member_api.claims.tables import Claim
 from member_api.facilities.tables import ChangeRequest
-from member_api.settlement.tables import Settlement
-from tests.api.test_foundation import assert_problem
+from member_api.ledger.tables import Settlement
 from tests.helpers import member_entry, member_headers, staff_headers
+from tests.helpers.problems import assert_problem
 
 DEEP = "[" * 5000 + "]" * 5000
 CASES = [

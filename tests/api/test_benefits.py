@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from tests.api.test_foundation import assert_problem
 from tests.helpers import member_entry, member_headers, staff_headers
+from tests.helpers.problems import assert_problem
 
 
 async def _settle(client, clerk, id_number, visit_date="2026-11-24", **bill):

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from member_api.claims.tables import Receipt
-from member_api.settlement.tables import BenefitAccount, Settlement
-from tests.api.test_designation import PDF, png_bytes
-from tests.api.test_foundation import assert_problem
+from member_api.ledger.tables import BenefitAccount, Settlement
 from tests.helpers import facility_id, member_entry, member_headers, staff_headers
-
-HOSPITAL = "H44020300800"  # 粤北人民医院, tertiary
-
-
-def idem() -> dict[str, str]:
-    return {"Idempotency-Key": str(uuid.uuid4())}
+from tests.helpers.claims import HOSPITAL, add_receipt, draft_claim, idem
+from tests.helpers.files import png_bytes
+from tests.helpers.problems import assert_problem
 
 
 def at_local(clock, y, m, d, hour=10) -> None:
@@ -43,13 +37,6 @@ async def _referral(client, member_entry_, valid_from="2026-11-24", valid_to="20
     return response.json()
 
 
-async def _claim(client, headers, body, member_id=None) -> dict:
-    params = {"member_id": member_id} if member_id else {}
-    response = await client.post("/v1/me/claims", json=body, params=params, headers={**headers, **idem()})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 async def _referral_claim(client, compliant_fen: int = 100) -> tuple[dict, dict]:
     """SG0000000001 referred to the city hospital, with a draft claim for one visit there: (headers, claim)."""
     referral = await _referral(client, member_entry(client, "SG0000000001"))
@@ -65,22 +52,7 @@ async def _referral_claim(client, compliant_fen: int = 100) -> tuple[dict, dict]
             }
         ],
     }
-    return member, await _claim(client, member, body)
-
-
-async def _receipt(client, headers, claim, item_index=0, member_id=None, files=None):
-    params = {"member_id": member_id} if member_id else {}
-    files = files or [
-        ("files", ("receipt.png", png_bytes(), "image/png")),
-        ("files", ("list.pdf", PDF, "application/pdf")),
-    ]
-    return await client.post(
-        f"/v1/me/claims/{claim['id']}/receipts",
-        params=params,
-        headers=headers,
-        data={"item_id": str(claim["items"][item_index]["id"])},
-        files=files,
-    )
+    return member, await draft_claim(client, member, body)
 
 
 async def test_e4_referral_claim_end_to_end(client):
@@ -89,7 +61,7 @@ async def test_e4_referral_claim_end_to_end(client):
     member = await member_headers(client)
     assert [r["id"] for r in (await client.get("/v1/me/referrals", headers=member)).json()] == [referral["id"]]
     hospital = await facility_id(client, HOSPITAL)
-    claim = await _claim(
+    claim = await draft_claim(
         client,
         member,
         {
@@ -100,10 +72,10 @@ async def test_e4_referral_claim_end_to_end(client):
     )
     assert claim["status"] == "draft"
     assert_problem(await client.post(f"/v1/me/claims/{claim['id']}/submit", headers=member), 422, "claim_incomplete")
-    assert (await _receipt(client, member, claim)).status_code == 201
+    assert (await add_receipt(client, member, claim)).status_code == 201
     submitted = await client.post(f"/v1/me/claims/{claim['id']}/submit", headers=member)
     assert submitted.json()["status"] == "submitted"
-    assert_problem(await _receipt(client, member, claim), 409, "claim_not_draft")
+    assert_problem(await add_receipt(client, member, claim), 409, "claim_not_draft")
 
     reviewer = await staff_headers(client, "reviewer_agency")
     queue = (await client.get("/v1/review/claims", params={"status": "submitted"}, headers=reviewer)).json()
@@ -177,7 +149,7 @@ async def test_e7_newborn_claim_in_the_window(client):
     enrolled_on = newborn["enrollments"][0]["enrolled_on"]
     assert newborn["birth_date"] == "2026-10-10" and enrolled_on == "2026-10-28"
     station = await facility_id(client, client.world["facilities"]["designated_station"])
-    claim = await _claim(
+    claim = await draft_claim(
         client,
         guardian,
         {
@@ -190,7 +162,7 @@ async def test_e7_newborn_claim_in_the_window(client):
         member_id=newborn["id"],
     )
     for index in (0, 1):
-        assert (await _receipt(client, guardian, claim, index, member_id=newborn["id"])).status_code == 201
+        assert (await add_receipt(client, guardian, claim, index, member_id=newborn["id"])).status_code == 201
     at_local(client.clock, 2026, 11, 26)
     guardian = await member_headers(client, "SG0000000004")
     refused = await client.post(
@@ -205,7 +177,7 @@ async def test_r9_window_meeting_a_weekend_and_the_422_outside_it(client):
     # October's window is 27-31 October; the 31st is a Saturday, so it runs to Monday 2 November.
     guardian, newborn = await _newborn(client)
     station = await facility_id(client, client.world["facilities"]["designated_station"])
-    claim = await _claim(
+    claim = await draft_claim(
         client,
         guardian,
         {
@@ -216,7 +188,7 @@ async def test_r9_window_meeting_a_weekend_and_the_422_outside_it(client):
         },
         member_id=newborn["id"],
     )
-    await _receipt(client, guardian, claim, member_id=newborn["id"])
+    await add_receipt(client, guardian, claim, member_id=newborn["id"])
     at_local(client.clock, 2026, 11, 3)
     guardian = await member_headers(client, "SG0000000004")
     outside = await client.post(
@@ -248,7 +220,7 @@ async def test_bad_receipts_refused_with_nothing_stored(client):
         ([("files", ("a.png", b"\x89PNG\r\n\x1a\n\x00garbage", "image/png"))], "file_corrupt"),
         ([("files", ("a.pdf", b"", "application/pdf"))], "file_empty"),
     ]:
-        assert_problem(await _receipt(client, member, claim, files=files), 422, code)
+        assert_problem(await add_receipt(client, member, claim, files=files), 422, code)
     assert await Receipt.count() == 0
     assert sum(len(f) for _, _, f in os.walk(blobs)) == before
 
@@ -263,14 +235,14 @@ async def test_crash_between_file_write_and_commit_leaves_nothing_a_reader_sees(
 
     monkeypatch.setattr(service, "record", crash)
     content = png_bytes(48)
-    failed = await _receipt(client, member, claim, files=[("files", ("r.png", content, "image/png"))])
+    failed = await add_receipt(client, member, claim, files=[("files", ("r.png", content, "image/png"))])
     assert_problem(failed, 500, "internal_error")
     monkeypatch.undo()
     assert await Receipt.count() == 0
     assert (await client.get(f"/v1/me/claims/{claim['id']}", headers=member)).json()["items"][0]["receipts"] == []
     import hashlib
 
-    from member_api.storage import BlobStore
+    from member_api.core.storage import BlobStore
 
     store = BlobStore(Path(client.settings.data_dir) / "blobs")
     assert not store.path_for(hashlib.sha256(content).hexdigest()).exists()
@@ -288,15 +260,15 @@ async def test_reused_receipt_is_flagged(client):
             {"care_date": "2026-11-24", "facility_id": await facility_id(client, HOSPITAL), "compliant_fen": 100}
         ],
     }
-    first, second = await _claim(client, member, body), await _claim(client, member, body)
-    await _receipt(client, member, first)
-    again = (await _receipt(client, member, second)).json()
+    first, second = await draft_claim(client, member, body), await draft_claim(client, member, body)
+    await add_receipt(client, member, first)
+    again = (await add_receipt(client, member, second)).json()
     assert all(r["reused"] for r in again["items"][0]["receipts"])
 
 
 async def test_others_cannot_read_a_claim_or_its_receipts(client):
     member, claim = await _referral_claim(client)
-    receipt_id = (await _receipt(client, member, claim)).json()["items"][0]["receipts"][0]["id"]
+    receipt_id = (await add_receipt(client, member, claim)).json()["items"][0]["receipts"][0]["id"]
     other = await member_headers(client, "SG0000000003")
     clerk = await staff_headers(client, "clerk_zj_dh")
     for path in (f"/v1/me/claims/{claim['id']}", f"/v1/me/claims/{claim['id']}/receipts/{receipt_id}"):
@@ -308,7 +280,7 @@ async def test_others_cannot_read_a_claim_or_its_receipts(client):
 
 async def test_claim_payout_racing_counter_settlements_never_overspends(client):
     member, claim = await _referral_claim(client, 40000)
-    await _receipt(client, member, claim)
+    await add_receipt(client, member, claim)
     await client.post(f"/v1/me/claims/{claim['id']}/submit", headers=member)
     reviewer = await staff_headers(client, "reviewer_agency")
     clerk = await staff_headers(client, "clerk_zj_dh")
@@ -338,7 +310,7 @@ async def test_claim_payout_racing_counter_settlements_never_overspends(client):
 
 async def test_a_claim_taken_into_review_is_decided_by_that_reviewer_only(client):
     member, claim = await _referral_claim(client)
-    await _receipt(client, member, claim)
+    await add_receipt(client, member, claim)
     await client.post(f"/v1/me/claims/{claim['id']}/submit", headers=member)
     first, second = await staff_headers(client, "reviewer_agency"), await staff_headers(client, "reviewer_agency_2")
     decision = {"items": [{"item_id": claim["items"][0]["id"], "decision": "approve"}]}

@@ -10,8 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
-from member_api.demo import DEMO_PASSWORD
-from tests.serverproc import running_server
+from member_api.jobs.demo import DEMO_PASSWORD
+from tests.helpers.serverproc import running_server
 
 REQUESTS = 240
 

@@ -17,9 +17,9 @@ import asyncpg
 import httpx
 from PIL import Image
 
-from member_api.demo import DEMO_PASSWORD
-from member_api.storage import BlobStore
-from tests.serverproc import running_server
+from member_api.core.storage import BlobStore
+from member_api.jobs.demo import DEMO_PASSWORD
+from tests.helpers.serverproc import running_server
 
 ROUNDS = int(os.environ.get("MEMBER_API_CRASH_ROUNDS", "3"))
 CLIENTS = int(os.environ.get("MEMBER_API_CRASH_CLIENTS", "12"))

@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
-from PIL import Image
-
 from member_api.facilities.designation import headcount
-from tests.api.test_foundation import assert_problem
-from tests.helpers import facility_id, member_headers, staff_headers
-
-
-def png_bytes(size: int = 32) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (size, size), (200, 10, 10)).save(out, format="PNG")
-    return out.getvalue()
-
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-async def codes(client) -> dict[str, int]:
-    f = client.world["facilities"]
-    return {
-        "inst": await facility_id(client, f["designated_institution"]),
-        "station": await facility_id(client, f["designated_station"]),
-        "school": await facility_id(client, f["school_clinic"]),
-        "hospital": await facility_id(client, f["tertiary_hospital"]),
-        "outside": await facility_id(client, f["out_of_city"]),
-        "wj_inst": await facility_id(client, "H44020300001"),
-        "wj_station": await facility_id(client, "H44020300002"),
-        "zj_other_inst": await facility_id(client, "H44020400005"),
-        "zj_other_station": await facility_id(client, "H44020400006"),
-    }
+from tests.helpers import member_headers, staff_headers
+from tests.helpers.facilities import change_form, codes
+from tests.helpers.files import PDF, png_bytes
+from tests.helpers.problems import assert_problem
 
 
 async def test_facility_search_filters_text_and_distance(client):
@@ -129,16 +104,12 @@ async def _designated_member(client, ids) -> dict[str, str]:
     return headers
 
 
-def _form(ids, **extra) -> dict[str, str]:
-    return {"institution_id": str(ids["inst"]), "station_id": str(ids["station"]), "reason": "relocation", **extra}
-
-
 async def test_change_request_approved_takes_effect_next_day(client):
     ids = await codes(client)
     headers = await _designated_member(client, ids)
     submitted = await client.post(
         "/v1/me/designation/change-requests",
-        data=_form(ids),
+        data=change_form(ids),
         files=[
             ("evidence", ("lease.png", png_bytes(), "image/png")),
             ("evidence", ("proof.pdf", PDF, "application/pdf")),
@@ -150,7 +121,7 @@ async def test_change_request_approved_takes_effect_next_day(client):
     assert request["status"] == "pending" and len(request["evidence"]) == 2
     second = await client.post(
         "/v1/me/designation/change-requests",
-        data=_form(ids),
+        data=change_form(ids),
         files=[("evidence", ("a.png", png_bytes(), "image/png"))],
         headers=headers,
     )
@@ -193,7 +164,7 @@ async def test_change_request_rejected_and_withdrawn(client):
     first = (
         await client.post(
             "/v1/me/designation/change-requests",
-            data=_form(ids),
+            data=change_form(ids),
             files=[("evidence", ("a.png", png_bytes(), "image/png"))],
             headers=headers,
         )
@@ -209,7 +180,7 @@ async def test_change_request_rejected_and_withdrawn(client):
     second = (
         await client.post(
             "/v1/me/designation/change-requests",
-            data=_form(ids),
+            data=change_form(ids),
             files=[("evidence", ("a.png", png_bytes(), "image/png"))],
             headers=headers,
         )
@@ -247,7 +218,9 @@ async def test_bad_evidence_files_are_refused_with_nothing_stored(client):
     ]
     for files, code in bad:
         assert_problem(
-            await client.post("/v1/me/designation/change-requests", data=_form(ids), files=files, headers=headers),
+            await client.post(
+                "/v1/me/designation/change-requests", data=change_form(ids), files=files, headers=headers
+            ),
             422,
             code,
         )

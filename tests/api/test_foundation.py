@@ -12,19 +12,9 @@ from member_api import db
 from member_api.app import create_app
 from member_api.openapi_export import render_openapi
 from member_api.settings import Settings
+from tests.helpers.problems import assert_problem
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def assert_problem(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["message_zh"] and body["message_en"]
-    assert "Traceback" not in response.text and 'File "' not in response.text
-    if code:
-        assert body["code"] == code
-    return body
 
 
 async def test_health_live_and_ready(client):

@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from member_api.demo import DEMO_PASSWORD
-from tests.serverproc import running_server
+from member_api.jobs.demo import DEMO_PASSWORD
+from tests.helpers.serverproc import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ST = Path(sys.executable).parent / "st"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from member_api.auth.tables import OtpChallenge, RateEvent
-from member_api.housekeeping import purge
-from member_api.settlement.tables import IdempotencyRecord, Settlement
+from member_api.auth.tables import OtpChallenge
+from member_api.core.tables import IdempotencyRecord, RateEvent
+from member_api.jobs.housekeeping import purge
+from member_api.ledger.tables import Settlement
 from tests.helpers import login_phone, member_entry, staff_headers
 
 

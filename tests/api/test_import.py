@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from member_api.demo import demo_id
+from member_api.jobs.demo import demo_id
 from member_api.members.importer import COLUMNS, import_csv
 from member_api.members.tables import Enrollment, Member
 

@@ -11,11 +11,11 @@ import zxingcpp
 from PIL import Image
 
 from member_api.auth.staff import create_staff
-from member_api.demo import DEMO_PASSWORD
-from member_api.settlement import idempotency
-from member_api.settlement.tables import BenefitAccount, Settlement
-from tests.api.test_foundation import assert_problem
+from member_api.core import idempotency
+from member_api.jobs.demo import DEMO_PASSWORD
+from member_api.ledger.tables import BenefitAccount, Settlement
 from tests.helpers import member_entry, member_headers, staff_headers
+from tests.helpers.problems import assert_problem
 
 VISIT = "2026-11-24"
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from member_api.auth.passwords import hash_password
 from member_api.auth.tables import Staff
-from member_api.clock import SystemClock, local_today
+from member_api.core.clock import SystemClock, local_today
+from member_api.core.divisions import DIVISIONS
+from member_api.core.keys import load_keyring
 from member_api.db import write_transaction
-from member_api.divisions import DIVISIONS
+from member_api.facilities.designation import carry_over_year
 from member_api.facilities.tables import Designation, Facility
-from member_api.keys import load_keyring
 from member_api.members.identity import check_digit
 from member_api.members.registry import RegistryRow, upsert
 from member_api.members.tables import Member
@@ -320,6 +321,7 @@ async def seed_demo(settings: Settings, today: date | None = None) -> dict[str, 
                         created_at=datetime.now(UTC),
                     )
                 ).run()
+    await carry_over_year(year, today)  # what the daily job does on the first day of a year
     return {
         "today": today.isoformat(),
         "note": "Demo data only. Log in residents with POST /v1/auth/otp then /v1/auth/login; the SMS code is "

@@ -1,4 +1,4 @@
-"""Benefit accounts (one per member and year), immutable fund movements, idempotency records."""
+"""Benefit accounts (one per member and year) and immutable fund movements: written only by ledger.service."""
 
 from piccolo.columns import (
     JSON,
@@ -52,16 +52,3 @@ class Settlement(Table, tablename="settlement"):
     reverses = BigInt(null=True, default=None, unique=True)
     reason_text = Text(default="")
     created_at = Timestamptz()
-
-
-class IdempotencyRecord(Table, tablename="idempotency_record"):
-    """The first response to an ``Idempotency-Key`` of one caller, replayed for its repeats."""
-
-    scope = Varchar(length=48)
-    key = Varchar(length=255)
-    fingerprint = Varchar(length=64)
-    state = Varchar(length=12)
-    status_code = Integer(null=True, default=None)
-    body = Text(default="")
-    created_at = Timestamptz(index=True)
-    updated_at = Timestamptz()

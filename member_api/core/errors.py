@@ -10,7 +10,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-log = logging.getLogger("member_api.errors")
+log = logging.getLogger("member_api.core.errors")
 PROBLEM = "application/problem+json"
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import msgspec
 from litestar import Request, Response
+from litestar.status_codes import HTTP_201_CREATED
 
+from member_api.core.context import AppContext
+from member_api.core.errors import PROBLEM, ApiError
+from member_api.core.tables import IdempotencyRecord
 from member_api.db import fetch, lock_for_update, retry_transient, write_transaction
-from member_api.errors import PROBLEM, ApiError
-from member_api.settlement.tables import IdempotencyRecord
 
 RUNNING, DONE = "running", "done"
 STALE_AFTER = timedelta(seconds=60)
@@ -127,3 +131,31 @@ async def begin(scope: str, key: str, print_: str, now: datetime) -> Claim | Rep
             return Claim(scope, key)
 
     return await retry_transient(seen_before)
+
+
+async def run_idempotent(
+    request: Request,
+    ctx: AppContext,
+    scope: str,
+    work: Callable[[Claim], Awaitable[msgspec.Struct]],
+    completes_itself: bool = True,
+) -> Response[bytes]:
+    """Serve a POST under its Idempotency-Key: replay what was answered, or do the work once.
+
+    Money-moving work records its response inside its own transaction (``completes_itself``); other work
+    is recorded right after it commits.
+    """
+    key = key_from(request)
+    body = await request.body()
+    gate = await begin(scope, key, fingerprint(request.method, request.url.path, body), ctx.clock.now())
+    if isinstance(gate, Replay):
+        return gate.response()
+    try:
+        result = await work(gate)
+    except BaseException:
+        await gate.release()
+        raise
+    body = msgspec.json.encode(result)
+    if not completes_itself:
+        await gate.complete(HTTP_201_CREATED, body, ctx.clock.now())
+    return Response(body, status_code=HTTP_201_CREATED, media_type="application/json")

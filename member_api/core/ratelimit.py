@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from member_api.auth.tables import RateEvent
-from member_api.errors import ApiError
+from member_api.core.errors import ApiError
+from member_api.core.tables import RateEvent
 
 
 async def count_since(kind: str, key_hash: str, since: datetime) -> int:

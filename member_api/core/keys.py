@@ -13,7 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from member_api.storage import write_synced
+from member_api.core.storage import write_synced
 
 KEEP_PUBLIC_KEYS = 2
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from member_api.demo import DEMO_PASSWORD
-from tests.conftest import last_sms_code
+from member_api.jobs.demo import DEMO_PASSWORD
+from tests.helpers.databases import last_sms_code
 
 
 def member_entry(client: Any, insurance_no: str) -> dict[str, Any]:

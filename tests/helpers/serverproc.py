@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import _create_pg_database, _drop_pg_database
+from tests.helpers.databases import create_pg_database, drop_pg_database
 
 BIN = Path(sys.executable).parent / "member-api"
 
@@ -73,7 +73,7 @@ class Server:
 async def running_server(kind: str, tmp_path: Path, workers: int = 2) -> AsyncIterator[Server]:
     pg_name = None
     if kind == "postgres":
-        created = await _create_pg_database()
+        created = await create_pg_database()
         assert created is not None
         url, pg_name = created
     else:
@@ -94,4 +94,4 @@ async def running_server(kind: str, tmp_path: Path, workers: int = 2) -> AsyncIt
     finally:
         server.kill()
         if pg_name:
-            await _drop_pg_database(pg_name)
+            await drop_pg_database(pg_name)

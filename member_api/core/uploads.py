@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import filetype
 from PIL import Image
 
-from member_api.errors import ApiError, FieldError
+from member_api.core.errors import ApiError, FieldError
 from member_api.settings import Settings
 
 ALLOWED = {"image/jpeg", "image/png", "application/pdf"}

@@ -11,6 +11,7 @@ One instance per app, so tests and replicas never share state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from cachetools import LRUCache, TTLCache
@@ -23,7 +24,7 @@ VERIFIED_TOKEN_TTL_S = 60
 class Caches:
     account_member: LRUCache[int, int] = field(default_factory=lambda: LRUCache(maxsize=200_000))
     credential_subject: LRUCache[int, str] = field(default_factory=lambda: LRUCache(maxsize=200_000))
-    eligibility: TTLCache[tuple[int, int], tuple[bool, bool]] = field(
+    eligibility: TTLCache[tuple[int, date], bool] = field(
         default_factory=lambda: TTLCache(maxsize=200_000, ttl=ELIGIBILITY_TTL_S)
     )
     verified_tokens: TTLCache[str, dict[str, Any]] = field(

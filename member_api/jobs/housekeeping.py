@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from piccolo.table import Table
 
-from member_api.auth.tables import OtpChallenge, RateEvent, RefreshToken
+from member_api.auth.tables import OtpChallenge, RefreshToken
+from member_api.core import idempotency
+from member_api.core.tables import IdempotencyRecord, RateEvent
 from member_api.db import write_transaction
-from member_api.settlement import idempotency
-from member_api.settlement.tables import IdempotencyRecord
 
 RATE_EVENT_RETENTION = timedelta(days=2)  # the longest limit window is one day
 OTP_RETENTION = timedelta(days=1)  # past expiry: kept a day for support questions

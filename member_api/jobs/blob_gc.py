@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from member_api.claims.tables import Receipt
+from member_api.core.storage import BlobStore
 from member_api.facilities.tables import EvidenceFile
 from member_api.settings import Settings
-from member_api.storage import BlobStore
 
 
 async def referenced_hashes() -> set[str]:

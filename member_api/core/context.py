@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 from litestar import Request
 
-from member_api.auth.sms import SmsSender
-from member_api.caches import Caches
-from member_api.clock import Clock
-from member_api.keys import KeyRing
+from member_api.core.caches import Caches
+from member_api.core.clock import Clock
+from member_api.core.keys import KeyRing
+from member_api.core.sms import SmsSender
+from member_api.core.storage import BlobStore
 from member_api.settings import Settings
-from member_api.storage import BlobStore
 
 
 @dataclass

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 import pytest_asyncio
 from litestar.testing import AsyncTestClient
 
-from member_api import db, demo
+from member_api import db
 from member_api.app import create_app
 from member_api.auth.passwords import hash_password
-from member_api.clock import FrozenClock
+from member_api.core.clock import FrozenClock
+from member_api.jobs import demo
 from member_api.settings import Settings
+from tests.helpers.databases import create_pg_database, drop_pg_database
 
-PG_ADMIN_URL = os.environ.get("MEMBER_API_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # 10:00 Shanghai time on a weekday in the 2026 policy year.
 START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 TABLES_IN_DELETE_ORDER = (
@@ -49,31 +45,6 @@ TABLES_IN_DELETE_ORDER = (
 _DEMO_HASH = hash_password(demo.DEMO_PASSWORD)
 
 
-async def _create_pg_database() -> tuple[str, str] | None:
-    name = f"member_api_test_{os.getpid()}_{secrets.token_hex(3)}"
-    try:
-        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is unreachable under CI: {exc}")
-        pytest.skip(f"PostgreSQL unreachable ({exc}); set MEMBER_API_TEST_POSTGRES_URL")
-        return None
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}", name
-
-
-async def _drop_pg_database(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def db_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -85,7 +56,7 @@ async def database(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> As
     data_dir = tmp_path_factory.mktemp(f"data-{db_kind}")
     pg_name = None
     if db_kind == "postgres":
-        created = await _create_pg_database()
+        created = await create_pg_database()
         assert created is not None
         url, pg_name = created
     else:
@@ -103,7 +74,7 @@ async def database(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> As
     finally:
         await db.close(engine)
         if pg_name:
-            await _drop_pg_database(pg_name)
+            await drop_pg_database(pg_name)
 
 
 async def wipe() -> None:
@@ -144,9 +115,3 @@ async def client(database: dict[str, Any], world: dict[str, Any], clock: FrozenC
         test_client.settings = database["settings"]
         test_client.clock = clock
         yield test_client
-
-
-def last_sms_code(settings: Settings, phone: str) -> str:
-    path = Path(settings.resolved_sms_backend.removeprefix("file:"))
-    lines = [json.loads(line) for line in path.read_text().splitlines()]
-    return next(m["code"] for m in reversed(lines) if m["phone"] == phone)

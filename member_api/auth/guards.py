@@ -1,0 +1,38 @@
+"""The bearer token turned into a ``Principal`` (wired by the app as the ``principal`` dependency)."""
+
+from __future__ import annotations
+
+from litestar import Request
+
+from member_api.core.context import AppContext
+from member_api.core.principal import Principal, unauthorized
+from member_api.core.tokens import TokenError, verify
+from member_api.db import fetch_one
+
+
+async def provide_principal(request: Request, ctx: AppContext) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise unauthorized()
+    try:
+        claims = verify(
+            ctx.keyring,
+            token.strip(),
+            audience=ctx.settings.audience,
+            issuer=ctx.settings.issuer,
+            now=ctx.clock.now(),
+            required=("exp", "iat", "sub", "role"),
+            cache=ctx.caches.verified_tokens,
+        )
+    except TokenError as exc:
+        raise unauthorized(exc.code) from exc
+    sub, role = str(claims["sub"]), claims["role"]
+    if role == "member" and sub.startswith("a") and sub[1:].isdigit():
+        return Principal(role="member", account_id=int(sub[1:]))
+    if role in ("clerk", "reviewer") and sub.startswith("s") and sub[1:].isdigit():
+        staff = await fetch_one("SELECT active, facility FROM staff WHERE id = {}", int(sub[1:]))
+        if not staff or not staff["active"]:
+            raise unauthorized()
+        return Principal(role=role, staff_id=int(sub[1:]), facility_id=staff["facility"])
+    raise unauthorized("token_invalid")

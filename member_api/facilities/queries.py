@@ -1,0 +1,67 @@
+"""Hand-written SQL of the facilities area, as named functions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from member_api.core.errors import not_found
+from member_api.db import fetch, fetch_one
+
+
+async def facility_row(facility_id: int) -> dict[str, Any]:
+    """What the policy engine and a receipt need of a facility: id, name, kind, tier, in_city."""
+    row = await fetch_one("SELECT id, name, kind, tier, in_city FROM facility WHERE id = {}", facility_id)
+    if row is None:
+        raise not_found("医疗机构", "facility")
+    return row
+
+
+# A period [from, to) holding a day. The statements below are built from constants only (hence the noqa).
+IN_FORCE_ON = "valid_from <= {} AND (valid_to IS NULL OR valid_to > {})"
+_DESIGNATION_ON = (
+    "SELECT id, member, year, institution, station, valid_from, valid_to, source, change_request, created_at"  # noqa: S608
+    f" FROM designation WHERE member = {{}} AND {IN_FORCE_ON} ORDER BY valid_from DESC LIMIT 1"
+)
+_HEADCOUNT_ON = (
+    "SELECT institution, COUNT(DISTINCT member) AS members FROM designation"  # noqa: S608
+    f" WHERE {IN_FORCE_ON} GROUP BY institution"
+)
+# Last year's open pair of members enrolled and paid up this year who have no row this year yet.
+_CARRY_FROM = (
+    " FROM designation d JOIN enrollment e ON e.member = d.member AND e.year = {} AND e.paid_up"
+    " WHERE d.year = {} AND (d.valid_to IS NULL OR d.valid_to > {})"
+    " AND NOT EXISTS (SELECT 1 FROM designation x WHERE x.member = d.member AND x.year = {})"
+)
+
+
+async def designation_on(member_id: int, day: date) -> dict[str, Any] | None:
+    return await fetch_one(_DESIGNATION_ON, member_id, day, day)
+
+
+async def headcount_on(day: date) -> dict[int, int]:
+    return {r["institution"]: r["members"] for r in await fetch(_HEADCOUNT_ON, day, day)}
+
+
+async def carry_over_candidate_pairs(year: int) -> list[dict[str, Any]]:
+    return await fetch(
+        "SELECT DISTINCT d.institution, d.station" + _CARRY_FROM,
+        year,
+        year - 1,
+        date(year - 1, 12, 31),
+        year,
+    )
+
+
+async def carry_over_pair(year: int, institution_id: int, station_id: int | None, created_at: datetime) -> int:
+    station = "d.station IS NULL" if station_id is None else "d.station = {}"
+    args: list[object] = [year, date(year, 1, 1), created_at, year, year - 1, date(year - 1, 12, 31), year]
+    args += [institution_id] + ([station_id] if station_id is not None else [])
+    rows = await fetch(
+        "INSERT INTO designation (member, year, institution, station, valid_from, source, created_at)"
+        " SELECT d.member, {}, d.institution, d.station, {}, 'carry_over', {}"
+        + _CARRY_FROM
+        + f" AND d.institution = {{}} AND {station} RETURNING id",
+        *args,
+    )
+    return len(rows)

@@ -1,0 +1,1 @@
+"""Jobs run from the command line or cron: housekeeping, blob GC, yearly rollover, demo seeding."""

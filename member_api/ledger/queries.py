@@ -1,0 +1,116 @@
+"""The ledger's hand-written SQL, as named functions. Rows come back in one shape: the table's own columns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from member_api.db import fetch, fetch_one
+from member_api.ledger.tables import Settlement
+
+MOVEMENT_COLUMNS = tuple(c._meta.db_column_name for c in Settlement._meta.non_default_columns)
+_INSERT_MOVEMENT = "INSERT INTO settlement ({}) VALUES ({}) RETURNING *".format(  # noqa: S608 - names from the Table
+    ", ".join(MOVEMENT_COLUMNS), ", ".join("{}" for _ in MOVEMENT_COLUMNS)
+)
+
+
+async def lock_account(member_id: int, year: int, now: datetime) -> dict[str, Any]:
+    """The member's account for the year, created on first use and row-locked, in one statement.
+
+    On PostgreSQL the upsert's row lock holds to the end of the transaction; on SQLite the transaction
+    already holds the database's write lock (BEGIN IMMEDIATE).
+    """
+    row = await fetch_one(
+        "INSERT INTO benefit_account (member, year, used_fen, used_out_of_city_fen, updated_at)"
+        " VALUES ({}, {}, 0, 0, {}) ON CONFLICT (member, year) DO UPDATE SET updated_at = excluded.updated_at"
+        " RETURNING id, used_fen, used_out_of_city_fen",
+        member_id,
+        year,
+        now,
+    )
+    assert row is not None
+    return row
+
+
+async def account(member_id: int, year: int) -> dict[str, Any] | None:
+    return await fetch_one(
+        "SELECT used_fen, used_out_of_city_fen FROM benefit_account WHERE member = {} AND year = {}", member_id, year
+    )
+
+
+async def set_used(account_id: int, used_fen: int, used_out_of_city_fen: int, now: datetime) -> None:
+    await fetch(
+        "UPDATE benefit_account SET used_fen = {}, used_out_of_city_fen = {}, updated_at = {} WHERE id = {}",
+        used_fen,
+        used_out_of_city_fen,
+        now,
+        account_id,
+    )
+
+
+async def insert_movement(values: dict[str, Any]) -> dict[str, Any]:
+    row = await fetch_one(_INSERT_MOVEMENT, *(values[c] for c in MOVEMENT_COLUMNS))
+    assert row is not None
+    return row
+
+
+async def movement(movement_id: int) -> dict[str, Any] | None:
+    return await fetch_one("SELECT * FROM settlement WHERE id = {}", movement_id)
+
+
+async def member_movement(member_id: int, movement_id: int) -> dict[str, Any] | None:
+    return await fetch_one("SELECT * FROM settlement WHERE id = {} AND member = {}", movement_id, member_id)
+
+
+async def reversal_of(movement_id: int) -> dict[str, Any] | None:
+    return await fetch_one("SELECT id FROM settlement WHERE reverses = {}", movement_id)
+
+
+async def reversals_of(ids: list[int]) -> dict[int, int]:
+    """{original id: reversal id} for the ids that were reversed."""
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _ in ids)
+    rows = await fetch(f"SELECT id, reverses FROM settlement WHERE reverses IN ({marks})", *ids)  # noqa: S608
+    return {r["reverses"]: r["id"] for r in rows}
+
+
+async def jti_used(jti: str) -> bool:
+    return await fetch_one("SELECT 1 AS used FROM settlement WHERE credential_jti = {}", jti) is not None
+
+
+async def counter_visit_exists(member_id: int, facility_id: int, day: date) -> bool:
+    return (
+        await fetch_one(
+            "SELECT 1 AS hit FROM settlement WHERE member = {} AND facility = {} AND visit_date = {}"
+            " AND kind = 'counter' LIMIT 1",
+            member_id,
+            facility_id,
+            day,
+        )
+        is not None
+    )
+
+
+async def member_page(
+    member_id: int, year: int | None, kind: str | None, facility_id: int | None, before_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Newest first by id (keyset): the filters are fixed fragments, the values parameters."""
+    where, args = ["member = {}"], [member_id]
+    for fragment, value in (("year = {}", year), ("kind = {}", kind), ("facility = {}", facility_id)):
+        if value:
+            where.append(fragment)
+            args.append(value)
+    if before_id:
+        where.append("id < {}")
+        args.append(before_id)
+    sql = f"SELECT * FROM settlement WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT {{}}"  # noqa: S608
+    return await fetch(sql, *args, limit)
+
+
+async def member_year_rows(member_id: int, year: int) -> list[dict[str, Any]]:
+    return await fetch(
+        "SELECT visit_date, facility, fund_fen, member_fen, kind FROM settlement WHERE member = {} AND year = {}",
+        member_id,
+        year,
+    )

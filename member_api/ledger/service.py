@@ -1,0 +1,199 @@
+"""The one writer of money: post a movement under the account lock, reverse one, read a state, shape a view.
+
+Every fund movement (counter settlement, claim payout, reversal) is an immutable row (R11) and changes the
+account's used amounts in the same transaction, under the account's row lock, so concurrent movements of one
+member never exceed the caps (R4). Callers run these inside ``db.write_transaction()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+
+from member_api.core.clock import LOCAL_TZ
+from member_api.core.errors import ApiError
+from member_api.ledger import queries
+from member_api.ledger.schemas import LineView, SettlementView
+from member_api.policy.reimbursement import AccountState, Bill, Reimbursement
+
+COUNTER, CLAIM_PAYOUT, REVERSAL = "counter", "claim_payout", "reversal"
+KINDS = (COUNTER, REVERSAL, CLAIM_PAYOUT)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a movement records besides the amounts the policy engine computes."""
+
+    member: int
+    facility: int
+    kind: str
+    year: int
+    visit_date: date
+    bill: Bill
+    clerk_id: int | None = None
+    emergency: bool = False
+    referral_id: int | None = None
+    credential_jti: str | None = None
+    reason_text: str = ""
+
+
+@dataclass(frozen=True)
+class Posted:
+    movement: dict[str, Any]
+    before: AccountState
+    after: AccountState
+
+
+def already_reversed() -> ApiError:
+    return ApiError("already_reversed", 409, "该结算已冲正", "This settlement was already reversed.")
+
+
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+async def _apply(
+    account: dict[str, Any], fund_fen: int, out_of_city: bool, now: datetime
+) -> tuple[AccountState, AccountState]:
+    before = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
+    after = AccountState(
+        used_fen=before.used_fen + fund_fen,
+        used_out_of_city_fen=before.used_out_of_city_fen + (fund_fen if out_of_city else 0),
+    )
+    await queries.set_used(account["id"], after.used_fen, after.used_out_of_city_fen, now)
+    return before, after
+
+
+async def post(
+    entry: Entry, now: datetime, compute: Callable[[AccountState], Reimbursement]
+) -> tuple[Posted, Reimbursement]:
+    """Lock the account of (member, year), compute against its state, record the movement, update the account."""
+    account = await queries.lock_account(entry.member, entry.year, now)
+    state = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
+    result = compute(state)
+    repeat = entry.kind == COUNTER and await queries.counter_visit_exists(
+        entry.member, entry.facility, entry.visit_date
+    )
+    row = await queries.insert_movement(
+        {
+            "member": entry.member,
+            "facility": entry.facility,
+            "kind": entry.kind,
+            "year": entry.year,
+            "visit_date": entry.visit_date,
+            "clerk_id": entry.clerk_id,
+            "general_fee_fen": entry.bill.general_fee_fen,
+            "compliant_fen": entry.bill.compliant_fen,
+            "non_compliant_fen": entry.bill.non_compliant_fen,
+            "emergency": entry.emergency,
+            "referral_id": entry.referral_id,
+            "out_of_city": result.out_of_city,
+            "fund_fen": result.fund_fen,
+            "member_fen": result.member_fen,
+            "lines": _json([msgspec.to_builtins(line) for line in result.lines]),
+            "reasons": _json(list(result.reasons)),
+            "repeat_same_day": repeat,
+            "credential_jti": entry.credential_jti,
+            "reverses": None,
+            "reason_text": entry.reason_text,
+            "created_at": now,
+        }
+    )
+    before, after = await _apply(account, result.fund_fen, result.out_of_city, now)
+    return Posted(movement=row, before=before, after=after), result
+
+
+async def reverse(original: dict[str, Any], clerk_id: int | None, reason: str, now: datetime) -> Posted:
+    """Undo a movement by a negative one that restores the cap; the original stays (R11).
+
+    The account lock comes first, so of concurrent reversals exactly one sees no reversal yet.
+    """
+    account = await queries.lock_account(original["member"], original["year"], now)
+    if await queries.reversal_of(original["id"]) is not None:
+        raise already_reversed()
+    row = await queries.insert_movement(
+        {
+            "member": original["member"],
+            "facility": original["facility"],
+            "kind": REVERSAL,
+            "year": original["year"],
+            "visit_date": original["visit_date"],
+            "clerk_id": clerk_id,
+            "general_fee_fen": -original["general_fee_fen"],
+            "compliant_fen": -original["compliant_fen"],
+            "non_compliant_fen": -original["non_compliant_fen"],
+            "emergency": original["emergency"],
+            "referral_id": None,
+            "out_of_city": original["out_of_city"],
+            "fund_fen": -original["fund_fen"],
+            "member_fen": -original["member_fen"],
+            "lines": "[]",
+            "reasons": _json(["reversal"]),
+            "repeat_same_day": False,
+            "credential_jti": None,
+            "reverses": original["id"],
+            "reason_text": reason.strip(),
+            "created_at": now,
+        }
+    )
+    before, after = await _apply(account, -original["fund_fen"], original["out_of_city"], now)
+    return Posted(movement=row, before=before, after=after)
+
+
+async def state(member_id: int, year: int) -> AccountState:
+    row = await queries.account(member_id, year)
+    if row is None:
+        return AccountState()
+    return AccountState(used_fen=row["used_fen"], used_out_of_city_fen=row["used_out_of_city_fen"])
+
+
+async def movement(movement_id: int) -> dict[str, Any] | None:
+    return await queries.movement(movement_id)
+
+
+async def member_movement(member_id: int, movement_id: int) -> dict[str, Any] | None:
+    return await queries.member_movement(member_id, movement_id)
+
+
+async def credential_used(jti: str | None) -> bool:
+    return jti is not None and await queries.jti_used(jti)
+
+
+member_page = queries.member_page
+member_year_rows = queries.member_year_rows
+reversals_of = queries.reversals_of
+
+
+def _decoded(value: Any) -> Any:
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
+def view(row: dict[str, Any], facility_name: str, reversed_by: int | None = None) -> SettlementView:
+    """A stored movement row (as the table returns it) shown to a resident, a clerk or a reviewer."""
+    created = row["created_at"]
+    return SettlementView(
+        id=row["id"],
+        kind=row["kind"],
+        member_id=row["member"],
+        facility_id=row["facility"],
+        facility_name=facility_name,
+        visit_date=row["visit_date"],
+        year=row["year"],
+        general_fee_fen=row["general_fee_fen"],
+        compliant_fen=row["compliant_fen"],
+        non_compliant_fen=row["non_compliant_fen"],
+        fund_fen=row["fund_fen"],
+        member_fen=row["member_fen"],
+        reasons=_decoded(row["reasons"]),
+        lines=[msgspec.convert(x, LineView) for x in _decoded(row["lines"])],
+        repeat_same_day=bool(row["repeat_same_day"]),
+        out_of_city=bool(row["out_of_city"]),
+        emergency=bool(row["emergency"]),
+        reverses=row["reverses"],
+        reversed_by=reversed_by,
+        created_at=created.astimezone(LOCAL_TZ) if created.tzinfo else created,
+    )

@@ -1,0 +1,1 @@
+"""Referrals approved by the designated facility (R10)."""

@@ -1,0 +1,31 @@
+"""/v1/counter/referrals (the designated facility refers) and /v1/me/referrals (the member sees them)."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.status_codes import HTTP_201_CREATED
+
+from member_api.core.context import AppContext
+from member_api.core.principal import MemberCaller, Principal
+from member_api.referrals import service
+from member_api.referrals.schemas import ReferralCreate, ReferralView
+
+
+class MeReferralsController(Controller):
+    path = "/v1/me"
+    tags = ["claims"]
+    security = [{"bearer": []}]
+
+    @get("/referrals", summary="Referrals approved for the member (R10)")
+    async def referrals(self, caller: MemberCaller, subject_member_id: int) -> list[ReferralView]:
+        return await service.member_referrals(subject_member_id)
+
+
+class CounterReferralsController(Controller):
+    path = "/v1/counter/referrals"
+    tags = ["counter"]
+    security = [{"bearer": []}]
+
+    @post("", status_code=HTTP_201_CREATED, summary="Record a referral approved by the designated facility (R10)")
+    async def create(self, data: ReferralCreate, ctx: AppContext, clerk: Principal) -> ReferralView:
+        return await service.create_referral(ctx, clerk, data)

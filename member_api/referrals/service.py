@@ -1,0 +1,84 @@
+"""R10: referrals recorded by the designated facility, and which referral covers a visit (counter and claims)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from member_api.audit.service import record
+from member_api.core.clock import local_today
+from member_api.core.context import AppContext
+from member_api.core.errors import ApiError, invalid_field
+from member_api.core.principal import Principal
+from member_api.credential.identify import identify_member
+from member_api.db import write_transaction
+from member_api.facilities.designation import designation_on
+from member_api.facilities.tables import Facility
+from member_api.referrals.schemas import ReferralCreate, ReferralView
+from member_api.referrals.tables import Referral
+
+HOSPITAL_TIERS = ("secondary", "tertiary")
+
+
+async def referral_for(member_id: int, referral_id: int, facility_id: int, day: date) -> dict[str, Any] | None:
+    """The referral if it is this member's, to this facility, valid on ``day``."""
+    row = await Referral.select().where((Referral.id == referral_id) & (Referral.member == member_id)).first()
+    if row and row["target_facility"] == facility_id and row["valid_from"] <= day <= row["valid_to"]:
+        return row
+    return None
+
+
+async def create_referral(ctx: AppContext, clerk: Principal, req: ReferralCreate) -> ReferralView:
+    """Only the member's designated institution (or its station) may refer, to a city hospital of tier 2 or 3."""
+    member, _ = await identify_member(ctx, req.credential, req.id_number)
+    today = local_today(ctx.clock)
+    designation = await designation_on(member["id"], today)
+    if not designation or clerk.facility_id not in (designation["institution"], designation["station"]):
+        raise ApiError(
+            "not_designated_facility",
+            403,
+            "只有参保人的约定医疗机构可以办理转诊",
+            "Only the member's designated facility may refer.",
+        )
+    target = await Facility.select().where(Facility.id == req.target_facility_id).first()
+    if target is None or not target["active"] or not target["in_city"] or target["tier"] not in HOSPITAL_TIERS:
+        raise invalid_field(
+            "target_facility_id",
+            "只能转往本市二级或三级定点医院",
+            "Target must be a city hospital of tier 2 or 3.",
+            code="invalid_referral_target",
+        )
+    if req.valid_to < req.valid_from or req.valid_from < today:
+        raise invalid_field("valid_to", "转诊有效期不正确", "The validity period is not valid.")
+    now = ctx.clock.now()
+    async with write_transaction():
+        row = Referral(
+            member=member["id"],
+            from_facility=designation["institution"],
+            target_facility=target["id"],
+            valid_from=req.valid_from,
+            valid_to=req.valid_to,
+            clerk_id=clerk.staff_id,
+            created_at=now,
+        )
+        await row.save()
+        await record(now, clerk.actor, "referral_created", "referral", row.id, {"member": member["id"]})
+    return _referral_view(await Referral.select().where(Referral.id == row.id).first())
+
+
+def _referral_view(r: dict[str, Any] | None) -> ReferralView:
+    assert r is not None
+    return ReferralView(
+        id=r["id"],
+        member_id=r["member"],
+        from_facility_id=r["from_facility"],
+        target_facility_id=r["target_facility"],
+        valid_from=r["valid_from"],
+        valid_to=r["valid_to"],
+        created_at=r["created_at"],
+    )
+
+
+async def member_referrals(member_id: int) -> list[ReferralView]:
+    rows = await Referral.select().where(Referral.member == member_id).order_by(Referral.id, ascending=False)
+    return [_referral_view(r) for r in rows]
