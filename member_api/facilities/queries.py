@@ -18,7 +18,8 @@ async def facility_row(facility_id: int) -> dict[str, Any]:
 
 
 # A period [from, to) holding a day. The statements below are built from constants only (hence the noqa).
-IN_FORCE_ON = "valid_from <= {} AND (valid_to IS NULL OR valid_to > {})"
+# A designation belongs to one policy year (R2): last year's open row is not in force this year until carried over.
+IN_FORCE_ON = "year = {} AND valid_from <= {} AND (valid_to IS NULL OR valid_to > {})"
 _DESIGNATION_ON = (
     "SELECT id, member, year, institution, station, valid_from, valid_to, source, change_request, created_at"  # noqa: S608
     f" FROM designation WHERE member = {{}} AND {IN_FORCE_ON} ORDER BY valid_from DESC LIMIT 1"
@@ -36,11 +37,11 @@ _CARRY_FROM = (
 
 
 async def designation_on(member_id: int, day: date) -> dict[str, Any] | None:
-    return await fetch_one(_DESIGNATION_ON, member_id, day, day)
+    return await fetch_one(_DESIGNATION_ON, member_id, day.year, day, day)
 
 
 async def headcount_on(day: date) -> dict[int, int]:
-    return {r["institution"]: r["members"] for r in await fetch(_HEADCOUNT_ON, day, day)}
+    return {r["institution"]: r["members"] for r in await fetch(_HEADCOUNT_ON, day.year, day, day)}
 
 
 async def carry_over_candidate_pairs(year: int) -> list[dict[str, Any]]:
