@@ -53,9 +53,8 @@ def render_table() -> str:
 
 def test_every_rule_has_one_existing_function_and_a_test():
     rules, tests = _rules(), _tests_by_rule()
-    missing = [
-        r for r in ALL_RULES if (r not in NOT_YET and r not in rules) or not _defines(rules[r][1]) or not tests.get(r)
-    ]
+    due = [r for r in ALL_RULES if r not in NOT_YET]
+    missing = [r for r in due if r not in rules or not _defines(rules[r][1]) or not tests.get(r)]
     assert missing == []
 
 
