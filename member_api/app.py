@@ -48,6 +48,7 @@ def route_handlers() -> list[object]:
         FacilitiesController,
         ReviewChangeRequestsController,
     )
+    from member_api.fhir.routes import FhirController
     from member_api.referrals.routes import CounterReferralsController, MeReferralsController
     from member_api.settlement.routes import CounterController
 
@@ -71,7 +72,7 @@ def route_handlers() -> list[object]:
         for value in vars(controller).values():
             if isinstance(value, HTTPRouteHandler):
                 value.responses = {**problems, **(value.responses or {})}
-    return controllers
+    return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
 
 
 class MetricsController(PrometheusController):
