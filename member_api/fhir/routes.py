@@ -6,6 +6,7 @@ server's CapabilityStatement (``GET /fhir/R4/metadata``), which FHIR clients rea
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -14,7 +15,7 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
-from member_api.core.clock import local_today
+from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import http_exception_handler
 from member_api.core.principal import Principal
@@ -22,6 +23,7 @@ from member_api.fhir import mapping, search, service
 
 PREFIX = "/fhir/R4"
 NO_STORE = {"Cache-Control": "no-store"}
+_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
 try:
     SOFTWARE_VERSION = version("member-api")
 except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
@@ -76,8 +78,19 @@ def outcome_handler(request: Request, exc: Exception) -> Response:
     return fhir_response(outcome, status, headers)
 
 
+def _origin(request: Request) -> str:
+    """Scheme and host as the client sees them: a TLS-terminating proxy's ``X-Forwarded-Proto``/``-Host`` win.
+
+    Trusting them is harmless here: they only shape the links of the caller's own response.
+    """
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    host = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
+    scheme = proto if proto in ("http", "https") else request.url.scheme
+    return f"{scheme}://{host if _HOST.match(host) else request.url.netloc}"
+
+
 def _base(request: Request) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}{PREFIX}"
+    return _origin(request) + PREFIX
 
 
 def _url(request: Request, **replace: str | None) -> str:
@@ -85,11 +98,12 @@ def _url(request: Request, **replace: str | None) -> str:
     items = [(k, v) for k, v in request.query_params.multi_items() if k not in replace]
     items += [(k, v) for k, v in replace.items() if v is not None]
     query = urlencode(items)
-    return f"{request.url.scheme}://{request.url.netloc}{request.url.path}" + (f"?{query}" if query else "")
+    return _origin(request) + request.url.path + (f"?{query}" if query else "")
 
 
 def _searchset(request: Request, resources: list[dict[str, Any]], ctx: AppContext, next_url: str | None = None):
-    return fhir_response(mapping.bundle(_base(request), _url(request), resources, ctx.clock.now(), next_url))
+    now = ctx.clock.now().astimezone(LOCAL_TZ)
+    return fhir_response(mapping.bundle(_base(request), _url(request), resources, now, next_url))
 
 
 def _required(name: str, value: str | None) -> str:

@@ -236,6 +236,10 @@ async def test_next_links_page_every_movement_once_and_last_updated_filters(clie
     first = fhir(await client.get(url, params={"patient": patient, "_count": 3}, headers=member), Bundle)
     nxt = next(link.url for link in first.link if link.relation == "next")
     assert parse_qs(urlsplit(nxt).query)["_count"] == ["3"] and first.total is None
+    proxied = {**member, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.cn"}
+    behind = fhir(await client.get(url, params={"patient": patient, "_count": 3}, headers=proxied), Bundle)
+    assert all(link.url.startswith("https://api.example.cn/fhir/R4/ExplanationOfBenefit?") for link in behind.link)
+    assert behind.entry[0].fullUrl == f"https://api.example.cn/fhir/R4/ExplanationOfBenefit/{made[-1]['id']}"
     day = await _all_pages(client, member, url, {"patient": patient, "_lastUpdated": "2026-11-22"})
     assert [int(e.id) for e in day] == [made[5]["id"], made[4]["id"]]
     window = await _all_pages(
