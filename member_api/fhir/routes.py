@@ -195,6 +195,14 @@ class FhirController(Controller):
     async def location(self, resource_id: str, principal: Principal) -> Response:
         return fhir_response(await service.facility(principal, resource_id, "Location"))
 
+    @get(
+        ["/Patient", "/Organization", "/Location"],
+        operation_id="fhirSearchUnsupported",
+        summary="Searches this server does not do (reads only)",
+    )
+    async def unsupported_search(self) -> Response:
+        raise Unsupported("search")
+
     @get("/{rest:path}", operation_id="fhirUnsupported", summary="Any other resource type or interaction")
     async def unsupported(self, rest: str) -> Response:
         raise Unsupported(rest)

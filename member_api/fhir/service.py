@@ -174,7 +174,9 @@ async def explanation(ctx: AppContext, principal: Principal, movement_id: int) -
     return (await _explanations([row]))[0]
 
 
-async def facility(principal: Principal, resource_id: str, as_type: Literal["Organization", "Location"]) -> dict:
+async def facility(
+    principal: Principal, resource_id: str, as_type: Literal["Organization", "Location"]
+) -> dict[str, Any]:
     """A facility of the catalogue (not personal data: any resident or officer), or the agency as insurer."""
     if principal.role not in READERS:
         raise forbidden()

@@ -306,6 +306,7 @@ async def test_facilities_as_organization_and_location(client):
     outcome(await client.get(f"{FHIR}/Organization/x", headers=member), 404, "not_found")
     unknown = outcome(await client.get(f"{FHIR}/Claim/1", headers=member), 404, "unsupported_resource")
     assert unknown.issue[0].code == "not-supported"
+    outcome(await client.get(f"{FHIR}/Patient", params={"name": "陈"}, headers=member), 404, "unsupported_resource")
 
 
 async def test_access_own_and_dependants_yes_other_member_no_clerk_no_officer_all(client):
