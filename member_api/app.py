@@ -54,6 +54,7 @@ def route_handlers() -> list[object]:
         ReviewChangeRequestsController,
     )
     from member_api.family.routes import CounterFamilyController, MeFamilyController
+    from member_api.fhir.routes import FhirController
     from member_api.notices.routes import NoticesController
     from member_api.referrals.routes import CounterReferralsController, MeReferralsController
     from member_api.settlement.routes import CounterController
@@ -83,7 +84,7 @@ def route_handlers() -> list[object]:
         for value in vars(controller).values():
             if isinstance(value, HTTPRouteHandler):
                 value.responses = {**problems, **(value.responses or {})}
-    return controllers
+    return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
 
 
 class MetricsController(PrometheusController):

@@ -35,13 +35,21 @@ def scope_for(method: str, path: str) -> str:
 async def provide_subject_member(
     caller: MemberCaller, request: Request, ctx: AppContext, member_id: QueryId = None
 ) -> int:
+    """The ``subject_member_id`` dependency of the ``/v1/me`` routes: the scope comes from the route."""
+    scope = scope_for(request.method, request.url.path)
+    return await subject_member(ctx, caller, member_id, scope, method=request.method, path=request.url.path)
+
+
+async def subject_member(
+    ctx: AppContext, caller: MemberCaller, member_id: int | None, scope: str, *, method: str = "GET", path: str = ""
+) -> int:
+    """The caller, a minor in their guardianship, or a member who granted them ``scope``; else 404 (or 403)."""
     if member_id is None or member_id == caller.member_id:
         return caller.member_id
     subject = await queries.member_facts(member_id)
     if subject is None:
         raise not_found("参保人", "member")
     today = local_today(ctx.clock)
-    scope = scope_for(request.method, request.url.path)
     if subject["guardian"] == caller.member_id and guardianship_applies(
         parameters.for_date(today), subject["birth_date"], today
     ):
@@ -68,8 +76,8 @@ async def provide_subject_member(
                 "actor_member": caller.member_id,
                 "via": via,
                 "scope": scope,
-                "method": request.method,
-                "path": request.url.path,
+                "method": method,
+                "path": path,
             },
         )
     return member_id
