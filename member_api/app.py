@@ -44,6 +44,7 @@ def route_handlers() -> list[object]:
     from member_api.claims.routes import MeClaimsController, ReviewClaimsController
     from member_api.credential.routes import CredentialController
     from member_api.facilities.routes import (
+        CounterDesignationController,
         DesignationController,
         FacilitiesController,
         ReviewChangeRequestsController,
@@ -65,6 +66,7 @@ def route_handlers() -> list[object]:
         MeReferralsController,
         ReviewClaimsController,
         CounterReferralsController,
+        CounterDesignationController,
     ]
     problems = problem_responses()
     for controller in controllers:

@@ -275,8 +275,7 @@ async def _newborn_paid_up(member_id: int, items: list[dict[str, Any]]) -> None:
         f"The newborn is not enrolled and paid up for {', '.join(map(str, years))}; "
         "expenses of that year cannot be claimed (R1).",
         errors=[
-            FieldError(field=f"items[{n}].care_date", message=f"not paid up for {day.year} (R1)")
-            for n, day in unpaid
+            FieldError(field=f"items[{n}].care_date", message=f"not paid up for {day.year} (R1)") for n, day in unpaid
         ],
         extra={"years_not_paid_up": years},
     )

@@ -297,9 +297,7 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
         async with write_transaction():
             visit = await _assess(ctx, clerk, req)
             if quoted is not None and quoted["m"] != visit.member["id"]:
-                raise _quote_problem(
-                    "quote_mismatch", "报价属于其他参保人", "The quote was made for another member."
-                )
+                raise _quote_problem("quote_mismatch", "报价属于其他参保人", "The quote was made for another member.")
             entry = ledger.Entry(
                 member=visit.member["id"],
                 facility=visit.facility["id"],
