@@ -20,6 +20,9 @@ import msgspec
 
 from member_api.policy.parameters import NoPolicyYear, PolicyYear, all_years, for_date
 
+CALENDAR_WARNING_DAYS = 60
+"""The service warns at start when a policy year in force or starting within this many days has no calendar."""
+
 
 class CalendarSource(StrEnum):
     PACKAGE = "chinesecalendar"
