@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,9 +31,11 @@ from member_api.core.errors import EXCEPTION_HANDLERS, problem_responses
 from member_api.core.keys import load_keyring
 from member_api.core.observability import RequestIdMiddleware, configure_logging
 from member_api.core.principal import provide_clerk, provide_reviewer, provide_staff
+from member_api.core.push import make_push_sender
 from member_api.core.sms import make_sender
 from member_api.core.storage import BlobStore
-from member_api.members.callers import provide_member_caller, provide_subject_member
+from member_api.family.callers import provide_subject_member
+from member_api.members.callers import provide_member_caller
 from member_api.members.routes import MeController
 from member_api.ops.routes import OpsController
 from member_api.settings import Settings
@@ -60,12 +64,15 @@ def route_handlers() -> list[object]:
     from member_api.benefits.routes import BenefitsController
     from member_api.claims.routes import MeClaimsController, ReviewClaimsController
     from member_api.credential.routes import CredentialController
+    from member_api.disputes.routes import MeDisputesController, ReviewDisputesController
     from member_api.facilities.routes import (
         CounterDesignationController,
         DesignationController,
         FacilitiesController,
         ReviewChangeRequestsController,
     )
+    from member_api.family.routes import CounterFamilyController, MeFamilyController
+    from member_api.notices.routes import NoticesController
     from member_api.referrals.routes import CounterReferralsController, MeReferralsController
     from member_api.settlement.routes import CounterController
 
@@ -81,6 +88,11 @@ def route_handlers() -> list[object]:
         BenefitsController,
         MeClaimsController,
         MeReferralsController,
+        MeFamilyController,
+        CounterFamilyController,
+        NoticesController,
+        MeDisputesController,
+        ReviewDisputesController,
         ReviewClaimsController,
         CounterReferralsController,
         CounterDesignationController,
@@ -138,17 +150,24 @@ def create_app(
         clock=clock or SystemClock(),
         sms=make_sender(settings.resolved_sms_backend),
         blobs=BlobStore(data_dir / "blobs"),
+        push=make_push_sender(settings.resolved_push_backend),
     )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        from member_api.notices import delivery
+
         db.activate(engine)
         if owns_engine:
             await db.prepare(engine)
+        pusher = asyncio.create_task(delivery.run(ctx))
         warn_missing_holiday_calendars(ctx.clock)
         try:
             yield
         finally:
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pusher
             if owns_engine:
                 await db.close(engine)
 

@@ -28,6 +28,8 @@ class Settings(msgspec.Struct, kw_only=True):
     staff_max_failures: int = 5
     staff_lockout_s: int = 900
     sms_backend: str = ""
+    push_backend: str = ""
+    push_interval_s: float = 1.0
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 5 * 1_048_576
@@ -48,6 +50,10 @@ class Settings(msgspec.Struct, kw_only=True):
     @property
     def resolved_sms_backend(self) -> str:
         return self.sms_backend or f"file:{Path(self.data_dir) / 'sms.jsonl'}"
+
+    @property
+    def resolved_push_backend(self) -> str:
+        return self.push_backend or f"file:{Path(self.data_dir) / 'push.jsonl'}"
 
     @property
     def is_sqlite(self) -> bool:

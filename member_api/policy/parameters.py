@@ -30,6 +30,9 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     adjustment_fund_bp: int
     clearing_withhold_bp: int
     year_end_threshold_bp: int
+    adult_age_years: int
+    family_max_relatives: int
+    dispute_window_days: int
     late_settlement_days: int = 15
     """R17: a visit of this year still settles (and its settlements still reverse) for this many days after
     ``valid_to``, against this year's parameters and cap; see ``policy.settlement_window``."""
