@@ -27,7 +27,7 @@ from member_api.core.context import AppContext, provide_ctx
 from member_api.core.errors import EXCEPTION_HANDLERS, problem_responses
 from member_api.core.keys import load_keyring
 from member_api.core.observability import RequestIdMiddleware, configure_logging
-from member_api.core.principal import provide_clerk, provide_reviewer, provide_staff
+from member_api.core.principal import provide_clerk, provide_officer, provide_reviewer, provide_staff
 from member_api.core.sms import make_sender
 from member_api.core.storage import BlobStore
 from member_api.members.callers import provide_member_caller, provide_subject_member
@@ -40,6 +40,12 @@ DOCS_ASSETS = "/docs-assets"
 
 
 def route_handlers() -> list[object]:
+    from member_api.agency.routes import (
+        AgencyAssessmentController,
+        AgencyCapitationController,
+        AgencyReportsController,
+        AgencySignalsController,
+    )
     from member_api.benefits.routes import BenefitsController
     from member_api.claims.routes import MeClaimsController, ReviewClaimsController
     from member_api.credential.routes import CredentialController
@@ -65,6 +71,10 @@ def route_handlers() -> list[object]:
         MeReferralsController,
         ReviewClaimsController,
         CounterReferralsController,
+        AgencyCapitationController,
+        AgencyReportsController,
+        AgencyAssessmentController,
+        AgencySignalsController,
     ]
     problems = problem_responses()
     for controller in controllers:
@@ -149,6 +159,7 @@ def create_app(
             "clerk": Provide(provide_clerk),
             "reviewer": Provide(provide_reviewer),
             "staff": Provide(provide_staff),
+            "officer": Provide(provide_officer),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware, prometheus.middleware],

@@ -171,8 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("file")
     imp.add_argument("--quiet", action="store_true")
     imp.set_defaults(fn=cmd_import_members)
-    staff = sub.add_parser("create-staff", help="create a clerk or reviewer (password from prompt or stdin)")
-    staff.add_argument("--role", choices=["clerk", "reviewer"], required=True)
+    staff = sub.add_parser(
+        "create-staff", help="create a clerk, reviewer or agency officer (password from prompt or stdin)"
+    )
+    staff.add_argument("--role", choices=["clerk", "reviewer", "officer"], required=True)
     staff.add_argument("--facility", help="facility code (clerks)")
     staff.add_argument("--username", required=True)
     staff.set_defaults(fn=cmd_create_staff)

@@ -17,6 +17,7 @@ APP_CONFIG = AppConfig(
             "member_api.audit.tables",
             "member_api.referrals.tables",
             "member_api.claims.tables",
+            "member_api.agency.tables",
         ],
         exclude_imported=True,
     ),
