@@ -8,14 +8,14 @@ VERSION = "1.38.0"
 DESCRIPTION = "agency composite indexes"
 
 STATEMENTS = (
-    "CREATE UNIQUE INDEX capitation_close_period ON capitation_close (year, month)",
-    "CREATE UNIQUE INDEX capitation_statement_close_institution ON capitation_statement (close, institution)",
-    "CREATE INDEX capitation_statement_cleared ON capitation_statement (institution, cleared_year, cleared_month)",
-    "CREATE UNIQUE INDEX capitation_adjustment_month ON capitation_adjustment (statement, touched_year, touched_month)",
-    "CREATE UNIQUE INDEX capitation_year_statement_institution ON capitation_year_statement (year_end, institution)",
-    "CREATE UNIQUE INDEX report_confirmation_period ON report_confirmation (year, month, institution)",
-    "CREATE UNIQUE INDEX review_sample_period ON review_sample (year, month)",
-    "CREATE INDEX settlement_day_facility ON settlement (visit_date, facility)",
+    "CREATE UNIQUE INDEX capitation_close_period_uq ON capitation_close (year, month)",
+    "CREATE UNIQUE INDEX capitation_statement_close_institution_uq ON capitation_statement (close, institution)",
+    "CREATE INDEX capitation_statement_cleared_ix ON capitation_statement (institution, cleared_year, cleared_month)",
+    "CREATE UNIQUE INDEX capitation_adjustment_month_uq ON capitation_adjustment (statement, touched_year, touched_month)",
+    "CREATE UNIQUE INDEX capitation_year_statement_institution_uq ON capitation_year_statement (year_end, institution)",
+    "CREATE UNIQUE INDEX report_confirmation_period_uq ON report_confirmation (year, month, institution)",
+    "CREATE UNIQUE INDEX review_sample_period_uq ON review_sample (year, month)",
+    "CREATE INDEX settlement_day_facility_ix ON settlement (visit_date, facility)",
 )
 
 

@@ -180,7 +180,7 @@ class AgencyReportsController(Controller):
         return Response(await reports.facility_report(ctx.clock, year, month, institution_id), headers=NO_STORE)
 
     @get(
-        "/{year:int}/{month:int}/institutions/{institution_id:int}.csv",
+        "/{year:int}/{month:int}/institutions/{institution_id:int}/report.csv",
         operation_id="downloadFacilityReportCsv",
         summary="R14 report as CSV (UTF-8 with BOM, yuan), by station with a total line",
         media_type=CSV_TYPE,
@@ -193,7 +193,7 @@ class AgencyReportsController(Controller):
         return _csv(_report_sheets(report)[0], f"report-{report.institution.code}-{year}-{month:02d}.csv")
 
     @get(
-        "/{year:int}/{month:int}/institutions/{institution_id:int}.xlsx",
+        "/{year:int}/{month:int}/institutions/{institution_id:int}/report.xlsx",
         operation_id="downloadFacilityReportXlsx",
         summary="R14 report as XLSX (yuan): by station, by tier",
         media_type=XLSX_TYPE,
@@ -225,7 +225,7 @@ class AgencyAssessmentController(Controller):
         return await reports.assessment(ctx.clock, year, institution_id)
 
     @get(
-        "/{year:int}.csv",
+        "/{year:int}/indicators.csv",
         operation_id="downloadAssessmentCsv",
         summary="R15 indicators as CSV (UTF-8 with BOM; yuan, percent)",
         media_type=CSV_TYPE,
@@ -237,7 +237,7 @@ class AgencyAssessmentController(Controller):
         return _csv(Sheet("年度考核指标", export.ASSESSMENT, data.items), f"assessment-{year}.csv")
 
     @get(
-        "/{year:int}.xlsx",
+        "/{year:int}/indicators.xlsx",
         operation_id="downloadAssessmentXlsx",
         summary="R15 indicators as XLSX (yuan, percent)",
         media_type=XLSX_TYPE,

@@ -22,6 +22,15 @@ from tests.helpers.databases import create_pg_database, drop_pg_database
 # 10:00 Shanghai time on a weekday in the 2026 policy year.
 START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 TABLES_IN_DELETE_ORDER = (
+    "review_sample_item",
+    "review_sample",
+    "signal_review",
+    "report_confirmation",
+    "capitation_year_statement",
+    "capitation_year_end",
+    "capitation_adjustment",
+    "capitation_statement",
+    "capitation_close",
     "audit_event",
     "idempotency_record",
     "receipt",
