@@ -167,8 +167,10 @@ async def test_r13_statements_download_as_csv_and_xlsx_cell_by_cell(client):
     assert [float(c) for c in cells[6:9]] == [100.0, 6.25, 18.75]
     assert [float(c) for c in cells[11:16]] == [100.0, 123.45, 100.0, 5.0, -5.0]
     assert sheets["调整明细"] == [  # headings only: no late movements at the first close
-        ["机构编码", "机构名称", "所涉年度", "所涉月份", "结算笔数", "实际支付变动(元)", "清算额变动(元)"]
-        + ["预留保证金变动(元)", "应付变动(元)", "本系统已清算"]
+        [
+            *("机构编码", "机构名称", "所涉年度", "所涉月份", "结算笔数", "实际支付变动(元)", "清算额变动(元)"),
+            *("预留保证金变动(元)", "应付变动(元)", "本系统已清算"),
+        ]
     ]
 
 
