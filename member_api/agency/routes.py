@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -34,6 +35,7 @@ from member_api.core.types import PathId, QueryId
 Year = Annotated[int, Parameter(ge=2000, le=2100, description="policy year")]
 Month = Annotated[int, Parameter(ge=1, le=12, description="calendar month")]
 NO_STORE = {"Cache-Control": "private, no-store"}
+PRIVATE = CacheControlHeader(private=True, no_store=True)
 
 
 def _csv(sheet: Sheet, filename: str) -> Response[bytes]:
@@ -161,6 +163,7 @@ class AgencyReportsController(Controller):
     @get(
         "/{year:int}/{month:int}",
         operation_id="listFacilityReports",
+        cache_control=PRIVATE,
         summary="R14: every unit's report of the month, confirmed or not (confirmed=false: who has not)",
     )
     async def status(
@@ -254,7 +257,12 @@ class AgencySignalsController(Controller):
     tags = ["agency"]
     security = [{"bearer": []}]
 
-    @get("/signals", operation_id="listAbuseSignals", summary="R16 signals of a month with counts per kind")
+    @get(
+        "/signals",
+        operation_id="listAbuseSignals",
+        summary="R16 signals of a month with counts per kind",
+        cache_control=PRIVATE,
+    )
     async def list_signals(
         self,
         ctx: AppContext,
@@ -288,7 +296,12 @@ class AgencySignalsController(Controller):
     ) -> ReviewSampleView:
         return await signals.draw_sample(ctx.clock, officer.actor, year, month, data.seed if data else None)
 
-    @get("/samples/{year:int}/{month:int}", operation_id="getReviewSample", summary="The month's review sample")
+    @get(
+        "/samples/{year:int}/{month:int}",
+        operation_id="getReviewSample",
+        summary="The month's review sample",
+        cache_control=PRIVATE,
+    )
     async def get_sample(self, year: Year, month: Month, officer: Principal) -> ReviewSampleView:
         return await signals.sample(year, month)
 

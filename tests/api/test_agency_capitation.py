@@ -237,3 +237,30 @@ async def test_agency_routes_refuse_residents_reviewers_and_clerks(client):
         if who != "clerk":
             assert_problem(await client.post("/v1/agency/reports/2026/10/confirm", headers=headers), 403)
     assert (await client.get("/v1/agency/capitation")).status_code == 401
+
+
+async def test_officer_closes_october_2026_on_the_demo_data_and_downloads_everything(client):
+    headers = await officer(client)
+    zj = await facility_id(client, client.world["facilities"]["designated_institution"])
+    closed = await client.post("/v1/agency/capitation/2026/10/close", headers=headers)
+    assert closed.status_code == 200
+    assert item(closed.json(), zj)["headcount"] == 1  # the demo member designated at 浈江区东河 (carried over)
+    for path in (
+        "/v1/agency/capitation/2026/10/statements",
+        f"/v1/agency/capitation/2026/10/statements?institution_id={zj}",
+        "/v1/agency/capitation/2026/10/statements.csv",
+        "/v1/agency/capitation/2026/10/statements.xlsx",
+        "/v1/agency/reports/2026/10",
+        f"/v1/agency/reports/2026/10/institutions/{zj}",
+        f"/v1/agency/reports/2026/10/institutions/{zj}/report.csv",
+        f"/v1/agency/reports/2026/10/institutions/{zj}/report.xlsx",
+        "/v1/agency/assessment/2026",
+        "/v1/agency/assessment/2026/indicators.csv",
+        "/v1/agency/assessment/2026/indicators.xlsx",
+        "/v1/agency/signals?year=2026&month=10",
+    ):
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 200, (path, response.text)
+        if "signals" in path or "report" in path:  # member or facility detail: never cached
+            assert "no-store" in response.headers["cache-control"]
+    assert (await client.post("/v1/agency/samples/2026/10", headers=headers)).status_code == 200

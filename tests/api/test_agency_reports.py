@@ -83,7 +83,7 @@ async def test_r14_a_clerk_sees_only_their_own_institutions_report(client):
 
 
 async def test_r14_report_downloads_read_back_cell_by_cell(client):
-    wj, station, _ = await _october(client)
+    wj, _, _ = await _october(client)
     officer = await staff_headers(client, "officer_agency")
     response = await client.get(f"/v1/agency/reports/2026/10/institutions/{wj}/report.csv", headers=officer)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
