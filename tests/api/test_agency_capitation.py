@@ -264,3 +264,21 @@ async def test_officer_closes_october_2026_on_the_demo_data_and_downloads_everyt
         if "signals" in path or "report" in path:  # member or facility detail: never cached
             assert "no-store" in response.headers["cache-control"]
     assert (await client.post("/v1/agency/samples/2026/10", headers=headers)).status_code == 200
+
+
+async def test_r13_concurrent_closes_of_one_month_write_one_set_of_books(client):
+    import asyncio
+
+    from member_api.db import fetch
+
+    wj = await facility_id(client, WJ)
+    await sign_up(5, wj, 2026)
+    headers = await officer(client)
+    responses = await asyncio.gather(
+        *(client.post("/v1/agency/capitation/2026/10/close", headers=headers) for _ in range(4))
+    )
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.text for r in responses}) == 1
+    closes = await fetch("SELECT COUNT(*) AS n FROM capitation_close")
+    statements = await fetch("SELECT COUNT(*) AS n FROM capitation_statement WHERE institution = {}", wj)
+    assert (closes[0]["n"], statements[0]["n"]) == (1, 1)
