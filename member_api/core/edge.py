@@ -150,7 +150,7 @@ def _form_media_type(kwarg_definition: Any) -> str | None:
         RequestEncodingType.MULTI_PART,
         RequestEncodingType.URL_ENCODED,
     ):
-        return str(kwarg_definition.media_type)
+        return RequestEncodingType(kwarg_definition.media_type).value
     return None
 
 
@@ -217,4 +217,3 @@ async def secure_headers(message: Message, scope: Scope) -> None:
     path = scope.get("path", "")
     if (path == "/v1" or path.startswith("/v1/")) and not _public_read(scope) and "cache-control" not in headers:
         headers["Cache-Control"] = "no-store"
-
