@@ -8,132 +8,19 @@ naming the field, never a 5xx, and nothing is stored. A route added later joins 
 
 from __future__ import annotations
 
-import tempfile
 import typing
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-import msgspec.inspect as mi
 import pytest
-from litestar.enums import RequestEncodingType
-from litestar.params import BodyKwarg
-from litestar.routes import HTTPRoute
 
-from member_api import db
-from member_api.app import create_app
 from member_api.piccolo_app import APP_CONFIG
-from member_api.settings import Settings
-from tests.helpers import member_headers, staff_headers
 from tests.helpers.files import png_bytes
 from tests.helpers.problems import assert_problem
+from tests.helpers.routes import Endpoint, nest, role_headers, route_table
 
-ROLE_OF_DEPENDENCY = {
-    "caller": "member",
-    "account": "member",
-    "subject_member_id": "member",
-    "principal": "member",
-    "clerk": "clerk",
-    "reviewer": "reviewer",
-    "staff": "reviewer",
-}
-NOT_QUERY = {"request", "scope", "headers", "cookies", "state", "socket", "body"}
-STRINGISH = (mi.StrType, mi.LiteralType, mi.DateType, mi.DateTimeType, mi.TimeType, mi.UUIDType, mi.EnumType)
-SCALARS = {mi.IntType: "100", mi.FloatType: "1.5", mi.BoolType: "true"}
-
-
-@dataclass
-class Endpoint:
-    method: str
-    path: str
-    role: str | None
-    guarded: bool = False  # a guard refuses the caller before any input is read: any 4xx problem will do
-    query: list[str] = field(default_factory=list)
-    json_strings: list[tuple[str, Any]] = field(default_factory=list)  # (field path, body skeleton builder)
-    json_scalars: list[tuple[str, str]] = field(default_factory=list)  # (field path, JSON type name)
-    has_json: bool = False
-    form_text: list[str] = field(default_factory=list)
-    form_files: list[str] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return f"{self.method} {self.path}"
-
-
-def _unwrap(info: mi.Type) -> mi.Type:
-    while True:
-        if isinstance(info, mi.Metadata):
-            info = info.type
-        elif isinstance(info, mi.UnionType):
-            options = [t for t in info.types if not isinstance(t, mi.NoneType)]
-            info = options[0]
-        else:
-            return info
-
-
-def _leaves(info: mi.Type, path: str = "") -> typing.Iterator[tuple[str, mi.Type]]:
-    """Every scalar field of a body type, as (msgspec-style path, type)."""
-    info = _unwrap(info)
-    if isinstance(info, mi.StructType | mi.DataclassType):
-        for f in info.fields:
-            yield from _leaves(f.type, f"{path}.{f.encode_name}" if path else f.encode_name)
-    elif isinstance(info, mi.ListType):
-        yield from _leaves(info.item_type, f"{path}[0]")
-    else:
-        yield path, info
-
-
-def _nest(path: str, value: Any) -> Any:
-    """The smallest JSON body that puts ``value`` at ``path`` (``items[0].reason``)."""
-    body: Any = value
-    for part in reversed(path.replace("[0]", ".[0]").split(".")):
-        body = [body] if part == "[0]" else {part: body}
-    return body
-
-
-def _route_table() -> list[Endpoint]:
-    settings = Settings(data_dir=tempfile.mkdtemp(prefix="route-table-"), sms_backend="none")
-    app = create_app(settings, engine=db.current_engine())
-    endpoints = []
-    for route in app.routes:
-        if not isinstance(route, HTTPRoute):
-            continue
-        for handler in route.route_handlers:
-            for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
-                params = handler.parsed_fn_signature.parameters
-                dependencies = set(handler.resolve_dependencies())
-                roles = [ROLE_OF_DEPENDENCY[name] for name in params if name in ROLE_OF_DEPENDENCY]
-                path = route.path
-                for name in route.path_parameters:
-                    path = path.replace("{" + f"{name}:int" + "}", "1")
-                    path = path.replace("{" + f"{name}:path" + "}", "x").replace("{" + f"{name}:str" + "}", "x")
-                endpoint = Endpoint(method, path, roles[0] if roles else None, bool(handler.resolve_guards()))
-                for name, definition in params.items():
-                    if name in dependencies or name in route.path_parameters or name in NOT_QUERY or name == "data":
-                        continue
-                    endpoint.query.append(definition.kwarg_definition.query if _has_alias(definition) else name)
-                if data := params.get("data"):
-                    kwarg = data.kwarg_definition
-                    is_form = isinstance(kwarg, BodyKwarg) and kwarg.media_type == RequestEncodingType.MULTI_PART
-                    for leaf, info in _leaves(mi.type_info(data.annotation)):
-                        if is_form:
-                            target = endpoint.form_files if isinstance(info, mi.CustomType) else endpoint.form_text
-                            target.append(leaf.removesuffix("[0]"))
-                        elif isinstance(info, STRINGISH):
-                            endpoint.json_strings.append((leaf, None))
-                        elif type(info) in SCALARS:
-                            endpoint.json_scalars.append((leaf, SCALARS[type(info)]))
-                    endpoint.has_json = not is_form
-                endpoints.append(endpoint)
-    return endpoints
-
-
-def _has_alias(definition: Any) -> bool:
-    return getattr(definition.kwarg_definition, "query", None) is not None
-
-
-ENDPOINTS = _route_table()
+ENDPOINTS = route_table()
 
 
 def test_the_catalogue_covers_the_api():
@@ -149,15 +36,6 @@ def test_the_catalogue_covers_the_api():
 
 async def _tables() -> dict[str, int]:
     return {t._meta.tablename: await t.count() for t in APP_CONFIG.table_classes}
-
-
-async def _as_roles(client) -> dict[str | None, dict[str, str]]:
-    return {
-        None: {},
-        "member": await member_headers(client),
-        "clerk": await staff_headers(client, "clerk_zj_dh"),
-        "reviewer": await staff_headers(client, "reviewer_agency"),
-    }
 
 
 def _multipart(parts: list[tuple[str, bytes | None, bytes]]) -> tuple[bytes, str]:
@@ -185,18 +63,18 @@ def _cases(kind: str, endpoint: Endpoint) -> typing.Iterator[tuple[str, dict[str
         headers = {"Idempotency-Key": f"{uuid.uuid4()}\x00"}
         yield "Idempotency-Key NUL", {"headers": headers}, 422, "control_character", "Idempotency-Key"
     elif kind == "json_utf8" and endpoint.has_json:
-        first = endpoint.json_strings[0][0] if endpoint.json_strings else "x"
-        raw = msgspec.json.encode(_nest(first, "PLACEHOLDER")).replace(b"PLACEHOLDER", b"\xff\xfe")
+        first = endpoint.json_strings[0] if endpoint.json_strings else "x"
+        raw = msgspec.json.encode(nest(first, "PLACEHOLDER")).replace(b"PLACEHOLDER", b"\xff\xfe")
         yield "invalid UTF-8", {"content": raw}, 400, "malformed_json", None
         yield "invalid UTF-8 key", {"content": b'{"\xc3\x28": 1}'}, 400, "malformed_json", None
     elif kind == "json_control" and endpoint.has_json:
-        for path, _ in endpoint.json_strings:
+        for path in endpoint.json_strings:
             for char in ("\x00", "\x1b", "\x7f"):
-                body = msgspec.json.encode(_nest(path, f"a{char}b"))
+                body = msgspec.json.encode(nest(path, f"a{char}b"))
                 yield f"{path} {char!r}", {"content": body}, 422, "control_character", path
     elif kind == "json_types" and endpoint.has_json:
         for path, value in endpoint.json_scalars:
-            body = msgspec.json.encode(_nest(path, value))
+            body = msgspec.json.encode(nest(path, value))
             yield f"{path} as string {value!r}", {"content": body}, 422, "validation_error", path
     elif kind == "form" and (endpoint.form_text or endpoint.form_files):
         png = png_bytes()
@@ -221,7 +99,7 @@ KINDS = ["query", "header", "json_utf8", "json_control", "json_types", "form"]
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_hostile_bytes_are_refused_on_every_route(client, kind):
-    tokens = await _as_roles(client)
+    tokens = await role_headers(client)
     before = await _tables()
     failures, ran = [], 0
     for endpoint in ENDPOINTS:
