@@ -12,6 +12,7 @@ from pathlib import Path
 import swagger_ui_bundle
 from litestar import Litestar
 from litestar.config.app import AppConfig
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
@@ -27,9 +28,10 @@ from member_api.auth.guards import provide_principal
 from member_api.auth.routes import AuthController
 from member_api.core.clock import Clock, SystemClock, local_today
 from member_api.core.context import AppContext, provide_ctx
+from member_api.core.edge import StrictRequest, check_request_text, secure_headers
 from member_api.core.errors import EXCEPTION_HANDLERS, problem_responses
 from member_api.core.keys import load_keyring
-from member_api.core.observability import RequestIdMiddleware, configure_logging
+from member_api.core.observability import RequestIdMiddleware, configure_logging, metrics_guard
 from member_api.core.principal import provide_clerk, provide_officer, provide_reviewer, provide_staff
 from member_api.core.push import make_push_sender
 from member_api.core.sms import make_sender
@@ -117,9 +119,25 @@ def route_handlers() -> list[object]:
 
 
 class MetricsController(PrometheusController):
-    """Prometheus text format; kept out of the JSON API's OpenAPI document."""
+    """Prometheus text format for a bearer of ``MEMBER_API_METRICS_TOKEN``; kept out of the OpenAPI document."""
 
     include_in_schema = False
+    guards = [metrics_guard]
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """Closed unless ``MEMBER_API_CORS_ORIGINS`` lists the mini-program's H5 origins (no wildcard, no cookies)."""
+    origins = settings.cors_origin_list
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Idempotent-Replayed", "Retry-After"],
+        allow_credentials=False,
+        max_age=600,
+    )
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -203,6 +221,13 @@ def create_app(
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware, prometheus.middleware],
+        # The trust edge (core/edge.py): strict JSON bodies, control characters refused in every query, data
+        # header and form field (a layer that sets its own before_request must call check_request_text too),
+        # and nosniff / no-store on every response.
+        request_class=StrictRequest,
+        before_request=check_request_text,
+        before_send=[secure_headers],
+        cors_config=cors_config(settings),
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         state=State({"ctx": ctx}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import msgspec
@@ -34,10 +35,15 @@ class Settings(msgspec.Struct, kw_only=True):
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 5 * 1_048_576
     max_upload_files: int = 5
-    max_image_pixels: int = 40_000_000
+    max_image_pixels: int = 24_000_000
+    """Decoded pixel budget per upload (all frames): a 6000x4000 photo fits; about 96 MB decoded as RGBA."""
     issuer: str = "member-api"
     audience: str = "member-api"
     redis_url: str = ""
+    metrics_token: str = ""
+    """Bearer token that ``GET /metrics`` requires; while empty, metrics are not served at all."""
+    cors_origins: str = ""
+    """Comma-separated browser origins (the mini-program's H5 pages) allowed to call the API; empty: none."""
 
     @property
     def resolved_database_url(self) -> str:
@@ -54,6 +60,14 @@ class Settings(msgspec.Struct, kw_only=True):
     @property
     def resolved_push_backend(self) -> str:
         return self.push_backend or f"file:{Path(self.data_dir) / 'push.jsonl'}"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        origins = [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+        for origin in origins:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+                raise ValueError(f"MEMBER_API_CORS_ORIGINS: {origin!r} is not an origin like https://h5.example.cn")
+        return origins
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,18 +21,14 @@ from member_api.core.context import AppContext
 from member_api.core.idempotency import run_idempotent
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import PathId, QueryId
-from member_api.core.uploads import check_files
+from member_api.core.uploads import check_uploads, file_response
 
 UPLOAD_LIMIT = 6 * 5 * 1_048_576
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
 
-async def _file(ctx: AppContext, sha256: str, content_type: str) -> Response[bytes]:
-    return Response(
-        ctx.blobs.get(sha256),
-        media_type=content_type,
-        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
-    )
+async def _file(ctx: AppContext, sha256: str, content_type: str, filename: str) -> Response[bytes]:
+    return file_response(ctx.blobs.get(sha256), content_type, filename)
 
 
 class MeClaimsController(Controller):
@@ -66,8 +62,7 @@ class MeClaimsController(Controller):
         caller: MemberCaller,
         subject_member_id: int,
     ) -> ClaimView:
-        uploads = data.files if isinstance(data.files, list) else [data.files]
-        files = check_files(ctx.settings, [(u.filename or "", await u.read()) for u in uploads], "files")
+        files = await check_uploads(ctx.settings, data.files, "files")
         return await service.add_receipts(ctx, caller.principal, subject_member_id, claim_id, data.item_id, files)
 
     @post("/claims/{claim_id:int}/submit", status_code=HTTP_200_OK, summary="Check every rule and submit")
@@ -92,8 +87,8 @@ class MeClaimsController(Controller):
     async def receipt(
         self, claim_id: PathId, receipt_id: PathId, ctx: AppContext, caller: MemberCaller, subject_member_id: int
     ) -> Response[bytes]:
-        sha256, content_type, _ = await service.receipt_file(claim_id, receipt_id, subject_member_id)
-        return await _file(ctx, sha256, content_type)
+        sha256, content_type, filename = await service.receipt_file(claim_id, receipt_id, subject_member_id)
+        return await _file(ctx, sha256, content_type, filename)
 
 
 class ReviewClaimsController(Controller):
@@ -127,8 +122,8 @@ class ReviewClaimsController(Controller):
     async def receipt(
         self, claim_id: PathId, receipt_id: PathId, ctx: AppContext, reviewer: Principal
     ) -> Response[bytes]:
-        sha256, content_type, _ = await service.receipt_file(claim_id, receipt_id, None)
-        return await _file(ctx, sha256, content_type)
+        sha256, content_type, filename = await service.receipt_file(claim_id, receipt_id, None)
+        return await _file(ctx, sha256, content_type, filename)
 
     @post(
         "/{claim_id:int}/review",

@@ -96,6 +96,7 @@ _STATUS_CODES: dict[int, tuple[str, str, str]] = {
 }
 
 _MSGSPEC_PATH = re.compile(r" - at `\$(?:\.|\[)?([^`]*)`")
+_MSGSPEC_NAMED = re.compile(r"(?:missing required|unknown) field `([^`]*)`")
 
 
 def _validation_problem(exc: ValidationException) -> ApiError:
@@ -109,7 +110,10 @@ def _validation_problem(exc: ValidationException) -> ApiError:
         if "malformed" in message.lower() or "truncated" in message.lower():
             malformed = True
         match = _MSGSPEC_PATH.search(message)
-        field = item.get("key") or (match.group(1).rstrip("]") if match else "") or "body"
+        field = match.group(1).rstrip("]") if match else ""
+        if named := _MSGSPEC_NAMED.search(message):  # the object's path plus the field it lacks or should not have
+            field = f"{field}.{named.group(1)}" if field else named.group(1)
+        field = item.get("key") or field or "body"
         errors.append(FieldError(field=str(field), message=_MSGSPEC_PATH.sub("", message)))
     if malformed or (not errors and "malformed" in str(exc.detail).lower()):
         return ApiError("malformed_json", 400, "请求内容不是有效的 JSON", "The request body is not valid JSON.")

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from member_api.core.context import AppContext
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import PathId
-from member_api.core.uploads import check_files
+from member_api.core.uploads import check_uploads, file_response
 from member_api.disputes import service
 from member_api.disputes.schemas import DisputeDecision, DisputeForm, DisputeStatus, DisputeView
 
@@ -40,7 +40,7 @@ class MeDisputesController(Controller):
     ) -> DisputeView:
         photo = None
         if data.photo is not None:
-            photo = check_files(ctx.settings, [(data.photo.filename or "", await data.photo.read())], "photo")[0]
+            photo = (await check_uploads(ctx.settings, data.photo, "photo"))[0]
         return await service.file(
             ctx, caller, subject_member_id, data.settlement_id, data.reason, data.text[:1000], photo
         )
@@ -80,15 +80,7 @@ class ReviewDisputesController(Controller):
     )
     async def photo(self, dispute_id: PathId, ctx: AppContext, reviewer: Principal) -> Response[bytes]:
         sha256, content_type = await service.photo(dispute_id)
-        return Response(
-            ctx.blobs.get(sha256),
-            media_type=content_type,
-            headers={
-                "Cache-Control": "private, no-store",
-                "X-Content-Type-Options": "nosniff",
-                "Content-Disposition": f'attachment; filename="dispute-{dispute_id}"',
-            },
-        )
+        return file_response(ctx.blobs.get(sha256), content_type, f"dispute-{dispute_id}")
 
     @post("/{dispute_id:int}/take", operation_id="takeDispute", status_code=HTTP_200_OK, summary="Take into review")
     async def take(self, dispute_id: PathId, ctx: AppContext, reviewer: Principal) -> DisputeView:

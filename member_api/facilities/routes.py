@@ -16,7 +16,7 @@ from member_api.core.context import AppContext
 from member_api.core.idempotency import run_idempotent
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import Cursor, PathId, QueryId
-from member_api.core.uploads import check_files
+from member_api.core.uploads import check_files, check_uploads
 from member_api.facilities import catalogue, designation
 from member_api.facilities.schemas import (
     ChangeRequestForm,
@@ -96,8 +96,7 @@ class DesignationController(Controller):
         caller: MemberCaller,
         subject_member_id: int,
     ) -> ChangeRequestView:
-        uploads = data.evidence if isinstance(data.evidence, list) else [data.evidence]
-        files = check_files(ctx.settings, [(u.filename or "", await u.read()) for u in uploads], "evidence")
+        files = await check_uploads(ctx.settings, data.evidence, "evidence")
         return await designation.submit_change_request(
             ctx,
             caller.principal,

@@ -50,6 +50,9 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "R14": ("Facility monthly report confirmed by the due day", "member_api/policy/capitation.py::report_due"),
     "R15": ("Yearly assessment indicators per institution", "member_api/policy/capitation.py::indicators"),
-    "R16": ("Abuse signals: outliers among peers (and documented signal queries)", "member_api/policy/capitation.py::outliers"),
+    "R16": (
+        "Abuse signals: outliers among peers (and documented signal queries)",
+        "member_api/policy/capitation.py::outliers",
+    ),
     "R17": ("Yearly parameters looked up by the date of care", "member_api/policy/parameters.py::for_date"),
 }
