@@ -31,7 +31,7 @@ from member_api.core.principal import provide_clerk, provide_reviewer, provide_s
 from member_api.core.sms import make_sender
 from member_api.core.storage import BlobStore
 from member_api.members.callers import provide_member_caller, provide_subject_member
-from member_api.members.routes import MeController
+from member_api.members.routes import CounterBindingsController, MeController
 from member_api.ops.routes import OpsController
 from member_api.settings import Settings
 
@@ -65,6 +65,7 @@ def route_handlers() -> list[object]:
         MeReferralsController,
         ReviewClaimsController,
         CounterReferralsController,
+        CounterBindingsController,
     ]
     problems = problem_responses()
     for controller in controllers:
