@@ -145,6 +145,7 @@ async def staff_login(ctx: AppContext, username: str, password: str, client: str
     stored = staff["password_hash"] if staff else None
     # argon2 in a worker thread: ~50 ms of CPU that other requests should not wait for.
     ok = await anyio.to_thread.run_sync(verify_password, stored, password) and bool(staff and staff["active"])
+    done = ctx.clock.now()
     async with write_transaction():
         if ok:
             assert staff is not None
@@ -152,10 +153,13 @@ async def staff_login(ctx: AppContext, username: str, password: str, client: str
             await ratelimit.refund("staff_client", client_key)
             await record(now, f"staff:{staff['id']}", "staff_login", "staff", staff["id"])
             pair = await _issue(ctx, subject=f"s{staff['id']}", role=staff["role"], facility_id=staff["facility"])
-        elif staff is not None:
-            await record(now, f"staff:{staff['id']}", "staff_login_failed", "staff", staff["id"])
         else:
-            await record(now, "anonymous", "staff_login_failed", "staff_username", pair_key[:16])
+            await ratelimit.hold("staff_client", client_key, done, per_client)
+            await ratelimit.hold("staff_login", pair_key, done, per_pair)
+            if staff is not None:
+                await record(now, f"staff:{staff['id']}", "staff_login_failed", "staff", staff["id"])
+            else:
+                await record(now, "anonymous", "staff_login_failed", "staff_username", pair_key[:16])
     if not ok:
         raise _login_failed()
     return pair

@@ -104,6 +104,24 @@ async def admit(kind: str, key_hash: str, now: datetime, policy: Backoff, code: 
     return n
 
 
+async def hold(kind: str, key_hash: str, now: datetime, policy: Backoff) -> None:
+    """Restart the key's current delay from ``now`` (when the failure is known, not when it was admitted):
+    a slow check cannot eat up the wait. Only ever lengthens the block, so concurrent calls cannot shorten it."""
+    row = await fetch_one("SELECT n FROM rate_backoff WHERE kind = {} AND key_hash = {}", kind, key_hash)
+    if row is None:
+        return
+    until = now + timedelta(seconds=policy.delay_s(int(row["n"])))
+    await fetch(
+        "UPDATE rate_backoff SET blocked_until = {}, expires_at = {} WHERE kind = {} AND key_hash = {}"
+        " AND blocked_until < {}",
+        until,
+        max(until, now + timedelta(seconds=policy.forget_s)),
+        kind,
+        key_hash,
+        until,
+    )
+
+
 async def refund(kind: str, key_hash: str) -> None:
     """Give one counted attempt back (a success that should not count against a shared key)."""
     await fetch(
