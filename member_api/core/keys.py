@@ -108,15 +108,21 @@ def _load_set(key_dir: Path, name: str, revoked: set[str]) -> KeySet:
         kid = _new_signing_key(set_dir)
         _replace(current_path, kid.encode())
         _bump_epoch(key_dir)  # every worker reloads and settles on the last ``current`` written
-    files = sorted(set_dir.glob("ed25519-*.pem"), key=lambda p: p.stat().st_mtime, reverse=True)
-    private: dict[str, Ed25519PrivateKey] = {}
-    for path in files:
-        found = path.stem.removeprefix("ed25519-")
-        if found in revoked:
+    found: list[tuple[float, str, bytes]] = []
+    for path in set_dir.glob("ed25519-*.pem"):
+        try:  # a revocation may move a file away between the listing and the read
+            found.append((path.stat().st_mtime, path.stem.removeprefix("ed25519-"), path.read_bytes()))
+        except FileNotFoundError:
             continue
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    private: dict[str, Ed25519PrivateKey] = {}
+    for _, name_kid, pem in sorted(found, reverse=True):
+        if name_kid in revoked:
+            continue
+        loaded = serialization.load_pem_private_key(pem, password=None)
         assert isinstance(loaded, Ed25519PrivateKey)
-        private[found] = loaded
+        private[name_kid] = loaded
+    if kid not in private:  # withdrawn while we looked: the next epoch change brings the new current key
+        return _load_set(key_dir, name, revoked | _revoked(key_dir))
     others = [k for k in private if k != kid][: KEEP_PUBLIC_KEYS - 1]
     public = {k: private[k].public_key() for k in [kid, *others]}
     return KeySet(name=name, kid=kid, private_key=private[kid], public_keys=public)
