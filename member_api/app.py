@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,32 +25,55 @@ from piccolo.engine.base import Engine
 from member_api import db
 from member_api.auth.guards import provide_principal
 from member_api.auth.routes import AuthController
-from member_api.core.clock import Clock, SystemClock
+from member_api.core.clock import Clock, SystemClock, local_today
 from member_api.core.context import AppContext, provide_ctx
 from member_api.core.errors import EXCEPTION_HANDLERS, problem_responses
 from member_api.core.keys import load_keyring
 from member_api.core.observability import RequestIdMiddleware, configure_logging
 from member_api.core.principal import provide_clerk, provide_reviewer, provide_staff
+from member_api.core.push import make_push_sender
 from member_api.core.sms import make_sender
 from member_api.core.storage import BlobStore
-from member_api.members.callers import provide_member_caller, provide_subject_member
+from member_api.family.callers import provide_subject_member
+from member_api.members.callers import provide_member_caller
 from member_api.members.routes import CounterBindingsController, MeController
 from member_api.ops.routes import OpsController
 from member_api.settings import Settings
 
 API_VERSION = "1.0.0"
 DOCS_ASSETS = "/docs-assets"
+log = logging.getLogger("member_api.app")
+
+
+def warn_missing_holiday_calendars(clock: Clock) -> None:
+    """R9: a policy year in force, or starting within 60 days, with no holiday calendar gets a warning at start."""
+    from member_api.policy.holidays import CALENDAR_WARNING_DAYS, years_missing_calendar
+
+    for params in years_missing_calendar(local_today(clock), CALENDAR_WARNING_DAYS):
+        log.warning(
+            "holiday_calendar_missing",
+            extra={
+                "year": params.year,
+                "starts": params.valid_from.isoformat(),
+                "hint": f"member-api calendar-check {params.year}; claim windows fall back to weekends only",
+            },
+        )
 
 
 def route_handlers() -> list[object]:
     from member_api.benefits.routes import BenefitsController
     from member_api.claims.routes import MeClaimsController, ReviewClaimsController
     from member_api.credential.routes import CredentialController
+    from member_api.disputes.routes import MeDisputesController, ReviewDisputesController
     from member_api.facilities.routes import (
+        CounterDesignationController,
         DesignationController,
         FacilitiesController,
         ReviewChangeRequestsController,
     )
+    from member_api.family.routes import CounterFamilyController, MeFamilyController
+    from member_api.fhir.routes import FhirController
+    from member_api.notices.routes import NoticesController
     from member_api.referrals.routes import CounterReferralsController, MeReferralsController
     from member_api.settlement.routes import CounterController
 
@@ -63,8 +89,14 @@ def route_handlers() -> list[object]:
         BenefitsController,
         MeClaimsController,
         MeReferralsController,
+        MeFamilyController,
+        CounterFamilyController,
+        NoticesController,
+        MeDisputesController,
+        ReviewDisputesController,
         ReviewClaimsController,
         CounterReferralsController,
+        CounterDesignationController,
         CounterBindingsController,
     ]
     problems = problem_responses()
@@ -72,7 +104,7 @@ def route_handlers() -> list[object]:
         for value in vars(controller).values():
             if isinstance(value, HTTPRouteHandler):
                 value.responses = {**problems, **(value.responses or {})}
-    return controllers
+    return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
 
 
 class MetricsController(PrometheusController):
@@ -120,16 +152,24 @@ def create_app(
         clock=clock or SystemClock(),
         sms=make_sender(settings.resolved_sms_backend),
         blobs=BlobStore(data_dir / "blobs"),
+        push=make_push_sender(settings.resolved_push_backend),
     )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        from member_api.notices import delivery
+
         db.activate(engine)
         if owns_engine:
             await db.prepare(engine)
+        pusher = asyncio.create_task(delivery.run(ctx))
+        warn_missing_holiday_calendars(ctx.clock)
         try:
             yield
         finally:
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pusher
             if owns_engine:
                 await db.close(engine)
 

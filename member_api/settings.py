@@ -17,6 +17,8 @@ class Settings(msgspec.Struct, kw_only=True):
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
     credential_ttl_s: int = 60
+    quote_ttl_s: int = 300
+    """How long a counter pre-settlement quote (``POST /v1/counter/quotes``) may be named by a settlement."""
     otp_ttl_s: int = 300
     otp_max_attempts: int = 5
     otp_per_phone_per_minute: int = 1
@@ -37,6 +39,8 @@ class Settings(msgspec.Struct, kw_only=True):
     staff_forget_s: float = 3600.0
     """A key with no attempt for this long starts again from zero."""
     sms_backend: str = ""
+    push_backend: str = ""
+    push_interval_s: float = 1.0
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 5 * 1_048_576
@@ -57,6 +61,10 @@ class Settings(msgspec.Struct, kw_only=True):
     @property
     def resolved_sms_backend(self) -> str:
         return self.sms_backend or f"file:{Path(self.data_dir) / 'sms.jsonl'}"
+
+    @property
+    def resolved_push_backend(self) -> str:
+        return self.push_backend or f"file:{Path(self.data_dir) / 'push.jsonl'}"
 
     @property
     def is_sqlite(self) -> bool:
