@@ -38,7 +38,7 @@ from member_api.core.sms import make_sender
 from member_api.core.storage import BlobStore
 from member_api.family.callers import provide_subject_member
 from member_api.members.callers import provide_member_caller
-from member_api.members.routes import MeController
+from member_api.members.routes import CounterBindingsController, MeController
 from member_api.ops.routes import OpsController
 from member_api.settings import Settings
 
@@ -109,6 +109,7 @@ def route_handlers() -> list[object]:
         AgencyReportsController,
         AgencyAssessmentController,
         AgencySignalsController,
+        CounterBindingsController,
     ]
     problems = problem_responses()
     for controller in controllers:

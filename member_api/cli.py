@@ -1,4 +1,4 @@
-"""The ``member-api`` console script: serve, migrate, seed-demo, import-members, create-staff, keys, OpenAPI,
+"""The ``member-api`` console script: serve, migrate, seed-demo, import-members, staff accounts, keys, OpenAPI,
 calendar-check."""
 
 from __future__ import annotations
@@ -67,12 +67,35 @@ def cmd_import_members(args: argparse.Namespace) -> int:
 def cmd_create_staff(args: argparse.Namespace) -> int:
     from member_api.auth.staff import create_staff
 
-    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
-    if len(password) < 10:
-        print("password must be at least 10 characters", file=sys.stderr)
+    password = _read_password()
+    if password is None:
         return 2
     staff_id = _with_db(lambda s: create_staff(args.username, password, args.role, args.facility))
     print(f"staff {args.username} created (id {staff_id})")
+    return 0
+
+
+def _read_password() -> str | None:
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+    if len(password) < 10:
+        print("password must be at least 10 characters", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_set_staff_password(args: argparse.Namespace) -> int:
+    from member_api.auth.staff import set_staff_password
+    from member_api.core.errors import ApiError
+
+    password = _read_password()
+    if password is None:
+        return 2
+    try:
+        ended = _with_db(lambda s: set_staff_password(args.username, password))
+    except ApiError as exc:
+        print(exc.message_en, file=sys.stderr)
+        return 1
+    print(f"password of {args.username} changed; {ended} open sessions ended")
     return 0
 
 
@@ -147,11 +170,26 @@ def cmd_capitation(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rotate_keys(_: argparse.Namespace) -> int:
-    from member_api.core.keys import rotate
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    from member_api.core.keys import KEY_SETS, rotate
 
-    kid = rotate(Settings.from_env().resolved_key_dir)
-    print(f"new signing key {kid}; the previous key stays published in the JWKS")
+    made = rotate(Settings.from_env().resolved_key_dir, KEY_SETS if args.set == "all" else (args.set,))
+    for name, kid in made.items():
+        print(f"new {name} signing key {kid}; the previous one still verifies (and stays in the JWKS for credentials)")
+    return 0
+
+
+def cmd_revoke_key(args: argparse.Namespace) -> int:
+    from member_api.core.keys import UnknownKey, revoke
+
+    try:
+        name, fresh = revoke(Settings.from_env().resolved_key_dir, args.kid)
+    except UnknownKey:
+        print(f"no {args.kid} among the access or credential keys", file=sys.stderr)
+        return 1
+    print(f"{name} key {args.kid} withdrawn: gone from the JWKS and refused by every worker from its next request")
+    if fresh:
+        print(f"it was the current {name} key; new current key {fresh}")
     return 0
 
 
@@ -240,7 +278,15 @@ def main(argv: list[str] | None = None) -> int:
     cap.add_argument("action", choices=["close", "settle"])
     cap.add_argument("period", help="YYYY-MM to close, YYYY to settle")
     cap.set_defaults(fn=cmd_capitation)
-    sub.add_parser("rotate-keys", help="new signing key; previous stays in the JWKS").set_defaults(fn=cmd_rotate_keys)
+    rot = sub.add_parser("rotate-keys", help="new signing keys; the previous ones still verify")
+    rot.add_argument("--set", choices=["all", "access", "credential"], default="all")
+    rot.set_defaults(fn=cmd_rotate_keys)
+    rev = sub.add_parser("revoke-key", help="withdraw a signing key at once (a new one is made if it was current)")
+    rev.add_argument("kid")
+    rev.set_defaults(fn=cmd_revoke_key)
+    pw = sub.add_parser("set-staff-password", help="replace a staff password (stdin or prompt); ends its sessions")
+    pw.add_argument("--username", required=True)
+    pw.set_defaults(fn=cmd_set_staff_password)
     cal = sub.add_parser(
         "calendar-check", help="R9: report which holiday calendar covers YEAR (exit 1 when missing or inconsistent)"
     )

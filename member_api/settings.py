@@ -26,8 +26,19 @@ class Settings(msgspec.Struct, kw_only=True):
     otp_per_phone_per_day: int = 10
     otp_per_client_per_hour: int = 30
     binding_failures_per_day: int = 5
-    staff_max_failures: int = 5
-    staff_lockout_s: int = 900
+    """Self-service binding attempts per account per (UTC) day; each is counted before it is evaluated."""
+    binding_code_ttl_s: int = 600
+    binding_codes_per_hour: int = 10
+    counter_bindings_per_hour: int = 60
+    """Counter binding attempts per clerk or reviewer per hour."""
+    staff_free_failures: int = 5
+    """Staff login attempts per (username, client address) before the growing delay starts."""
+    staff_client_free_failures: int = 20
+    """Staff login attempts per client address (any username) before its growing delay starts."""
+    staff_delay_base_s: float = 1.0
+    staff_delay_max_s: float = 900.0
+    staff_forget_s: float = 3600.0
+    """A key with no attempt for this long starts again from zero."""
     sms_backend: str = ""
     push_backend: str = ""
     push_interval_s: float = 1.0

@@ -32,14 +32,18 @@ class AuthController(Controller):
         return await service.login_with_otp(ctx, data.phone, data.code)
 
     @post("/staff/login", status_code=HTTP_200_OK, summary="Counter clerk or agency reviewer login")
-    async def staff_login(self, data: StaffLoginRequest, ctx: AppContext) -> TokenPair:
-        return await service.staff_login(ctx, data.username, data.password)
+    async def staff_login(self, data: StaffLoginRequest, ctx: AppContext, request: Request) -> TokenPair:
+        return await service.staff_login(ctx, data.username, data.password, client_address(request))
 
     @post("/refresh", status_code=HTTP_200_OK, summary="Rotate the refresh token")
     async def refresh(self, data: RefreshRequest, ctx: AppContext) -> TokenPair:
         return await service.refresh(ctx, data.refresh_token)
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Revoke this login's tokens", security=[{"bearer": []}])
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="End the session of this refresh token: its refresh and access tokens stop working",
+        security=[{"bearer": []}],
+    )
     async def logout(self, data: RefreshRequest, ctx: AppContext, principal: Principal) -> None:
-        subject = f"a{principal.account_id}" if principal.role == "member" else f"s{principal.staff_id}"
-        await service.logout(ctx, data.refresh_token, subject)
+        await service.logout(ctx, data.refresh_token, principal)

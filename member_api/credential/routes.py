@@ -16,7 +16,6 @@ from member_api.core.context import AppContext
 from member_api.core.principal import MemberCaller
 from member_api.credential import render, tokens
 from member_api.members.service import eligibility
-from member_api.members.tables import Member
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 Size = Annotated[int, Parameter(ge=120, le=1200, description="edge length in pixels")]
@@ -32,13 +31,8 @@ class Credential(msgspec.Struct, kw_only=True):
 
 async def _issue(ctx: AppContext, member_id: int) -> Credential:
     caches = ctx.caches
-    subject = caches.credential_subject.get(member_id)
-    if subject is None:
-        row = await Member.select(Member.credential_subject).where(Member.id == member_id).first()
-        assert row is not None
-        subject = caches.credential_subject[member_id] = row["credential_subject"]
     now = ctx.clock.now()
-    token, exp = tokens.issue(ctx.keyring, subject, now, ctx.settings.credential_ttl_s)
+    token, exp = tokens.issue(ctx.keyring, member_id, now, ctx.settings.credential_ttl_s)
     today = local_today(ctx.clock)
     eligible = caches.eligibility.get((member_id, today))
     if eligible is None:

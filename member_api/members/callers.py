@@ -13,8 +13,20 @@ async def provide_member_caller(principal: Principal, ctx: AppContext) -> Member
         raise forbidden()
     member_id = ctx.caches.account_member.get(principal.account_id)
     if member_id is None:
-        row = await Account.select(Account.member).where(Account.id == principal.account_id).first()
+        row = (
+            await Account.select(Account.member, Account.unbound_reason)
+            .where(Account.id == principal.account_id)
+            .first()
+        )
         if not row or row["member"] is None:
-            raise ApiError("binding_required", 403, "请先绑定参保信息", "Bind your insurance record first.")
-        member_id = ctx.caches.account_member[principal.account_id] = row["member"]  # a binding is permanent
+            reason = row["unbound_reason"] if row else None
+            raise ApiError(
+                "binding_required",
+                403,
+                "请先绑定参保信息",
+                "Bind your insurance record first.",
+                extra={"unbound_reason": reason} if reason else None,
+            )
+        # Cached for a few seconds only: an import or a counter can unbind the account.
+        member_id = ctx.caches.account_member[principal.account_id] = row["member"]
     return MemberCaller(principal=principal, member_id=member_id)

@@ -10,7 +10,7 @@ import csv
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ from member_api.core.keys import load_keyring
 from member_api.db import write_transaction
 from member_api.members.identity import id_problem, normalise_id, valid_phone
 from member_api.members.registry import RegistryRow, upsert
+from member_api.members.service import unbind_changed_phones
+from member_api.members.tables import Member
 from member_api.settings import Settings
 
 COLUMNS = (
@@ -40,6 +42,7 @@ BATCH = 1000
 class Report:
     imported: int = 0
     updated: int = 0
+    unbound: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     fatal: str | None = None
 
@@ -47,6 +50,7 @@ class Report:
         return {
             "imported": self.imported,
             "updated": self.updated,
+            "unbound_accounts": self.unbound,
             "rejected": len(self.rejected),
             "rejections": self.rejected[:1000],
             "fatal": self.fatal,
@@ -121,12 +125,27 @@ async def import_csv(settings: Settings, path: Path, progress: bool = True) -> R
                 await _flush(keyring, batch, report, progress, started)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         report.fatal = str(exc)
-        report.imported = report.updated = 0
+        report.imported = report.updated = report.unbound = 0
     return report
 
 
 async def _flush(keyring: Any, batch: list[RegistryRow], report: Report, progress: bool, started: float) -> None:
+    numbers = list({r.insurance_no for r in batch})
+    before = (
+        {
+            m["insurance_no"]: (m["id"], m["phone_hash"])
+            for m in await Member.select(Member.id, Member.insurance_no, Member.phone_hash).where(
+                Member.insurance_no.is_in(numbers)
+            )
+        }
+        if numbers
+        else {}
+    )
     counts = await upsert(keyring, batch)
+    # A phone change in the registry unbinds the phone accounts that no longer match it.
+    phones = {r.insurance_no: keyring.keyed_hash("phone", r.phone) if r.phone else None for r in batch}
+    changes = [(member_id, phones[no]) for no, (member_id, old) in before.items() if old != phones[no]]
+    report.unbound += await unbind_changed_phones(changes, datetime.now(UTC))
     report.imported += counts.inserted
     report.updated += counts.updated
     batch.clear()

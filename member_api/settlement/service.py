@@ -194,7 +194,7 @@ async def quote(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> Qu
     annual, ooc = result.remaining_after(params, state)
     exp = int(now.timestamp()) + ctx.settings.quote_ttl_s
     quote_id = tokens.sign(
-        ctx.keyring,
+        ctx.keyring.access,  # never published: only this service reads its quotes
         {
             "aud": QUOTE_AUDIENCE,
             "sub": str(visit.facility["id"]),
@@ -239,7 +239,7 @@ def _read_quote(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> di
         return None
     try:
         claims = tokens.verify(
-            ctx.keyring,
+            ctx.keyring.access,
             req.quote_id,
             audience=QUOTE_AUDIENCE,
             issuer=None,
