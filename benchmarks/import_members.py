@@ -1,13 +1,15 @@
 """Registry import speed: ``member-api import-members`` against PostgreSQL ``COPY`` of the same file (issue 19).
 
-    .venv/bin/python -m benchmarks.import_members --rows 1000000
+    .venv/bin/python -m benchmarks.import_members --rows 1000000 [--breakdown]
 
 The importer runs as the real CLI (``member-api import-members FILE --quiet``) in a child process against a fresh,
 migrated database, so its peak RSS is its own (``wait4``); its time is the one it reports (file open to commit,
 without interpreter start-up). Then the same file again into the now full registry (every line an unchanged
 update). The baseline is ``COPY`` of the same CSV into a table of ten text columns on a fresh database of the same
 server, in this process. The figure that matters is the ratio: COPY loads text; the importer validates every line,
-computes two keyed hashes, masks, and upserts members and enrollments in one transaction.
+computes two keyed hashes, masks, and upserts members and enrollments in one transaction. ``--breakdown`` then
+imports once more in this process and prints each statement's server CPU time (read from /proc for the local
+backend, so other load on a shared host moves it little) and the Python CPU time.
 """
 
 from __future__ import annotations
@@ -76,7 +78,56 @@ async def copy_baseline(path: Path) -> float:
     return copy_s
 
 
-async def main(rows: int) -> None:
+def _backend_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a local PostgreSQL backend (Linux /proc): unlike wall time, hardly moved by
+    other load on the host."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def breakdown(path: Path, data_dir: str) -> list[str]:
+    """Where the time goes: the importer in this process, each statement's server CPU and wall time."""
+    from member_api.members import importer, queries
+    from member_api.settings import Settings
+
+    spent: dict[str, list[float]] = {}
+    labels = {sql: label for label, sql in vars(queries).items() if label.startswith("_") and isinstance(sql, str)}
+    backend: list[int] = []
+
+    def timed(name: str, fn: Any) -> Any:
+        async def run(*args: Any) -> Any:
+            if not backend:
+                backend.append((await fetch("SELECT pg_backend_pid() AS p"))[0]["p"])
+            cpu, wall = _backend_cpu_s(backend[0]), time.perf_counter()
+            result = await fn(*args)
+            entry = spent.setdefault(name or labels.get(str(args[0]), str(args[0])[:60]), [0.0, 0.0])
+            entry[0] += _backend_cpu_s(backend[0]) - cpu
+            entry[1] += time.perf_counter() - wall
+            return result
+
+        return run
+
+    fetch, fetch_one, copy = queries.fetch, queries.fetch_one, queries.copy_records
+    queries.fetch, queries.fetch_one = timed("", fetch), timed("", fetch_one)
+    queries.copy_records = timed("COPY into the stage (binary)", copy)
+    try:
+        async with fresh_postgres():
+            python = time.process_time()
+            report = await importer.import_csv(Settings(data_dir=data_dir), path, progress=False)
+            python = time.process_time() - python
+    finally:
+        queries.fetch, queries.fetch_one, queries.copy_records = fetch, fetch_one, copy
+    lines = [
+        f"breakdown (in-process import, fresh database): {report.summary()['seconds']}",
+        f"  python CPU (read, validate, hash, encode COPY): {python:.2f} s",
+    ]
+    for name, (cpu, wall) in spent.items():
+        if cpu >= 0.01 or wall >= 0.05:
+            lines.append(f"  server CPU {cpu:6.2f} s, wall {wall:6.2f} s: {name}")
+    return lines
+
+
+async def main(rows: int, with_breakdown: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "members.csv"
         write_csv(path, rows)
@@ -85,6 +136,7 @@ async def main(rows: int) -> None:
             first, first_wall, first_rss = run_cli(path, url, tmp)
             again, _, again_rss = run_cli(path, url, tmp)
         copy_after = await copy_baseline(path)
+        details = await breakdown(path, tmp) if with_breakdown else []
     assert first["fatal"] is None and first["imported"] == rows, first
     assert again["updated"] == rows, again
     copy_s = min(copy_before, copy_after)
@@ -104,9 +156,12 @@ async def main(rows: int) -> None:
     runs = f"runs {copy_before:.2f} / {copy_after:.2f} s"
     print(f"COPY:            {rows / copy_s:>10,.0f} rows/s ({copy_s:.2f} s; {runs})")
     print(f"ratio import/COPY: {copy_s / import_s:.3f}; re-import/COPY: {copy_s / again_s:.3f}")
+    print("\n".join(details))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    asyncio.run(main(parser.parse_args().rows))
+    parser.add_argument("--breakdown", action="store_true", help="then server CPU per statement (local server)")
+    args = parser.parse_args()
+    asyncio.run(main(args.rows, args.breakdown))
