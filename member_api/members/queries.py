@@ -99,15 +99,18 @@ _PEOPLE_COUNT = (
     "SELECT count(*) AS people, count(m.id) AS existing"  # noqa: S608
     f" FROM {STAGE} s LEFT JOIN member m ON m.insurance_no = s.insurance_no WHERE NOT s.rejected AND NOT s.superseded"
 )
-_MEMBER_FIELDS = "name, id_hash, id_masked, birth_date, sex, division, phone_hash, phone_masked"
-# The credential subject of an existing member is never changed (codes already on screens stay valid); an
-# unchanged member is not rewritten (a monthly re-import of the same registry writes next to nothing).
+_MEMBER_FIELDS = ("name", "id_hash", "id_masked", "birth_date", "sex", "division", "phone_hash", "phone_masked")
+# Only new or changed people reach the upsert (one hash join instead of a conflict check per line): a monthly
+# re-import of the same registry rewrites nothing. The credential subject of an existing member is never changed
+# (codes already on screens stay valid).
 _MEMBER_UPSERT = (
-    f"INSERT INTO member (insurance_no, {_MEMBER_FIELDS}, credential_subject)"  # noqa: S608
-    f" SELECT insurance_no, {_MEMBER_FIELDS}, credential_subject FROM {STAGE} WHERE NOT rejected AND NOT superseded"
-    f" ON CONFLICT (insurance_no) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _MEMBER_FIELDS.split(', '))}"
-    f" WHERE ({', '.join(f'member.{c}' for c in _MEMBER_FIELDS.split(', '))})"
-    f" IS DISTINCT FROM ({', '.join(f'excluded.{c}' for c in _MEMBER_FIELDS.split(', '))})"
+    f"INSERT INTO member (insurance_no, {', '.join(_MEMBER_FIELDS)}, credential_subject)"  # noqa: S608
+    f" SELECT s.insurance_no, {', '.join(f's.{c}' for c in _MEMBER_FIELDS)}, s.credential_subject"
+    f" FROM {STAGE} s LEFT JOIN member m ON m.insurance_no = s.insurance_no"
+    " WHERE NOT s.rejected AND NOT s.superseded AND (m.id IS NULL"
+    f" OR ({', '.join(f'm.{c}' for c in _MEMBER_FIELDS)})"
+    f" IS DISTINCT FROM ({', '.join(f's.{c}' for c in _MEMBER_FIELDS)}))"
+    f" ON CONFLICT (insurance_no) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _MEMBER_FIELDS)}"
 )
 
 
@@ -136,9 +139,10 @@ _GUARDIANS = (
 _ENROLLMENTS = (
     "INSERT INTO enrollment (member, year, paid_up, enrolled_on)"  # noqa: S608
     f" SELECT m.id, s.year, s.paid_up, s.enrolled_on FROM {STAGE} s JOIN member m ON m.insurance_no = s.insurance_no"
+    " LEFT JOIN enrollment e ON e.member = m.id AND e.year = s.year"
     " WHERE NOT s.rejected AND s.year IS NOT NULL AND s.enrolled_on IS NOT NULL"
+    " AND (e.id IS NULL OR (e.paid_up, e.enrolled_on) IS DISTINCT FROM (s.paid_up, s.enrolled_on))"
     " ON CONFLICT (member, year) DO UPDATE SET paid_up = excluded.paid_up, enrolled_on = excluded.enrolled_on"
-    " WHERE (enrollment.paid_up, enrollment.enrolled_on) IS DISTINCT FROM (excluded.paid_up, excluded.enrolled_on)"
 )
 
 

@@ -135,14 +135,25 @@ async def test_import_in_batches_keeps_the_file_order_rules(world, database, tmp
 
 
 async def test_reimport_of_the_same_file_updates_in_place(world, database, tmp_path, copies):
+    lines = [_line(f"R{n:04d}", n) for n in range(300)]
     path = tmp_path / "again.csv"
-    path.write_text(HEADER + "\n" + "\n".join(_line(f"R{n:04d}", n) for n in range(300)) + "\n", encoding="utf-8")
+    path.write_text(HEADER + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
     first = await import_csv(database["settings"], path, progress=False)
     kept = {r["insurance_no"]: r for r in await Member.select().where(Member.insurance_no.like("R%"))}
     again = await import_csv(database["settings"], path, progress=False)
     assert (first.imported, first.updated, again.imported, again.updated) == (300, 0, 0, 300)
     now = {r["insurance_no"]: r for r in await Member.select().where(Member.insurance_no.like("R%"))}
     assert now == kept  # same rows, credential subjects included: codes on screens stay valid
+    lines[7] = _line("R0007", 7, name="新名字", phone="13912345678").replace(",1,2025-12-20", ",0,2025-12-21")
+    path.write_text(HEADER + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    third = await import_csv(database["settings"], path, progress=False)
+    assert (third.imported, third.updated) == (0, 300)
+    changed = await Member.select().where(Member.insurance_no == "R0007").first()
+    assert (changed["name"], changed["phone_masked"]) == ("新名字", "139****5678")
+    assert changed["credential_subject"] == kept["R0007"]["credential_subject"]
+    enrollment = await Enrollment.select().where(Enrollment.member == changed["id"]).first()
+    assert (enrollment["paid_up"], enrollment["enrolled_on"]) == (False, date(2025, 12, 21))
+    assert await Member.select().where(Member.insurance_no == "R0008").first() == kept["R0008"]
 
 
 async def test_fatal_error_after_several_batches_leaves_the_registry_as_it_was(world, database, tmp_path, copies):
