@@ -1,9 +1,16 @@
-"""Registry import speed: ``member-api import-members`` against PostgreSQL ``COPY`` of the same file.
+"""Registry import speed: ``member-api import-members`` against PostgreSQL ``COPY`` of the same file (issue 19).
 
-    .venv/bin/python -m benchmarks.import_members --rows 1000000
+    .venv/bin/python -m benchmarks.import_members --rows 1000000 [--breakdown]
 
-Both run in one process against fresh databases on the same server; the figure that matters is the
-ratio (COPY only loads text columns; the importer validates, hashes and upserts).
+The importer runs as the real CLI (``member-api import-members FILE --quiet``) in a child process against a fresh,
+migrated database, so its peak RSS is its own (``wait4``); its time is the one it reports (file open to commit,
+without interpreter start-up). Then the same file again into the now full registry (every line an unchanged
+update). The baseline is ``COPY`` of the same CSV into a table of ten text columns on a fresh database of the same
+server, in this process, three times before the importer and twice after (the median counts). The figure that
+matters is the ratio: COPY loads text; the importer validates every line, computes two keyed hashes, masks, and
+upserts members and enrollments in one transaction. ``--breakdown`` then imports once more in this process and
+prints each statement's server CPU time (read from /proc for the local backend, so other load on a shared host
+moves it little) and the Python CPU time.
 """
 
 from __future__ import annotations
@@ -11,18 +18,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
 from benchmarks.common import fresh_postgres, machine
 from member_api.core.divisions import DIVISIONS
 from member_api.members.identity import check_digit
-from member_api.members.importer import COLUMNS, import_csv
-from member_api.settings import Settings
+from member_api.members.importer import COLUMNS
 
 
 def write_csv(path: Path, rows: int) -> None:
@@ -39,31 +51,123 @@ def write_csv(path: Path, rows: int) -> None:
             out.writerow([f"B{i:011d}", "测试居民", id_number, "MF"[i % 2], name, phone, "", 2026, 1, "2025-12-20"])
 
 
-async def main(rows: int) -> None:
+def run_cli(path: Path, url: str, data_dir: str) -> tuple[dict[str, Any], float, float]:
+    """(the CLI's JSON summary, its wall time in s, its peak RSS in MiB)."""
+    env = {**os.environ, "MEMBER_API_DATABASE_URL": url, "MEMBER_API_DATA_DIR": data_dir, "MEMBER_API_DB_POOL": "2"}
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "member_api.cli", "import-members", str(path), "--quiet"],
+        env=env,
+        stdout=subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    assert child.returncode == 0, out
+    return json.loads(out), wall, usage.ru_maxrss / 1024
+
+
+async def copy_baseline(path: Path, runs: int) -> list[float]:
+    """Seconds of ``COPY`` of the file, ``runs`` times into an emptied table of text columns."""
+    times = []
+    async with fresh_postgres(migrate=False) as url:
+        conn = await asyncpg.connect(url)
+        await conn.execute(f"CREATE TABLE import_copy ({', '.join(f'{c} text' for c in COLUMNS)})")
+        for _ in range(runs):
+            await conn.execute("TRUNCATE import_copy")
+            started = time.perf_counter()
+            await conn.copy_to_table("import_copy", source=str(path), format="csv", header=True)
+            times.append(time.perf_counter() - started)
+        await conn.close()
+    return times
+
+
+def _backend_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a local PostgreSQL backend (Linux /proc): unlike wall time, hardly moved by
+    other load on the host."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def breakdown(path: Path, data_dir: str) -> list[str]:
+    """Where the time goes: the importer in this process, each statement's server CPU and wall time."""
+    from member_api.members import importer, queries
+    from member_api.settings import Settings
+
+    spent: dict[str, list[float]] = {}
+    labels = {sql: label for label, sql in vars(queries).items() if label.startswith("_") and isinstance(sql, str)}
+    backend: list[int] = []
+
+    def timed(name: str, fn: Any) -> Any:
+        async def run(*args: Any) -> Any:
+            if not backend:
+                backend.append((await fetch("SELECT pg_backend_pid() AS p"))[0]["p"])
+            cpu, wall = _backend_cpu_s(backend[0]), time.perf_counter()
+            result = await fn(*args)
+            entry = spent.setdefault(name or labels.get(str(args[0]), str(args[0])[:60]), [0.0, 0.0])
+            entry[0] += _backend_cpu_s(backend[0]) - cpu
+            entry[1] += time.perf_counter() - wall
+            return result
+
+        return run
+
+    fetch, fetch_one, copy = queries.fetch, queries.fetch_one, queries.copy_records
+    queries.fetch, queries.fetch_one = timed("", fetch), timed("", fetch_one)
+    queries.copy_records = timed("COPY into the stage (binary)", copy)
+    try:
+        async with fresh_postgres():
+            python = time.process_time()
+            report = await importer.import_csv(Settings(data_dir=data_dir), path, progress=False)
+            python = time.process_time() - python
+    finally:
+        queries.fetch, queries.fetch_one, queries.copy_records = fetch, fetch_one, copy
+    lines = [
+        f"breakdown (in-process import, fresh database): {report.summary()['seconds']}",
+        f"  python CPU (read, validate, hash, encode COPY): {python:.2f} s",
+    ]
+    for name, (cpu, wall) in spent.items():
+        if cpu >= 0.01 or wall >= 0.05:
+            lines.append(f"  server CPU {cpu:6.2f} s, wall {wall:6.2f} s: {name}")
+    return lines
+
+
+async def main(rows: int, with_breakdown: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "members.csv"
         write_csv(path, rows)
-        settings = Settings(data_dir=tmp)
+        copies = await copy_baseline(path, 3)
         async with fresh_postgres() as url:
-            started = time.perf_counter()
-            report = await import_csv(settings, path, progress=False)
-            importer_s = time.perf_counter() - started
-            assert report.fatal is None, report.fatal
-        async with fresh_postgres(migrate=False) as url:
-            conn = await asyncpg.connect(url)
-            await conn.execute(f"CREATE TABLE import_copy ({', '.join(f'{c} text' for c in COLUMNS)})")
-            started = time.perf_counter()
-            await conn.copy_to_table("import_copy", source=str(path), format="csv", header=True)
-            copy_s = time.perf_counter() - started
-            await conn.close()
+            first, first_wall, first_rss = run_cli(path, url, tmp)
+            again, _, again_rss = run_cli(path, url, tmp)
+        copies += await copy_baseline(path, 2)
+        details = await breakdown(path, tmp) if with_breakdown else []
+    assert first["fatal"] is None and first["imported"] == rows, first
+    assert again["updated"] == rows, again
+    copy_s = statistics.median(copies)
+    import_s = first["seconds"]["total"]
     print(f"machine: {machine()}")
-    print(f"rows: {rows}, imported {report.imported}, rejected {len(report.rejected)}")
-    print(f"import-members: {rows / importer_s:,.0f} rows/s ({importer_s:.1f} s)")
-    print(f"COPY:           {rows / copy_s:,.0f} rows/s ({copy_s:.1f} s)")
-    print(f"ratio importer/COPY: {copy_s / importer_s:.3f}")
+    print(f"rows: {rows:,}; file {path.name}; imported {first['imported']:,}, rejected {first['rejected']}")
+    print(
+        f"import-members:  {rows / import_s:>10,.0f} rows/s ({import_s:.1f} s: read+validate+hash+COPY "
+        f"{first['seconds']['load']:.1f} s, duplicates+upsert {first['seconds']['upsert']:.1f} s; "
+        f"process {first_wall:.1f} s); peak RSS {first_rss:.0f} MiB"
+    )
+    again_s = again["seconds"]["total"]
+    print(
+        f"re-import (all unchanged): {rows / again_s:>10,.0f} rows/s ({again_s:.1f} s: load "
+        f"{again['seconds']['load']:.1f} s, upsert {again['seconds']['upsert']:.1f} s); peak RSS {again_rss:.0f} MiB"
+    )
+    runs = ", ".join(f"{c:.2f}" for c in copies)
+    print(f"COPY:            {rows / copy_s:>10,.0f} rows/s (median {copy_s:.2f} s of 3 runs before, 2 after: {runs})")
+    print(f"ratio import/COPY: {copy_s / import_s:.3f}; re-import/COPY: {copy_s / again_s:.3f}")
+    print("\n".join(details))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    asyncio.run(main(parser.parse_args().rows))
+    parser.add_argument("--breakdown", action="store_true", help="then server CPU per statement (local server)")
+    args = parser.parse_args()
+    asyncio.run(main(args.rows, args.breakdown))

@@ -1,11 +1,18 @@
-"""Hand-written SQL of the members area: binding, binding codes and unbinding, one statement each."""
+"""Hand-written SQL of the members area: binding, binding codes and unbinding (one statement each), and the
+registry's staging table with the set-based upsert from it.
+
+Registry writes go through a temporary table, ``registry_stage``: one row per validated input line (hashes and masks
+already computed in Python, never the ID number or phone itself), loaded in bulk (COPY on PostgreSQL), then applied
+to ``member``, guardianship and ``enrollment`` by a few statements, inside the caller's transaction.
+Every statement here runs on SQLite and PostgreSQL alike.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from member_api.db import fetch, fetch_one
+from member_api.db import copy_records, current_engine, fetch, fetch_one, is_sqlite
 
 MEMBER_BY_ID_HASH = "SELECT id, name, id_masked, phone_hash FROM member WHERE id_hash = {}"
 ACCOUNT = "SELECT id, phone_hash, phone_masked, member, unbound_reason FROM account WHERE id = {}"
@@ -63,3 +70,154 @@ async def new_binding_code(account_id: int, code_hash: str, expires_at: datetime
 async def spend_binding_code(code_hash: str, actor: str, now: datetime) -> int | None:
     row = await fetch_one(SPEND_CODE, now, actor, code_hash, now)
     return int(row["account"]) if row else None
+
+
+STAGE = "registry_stage"
+STAGE_COLUMNS = (
+    "line",
+    "insurance_no",
+    "name",
+    "id_hash",
+    "id_masked",
+    "birth_date",
+    "sex",
+    "division",
+    "phone_hash",
+    "phone_masked",
+    "credential_subject",
+    "guardian_insurance_no",
+    "year",
+    "paid_up",
+    "enrolled_on",
+)
+_STAGE_BODY = (
+    "(line integer NOT NULL, insurance_no text NOT NULL, name text NOT NULL, id_hash text NOT NULL,"
+    " id_masked text NOT NULL, birth_date date NOT NULL, sex text NOT NULL, division text NOT NULL, phone_hash text,"
+    " phone_masked text NOT NULL, credential_subject text NOT NULL, guardian_insurance_no text, year integer,"
+    " paid_up boolean NOT NULL, enrolled_on date, rejected boolean NOT NULL DEFAULT false,"
+    " superseded boolean NOT NULL DEFAULT false)"
+)
+# Memory for the few sorts and hashes over the whole stage (this transaction only; the default 4 MB spills to disk).
+PG_WORK_MEM = "128MB"
+
+
+async def create_stage() -> None:
+    """An empty stage, private to this connection and gone with the transaction (PostgreSQL: ON COMMIT DROP;
+    SQLite: each transaction has its own connection). Reused, emptied, by a later call in the same transaction."""
+    if is_sqlite(current_engine()):
+        await fetch(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} {_STAGE_BODY}")
+    else:
+        await fetch(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} {_STAGE_BODY} ON COMMIT DROP")
+        await fetch(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
+    await fetch(f"DELETE FROM {STAGE}")  # noqa: S608 (constant)
+
+
+async def drop_stage() -> None:
+    await fetch(f"DROP TABLE IF EXISTS {'temp' if is_sqlite(current_engine()) else 'pg_temp'}.{STAGE}")
+
+
+async def load_stage(records: list[tuple[object, ...]]) -> None:
+    """Append rows shaped like ``STAGE_COLUMNS`` (COPY on PostgreSQL, executemany on SQLite)."""
+    await copy_records(STAGE, STAGE_COLUMNS, records)
+
+
+# A second line for an ID number already given to another insurance number earlier in the file is a duplicate;
+# so is a second line for the same insurance number and year. Only groups with more than one line are looked at.
+_REJECT_ID_OWNED_BY_ANOTHER = (
+    f"UPDATE {STAGE} SET rejected = true WHERE line IN (SELECT line FROM ("  # noqa: S608 (constants only)
+    "SELECT line, insurance_no, first_value(insurance_no) OVER (PARTITION BY id_hash ORDER BY line) AS owner"
+    f" FROM {STAGE} WHERE id_hash IN (SELECT id_hash FROM {STAGE} GROUP BY id_hash HAVING count(*) > 1)"
+    ") t WHERE insurance_no <> owner)"
+)
+_REJECT_REPEATED_YEAR = (
+    f"UPDATE {STAGE} SET rejected = true WHERE line IN (SELECT line FROM ("  # noqa: S608
+    "SELECT line, row_number() OVER (PARTITION BY insurance_no, year ORDER BY line) AS n"
+    f" FROM {STAGE} WHERE NOT rejected AND insurance_no IN ("
+    f"SELECT insurance_no FROM {STAGE} WHERE NOT rejected GROUP BY insurance_no, year HAVING count(*) > 1)"
+    ") t WHERE n > 1)"
+)
+
+
+async def reject_duplicates(sample: int) -> tuple[int, list[int]]:
+    """Mark duplicate lines of the stage rejected; (how many, the first ``sample`` line numbers)."""
+    await fetch(_REJECT_ID_OWNED_BY_ANOTHER)
+    await fetch(_REJECT_REPEATED_YEAR)
+    counted = await fetch_one(f"SELECT count(*) AS n FROM {STAGE} WHERE rejected")  # noqa: S608
+    count = int(counted["n"]) if counted else 0
+    if not count:
+        return 0, []
+    rows = await fetch(f"SELECT line FROM {STAGE} WHERE rejected ORDER BY line LIMIT {{}}", sample)  # noqa: S608
+    return count, [int(r["line"]) for r in rows]
+
+
+# The same person may come once per enrollment year: the last line sets the member's fields. Found by hashing
+# (only people with several lines are joined back), so no sort of the whole stage.
+_MARK_SUPERSEDED = (
+    f"UPDATE {STAGE} SET superseded = true WHERE line IN (SELECT s.line FROM {STAGE} s JOIN ("  # noqa: S608
+    f"SELECT insurance_no, max(line) AS last FROM {STAGE} WHERE NOT rejected GROUP BY insurance_no HAVING count(*) > 1"
+    ") g ON g.insurance_no = s.insurance_no WHERE NOT s.rejected AND s.line < g.last)"
+)
+_PEOPLE_COUNT = (
+    "SELECT count(*) AS people, count(m.id) AS existing"  # noqa: S608
+    f" FROM {STAGE} s LEFT JOIN member m ON m.insurance_no = s.insurance_no WHERE NOT s.rejected AND NOT s.superseded"
+)
+_MEMBER_FIELDS = ("name", "id_hash", "id_masked", "birth_date", "sex", "division", "phone_hash", "phone_masked")
+# Only new or changed people reach the upsert (one hash join instead of a conflict check per line): a monthly
+# re-import of the same registry rewrites nothing. The credential subject of an existing member is never changed
+# (codes already on screens stay valid).
+_MEMBER_UPSERT = (
+    f"INSERT INTO member (insurance_no, {', '.join(_MEMBER_FIELDS)}, credential_subject)"  # noqa: S608
+    f" SELECT s.insurance_no, {', '.join(f's.{c}' for c in _MEMBER_FIELDS)}, s.credential_subject"
+    f" FROM {STAGE} s LEFT JOIN member m ON m.insurance_no = s.insurance_no"
+    " WHERE NOT s.rejected AND NOT s.superseded AND (m.id IS NULL"
+    f" OR ({', '.join(f'm.{c}' for c in _MEMBER_FIELDS)})"
+    f" IS DISTINCT FROM ({', '.join(f's.{c}' for c in _MEMBER_FIELDS)}))"
+    f" ON CONFLICT (insurance_no) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _MEMBER_FIELDS)}"
+)
+
+
+_PHONE_CHANGES = (
+    "SELECT m.id AS member, s.phone_hash FROM "  # noqa: S608
+    f"{STAGE} s JOIN member m ON m.insurance_no = s.insurance_no"
+    " WHERE NOT s.rejected AND NOT s.superseded AND m.phone_hash IS DISTINCT FROM s.phone_hash"
+)
+
+
+async def upsert_members_from_stage() -> tuple[int, int, list[tuple[int, str | None]]]:
+    """THE member upsert of the registry (import and demo data): (inserted, updated) people, by insurance number,
+    and the (member, new phone hash) of existing members whose phone on file changes (their bindings are re-checked).
+    """
+    await fetch(_MARK_SUPERSEDED)
+    changes = [(int(r["member"]), r["phone_hash"]) for r in await fetch(_PHONE_CHANGES)]
+    counted = await fetch_one(_PEOPLE_COUNT)
+    people, existing = (int(counted["people"]), int(counted["existing"])) if counted else (0, 0)
+    if people:
+        await fetch(_MEMBER_UPSERT)
+    return people - existing, existing, changes
+
+
+# The last line naming a guardian sets it (a guardian number not in the registry clears it, as before).
+_GUARDIANS = (
+    "UPDATE member SET guardian = g.guardian_id FROM ("  # noqa: S608
+    "SELECT s.insurance_no, gm.id AS guardian_id FROM ("
+    "SELECT insurance_no, guardian_insurance_no, row_number() OVER (PARTITION BY insurance_no ORDER BY line DESC) AS n"
+    f" FROM {STAGE} WHERE guardian_insurance_no IS NOT NULL AND NOT rejected"
+    ") s LEFT JOIN member gm ON gm.insurance_no = s.guardian_insurance_no WHERE s.n = 1"
+    ") g WHERE member.insurance_no = g.insurance_no AND member.guardian IS DISTINCT FROM g.guardian_id"
+)
+_ENROLLMENTS = (
+    "INSERT INTO enrollment (member, year, paid_up, enrolled_on)"  # noqa: S608
+    f" SELECT m.id, s.year, s.paid_up, s.enrolled_on FROM {STAGE} s JOIN member m ON m.insurance_no = s.insurance_no"
+    " LEFT JOIN enrollment e ON e.member = m.id AND e.year = s.year"
+    " WHERE NOT s.rejected AND s.year IS NOT NULL AND s.enrolled_on IS NOT NULL"
+    " AND (e.id IS NULL OR (e.paid_up, e.enrolled_on) IS DISTINCT FROM (s.paid_up, s.enrolled_on))"
+    " ON CONFLICT (member, year) DO UPDATE SET paid_up = excluded.paid_up, enrolled_on = excluded.enrolled_on"
+)
+
+
+async def set_guardians_from_stage() -> None:
+    await fetch(_GUARDIANS)
+
+
+async def upsert_enrollments_from_stage() -> None:
+    await fetch(_ENROLLMENTS)
