@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import swagger_ui_bundle
-from litestar import Litestar
+from litestar import Litestar, Request, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from piccolo.engine.base import Engine
 
@@ -27,6 +27,7 @@ from member_api.core.context import AppContext, provide_ctx
 from member_api.core.errors import EXCEPTION_HANDLERS, problem_responses
 from member_api.core.keys import load_keyring
 from member_api.core.observability import RequestIdMiddleware, configure_logging
+from member_api.core.openapi import declare_problem_responses, each_handler, refine
 from member_api.core.principal import provide_clerk, provide_reviewer, provide_staff
 from member_api.core.sms import make_sender
 from member_api.core.storage import BlobStore
@@ -37,6 +38,65 @@ from member_api.settings import Settings
 
 API_VERSION = "1.0.0"
 DOCS_ASSETS = "/docs-assets"
+log = logging.getLogger("member_api.app")
+
+TAGS = [
+    Tag(name="ops", description="Liveness, readiness, and the public keys (JWKS) that verify an e-credential offline."),
+    Tag(
+        name="auth",
+        description="Residents log in with an SMS code; staff with a password. Access tokens last "
+        "15 minutes; the refresh token rotates on every use and its reuse revokes the whole login.",
+    ),
+    Tag(
+        name="me",
+        description="The logged-in resident, the binding of their insurance record (ID number and "
+        "name, GB 11643 checked) and their dependants.",
+    ),
+    Tag(
+        name="facilities",
+        description="The catalogue of designated facilities: search by division, kind, tier, text or distance.",
+    ),
+    Tag(
+        name="designation",
+        description="R2: the primary institution and village station a resident chose for "
+        "the year; later changes go through a reviewed change request.",
+    ),
+    Tag(
+        name="credential",
+        description="R8: the short-lived signed e-credential shown at the counter (token, PNG "
+        "or SVG QR); never cached.",
+    ),
+    Tag(
+        name="counter",
+        description="Counter clerks of one facility: verify a member, settle a visit (R3-R8), "
+        "reverse a settlement, record a referral (R10). Money-moving writes take an Idempotency-Key.",
+    ),
+    Tag(
+        name="benefits",
+        description="R4: the annual cap and the out-of-city sub-cap, used and remaining, and "
+        "every fund movement of the member.",
+    ),
+    Tag(
+        name="claims",
+        description="R9/R10: newborn and referral reimbursement claims with receipts, and the "
+        "referrals approved for the member.",
+    ),
+    Tag(
+        name="review",
+        description="Agency reviewers (and clerks for their facility's members): reimbursement "
+        "claims and designation change requests.",
+    ),
+]
+# Named schemas for the enums the routes and bodies spell as literals (by value set); others get a name from
+# where they appear (component and property, or operation and parameter).
+ENUM_NAMES = {
+    frozenset({"newborn", "referral"}): "ClaimKind",
+    frozenset({"draft", "submitted", "in_review", "approved", "partly_approved", "rejected"}): "ClaimStatus",
+    frozenset({"submitted", "in_review", "approved", "partly_approved", "rejected"}): "SubmittedClaimStatus",
+    frozenset({"counter", "reversal", "claim_payout"}): "SettlementKind",
+    frozenset({"approve", "reject"}): "Decision",
+    frozenset({"relocation", "facility_closed", "other"}): "ChangeReason",
+}
 
 
 def route_handlers() -> list[object]:
@@ -66,11 +126,7 @@ def route_handlers() -> list[object]:
         ReviewClaimsController,
         CounterReferralsController,
     ]
-    problems = problem_responses()
-    for controller in controllers:
-        for value in vars(controller).values():
-            if isinstance(value, HTTPRouteHandler):
-                value.responses = {**problems, **(value.responses or {})}
+    declare_problem_responses(each_handler(controllers), problem_responses)
     return controllers
 
 
@@ -78,6 +134,19 @@ class MetricsController(PrometheusController):
     """Prometheus text format; kept out of the JSON API's OpenAPI document."""
 
     include_in_schema = False
+
+
+@get("/openapi.json", include_in_schema=False, media_type="application/vnd.oai.openapi+json", sync_to_thread=False)
+def openapi_document(request: Request) -> dict[str, object]:
+    """The document also at the root, where generators look first (``/docs/openapi.json`` stays)."""
+    return request.app.openapi_schema.to_schema()
+
+
+def docs_assets_dir(settings: Settings) -> Path:
+    """Swagger UI (``swagger-ui-dist`` from npm, installed by scripts/setup.sh into node_modules/)."""
+    if settings.docs_assets_dir:
+        return Path(settings.docs_assets_dir)
+    return Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist"
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -100,6 +169,7 @@ def openapi_config() -> OpenAPIConfig:
         components=Components(
             security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
         ),
+        tags=TAGS,
         use_handler_docstrings=False,
     )
 
@@ -135,12 +205,13 @@ def create_app(
     prometheus = PrometheusConfig(
         app_name="member_api", prefix="member_api", group_path=True, exclude_unhandled_paths=True, exclude=["/metrics"]
     )
-    docs_assets = create_static_files_router(
-        path=DOCS_ASSETS, directories=[swagger_ui_bundle.swagger_ui_path], include_in_schema=False
-    )
+    assets_dir = docs_assets_dir(settings)
+    if not (assets_dir / "swagger-ui-bundle.js").is_file():
+        log.warning("docs_assets_missing", extra={"dir": str(assets_dir), "fix": "bash scripts/setup.sh"})
+    docs_assets = create_static_files_router(path=DOCS_ASSETS, directories=[assets_dir], include_in_schema=False)
     db.activate(engine)
     app = Litestar(
-        route_handlers=[*route_handlers(), MetricsController, docs_assets],
+        route_handlers=[*route_handlers(), MetricsController, docs_assets, openapi_document],
         dependencies={
             "ctx": Provide(provide_ctx, sync_to_thread=False),
             "principal": Provide(provide_principal),
@@ -161,6 +232,14 @@ def create_app(
         debug=False,
     )
     _close_request_schemas(app)
+    handlers = {
+        (route.path_format, method.lower()): handler
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        for method in handler.http_methods
+    }
+    refine(app.openapi_schema, handlers, ENUM_NAMES)
     return app
 
 
