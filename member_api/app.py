@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import msgspec
 from litestar import Litestar, Request, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.openapi.spec import Components, Schema, SecurityScheme, Tag
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
@@ -232,6 +233,7 @@ def create_app(
         debug=False,
     )
     _close_request_schemas(app)
+    _constrain_form_fields(app)
     handlers = {
         (route.path_format, method.lower()): handler
         for route in app.routes
@@ -253,6 +255,49 @@ def _close_request_schemas(app: Litestar) -> None:
         schema = schemas.get(struct.__name__)
         if config is not None and config.forbid_unknown_fields and schema is not None:
             schema.additional_properties = False
+
+
+def _constrain_form_fields(app: Litestar) -> None:
+    """State the bounds of multipart form fields (``msgspec.Meta`` on dataclass fields), which the server checks."""
+    import dataclasses
+    import typing
+
+    from member_api import openapi_export
+
+    schemas = app.openapi_schema.components.schemas or {}
+    for form in openapi_export.request_forms():
+        schema = schemas.get(form.__name__)
+        if schema is None or not schema.properties:
+            continue
+        hints = typing.get_type_hints(form, include_extras=True)
+        for field in dataclasses.fields(form):
+            prop = schema.properties.get(field.name)
+            metas = _metas(hints[field.name])
+            if not isinstance(prop, Schema) or not metas:
+                continue
+            targets = [s for s in (prop.one_of or [prop]) if isinstance(s, Schema) and s.type != "null"]
+            for target, meta in ((t, m) for t in targets for m in metas):
+                for ours, theirs in _META_TO_SCHEMA.items():
+                    if getattr(meta, ours) is not None:
+                        setattr(target, theirs, getattr(meta, ours))
+
+
+_META_TO_SCHEMA = {
+    "ge": "minimum",
+    "le": "maximum",
+    "min_length": "min_length",
+    "max_length": "max_length",
+    "pattern": "pattern",
+}
+
+
+def _metas(annotation: object) -> list[msgspec.Meta]:
+    import typing
+
+    found = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, msgspec.Meta)]
+    for arg in typing.get_args(annotation):
+        found += _metas(arg)
+    return found
 
 
 def _no_debug(config: AppConfig) -> AppConfig:

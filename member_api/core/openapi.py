@@ -3,7 +3,7 @@
 A route names the domain problems it can answer in its decorator (``opt=problems(code=status, ...)``); the
 generic ones follow from its signature (a bearer guard: 401/403; a body: 400/413/422; path ids: 404/422; an
 ``Idempotency-Key``: 400/409/422). ``refine`` then shapes the built document: only those error responses, the
-``Idempotency-Key`` header where it is required, query parameters without ``null`` and every enum a named schema.
+``Idempotency-Key`` header where it is required, and every enum a named schema.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ GUARDS: dict[str, dict[int, tuple[str, ...]]] = {
     "subject_member_id": {404: ("not_found",), 422: ("validation_error",)},
 }
 JSON_BODY = {400: ("malformed_json", "body_too_deep"), 413: ("body_too_large",), 422: ("validation_error",)}
-FORM_BODY = {413: ("body_too_large",), 422: ("validation_error",)}
+FORM_BODY = {400: ("bad_request",), 413: ("body_too_large",), 422: ("validation_error",)}
 UPLOAD_PROBLEMS = {
     code: 422
     for code in (
@@ -124,10 +124,7 @@ def refine(
             hint = _pascal(operation.operation_id or "")
             for parameter in operation.parameters or []:
                 if isinstance(parameter, ParameterSpec) and parameter.schema is not None:
-                    schema = parameter.schema
-                    if parameter.param_in != "path" and not parameter.required:
-                        schema = _without_null(schema)  # an absent query parameter is not a null one
-                    parameter.schema = namer.visit(schema, hint + _pascal(parameter.name))
+                    parameter.schema = namer.visit(parameter.schema, hint + _pascal(parameter.name))
             if operation.request_body is not None:
                 for media in (operation.request_body.content or {}).values():
                     if media.schema is not None:
@@ -137,26 +134,6 @@ def refine(
 
 def _pascal(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name) if part)
-
-
-def _without_null(schema: Schema | Reference) -> Schema | Reference:
-    if not isinstance(schema, Schema):
-        return schema
-    if schema.one_of:
-        kept = [s for s in schema.one_of if not (isinstance(s, Schema) and s.type == "null")]
-        if len(kept) == 1:
-            outer = {f.name: getattr(schema, f.name) for f in dataclasses.fields(schema) if f.name != "one_of"}
-            inner = kept[0]
-            if isinstance(inner, Reference):
-                return inner
-            merged = {k: v for k, v in outer.items() if v is not None}
-            merged.update({f.name: getattr(inner, f.name) for f in dataclasses.fields(inner) if getattr(inner, f.name)})
-            return Schema(**merged)
-    if isinstance(schema.type, list) and "null" in schema.type:
-        types = [t for t in schema.type if t != "null"]
-        enum = [v for v in schema.enum if v is not None] if schema.enum else schema.enum
-        return dataclasses.replace(schema, type=types[0] if len(types) == 1 else types, enum=enum)
-    return schema
 
 
 class _EnumNamer:
