@@ -49,7 +49,6 @@ class BenefitsController(Controller):
         "/settlements",
         operation_id="listSettlements",
         summary="Every fund movement, newest first (cursor pages)",
-        opt=problems(invalid_cursor=400),
     )
     async def settlements(
         self,

@@ -110,18 +110,21 @@ def refine(
             if operation is None:
                 continue
             handler = handlers.get((path, method))
-            declared = operation_problems(handler) if handler else {}
+            declared = {*operation_problems(handler), *(handler.responses or {})} if handler else set()
+            hint = _pascal(operation.operation_id or "")
             if operation.responses:
                 for status in [s for s in operation.responses if s.startswith("4") and int(s) not in declared]:
                     del operation.responses[status]  # litestar's generic 400 for "validation", answered as 422 here
-                for response in operation.responses.values():
+                for status, response in operation.responses.items():
                     for media in getattr(response, "content", None) or {}:
-                        for example in (response.content[media].examples or {}).values():
+                        content = response.content[media]
+                        if content.schema is not None:
+                            content.schema = namer.visit(content.schema, f"{hint}Response{status}")
+                        for example in (content.examples or {}).values():
                             if isinstance(example, Example):
                                 example.id = None  # litestar's key for the map, not a member of an Example Object
             if handler and (handler.opt or {}).get(OPT_IDEMPOTENT):
                 operation.parameters = [*(operation.parameters or []), header_parameter()]
-            hint = _pascal(operation.operation_id or "")
             for parameter in operation.parameters or []:
                 if isinstance(parameter, ParameterSpec) and parameter.schema is not None:
                     parameter.schema = namer.visit(parameter.schema, hint + _pascal(parameter.name))

@@ -40,7 +40,6 @@ class FacilitiesController(Controller):
         "",
         operation_id="searchFacilities",
         summary="Search active facilities (division, kind, tier, text, distance)",
-        opt=problems(invalid_cursor=400),
     )
     async def search(
         self,
