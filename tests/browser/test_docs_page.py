@@ -24,7 +24,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 def chromium() -> Path:
     if not CHROMIUM.exists() and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, timeout=900, check=False)
+        for step in (
+            ["apt-get", "install", "-y", "chromium"],
+            ["apt-get", "update"],
+            ["apt-get", "install", "-y", "chromium"],
+        ):
+            if not CHROMIUM.exists():
+                subprocess.run(step, capture_output=True, timeout=900, check=False)
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
             pytest.fail("chromium is missing: apt-get install -y chromium")
