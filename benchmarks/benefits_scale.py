@@ -26,7 +26,7 @@ from benchmarks.common import machine
 from member_api.auth.tokens import access_token
 from member_api.core.keys import load_keyring
 from member_api.settings import Settings
-from tests.serverproc import running_server
+from tests.helpers.serverproc import running_server
 
 PER_MEMBER = 10
 SAMPLES = 1000

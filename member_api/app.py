@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,9 +32,11 @@ from member_api.core.keys import load_keyring
 from member_api.core.observability import RequestIdMiddleware, configure_logging
 from member_api.core.openapi import declare_problem_responses, each_handler, refine
 from member_api.core.principal import provide_clerk, provide_reviewer, provide_staff
+from member_api.core.push import make_push_sender
 from member_api.core.sms import make_sender
 from member_api.core.storage import BlobStore
-from member_api.members.callers import provide_member_caller, provide_subject_member
+from member_api.family.callers import provide_subject_member
+from member_api.members.callers import provide_member_caller
 from member_api.members.routes import MeController
 from member_api.ops.routes import OpsController
 from member_api.settings import Settings
@@ -87,6 +91,20 @@ TAGS = [
         description="Agency reviewers (and clerks for their facility's members): reimbursement "
         "claims and designation change requests.",
     ),
+    Tag(
+        name="family",
+        description="P1: relatives a member authorised to act for them, scope by scope (view, credential, claims, "
+        "designation), confirmed by the member or at the counter; revocable by either side.",
+    ),
+    Tag(
+        name="notices",
+        description="Messages about every fund movement and dispute of the member (and of those they act for).",
+    ),
+    Tag(
+        name="disputes",
+        description="P2: a member disputes a counter settlement of theirs within a window; a confirmed dispute "
+        "reverses it through the ledger.",
+    ),
 ]
 # Named schemas for the enums the routes and bodies spell as literals (by value set); others get a name from
 # where they appear (component and property, or operation and parameter).
@@ -97,6 +115,11 @@ ENUM_NAMES = {
     frozenset({"counter", "reversal", "claim_payout"}): "SettlementKind",
     frozenset({"approve", "reject"}): "Decision",
     frozenset({"relocation", "facility_closed", "other"}): "ChangeReason",
+    frozenset({"not_me", "wrong_amount", "not_received", "other"}): "DisputeReason",
+    frozenset({"open", "in_review", "confirmed", "rejected"}): "DisputeStatus",
+    frozenset({"confirm", "reject"}): "DisputeDecision",
+    frozenset({"view", "credential", "claims", "designation"}): "FamilyScope",
+    frozenset({"pending", "active", "revoked"}): "FamilyGrantStatus",
 }
 
 
@@ -104,11 +127,15 @@ def route_handlers() -> list[object]:
     from member_api.benefits.routes import BenefitsController
     from member_api.claims.routes import MeClaimsController, ReviewClaimsController
     from member_api.credential.routes import CredentialController
+    from member_api.disputes.routes import MeDisputesController, ReviewDisputesController
     from member_api.facilities.routes import (
         DesignationController,
         FacilitiesController,
         ReviewChangeRequestsController,
     )
+    from member_api.family.routes import CounterFamilyController, MeFamilyController
+    from member_api.fhir.routes import FhirController
+    from member_api.notices.routes import NoticesController
     from member_api.referrals.routes import CounterReferralsController, MeReferralsController
     from member_api.settlement.routes import CounterController
 
@@ -124,11 +151,16 @@ def route_handlers() -> list[object]:
         BenefitsController,
         MeClaimsController,
         MeReferralsController,
+        MeFamilyController,
+        CounterFamilyController,
+        NoticesController,
+        MeDisputesController,
+        ReviewDisputesController,
         ReviewClaimsController,
         CounterReferralsController,
     ]
     declare_problem_responses(each_handler(controllers), problem_responses)
-    return controllers
+    return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
 
 
 class MetricsController(PrometheusController):
@@ -190,16 +222,23 @@ def create_app(
         clock=clock or SystemClock(),
         sms=make_sender(settings.resolved_sms_backend),
         blobs=BlobStore(data_dir / "blobs"),
+        push=make_push_sender(settings.resolved_push_backend),
     )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        from member_api.notices import delivery
+
         db.activate(engine)
         if owns_engine:
             await db.prepare(engine)
+        pusher = asyncio.create_task(delivery.run(ctx))
         try:
             yield
         finally:
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pusher
             if owns_engine:
                 await db.close(engine)
 

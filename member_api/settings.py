@@ -26,6 +26,8 @@ class Settings(msgspec.Struct, kw_only=True):
     staff_max_failures: int = 5
     staff_lockout_s: int = 900
     sms_backend: str = ""
+    push_backend: str = ""
+    push_interval_s: float = 1.0
     log_level: str = "INFO"
     docs_assets_dir: str = ""  # Swagger UI files for /docs; default: node_modules/swagger-ui-dist of the checkout
     max_body_bytes: int = 1_048_576
@@ -47,6 +49,10 @@ class Settings(msgspec.Struct, kw_only=True):
     @property
     def resolved_sms_backend(self) -> str:
         return self.sms_backend or f"file:{Path(self.data_dir) / 'sms.jsonl'}"
+
+    @property
+    def resolved_push_backend(self) -> str:
+        return self.push_backend or f"file:{Path(self.data_dir) / 'push.jsonl'}"
 
     @property
     def is_sqlite(self) -> bool:

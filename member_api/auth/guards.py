@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request
 
 from member_api.core.context import AppContext
-from member_api.core.principal import Principal, unauthorized
+from member_api.core.principal import STAFF_ROLES, Principal, unauthorized
 from member_api.core.tokens import TokenError, verify
 from member_api.db import fetch_one
 
@@ -30,7 +30,7 @@ async def provide_principal(request: Request, ctx: AppContext) -> Principal:
     sub, role = str(claims["sub"]), claims["role"]
     if role == "member" and sub.startswith("a") and sub[1:].isdigit():
         return Principal(role="member", account_id=int(sub[1:]))
-    if role in ("clerk", "reviewer") and sub.startswith("s") and sub[1:].isdigit():
+    if role in STAFF_ROLES and sub.startswith("s") and sub[1:].isdigit():
         staff = await fetch_one("SELECT active, facility FROM staff WHERE id = {}", int(sub[1:]))
         if not staff or not staff["active"]:
             raise unauthorized()

@@ -27,7 +27,7 @@ from member_api.ledger import service as ledger
 from member_api.members.service import eligibility
 from member_api.members.tables import Enrollment, Member
 from member_api.policy import parameters
-from member_api.policy.claim_window import next_claim_window
+from member_api.policy.claim_window import in_claim_window, next_claim_window
 from member_api.policy.eligibility import enrolled_in_newborn_window, newborn_expense_covered
 from member_api.policy.reimbursement import Bill, Coverage, FacilityFacts, reimburse
 from member_api.referrals.service import referral_for
@@ -262,8 +262,7 @@ async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: in
         if i["id"] not in receipts
     ]
     if claim["kind"] == "newborn":
-        next_window = next_claim_window(today)
-        if not next_window.start <= today <= next_window.end:
+        if not in_claim_window(today):
             raise _outside_window(today)
         member = await Member.select(Member.birth_date).where(Member.id == member_id).first()
         enrollment = await Enrollment.select().where(Enrollment.member == member_id).order_by(Enrollment.year).first()

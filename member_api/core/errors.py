@@ -142,6 +142,10 @@ def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
         return problem_response(
             ApiError("body_too_deep", 400, "请求内容嵌套层级过深", "The request body is nested too deeply.")
         )
+    if isinstance(exc, UnicodeDecodeError):  # a multipart text field that is not UTF-8, before any handler runs
+        return problem_response(
+            ApiError("malformed_body", 400, "请求内容编码无效（须为 UTF-8）", "The request body is not valid UTF-8.")
+        )
     log.exception("unhandled_error", exc_info=exc)
     return problem_response(
         ApiError("internal_error", 500, "服务内部错误，请稍后重试", "Internal error; try again later.")

@@ -33,8 +33,8 @@ GUARDS: dict[str, dict[int, tuple[str, ...]]] = {
     "reviewer": {401: AUTH_CODES, 403: ("forbidden",)},
     "staff": {401: AUTH_CODES, 403: ("forbidden",)},
     "caller": {401: AUTH_CODES, 403: ("forbidden", "binding_required")},
-    # ``?member_id=`` names a dependant; anyone else's id is 404, as if it did not exist.
-    "subject_member_id": {404: ("not_found",), 422: ("validation_error",)},
+    # ``?member_id=`` names a dependant or a member who authorised the caller (P1); anyone else's is 404.
+    "subject_member_id": {403: ("family_scope_missing",), 404: ("not_found",), 422: ("validation_error",)},
 }
 JSON_BODY = {400: ("malformed_json", "body_too_deep"), 413: ("body_too_large",), 422: ("validation_error",)}
 FORM_BODY = {400: ("bad_request",), 413: ("body_too_large",), 422: ("validation_error",)}

@@ -93,11 +93,29 @@ async def counter_visit_exists(member_id: int, facility_id: int, day: date) -> b
 
 
 async def member_page(
-    member_id: int, year: int | None, kind: str | None, facility_id: int | None, before_id: int | None, limit: int
+    member_id: int,
+    year: int | None,
+    kind: str | None,
+    facility_id: int | None,
+    before_id: int | None,
+    limit: int,
+    *,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest first by id (keyset): the filters are fixed fragments, the values parameters."""
+    """Newest first by id (keyset): the filters are fixed fragments, the values parameters.
+
+    ``created_from`` / ``created_before`` bound the recording time [from, before) (FHIR ``_lastUpdated``).
+    """
     where, args = ["member = {}"], [member_id]
-    for fragment, value in (("year = {}", year), ("kind = {}", kind), ("facility = {}", facility_id)):
+    filters: tuple[tuple[str, Any], ...] = (
+        ("year = {}", year),
+        ("kind = {}", kind),
+        ("facility = {}", facility_id),
+        ("created_at >= {}", created_from),
+        ("created_at < {}", created_before),
+    )
+    for fragment, value in filters:
         if value:
             where.append(fragment)
             args.append(value)

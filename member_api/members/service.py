@@ -44,6 +44,12 @@ async def member_views(where: Where) -> list[MemberView]:
     ]
 
 
+async def member_view(member_id: int) -> MemberView | None:
+    """One registry record as shown to its holder (masked ID number, no phone), or None."""
+    views = await member_views(Member.id == member_id)
+    return views[0] if views else None
+
+
 async def me(principal: Principal) -> MeView:
     account = await Account.select().where(Account.id == principal.account_id).first()
     if account is None:

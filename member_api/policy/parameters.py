@@ -29,6 +29,9 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     adjustment_fund_bp: int
     clearing_withhold_bp: int
     year_end_threshold_bp: int
+    adult_age_years: int
+    family_max_relatives: int
+    dispute_window_days: int
 
 
 class NoPolicyYear(LookupError):

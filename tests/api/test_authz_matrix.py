@@ -28,6 +28,14 @@ ALLOWED: dict[str, set[str]] = {
     "/v1/review/claims/{claim_id:int}/decision": {"reviewer"},
     "/v1/review/claims/{claim_id:int}/review": {"reviewer"},
     "/v1/counter/settlements/{settlement_id:int}/reversal": {"own_clerk"},
+    "/v1/counter/family-grants/{grant_id:int}/confirm": {"own_clerk", "other_clerk"},
+    "/v1/me/family/grants/{grant_id:int}/confirm": {"owner"},
+    "/v1/me/family/grants/{grant_id:int}/revoke": {"owner"},
+    "/v1/me/disputes/{dispute_id:int}": {"owner"},
+    "/v1/review/disputes/{dispute_id:int}": {"reviewer"},
+    "/v1/review/disputes/{dispute_id:int}/photo": {"reviewer"},
+    "/v1/review/disputes/{dispute_id:int}/take": {"reviewer"},
+    "/v1/review/disputes/{dispute_id:int}/decision": {"reviewer"},
 }
 DENIED = {401, 403, 404}
 
@@ -94,6 +102,19 @@ async def test_every_id_route_admits_only_its_callers(client):
         },
     )
     receipt_id = (await add_receipt(client, owner, claim)).json()["items"][0]["receipts"][0]["id"]
+    # A relative (SG0000000002) asks to act for the owner (P1); the owner disputes the settlement with a photo (P2).
+    relative = await member_headers(client, "SG0000000002")
+    grant = await client.post(
+        "/v1/me/family/grants", json={"id_number": entry["id_number"], "scopes": ["view"]}, headers=relative
+    )
+    assert grant.status_code == 201, grant.text
+    dispute = await client.post(
+        "/v1/me/disputes",
+        data={"settlement_id": str(settlement["id"]), "reason": "not_me"},
+        files=[("photo", ("p.png", png_bytes(), "image/png"))],
+        headers=owner,
+    )
+    assert dispute.status_code == 201, dispute.text
 
     headers = {
         "no_token": {},
@@ -110,6 +131,8 @@ async def test_every_id_route_admits_only_its_callers(client):
         "claim_id": claim["id"],
         "receipt_id": receipt_id,
         "request_id": request_id,
+        "grant_id": grant.json()["id"],
+        "dispute_id": dispute.json()["id"],
     }
     bodies = {
         "/v1/review/change-requests/{request_id:int}/decision": {"json": {"decision": "reject"}},
@@ -117,6 +140,8 @@ async def test_every_id_route_admits_only_its_callers(client):
             "json": {"items": [{"item_id": claim["items"][0]["id"], "decision": "reject"}]}
         },
         "/v1/counter/settlements/{settlement_id:int}/reversal": {"json": {"reason": "test"}},
+        "/v1/counter/family-grants/{grant_id:int}/confirm": {"json": {"id_number": entry["id_number"]}},
+        "/v1/review/disputes/{dispute_id:int}/decision": {"json": {"decision": "reject", "reason": "test"}},
         "/v1/me/claims/{claim_id:int}/receipts": {
             "data": {"item_id": str(claim["items"][0]["id"])},
             "files": [("files", ("r.png", png_bytes(), "image/png"))],
