@@ -117,7 +117,7 @@ ENUM_NAMES = {
     frozenset({"relocation", "facility_closed", "other"}): "ChangeReason",
     frozenset({"not_me", "wrong_amount", "not_received", "other"}): "DisputeReason",
     frozenset({"open", "in_review", "confirmed", "rejected"}): "DisputeStatus",
-    frozenset({"confirm", "reject"}): "DisputeDecision",
+    frozenset({"confirm", "reject"}): "DisputeOutcome",
     frozenset({"view", "credential", "claims", "designation"}): "FamilyScope",
     frozenset({"pending", "active", "revoked"}): "FamilyGrantStatus",
 }
