@@ -37,7 +37,8 @@ GUARDS: dict[str, dict[int, tuple[str, ...]]] = {
     "subject_member_id": {403: ("family_scope_missing",), 404: ("not_found",), 422: ("validation_error",)},
 }
 JSON_BODY = {400: ("malformed_json", "body_too_deep"), 413: ("body_too_large",), 422: ("validation_error",)}
-FORM_BODY = {400: ("bad_request",), 413: ("body_too_large",), 422: ("validation_error",)}
+# A multipart body that cannot be parsed, or a text part that is not UTF-8 (a file sent without a filename).
+FORM_BODY = {400: ("bad_request", "malformed_body"), 413: ("body_too_large",), 422: ("validation_error",)}
 UPLOAD_PROBLEMS = {
     code: 422
     for code in (

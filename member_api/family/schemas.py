@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from member_api.core.types import IdNumber
+from member_api.members.identity import IdNumber
 
 Scope = Literal["view", "credential", "claims", "designation"]
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import msgspec
 
-from member_api.core.types import IdNumber
+from member_api.members.identity import IdNumber
 
 
 class BindingRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -5,7 +5,8 @@ from typing import Annotated
 
 import msgspec
 
-from member_api.core.types import BodyId, IdNumber
+from member_api.core.types import BodyId
+from member_api.members.identity import IdNumber
 
 
 class ReferralCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -5,8 +5,9 @@ from typing import Annotated
 
 import msgspec
 
-from member_api.core.types import BodyId, Fen, IdNumber
+from member_api.core.types import BodyId, Fen
 from member_api.ledger.schemas import SettlementView
+from member_api.members.identity import IdNumber
 
 
 class VerifyRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
