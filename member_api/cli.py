@@ -193,7 +193,24 @@ def cmd_revoke_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def prepare_metrics_dir(settings: Settings) -> Path:
+    """Prometheus multiprocess mode: every worker writes its samples under one directory and ``/metrics`` (in
+    any worker) adds them up. The directory is emptied at each start, as prometheus_client requires; set
+    ``PROMETHEUS_MULTIPROC_DIR`` yourself to put it elsewhere (then you empty it)."""
+    import shutil
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        path = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    else:
+        path = Path(settings.data_dir) / "prometheus-multiproc"
+        shutil.rmtree(path, ignore_errors=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    prepare_metrics_dir(Settings.from_env())  # before anything imports prometheus_client: it reads this once
     if not args.no_migrate:
         cmd_migrate(args)
     os.environ.setdefault("PICCOLO_CONF", "member_api.piccolo_conf")

@@ -43,6 +43,7 @@ class Settings(msgspec.Struct, kw_only=True):
     push_backend: str = ""
     push_interval_s: float = 1.0
     log_level: str = "INFO"
+    docs_assets_dir: str = ""  # Swagger UI files for /docs; default: node_modules/swagger-ui-dist of the checkout
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 5 * 1_048_576
     max_upload_files: int = 5

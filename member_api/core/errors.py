@@ -159,25 +159,25 @@ def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
 EXCEPTION_HANDLERS = {Exception: http_exception_handler}
 
 
-def problem_responses() -> dict[int, Any]:
-    """OpenAPI: every operation may answer these problem+json statuses."""
+def problem_responses(codes_by_status: dict[int, list[str]]) -> dict[int, Any]:
+    """OpenAPI: the problem+json responses of one operation, each listing its codes with an example body each."""
     from litestar.openapi import ResponseSpec
+    from litestar.openapi.spec import Example
 
-    described = {
-        400: "Malformed request",
-        401: "Not authenticated",
-        403: "Not allowed",
-        404: "Not found",
-        405: "Method not allowed",
-        409: "Conflict",
-        413: "Body too large",
-        415: "Unsupported media type",
-        422: "Invalid input",
-        429: "Rate limited",
-        500: "Internal error",
-        503: "Unavailable",
-    }
-    return {
-        status: ResponseSpec(data_container=Problem, media_type=PROBLEM, description=text, generate_examples=False)
-        for status, text in described.items()
-    }
+    specs: dict[int, Any] = {}
+    for status, codes in sorted(codes_by_status.items()):
+        _, zh, en = _STATUS_CODES.get(status, ("http_error", "请求失败", "The request failed."))
+        examples = []
+        for code in codes:
+            errors = [FieldError(field="field", message="why it is refused")] if status == 422 else None
+            body = problem_response(ApiError(code, status, zh, en, errors=errors)).content
+            examples.append(Example(id=code, summary=code, value=msgspec.json.decode(body)))
+        listed = ", ".join(f"`{code}`" for code in codes)
+        specs[status] = ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM,
+            description=f"{en.rstrip('.')} (problem+json). `code`: {listed}.",
+            examples=examples,
+            generate_examples=False,
+        )
+    return specs

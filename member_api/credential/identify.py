@@ -14,6 +14,15 @@ MEMBER_BY_ID = "SELECT id, name, id_masked, birth_date, credential_subject FROM 
 MEMBER_BY_ID_HASH = "SELECT id, name, id_masked, birth_date, credential_subject FROM member WHERE id_hash = {}"
 
 
+IDENTIFY_PROBLEMS = {  # code -> status, for the OpenAPI document of the operations that identify a member
+    "identity_required": 422,
+    "credential_expired": 401,
+    "credential_invalid": 401,
+    "invalid_id_number": 422,
+    "member_not_found": 404,
+}
+
+
 async def identify_member(
     ctx: AppContext, credential: str | None, id_number: str | None
 ) -> tuple[dict[str, Any], str | None]:

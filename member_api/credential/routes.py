@@ -53,17 +53,27 @@ class CredentialController(Controller):
     tags = ["credential"]
     security = [{"bearer": []}]
 
-    @get("/credential", summary="A fresh e-credential token (60 s by default)")
+    @get("/credential", operation_id="getCredential", summary="A fresh e-credential token (60 s by default)")
     async def token(self, ctx: AppContext, caller: MemberCaller, subject_member_id: int) -> Response[Credential]:
         return Response(await _issue(ctx, subject_member_id), headers=NO_STORE)
 
-    @get("/credential.png", summary="The e-credential as a QR PNG", media_type="image/png")
+    @get(
+        "/credential.png",
+        operation_id="getCredentialPng",
+        summary="The e-credential as a QR PNG",
+        media_type="image/png",
+    )
     async def png(
         self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, size: Size = 300
     ) -> Response[bytes]:
         return await _image(ctx, subject_member_id, size, render.png, "image/png")
 
-    @get("/credential.svg", summary="The e-credential as a QR SVG", media_type="image/svg+xml")
+    @get(
+        "/credential.svg",
+        operation_id="getCredentialSvg",
+        summary="The e-credential as a QR SVG",
+        media_type="image/svg+xml",
+    )
     async def svg(
         self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, size: Size = 300
     ) -> Response[bytes]:

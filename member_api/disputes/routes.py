@@ -10,6 +10,7 @@ from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from member_api.core.context import AppContext
+from member_api.core.openapi import UPLOAD_PROBLEMS, problems
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import PathId
 from member_api.core.uploads import check_uploads, file_response
@@ -30,6 +31,7 @@ class MeDisputesController(Controller):
         status_code=HTTP_201_CREATED,
         request_max_body_size=UPLOAD_LIMIT,
         summary="Dispute one of my counter settlements (not me, wrong amount, ...), with an optional photo (P2)",
+        opt=problems(**UPLOAD_PROBLEMS, dispute_window_closed=422, dispute_exists=409),
     )
     async def file(
         self,
@@ -82,7 +84,13 @@ class ReviewDisputesController(Controller):
         sha256, content_type = await service.photo(dispute_id)
         return file_response(ctx.blobs.get(sha256), content_type, f"dispute-{dispute_id}")
 
-    @post("/{dispute_id:int}/take", operation_id="takeDispute", status_code=HTTP_200_OK, summary="Take into review")
+    @post(
+        "/{dispute_id:int}/take",
+        operation_id="takeDispute",
+        status_code=HTTP_200_OK,
+        summary="Take into review",
+        opt=problems(dispute_not_in_hand=409),
+    )
     async def take(self, dispute_id: PathId, ctx: AppContext, reviewer: Principal) -> DisputeView:
         return await service.take(ctx, reviewer, dispute_id)
 
@@ -91,6 +99,7 @@ class ReviewDisputesController(Controller):
         operation_id="decideDispute",
         status_code=HTTP_200_OK,
         summary="Confirm (the settlement is reversed) or reject with a reason",
+        opt=problems(dispute_not_in_hand=409),
     )
     async def decide(
         self, dispute_id: PathId, data: DisputeDecision, ctx: AppContext, reviewer: Principal

@@ -204,6 +204,8 @@ _PAIR_MESSAGES = {
     "not_village_station": ("所选卫生站不是村（社区）卫生站", "The station chosen is not a village station."),
     "station_of_other_institution": ("所选卫生站不属于该机构", "The station is run by another institution."),
 }
+# code -> status, for the OpenAPI document of the operations that validate a pair
+PAIR_PROBLEMS = {"not_eligible": 422, "facility_not_found": 422, **dict.fromkeys(_PAIR_MESSAGES, 422)}
 
 
 async def choose(

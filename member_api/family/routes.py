@@ -6,6 +6,7 @@ from litestar import Controller, Request, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from member_api.core.context import AppContext
+from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import PathId
 from member_api.family import service
@@ -26,6 +27,13 @@ class MeFamilyController(Controller):
         operation_id="requestFamilyGrant",
         status_code=HTTP_201_CREATED,
         summary="Ask an adult member (by ID number) to let me act for them in these scopes",
+        opt=problems(
+            invalid_id_number=422,
+            member_not_found=404,
+            family_self=422,
+            family_member_is_minor=422,
+            family_grant_exists=409,
+        ),
     )
     async def request_grant(self, data: GrantRequest, ctx: AppContext, caller: MemberCaller) -> GrantView:
         return await service.request(ctx, caller, data.id_number, list(data.scopes))
@@ -35,6 +43,7 @@ class MeFamilyController(Controller):
         operation_id="confirmFamilyGrant",
         status_code=HTTP_200_OK,
         summary="As the member acted for, confirm a relative's request",
+        opt=problems(family_grant_not_pending=409, family_limit_reached=409),
     )
     async def confirm(self, grant_id: PathId, ctx: AppContext, caller: MemberCaller) -> GrantView:
         return await service.confirm(ctx, caller, grant_id)
@@ -44,6 +53,7 @@ class MeFamilyController(Controller):
         operation_id="revokeFamilyGrant",
         status_code=HTTP_200_OK,
         summary="End an authorisation (either side, at any time)",
+        opt=problems(family_grant_ended=409),
     )
     async def revoke(self, grant_id: PathId, ctx: AppContext, caller: MemberCaller) -> GrantView:
         return await service.revoke(ctx, caller, grant_id)
@@ -63,6 +73,7 @@ class CounterFamilyController(Controller):
         operation_id="confirmFamilyGrantAtCounter",
         status_code=HTTP_200_OK,
         summary="Confirm for a member without a phone, after checking their ID card",
+        opt=problems(family_grant_not_pending=409, family_limit_reached=409),
     )
     async def confirm(
         self, grant_id: PathId, data: CounterConfirmation, ctx: AppContext, clerk: Principal, request: Request

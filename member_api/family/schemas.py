@@ -7,20 +7,22 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from member_api.members.identity import IdNumber
+
 Scope = Literal["view", "credential", "claims", "designation"]
 
 
 class GrantRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The relative asks to act for the member with this ID number, in these scopes."""
 
-    id_number: Annotated[str, msgspec.Meta(max_length=32)]
+    id_number: IdNumber
     scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=4)]
 
 
 class CounterConfirmation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The clerk saw the authorising member's ID card and types its number."""
 
-    id_number: Annotated[str, msgspec.Meta(max_length=32)]
+    id_number: IdNumber
 
 
 class PersonRef(msgspec.Struct, kw_only=True):

@@ -8,6 +8,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from member_api.core.context import AppContext
 from member_api.core.idempotency import run_idempotent
+from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller, Principal, provide_account
 from member_api.members import service
 from member_api.members.schemas import (
@@ -29,7 +30,7 @@ class MeController(Controller):
     security = [{"bearer": []}]
     dependencies = {"account": Provide(provide_account)}
 
-    @get("", summary="The logged-in resident and their bound record (or why it was unbound)")
+    @get("", operation_id="getMe", summary="The logged-in resident and their bound record (or why it was unbound)")
     async def me(self, account: Principal) -> MeView:
         return await service.me(account)
 
@@ -39,6 +40,15 @@ class MeController(Controller):
         summary="Bind the insurance record by ID number and name when the phone on file is this login's phone",
         description="When the registry has another phone or none on file, the answer is 403 "
         "`binding_needs_verification` carrying a binding code (`extra.binding_code`) to show at a counter.",
+        operation_id="bindRecord",
+        opt=problems(
+            invalid_id_number=422,
+            member_not_found=404,
+            account_already_bound=409,
+            already_bound=409,
+            binding_locked=429,
+            binding_needs_verification=403,
+        ),
     )
     async def bind(self, data: BindingRequest, account: Principal, ctx: AppContext) -> MeView:
         return await service.bind(ctx, account, data.id_number, data.name)
@@ -52,7 +62,11 @@ class MeController(Controller):
     async def binding_code(self, account: Principal, ctx: AppContext) -> Response[BindingCode]:
         return Response(await service.binding_code(ctx, account), status_code=HTTP_201_CREATED, headers=NO_STORE)
 
-    @get("/dependants", summary="Members under the caller's guardianship (newborns, minors)")
+    @get(
+        "/dependants",
+        operation_id="listDependants",
+        summary="Members under the caller's guardianship (newborns, minors)",
+    )
     async def dependants(self, caller: MemberCaller) -> list[MemberView]:
         return await service.member_views(Member.guardian == caller.member_id)
 

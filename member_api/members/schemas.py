@@ -5,9 +5,11 @@ from typing import Annotated
 
 import msgspec
 
+from member_api.members.identity import IdNumber
+
 
 class BindingRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    id_number: Annotated[str, msgspec.Meta(max_length=32)]
+    id_number: IdNumber
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 

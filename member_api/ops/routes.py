@@ -36,12 +36,13 @@ class Jwks(msgspec.Struct, kw_only=True):
 class OpsController(Controller):
     tags = ["ops"]
 
-    @get("/health/live", summary="The process is up")
+    @get("/health/live", operation_id="checkLiveness", summary="The process is up")
     async def live(self) -> Health:
         return Health(status="ok")
 
     @get(
         "/health/ready",
+        operation_id="checkReadiness",
         summary="Database reachable and every migration applied",
         responses={503: ResponseSpec(data_container=Health, description="Not ready")},
     )
@@ -57,6 +58,7 @@ class OpsController(Controller):
 
     @get(
         "/.well-known/jwks.json",
+        operation_id="getJwks",
         summary="Public keys (current and previous) to verify e-credentials offline; access-token keys never",
     )
     async def jwks(self, ctx: AppContext) -> Response[Jwks]:

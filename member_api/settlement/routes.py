@@ -8,8 +8,10 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from member_api.core.context import AppContext
 from member_api.core.idempotency import run_idempotent
+from member_api.core.openapi import problems
 from member_api.core.principal import Principal
 from member_api.core.types import PathId
+from member_api.credential.identify import IDENTIFY_PROBLEMS
 from member_api.settlement import service
 from member_api.settlement.schemas import (
     QuoteResult,
@@ -26,7 +28,13 @@ class CounterController(Controller):
     tags = ["counter"]
     security = [{"bearer": []}]
 
-    @post("/verify", status_code=HTTP_200_OK, summary="Identify a member by e-credential or ID number (R8)")
+    @post(
+        "/verify",
+        status_code=HTTP_200_OK,
+        operation_id="verifyMember",
+        summary="Identify a member by e-credential or ID number (R8)",
+        opt=problems(**IDENTIFY_PROBLEMS, credential_used=409),
+    )
     async def verify(self, data: VerifyRequest, ctx: AppContext, clerk: Principal) -> VerifyResult:
         return await service.verify(ctx, clerk, data)
 
@@ -47,8 +55,17 @@ class CounterController(Controller):
     @post(
         "/settlements",
         status_code=HTTP_201_CREATED,
+        operation_id="settleVisit",
         summary="Settle a visit at the clerk's facility",
         response_description="The settlement with the fund's and member's shares",
+        opt=problems(
+            idempotent=True,
+            **IDENTIFY_PROBLEMS,
+            credential_used=409,
+            no_policy_year=422,
+            visit_outside_policy_year=422,
+            referral_not_found=422,
+        ),
     )
     async def settle(
         self, data: SettlementRequest, request: Request, ctx: AppContext, clerk: Principal
@@ -60,7 +77,9 @@ class CounterController(Controller):
     @post(
         "/settlements/{settlement_id:int}/reversal",
         status_code=HTTP_201_CREATED,
+        operation_id="reverseSettlement",
         summary="Reverse a settlement of this facility (restores the cap; both records stay)",
+        opt=problems(idempotent=True, already_reversed=409, reversal_outside_policy_year=422),
     )
     async def reverse(
         self, settlement_id: PathId, data: ReversalRequest, request: Request, ctx: AppContext, clerk: Principal

@@ -7,11 +7,12 @@ import msgspec
 
 from member_api.core.types import BodyId, Fen
 from member_api.ledger.schemas import LineView, SettlementView
+from member_api.members.identity import IdNumber
 
 
 class VerifyRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     credential: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
-    id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    id_number: IdNumber | None = None
 
 
 class VerifyResult(msgspec.Struct, kw_only=True):
@@ -33,7 +34,7 @@ class SettlementRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     compliant_fen: Annotated[int, Fen] = 0
     non_compliant_fen: Annotated[int, Fen] = 0
     credential: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
-    id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    id_number: IdNumber | None = None
     emergency: bool = False
     referral_id: BodyId | None = None
     quote_id: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
