@@ -21,7 +21,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
 from piccolo.engine.base import Engine
 
-from member_api import db
+from member_api import db, web
 from member_api.auth.guards import provide_principal
 from member_api.auth.routes import AuthController
 from member_api.core.clock import Clock, SystemClock
@@ -160,7 +160,8 @@ def create_app(
     )
     db.activate(engine)
     app = Litestar(
-        route_handlers=[*route_handlers(), MetricsController, docs_assets],
+        route_handlers=[*route_handlers(), MetricsController, docs_assets, *web.route_handlers()],
+        template_config=web.template_config(),
         dependencies={
             "ctx": Provide(provide_ctx, sync_to_thread=False),
             "principal": Provide(provide_principal),

@@ -79,6 +79,18 @@ async def jti_used(jti: str) -> bool:
     return await fetch_one("SELECT 1 AS used FROM settlement WHERE credential_jti = {}", jti) is not None
 
 
+async def member_movement_by_credential(member_id: int, jtis: list[str]) -> dict[str, Any] | None:
+    """The member's movement settled with one of these e-credential ids (unique index on credential_jti)."""
+    if not jtis:
+        return None
+    marks = ", ".join("{}" for _ in jtis)
+    return await fetch_one(
+        f"SELECT * FROM settlement WHERE credential_jti IN ({marks}) AND member = {{}}",  # noqa: S608
+        *jtis,
+        member_id,
+    )
+
+
 async def counter_visit_exists(member_id: int, facility_id: int, day: date) -> bool:
     return (
         await fetch_one(

@@ -1,0 +1,69 @@
+"""Home (member, eligibility, remaining caps, designated pair, claim window) and whom a guardian acts for."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from litestar import Request, get, post
+
+from member_api.benefits import service as benefits_service
+from member_api.core.clock import local_today
+from member_api.core.context import AppContext
+from member_api.core.errors import ApiError
+from member_api.facilities import designation
+from member_api.members.callers import provide_subject_member
+from member_api.policy.claim_window import next_claim_window
+from member_api.web.app.resident import ROOT, Resident
+from member_api.web.common.forms import form_of, number, problem, text
+from member_api.web.common.pages import flash, local_path, page, redirect
+from member_api.web.common.session import session_of
+
+
+def claim_windows(ctx: AppContext) -> dict[str, Any]:
+    """The newborn claim window open today (if any) and the next one (R9, decided by the policy function)."""
+    today = local_today(ctx.clock)
+    window = next_claim_window(today)
+    is_open = window.start <= today <= window.end
+    following = next_claim_window(window.end + timedelta(days=1)) if is_open else window
+    return {"today": today, "open": window if is_open else None, "next": following}
+
+
+@get("/", name="app-home")
+async def home(ctx: AppContext, resident: Resident) -> Any:
+    benefits, benefits_problem = None, None
+    try:
+        benefits = await benefits_service.benefits(ctx, resident.member_id, None)
+        pair = benefits.designation
+    except ApiError as err:
+        benefits_problem = problem(err)
+        pair = (await designation.current(ctx, resident.member_id, None)).designation
+    return page(
+        "app/home.html",
+        resident=resident,
+        tab="home",
+        benefits=benefits,
+        benefits_problem=benefits_problem,
+        pair=pair,
+        windows=claim_windows(ctx),
+    )
+
+
+@post("/acting", status_code=200)
+async def switch_member(request: Request[Any, Any, Any], resident: Resident) -> Any:
+    """A guardian switches every page to themself or one of their dependants (checked like ``?member_id=``)."""
+    form = await form_of(request)
+    wanted = number(form, "member_id") or resident.caller.member_id
+    chosen = await provide_subject_member(resident.caller, wanted)  # 404 for anyone not theirs
+    session_of(request).update(m=None if chosen == resident.caller.member_id else chosen)
+    person = next((p for p in resident.people if p.id == chosen), None)
+    if person is not None:
+        flash(request, f"已切换为：{person.name_masked}")
+    section = local_path(text(form, "next", 300), f"{ROOT}/", ROOT).split("?")[0].split("/")[2:3]
+    return redirect(f"{ROOT}/{section[0]}" if section and section[0] else f"{ROOT}/")
+
+
+@get("/family")
+async def family(ctx: AppContext, resident: Resident) -> Any:
+    year = local_today(ctx.clock).year
+    return page("app/family.html", resident=resident, tab="home", year=year)
