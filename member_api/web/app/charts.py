@@ -17,11 +17,11 @@ STYLE = Style(
     foreground_subtle="#e3e7ed",
     colors=("#0a6bd6",),
     font_family="'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', sans-serif",
-    label_font_size=13,
-    major_label_font_size=13,
-    value_font_size=12,
-    value_label_font_size=12,
-    title_font_size=15,
+    label_font_size=12,
+    major_label_font_size=12,
+    value_font_size=11,
+    value_label_font_size=11,
+    title_font_size=14,
     tooltip_font_size=12,
 )
 
@@ -31,8 +31,8 @@ def fund_by_month(summary: Summary) -> bytes:
     by_month = {m.month: m.fund_fen for m in summary.by_month}
     chart = pygal.Bar(
         style=STYLE,
-        width=640,
-        height=320,
+        width=400,
+        height=280,
         show_legend=False,
         js=[],  # no script from any host: the SVG is a plain picture
         disable_xml_declaration=False,
@@ -41,8 +41,8 @@ def fund_by_month(summary: Summary) -> bytes:
         print_zeroes=False,
         value_formatter=lambda v: f"{v:.2f}" if v else "",
         y_title="元",
-        title=f"{summary.year} 年统筹基金支付（按就诊月份）",
-        x_labels=[f"{m}月" for m in range(1, 13)],
+        x_labels=[str(m) for m in range(1, 13)],
+        x_title="月份",
         range=(0, max(10.0, max(by_month.values(), default=0) / 100 * 1.15)),
     )
     chart.add("统筹支付", [max(0, by_month.get(m, 0)) / 100 for m in range(1, 13)])

@@ -80,7 +80,7 @@ async def login(request: Request[Any, Any, Any], ctx: AppContext) -> Any:
         return _login_page(ctx, status=err.status, phone=phone, next=next_, problem=problem(err))
     session = session_of(request)
     session.clear()
-    sign_in(session, pair)
+    sign_in(ctx, session, pair)
     return redirect(local_path(next_, f"{ROOT}/", ROOT))
 
 

@@ -11,7 +11,6 @@ a background call that finds the access token expired answers ``login_required``
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -43,8 +42,9 @@ class _Bearer:
         self.headers = {"authorization": f"Bearer {token}"}
 
 
-def sign_in(session: WebSession, pair: TokenPair) -> None:
-    session.update(a=pair.access_token, r=pair.refresh_token, x=int(time.time()) + pair.expires_in)
+def sign_in(ctx: AppContext, session: WebSession, pair: TokenPair) -> None:
+    now = int(ctx.clock.now().timestamp())
+    session.update(a=pair.access_token, r=pair.refresh_token, x=now + pair.expires_in)
 
 
 def login_location(request: Request[Any, Any, Any]) -> str:
@@ -60,7 +60,7 @@ def _login_required(request: Request[Any, Any, Any], message: str = "请先登�
 
 async def _rotate(ctx: AppContext, session: WebSession) -> bool:
     try:
-        sign_in(session, await auth_service.refresh(ctx, session.get("r", "")))
+        sign_in(ctx, session, await auth_service.refresh(ctx, session.get("r", "")))
     except ApiError:
         session.clear()
         return False
@@ -73,7 +73,7 @@ async def account_principal(request: Request[Any, Any, Any], ctx: AppContext) ->
     if not session.get("a"):
         raise _login_required(request)
     may_rotate = not wants_json(request)
-    if may_rotate and session.get("r") and session.get("x", 0) - time.time() < ROTATE_BEFORE_S:
+    if may_rotate and session.get("r") and session.get("x", 0) - ctx.clock.now().timestamp() < ROTATE_BEFORE_S:
         if not await _rotate(ctx, session):
             raise _login_required(request, "登录已失效，请重新登录")
     try:

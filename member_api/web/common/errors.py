@@ -46,8 +46,9 @@ def problem_of(request: Request[Any, Any, Any], exc: Exception) -> dict[str, Any
         }
     response = http_exception_handler(request, exc)  # logs what it must (5xx), maps every exception
     body = msgspec.json.decode(response.content) if isinstance(response.content, bytes) else {}
-    if response.headers.get("retry-after"):
-        body["retry_after_s"] = int(response.headers["retry-after"])
+    retry = {k.lower(): v for k, v in (response.headers or {}).items()}.get("retry-after")
+    if retry and str(retry).isdigit():
+        body["retry_after_s"] = int(retry)
     return body
 
 

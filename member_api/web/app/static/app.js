@@ -113,7 +113,7 @@
 
     function tick() {
       if (state.used) return;
-      var left = Math.max(0, Math.ceil((state.expiresAt - serverNow()) / 1000));
+      var left = Math.max(0, Math.ceil((state.refreshAfter - serverNow()) / 1000));
       secondsEl.textContent = left;
       if (serverNow() >= state.refreshAfter) renew();
     }
