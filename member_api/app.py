@@ -171,7 +171,7 @@ def create_app(
             "reviewer": Provide(provide_reviewer),
             "staff": Provide(provide_staff),
         },
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=web.exception_handlers(EXCEPTION_HANDLERS),  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware, prometheus.middleware],
         openapi_config=openapi_config(),
         lifespan=[lifespan],

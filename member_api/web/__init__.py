@@ -7,9 +7,13 @@ console) adds its router, static folder and template folder here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from litestar import Request, Response
 from litestar.template.config import TemplateConfig
+
+AREAS = ("/app",)  # path prefixes served by web areas
 
 
 def route_handlers() -> list[Any]:
@@ -24,3 +28,19 @@ def template_config() -> TemplateConfig[Any]:
     from member_api.web.common.pages import template_config as common_config
 
     return common_config([APP_TEMPLATES])
+
+
+def exception_handlers(api: Mapping[Any, Callable[..., Response[Any]]]) -> dict[Any, Callable[..., Response[Any]]]:
+    """The app-level handlers: the API's problem+json, except under a web area, where a page in words answers even
+    what routing refuses before any area handler runs (an unknown path, a GET on a form's target)."""
+    from member_api.web.common.errors import error_page
+
+    fallback = api[Exception]
+
+    def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        path = request.url.path
+        if any(path == area or path.startswith(area + "/") for area in AREAS):
+            return error_page(request, exc)
+        return fallback(request, exc)
+
+    return {**api, Exception: handler}

@@ -227,3 +227,13 @@ async def test_login_page_after_login_goes_home(client):
     assert response.status_code == 303 and response.headers["location"] == "/app/history"
     outside = await client.get("/app/login?next=//evil.example/", follow_redirects=False)
     assert outside.headers["location"] == "/app/"
+
+
+async def test_what_routing_refuses_under_app_is_a_page_too(client):
+    for path, status in (("/app/no-such-page", 404), ("/app/acting", 405), ("/app/history/abc", 404)):
+        response = await client.get(path)
+        assert response.status_code == status, path
+        assert response.headers["content-type"].startswith("text/html"), path
+        assert "返回首页" in response.text
+    api = await client.get("/v1/no-such-thing")
+    assert api.headers["content-type"].startswith("application/problem+json")  # the API keeps problem+json
