@@ -106,6 +106,9 @@ def shots() -> Any:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     async def take(page: Any, name: str) -> Path:
+        """Save the screen as the resident sees it, after checking nothing runs off its side."""
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name}: the page is {overflow}px wider than the screen"
         path = ARTIFACTS / f"{name}.png"
         await page.screenshot(path=str(path))
         return path

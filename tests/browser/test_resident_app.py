@@ -87,6 +87,10 @@ async def test_r8_resident_logs_in_binds_chooses_shows_qr_and_sees_it_used_with_
     assert "不在药品、耗材、服务目录内的费用由个人支付" in lines  # the reason in words
     await shots(phone, "08-history-detail")
 
+    await phone.set_viewport_size({"width": 1280, "height": 800})  # the same pages on a desktop
+    await phone.goto("/app/")
+    await shots(phone, "19-home-desktop")
+
     # Secure by default: no token in web storage, the session cookie is HttpOnly and SameSite.
     assert await phone.evaluate("Object.keys(localStorage).length + Object.keys(sessionStorage).length") == 0
     cookies = {c["name"]: c for c in await phone.context.cookies()}
