@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
+
+from member_api.claims import service as claims_service
 from member_api.core.errors import ApiError
 from member_api.db import fetch
 from member_api.members import service as members_service
 from tests.helpers import facility_id, member_entry, member_headers, staff_headers
 from tests.helpers.claims import add_receipt, draft_claim
 from tests.helpers.databases import last_sms_code
+from tests.helpers.files import png_bytes
 from tests.helpers.web import csrf, page_login, post_form
 
 
@@ -237,3 +241,108 @@ async def test_what_routing_refuses_under_app_is_a_page_too(client):
         assert "返回首页" in response.text
     api = await client.get("/v1/no-such-thing")
     assert api.headers["content-type"].startswith("application/problem+json")  # the API keeps problem+json
+
+
+async def test_r10_referral_claim_through_the_pages_shows_the_reviewers_outcome_per_item(client):
+    """Draft (two items), receipts per item, submit, review: the page shows each item's outcome in words, the
+    amount paid, the status timeline, and the payout in the history."""
+    entry = member_entry(client, "SG0000000001")
+    clerk = await staff_headers(client, "clerk_zj_dh")
+    hospital = await facility_id(client, "H44020300800")
+    referral = await client.post(
+        "/v1/counter/referrals",
+        json={
+            "id_number": entry["id_number"],
+            "target_facility_id": hospital,
+            "valid_from": "2026-11-24",
+            "valid_to": "2026-12-31",
+        },
+        headers=clerk,
+    )
+    assert referral.status_code == 201, referral.text
+    await page_login(client, "SG0000000001")
+    form = await client.get("/app/claims/new?kind=referral")
+    assert "粤北人民医院" in form.text
+    created = await post_form(
+        client,
+        "/app/claims/new",
+        {
+            "kind": "referral",
+            "referral_id": str(referral.json()["id"]),
+            "care_date_0": "2026-11-24",
+            "compliant_0": "200",
+            "care_date_1": "2026-11-24",
+            "compliant_1": "50.5",
+            "non_compliant_1": "3",
+        },
+        page="/app/claims/new?kind=referral",
+    )
+    assert created.status_code == 303, created.text
+    claim_path = created.headers["location"]
+    claim_id = int(claim_path.rsplit("/", 1)[1])
+    items = [msgspec.to_builtins(i) for i in (await claims_service.view(claim_id)).items]
+    assert [(i["compliant_fen"], i["non_compliant_fen"]) for i in items] == [(20000, 0), (5050, 300)]
+
+    incomplete = await post_form(client, f"{claim_path}/submit", {}, page=claim_path)
+    assert incomplete.status_code == 422 and "请为这一项上传至少一张票据" in incomplete.text
+    for item in items:
+        token = await csrf(client, claim_path)
+        uploaded = await client.post(
+            f"{claim_path}/receipts",
+            data={"item_id": str(item["id"]), "_csrf_token": token},
+            files=[("files", ("receipt.png", png_bytes(), "image/png"))],
+            headers={"X-Requested-With": "fetch"},
+        )
+        assert uploaded.status_code == 201 and uploaded.json()["location"] == claim_path
+    bad = await client.post(
+        f"{claim_path}/receipts",
+        data={"item_id": str(items[0]["id"]), "_csrf_token": await csrf(client, claim_path)},
+        files=[("files", ("notes.txt", b"not an image", "text/plain"))],
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert bad.status_code == 422 and bad.json()["message_zh"] == "只支持 JPEG、PNG 图片或 PDF 文件"
+    submitted = await post_form(client, f"{claim_path}/submit", {}, page=claim_path)
+    assert submitted.status_code == 303
+
+    reviewer = await staff_headers(client, "reviewer_agency")
+    decided = await client.post(
+        f"/v1/review/claims/{claim_id}/decision",
+        json={
+            "items": [
+                {"item_id": items[0]["id"], "decision": "approve"},
+                {"item_id": items[1]["id"], "decision": "reject", "reason": "票据模糊，无法辨认"},
+            ],
+            "comment": "第二项请重新提交清晰票据",
+        },
+        headers=reviewer,
+    )
+    assert decided.status_code == 200, decided.text
+    page = (await client.get(claim_path)).text
+    assert "部分通过" in page and "票据模糊，无法辨认" in page and "第二项请重新提交清晰票据" in page
+    assert page.count('data-testid="item-outcome"') == 2 and "未通过" in page
+    assert "100.00" in page  # E4: 200.00 at a tertiary hospital, 50%
+    assert "审核结果" not in page and "创建草稿" in page and "提交申请" in page
+    history = (await client.get("/app/history")).text
+    assert "报销支付" in history and "粤北人民医院" in history
+
+
+async def test_history_pages_by_keyset_for_the_infinite_scroll(client):
+    entry = member_entry(client, "SG0000000001")
+    clerk = await staff_headers(client, "clerk_zj_dh")
+    for n in range(12):
+        settled = await client.post(
+            "/v1/counter/settlements",
+            headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
+            json={"visit_date": "2026-11-24", "id_number": entry["id_number"], "compliant_fen": 100 + n},
+        )
+        assert settled.status_code == 201, settled.text
+    await page_login(client, "SG0000000001")
+    first = (await client.get("/app/history")).text
+    assert first.count('data-testid="movement"') == 10 and "data-more=" in first
+    more_url = first.split('data-more="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    more = (await client.get(more_url, headers={"X-Requested-With": "fetch"})).json()
+    assert more["html"].count('data-testid="movement"') == 2 and more["next"] is None
+    assert "0.70" in more["html"] and "0.71" in more["html"]  # the two oldest: 1.00 and 1.01 at 70%
+    chart = await client.get("/app/history/chart.svg")
+    assert chart.headers["content-type"].startswith("image/svg+xml") and b"<script" not in chart.content
+    assert chart.headers["cache-control"] == "no-store"

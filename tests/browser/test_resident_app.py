@@ -214,3 +214,35 @@ async def test_r2_near_me_first_choice_then_a_change_request_with_an_evidence_ph
     assert "武江区西河镇卫生院" in history and "首次选定" in history
     await phone.locator("[data-testid=requests]").scroll_into_view_if_needed()
     await shots(phone, "18-change-request-status")
+
+
+async def test_r1_history_loads_further_pages_as_the_resident_scrolls(phone, server, shots):
+    """Twelve visits of a member not paid up this year (R1: the fund pays nothing, and the page says why): the
+    history shows ten, then the next keyset page arrives when the list's end scrolls into view."""
+    unpaid = member(server, "SG0000000006")
+    headers = await clerk_headers(server, "clerk_zj_dh")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        for n in range(12):
+            settled = await http.post(
+                "/v1/counter/settlements",
+                headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+                json={
+                    "visit_date": local_today(SystemClock()).isoformat(),
+                    "id_number": unpaid["id_number"],
+                    "compliant_fen": 1000 + n,
+                },
+            )
+            assert settled.status_code == 201, settled.text
+    await log_in(phone, server, unpaid)
+    assert "暂无待遇" in await phone.locator("[data-testid=eligibility]").inner_text()
+    await phone.goto("/app/history")
+    rows = phone.locator("[data-testid=movement]")
+    assert await rows.count() == 10
+    await phone.locator("a.more").scroll_into_view_if_needed()
+    await phone.wait_for_function("document.querySelectorAll('[data-testid=movement]').length === 12")
+    await phone.get_by_text("没有更多了").wait_for()
+    await shots(phone, "20-history-scrolled")
+    await rows.last.locator("a").click()
+    reasons = await phone.locator("[data-testid=movement-detail]").inner_text()
+    assert "0.00" in reasons
+    assert "就诊当年未参保或未缴费，统筹基金不支付" in await phone.locator("main").inner_text()
