@@ -137,6 +137,7 @@ async def test_r5_r9_guardian_switches_to_the_newborn_and_files_a_claim_with_a_p
         await phone.click("[data-testid=receipt-input]")
     await (await chooser.value).set_files(str(photo))
     await phone.click("form.upload button[type=submit]")
+    await phone.get_by_text("上传完成 100%").wait_for()  # the progress the resident watched
     await phone.locator("[data-testid=receipts] img").wait_for()
     assert await phone.locator("[data-testid=receipts] img").evaluate("img => img.complete && img.naturalWidth > 0")
     await phone.locator("[data-testid=claim-item]").scroll_into_view_if_needed()

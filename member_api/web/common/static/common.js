@@ -136,7 +136,7 @@
         if (xhr.status >= 200 && xhr.status < 300) {
           if (bar) bar.value = 100;
           if (text) text.textContent = "上传完成 100%";
-          window.location.href = answer.location || window.location.href;
+          setTimeout(function () { window.location.href = answer.location || window.location.href; }, 400);
           return;
         }
         if (web.followLogin(answer)) return;
