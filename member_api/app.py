@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,7 +25,7 @@ from piccolo.engine.base import Engine
 from member_api import db, web
 from member_api.auth.guards import provide_principal
 from member_api.auth.routes import AuthController
-from member_api.core.clock import Clock, SystemClock
+from member_api.core.clock import Clock, SystemClock, local_today
 from member_api.core.context import AppContext, provide_ctx
 from member_api.core.errors import EXCEPTION_HANDLERS, problem_responses
 from member_api.core.keys import load_keyring
@@ -41,6 +42,22 @@ from member_api.settings import Settings
 
 API_VERSION = "1.0.0"
 DOCS_ASSETS = "/docs-assets"
+log = logging.getLogger("member_api.app")
+
+
+def warn_missing_holiday_calendars(clock: Clock) -> None:
+    """R9: a policy year in force, or starting within 60 days, with no holiday calendar gets a warning at start."""
+    from member_api.policy.holidays import CALENDAR_WARNING_DAYS, years_missing_calendar
+
+    for params in years_missing_calendar(local_today(clock), CALENDAR_WARNING_DAYS):
+        log.warning(
+            "holiday_calendar_missing",
+            extra={
+                "year": params.year,
+                "starts": params.valid_from.isoformat(),
+                "hint": f"member-api calendar-check {params.year}; claim windows fall back to weekends only",
+            },
+        )
 
 
 def route_handlers() -> list[object]:
@@ -49,6 +66,7 @@ def route_handlers() -> list[object]:
     from member_api.credential.routes import CredentialController
     from member_api.disputes.routes import MeDisputesController, ReviewDisputesController
     from member_api.facilities.routes import (
+        CounterDesignationController,
         DesignationController,
         FacilitiesController,
         ReviewChangeRequestsController,
@@ -78,6 +96,7 @@ def route_handlers() -> list[object]:
         ReviewDisputesController,
         ReviewClaimsController,
         CounterReferralsController,
+        CounterDesignationController,
     ]
     problems = problem_responses()
     for controller in controllers:
@@ -143,6 +162,7 @@ def create_app(
         if owns_engine:
             await db.prepare(engine)
         pusher = asyncio.create_task(delivery.run(ctx))
+        warn_missing_holiday_calendars(ctx.clock)
         try:
             yield
         finally:

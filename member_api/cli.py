@@ -1,4 +1,5 @@
-"""The ``member-api`` console script: serve, migrate, seed-demo, import-members, create-staff, keys, OpenAPI."""
+"""The ``member-api`` console script: serve, migrate, seed-demo, import-members, create-staff, keys, OpenAPI,
+calendar-check."""
 
 from __future__ import annotations
 
@@ -153,6 +154,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calendar_check(args: argparse.Namespace) -> int:
+    """R9: which holiday calendar covers YEAR; exit 1 when none does (weekends only) or the data disagree."""
+    import msgspec
+
+    from member_api.policy.holidays import calendar_coverage
+
+    coverage = calendar_coverage(args.year)
+    report = {**msgspec.to_builtins(coverage), "covered": coverage.covered}
+    if not coverage.covered:
+        report["action"] = (
+            f"chinesecalendar has no data for {args.year}: upgrade it once it does, or copy the State Council's "
+            f"holiday notice for {args.year} into member_api/policy/years/{args.year}.json (official_holidays, "
+            "adjusted_working_days, holiday_notice). Until then claim windows use weekends only."
+        )
+    elif coverage.disagreements:
+        report["action"] = "the policy-year lists disagree with chinesecalendar on the days listed: check the notice"
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0 if coverage.covered and not coverage.disagreements else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="member-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -189,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     roll.add_argument("year", type=int, nargs="?", default=None)
     roll.set_defaults(fn=cmd_rollover)
     sub.add_parser("rotate-keys", help="new signing key; previous stays in the JWKS").set_defaults(fn=cmd_rotate_keys)
+    cal = sub.add_parser(
+        "calendar-check", help="R9: report which holiday calendar covers YEAR (exit 1 when missing or inconsistent)"
+    )
+    cal.add_argument("year", type=int)
+    cal.set_defaults(fn=cmd_calendar_check)
     args = parser.parse_args(argv)
     return int(args.fn(args))
 

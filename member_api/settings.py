@@ -17,6 +17,8 @@ class Settings(msgspec.Struct, kw_only=True):
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
     credential_ttl_s: int = 60
+    quote_ttl_s: int = 300
+    """How long a counter pre-settlement quote (``POST /v1/counter/quotes``) may be named by a settlement."""
     otp_ttl_s: int = 300
     otp_max_attempts: int = 5
     otp_per_phone_per_minute: int = 1

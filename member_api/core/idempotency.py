@@ -139,14 +139,16 @@ async def run_idempotent(
     scope: str,
     work: Callable[[Claim], Awaitable[msgspec.Struct]],
     completes_itself: bool = True,
+    fingerprint_body: bytes | None = None,
 ) -> Response[bytes]:
     """Serve a POST under its Idempotency-Key: replay what was answered, or do the work once.
 
     Money-moving work records its response inside its own transaction (``completes_itself``); other work
-    is recorded right after it commits.
+    is recorded right after it commits. A multipart route, whose raw body the form parser has consumed, passes
+    ``fingerprint_body``: a canonical encoding of its fields and file digests, compared like a body.
     """
     key = key_from(request)
-    body = await request.body()
+    body = fingerprint_body if fingerprint_body is not None else await request.body()
     gate = await begin(scope, key, fingerprint(request.method, request.url.path, body), ctx.clock.now())
     if isinstance(gate, Replay):
         return gate.response()

@@ -1,15 +1,19 @@
-"""/v1/facilities, /v1/me/designation and /v1/review/change-requests."""
+"""/v1/facilities, /v1/me/designation, /v1/review/change-requests and the clerk-assisted /v1/counter routes."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
-from litestar import Controller, get, post, put
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import CacheControlHeader
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from member_api.core.context import AppContext
+from member_api.core.idempotency import run_idempotent
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import Cursor, PathId, QueryId
 from member_api.core.uploads import check_files
@@ -17,6 +21,8 @@ from member_api.facilities import catalogue, designation
 from member_api.facilities.schemas import (
     ChangeRequestForm,
     ChangeRequestView,
+    CounterChangeRequestForm,
+    CounterDesignationRequest,
     CurrentDesignation,
     DecisionRequest,
     DesignationRequest,
@@ -137,3 +143,81 @@ class ReviewChangeRequestsController(Controller):
         self, request_id: PathId, data: DecisionRequest, ctx: AppContext, staff: Principal
     ) -> ChangeRequestView:
         return await designation.decide(ctx, staff, request_id, data.decision == "approve", data.comment)
+
+
+class CounterDesignationController(Controller):
+    """R2 for residents without a smartphone: a clerk of a primary institution acts after checking the ID card."""
+
+    path = "/v1/counter"
+    tags = ["counter"]
+    security = [{"bearer": []}]
+
+    @post(
+        "/designations",
+        status_code=HTTP_201_CREATED,
+        operation_id="recordDesignationForMember",
+        summary="Record a resident's first designation of the year at this institution (clerk, ID card checked)",
+        description="The pair is the clerk's own institution and, unless it is a school clinic, one of its village "
+        "stations. The same rules as `PUT /v1/me/designation` apply (R1 paid up, first choice of the year). "
+        "Audited with the clerk; the resident's history shows `made_by` with this facility. Needs an "
+        "`Idempotency-Key`.",
+        cache_control=CacheControlHeader(no_store=True),
+    )
+    async def record(
+        self, data: CounterDesignationRequest, request: Request, ctx: AppContext, clerk: Principal
+    ) -> Response[CurrentDesignation]:
+        return await run_idempotent(  # type: ignore[return-value]
+            request,
+            ctx,
+            f"staff:{clerk.staff_id}",
+            lambda _: designation.record_for_member(ctx, clerk, data.id_number, data.station_id),
+            completes_itself=False,
+        )
+
+    @post(
+        "/change-requests",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=UPLOAD_LIMIT,
+        operation_id="fileChangeRequestForMember",
+        summary="File a designation change request with scanned evidence for a resident (clerk, ID card checked)",
+        description="For a resident designated at the clerk's institution, or moving to it. Reviewed like the "
+        "resident's own request; the resident sees it with `filed_by`. Needs an `Idempotency-Key`.",
+        cache_control=CacheControlHeader(no_store=True),
+    )
+    async def file_change_request(
+        self,
+        data: Annotated[CounterChangeRequestForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        request: Request,
+        ctx: AppContext,
+        clerk: Principal,
+    ) -> Response[ChangeRequestView]:
+        uploads = data.evidence if isinstance(data.evidence, list) else [data.evidence]
+        raw = [(u.filename or "", await u.read()) for u in uploads]
+        # The form parser consumed the raw body: the key is compared on the fields and the files' digests.
+        fingerprint = msgspec.json.encode(
+            [
+                data.id_number,
+                data.institution_id,
+                data.station_id,
+                data.reason,
+                data.reason_text,
+                [hashlib.sha256(content).hexdigest() for _, content in raw],
+            ]
+        )
+
+        async def work(_: object) -> ChangeRequestView:
+            files = check_files(ctx.settings, raw, "evidence")
+            return await designation.file_change_request_for_member(
+                ctx,
+                clerk,
+                data.id_number,
+                data.institution_id,
+                data.station_id,
+                data.reason,
+                data.reason_text,
+                files,
+            )
+
+        return await run_idempotent(  # type: ignore[return-value]
+            request, ctx, f"staff:{clerk.staff_id}", work, completes_itself=False, fingerprint_body=fingerprint
+        )

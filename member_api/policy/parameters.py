@@ -22,6 +22,7 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     newborn_enrollment_months: int
     claim_window_days: int
     extra_non_working_days: list[date]
+    """Local non-working days on top of the national calendar (rarely used)."""
     designation_change_delay_days: int
     funding_per_member_fen: int
     prepayment_bp: int
@@ -32,6 +33,15 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     adult_age_years: int
     family_max_relatives: int
     dispute_window_days: int
+    late_settlement_days: int = 15
+    """R17: a visit of this year still settles (and its settlements still reverse) for this many days after
+    ``valid_to``, against this year's parameters and cap; see ``policy.settlement_window``."""
+    official_holidays: list[date] = []
+    """R9: the State Council's holidays of the year (放假), for a year the holiday package does not cover yet."""
+    adjusted_working_days: list[date] = []
+    """R9: the make-up working days of the year (调休上班, weekends that are working days), likewise."""
+    holiday_notice: str = ""
+    """Where the two lists above come from (the notice's title and number); empty while they are empty."""
 
 
 class NoPolicyYear(LookupError):

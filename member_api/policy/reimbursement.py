@@ -127,8 +127,8 @@ def refusal_reason(coverage: Coverage, out_of_city: bool) -> Reason | None:
 
 
 def compliant_ratio_bp(params: PolicyYear, facility: FacilityFacts) -> int:
-    """R7: by the tier of the facility of care (a designated one is primary: 70%; a referral or an emergency at a
-    hospital pays that hospital's tier ratio)."""
+    """R7: by the tier of the facility of care (a designated one is primary: 70%; a referral (R10: to another primary
+    institution too) or an emergency pays the tier ratio of the facility where the care took place)."""
     return params.compliant_ratio_bp.get(facility.tier, 0)
 
 

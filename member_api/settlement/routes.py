@@ -1,8 +1,9 @@
-"""/v1/counter: verify a member, settle a visit, reverse a settlement (clerks of one facility)."""
+"""/v1/counter: verify a member, quote, settle a visit, reverse a settlement (clerks of one facility)."""
 
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, post
+from litestar.datastructures import CacheControlHeader
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from member_api.core.context import AppContext
@@ -11,6 +12,7 @@ from member_api.core.principal import Principal
 from member_api.core.types import PathId
 from member_api.settlement import service
 from member_api.settlement.schemas import (
+    QuoteResult,
     ReversalRequest,
     SettlementRequest,
     SettlementResult,
@@ -27,6 +29,20 @@ class CounterController(Controller):
     @post("/verify", status_code=HTTP_200_OK, summary="Identify a member by e-credential or ID number (R8)")
     async def verify(self, data: VerifyRequest, ctx: AppContext, clerk: Principal) -> VerifyResult:
         return await service.verify(ctx, clerk, data)
+
+    @post(
+        "/quotes",
+        status_code=HTTP_200_OK,
+        operation_id="quoteVisit",
+        summary="Pre-settle a visit: fund and member shares, reasons, caps left; writes nothing",
+        description="Takes the body of a settlement. Nothing is stored and the e-credential is not used up; "
+        "the quote id is valid for `MEMBER_API_QUOTE_TTL_S` seconds (300 by default) and may be named by "
+        "`POST /v1/counter/settlements` as `quote_id`. If the member's account moved in between, the settlement "
+        "answers with the new figures and `changed_since_quote: true`.",
+        cache_control=CacheControlHeader(no_store=True),
+    )
+    async def quote(self, data: SettlementRequest, ctx: AppContext, clerk: Principal) -> QuoteResult:
+        return await service.quote(ctx, clerk, data)
 
     @post(
         "/settlements",

@@ -105,4 +105,12 @@ async def test_year_boundary_a_settlement_of_31_december_counts_in_that_year(cli
         json={"visit_date": "2026-12-31", "id_number": entry["id_number"], "compliant_fen": 1000},
         headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
     )
-    assert_problem(late, 422, "visit_outside_policy_year")
+    assert late.status_code == 201 and late.json()["year"] == 2026  # R17: late settlement counts in 2026 too
+    client.clock.at = datetime(2027, 1, 15, 16, 5, tzinfo=UTC)  # 00:05 on 16 January 2027: the window closed
+    clerk = await staff_headers(client, "clerk_zj_dh")
+    closed = await client.post(
+        "/v1/counter/settlements",
+        json={"visit_date": "2026-12-31", "id_number": entry["id_number"], "compliant_fen": 1000},
+        headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert_problem(closed, 422, "visit_outside_policy_year")
