@@ -38,6 +38,7 @@ class Settings(msgspec.Struct, kw_only=True):
     issuer: str = "member-api"
     audience: str = "member-api"
     redis_url: str = ""
+    console_idle_timeout_s: int = 900
 
     @property
     def resolved_database_url(self) -> str:

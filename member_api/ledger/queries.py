@@ -144,3 +144,16 @@ async def member_year_rows(member_id: int, year: int) -> list[dict[str, Any]]:
         member_id,
         year,
     )
+
+
+async def facility_movements(
+    facility_id: int, created_from: datetime, created_before: datetime
+) -> list[dict[str, Any]]:
+    """Counter settlements and reversals recorded at a facility in [from, before), newest first (the counter's day)."""
+    return await fetch(
+        "SELECT * FROM settlement WHERE facility = {} AND kind IN ('counter', 'reversal')"
+        " AND created_at >= {} AND created_at < {} ORDER BY id DESC LIMIT 500",
+        facility_id,
+        created_from,
+        created_before,
+    )

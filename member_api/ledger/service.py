@@ -172,6 +172,7 @@ async def member_movement_by_credential(member_id: int, jtis: list[str]) -> dict
 
 
 member_page = queries.member_page
+facility_movements = queries.facility_movements
 member_year_rows = queries.member_year_rows
 reversals_of = queries.reversals_of
 

@@ -13,21 +13,29 @@ from typing import Any
 from litestar import Request, Response
 from litestar.template.config import TemplateConfig
 
-AREAS = ("/app",)  # path prefixes served by web areas
+AREAS = ("/app", "/console")  # path prefixes served by web areas
 
 
 def route_handlers() -> list[Any]:
     from member_api.web.app import routes as app_routes
     from member_api.web.common.pages import static_router
+    from member_api.web.console import routes as console_routes
 
-    return [static_router(), app_routes.router(), app_routes.static_router()]
+    return [
+        static_router(),
+        app_routes.router(),
+        app_routes.static_router(),
+        console_routes.router(),
+        console_routes.static_router(),
+    ]
 
 
 def template_config() -> TemplateConfig[Any]:
     from member_api.web.app.routes import TEMPLATES as APP_TEMPLATES
     from member_api.web.common.pages import template_config as common_config
+    from member_api.web.console.routes import TEMPLATES as CONSOLE_TEMPLATES
 
-    return common_config([APP_TEMPLATES])
+    return common_config([APP_TEMPLATES, CONSOLE_TEMPLATES])
 
 
 def exception_handlers(api: Mapping[Any, Callable[..., Response[Any]]]) -> dict[Any, Callable[..., Response[Any]]]:

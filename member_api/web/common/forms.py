@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,19 @@ def text(form: FormMultiDict, name: str, max_length: int = 500) -> str:
 def number(form: FormMultiDict, name: str) -> int | None:
     value = text(form, name, 20)
     return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+
+
+_YUAN = re.compile(r"^(\d{1,9})(?:\.(\d{1,2}))?$")
+
+
+def yuan_to_fen(value: str, max_fen: int = 100_000_000) -> int | None:
+    """ "12.3" -> 1230: a non-negative amount in yuan with at most two decimals, converted exactly (digits, never a
+    float); thousands separators are ignored. None for anything else (letters, three decimals, negative, too big)."""
+    match = _YUAN.match(value.strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", ""))
+    if not match:
+        return None
+    fen = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+    return fen if fen <= max_fen else None
 
 
 def uploads(form: FormMultiDict, name: str) -> list[UploadFile]:
