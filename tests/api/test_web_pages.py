@@ -346,3 +346,37 @@ async def test_history_pages_by_keyset_for_the_infinite_scroll(client):
     chart = await client.get("/app/history/chart.svg")
     assert chart.headers["content-type"].startswith("image/svg+xml") and b"<script" not in chart.content
     assert chart.headers["cache-control"] == "no-store"
+
+
+async def test_p1_an_authorised_relative_acts_within_the_granted_scopes_only(client):
+    """P1 through the pages: a relative granted only "credential" shows the member's code, and a page needing
+    "view" leads to the family page with the refusal in words; every act is audited as through the API."""
+    member = member_entry(client, "SG0000000002")
+    relative_headers = await member_headers(client, "SG0000000001")
+    asked = await client.post(
+        "/v1/me/family/grants",
+        json={"id_number": member["id_number"], "scopes": ["credential"]},
+        headers=relative_headers,
+    )
+    assert asked.status_code == 201, asked.text
+    member_api_headers = await member_headers(client, "SG0000000002")
+    confirmed = await client.post(f"/v1/me/family/grants/{asked.json()['id']}/confirm", headers=member_api_headers)
+    assert confirmed.status_code == 200, confirmed.text
+    member_id = confirmed.json()["member"]["member_id"]
+
+    client.clock.advance(61)  # the next SMS code to the relative's phone may go out after a minute
+    await page_login(client, "SG0000000001")
+    family = (await client.get("/app/family")).text
+    assert "授权亲属" in family and "出示凭证" in family
+    switched = await post_form(
+        client, "/app/acting", {"member_id": str(member_id), "next": "/app/"}, page="/app/family"
+    )
+    assert switched.status_code == 303
+    home = await client.get("/app/", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == "/app/family"
+    refused = (await client.get("/app/family")).text
+    assert "该亲属授权不包含此项操作" in refused
+    credential = await client.get("/app/credential")
+    assert credential.status_code == 200 and "（授权亲属）" in credential.text and "李**" in credential.text
+    acts = await fetch("SELECT data FROM audit_event WHERE action = 'acted_for' AND subject_id = {}", str(member_id))
+    assert acts, "acting for a relative is audited"

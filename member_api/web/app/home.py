@@ -10,10 +10,10 @@ from litestar import Request, get, post
 from member_api.benefits import service as benefits_service
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import ApiError, not_found
 from member_api.facilities import designation
-from member_api.members.callers import provide_subject_member
 from member_api.policy.claim_window import next_claim_window
+from member_api.web.app.labels import SCOPE_WORDS
 from member_api.web.app.resident import ROOT, Resident
 from member_api.web.common.forms import form_of, number, problem, text
 from member_api.web.common.pages import flash, local_path, page, redirect
@@ -50,20 +50,22 @@ async def home(ctx: AppContext, resident: Resident) -> Any:
 
 
 @post("/acting", status_code=200)
-async def switch_member(request: Request[Any, Any, Any], resident: Resident) -> Any:
-    """A guardian switches every page to themself or one of their dependants (checked like ``?member_id=``)."""
+async def switch_member(request: Request[Any, Any, Any], household: Resident) -> Any:
+    """Switch every page to oneself, a minor in one's guardianship or an adult who authorised one (P1); each page
+    then checks the scope it needs, as the API does for ``?member_id=``."""
     form = await form_of(request)
-    wanted = number(form, "member_id") or resident.caller.member_id
-    chosen = await provide_subject_member(resident.caller, wanted)  # 404 for anyone not theirs
-    session_of(request).update(m=None if chosen == resident.caller.member_id else chosen)
-    person = next((p for p in resident.people if p.id == chosen), None)
-    if person is not None:
-        flash(request, f"已切换为：{person.name_masked}")
+    wanted = number(form, "member_id") or household.caller.member_id
+    person = next((p for p in household.people if p.id == wanted), None)
+    if person is None:
+        raise not_found("参保人", "member")  # as the API answers for anyone not one's to act for
+    session_of(request).update(m=None if person.relation == "self" else person.id)
+    flash(request, f"已切换为：{person.name_masked}")
     section = local_path(text(form, "next", 300), f"{ROOT}/", ROOT).split("?")[0].split("/")[2:3]
     return redirect(f"{ROOT}/{section[0]}" if section and section[0] else f"{ROOT}/")
 
 
 @get("/family")
-async def family(ctx: AppContext, resident: Resident) -> Any:
+async def family(ctx: AppContext, household: Resident) -> Any:
+    """Whom the resident may act for, and in which scopes; reachable whatever the chosen member allows."""
     year = local_today(ctx.clock).year
-    return page("app/family.html", resident=resident, tab="home", year=year)
+    return page("app/family.html", resident=household, tab="home", year=year, scope_words=SCOPE_WORDS)

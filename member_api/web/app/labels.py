@@ -24,6 +24,8 @@ REASONS = {
     "out_of_city_cap_reached": "已达到市外就医年度支付限额，超出部分由个人支付",
     "reversal": "原结算已撤销，退回相应额度",
 }
+SCOPE_WORDS = {"view": "查看", "credential": "出示凭证", "claims": "办理报销", "designation": "选定机构"}
+RELATIONS = {"self": "本人", "dependant": "被监护人", "relative": "授权亲属"}
 CLAIM_KINDS = {"newborn": "新生儿报销", "referral": "转诊报销"}
 CLAIM_STATUSES = {
     "draft": "草稿（未提交）",

@@ -20,15 +20,21 @@ from litestar import Request
 from member_api.auth import service as auth_service
 from member_api.auth.guards import provide_principal
 from member_api.auth.schemas import TokenPair
+from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError
 from member_api.core.principal import MemberCaller, Principal
-from member_api.members.callers import provide_member_caller, provide_subject_member
+from member_api.family import service as family_service
+from member_api.family.callers import subject_member
+from member_api.members.callers import provide_member_caller
 from member_api.members.identity import mask_name
 from member_api.members.schemas import MemberView, MeView
 from member_api.members.service import me, member_views
 from member_api.members.tables import Member
+from member_api.policy import parameters
+from member_api.policy.family import SCOPES, guardianship_applies
 from member_api.web.common.errors import RedirectTo, wants_json
+from member_api.web.common.pages import flash
 from member_api.web.common.session import WebSession, session_of
 
 ROOT = "/app"
@@ -91,12 +97,29 @@ async def account_principal(request: Request[Any, Any, Any], ctx: AppContext) ->
     return principal
 
 
+# The scope a page needs (P1), as the API's ``family.callers.scope_for`` decides it for /v1/me: showing the
+# e-credential needs "credential"; changing claims or the designation needs that scope; reading needs "view".
+PAGE_SCOPES: tuple[tuple[str, str, str], ...] = (
+    ("GET", f"{ROOT}/credential", "credential"),
+    ("POST", f"{ROOT}/claims", "claims"),
+    ("POST", f"{ROOT}/clinics", "designation"),
+)
+
+
+def page_scope(method: str, path: str) -> str:
+    for rule_method, prefix, scope in PAGE_SCOPES:
+        if method == rule_method and path.startswith(prefix):
+            return scope
+    return "view"
+
+
 @dataclass(frozen=True)
 class Person:
     id: int
     name_masked: str
-    relation: str  # "self" or "dependant"
+    relation: str  # "self", "dependant" (a minor in the resident's guardianship) or "relative" (authorised, P1)
     view: MemberView
+    scopes: tuple[str, ...] = SCOPES
 
 
 @dataclass(frozen=True)
@@ -122,7 +145,33 @@ class Resident:
         return next(p for p in self.people if p.id == self.caller.member_id)
 
 
-async def bound_resident(request: Request[Any, Any, Any], ctx: AppContext) -> Resident:
+async def _people(ctx: AppContext, caller: MemberCaller, account: MeView) -> list[Person]:
+    """The resident, the minors in their guardianship, and the adults who authorised them (any scope, P1)."""
+    today = local_today(ctx.clock)
+    params = parameters.for_date(today)
+    people = [Person(id=m.id, name_masked=mask_name(m.name), relation="self", view=m) for m in [account.member] if m]
+    for m in await member_views(Member.guardian == caller.member_id):
+        if guardianship_applies(params, m.birth_date, today):
+            people.append(Person(id=m.id, name_masked=mask_name(m.name), relation="dependant", view=m))
+    grants = {g.member.member_id: g for g in (await family_service.family(caller.member_id)).i_act_for}
+    active = {mid: g for mid, g in grants.items() if g.status == "active" and mid not in {p.id for p in people}}
+    if active:
+        for m in await member_views(Member.id.is_in(list(active))):
+            people.append(
+                Person(
+                    id=m.id,
+                    name_masked=mask_name(m.name),
+                    relation="relative",
+                    view=m,
+                    scopes=tuple(active[m.id].scopes),
+                )
+            )
+    return people
+
+
+async def household(request: Request[Any, Any, Any], ctx: AppContext) -> Resident:
+    """The bound resident and everyone they may switch to; ``member_id`` is the one chosen (not yet checked for
+    a page: ``bound_resident`` does that)."""
     principal = await account_principal(request, ctx)
     try:
         caller = await provide_member_caller(principal, ctx)
@@ -130,27 +179,32 @@ async def bound_resident(request: Request[Any, Any, Any], ctx: AppContext) -> Re
         if exc.code == "binding_required":
             raise RedirectTo(f"{ROOT}/bind", "binding_required", exc.message_zh) from exc
         raise
+    account = await me(principal)
+    people = await _people(ctx, caller, account)
     session = session_of(request)
     wanted = session.get("m")
-    try:
-        subject = await provide_subject_member(caller, wanted)
-    except ApiError:  # no longer a dependant of this resident: back to themself
+    if wanted is not None and wanted not in {p.id for p in people}:
         session.update(m=None)
-        subject = caller.member_id
-    account = await me(principal)
-    people = [p for p in [account.member] if p is not None] + await member_views(Member.guardian == caller.member_id)
+        wanted = None
     return Resident(
-        principal=principal,
-        caller=caller,
-        member_id=subject,
-        account=account,
-        people=[
-            Person(
-                id=p.id,
-                name_masked=mask_name(p.name),
-                relation="self" if p.id == caller.member_id else "dependant",
-                view=p,
-            )
-            for p in people
-        ],
+        principal=principal, caller=caller, member_id=wanted or caller.member_id, account=account, people=people
     )
+
+
+async def bound_resident(request: Request[Any, Any, Any], ctx: AppContext) -> Resident:
+    """The household, with the chosen member checked for this page's scope by the API's own rule (P1), which also
+    records the act in the audit trail. A scope the resident was not given leads to the family page, in words."""
+    resident = await household(request, ctx)
+    if not resident.acting_for_other:
+        return resident
+    method, path = request.method, request.url.path
+    try:
+        await subject_member(
+            ctx, resident.caller, resident.member_id, page_scope(method, path), method=method, path=path
+        )
+    except ApiError as exc:
+        if exc.code != "family_scope_missing":
+            raise
+        flash(request, exc.message_zh, "error")
+        raise RedirectTo(f"{ROOT}/family", exc.code, exc.message_zh) from exc
+    return resident

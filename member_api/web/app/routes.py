@@ -9,7 +9,7 @@ from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 
 from member_api.web.app import claims, clinics, credential, history, home, login
-from member_api.web.app.resident import ROOT, account_principal, bound_resident
+from member_api.web.app.resident import ROOT, account_principal, bound_resident, household
 from member_api.web.common.pages import register_static
 from member_api.web.common.router import area_router
 
@@ -55,7 +55,11 @@ def router() -> Router:
         ROOT,
         "app",
         handlers,
-        dependencies={"resident": Provide(bound_resident), "account": Provide(account_principal)},
+        dependencies={
+            "resident": Provide(bound_resident),
+            "household": Provide(household),
+            "account": Provide(account_principal),
+        },
     )
 
 
