@@ -28,7 +28,7 @@ from member_api.referrals import service as referrals_service
 from member_api.referrals.schemas import ReferralCreate
 from member_api.settlement import service as settlement_service
 from member_api.settlement.schemas import SettlementRequest, SettlementResult, VerifyRequest
-from member_api.web.common.forms import form_of, problem, text, yuan_to_fen
+from member_api.web.common.forms import form_of, text, yuan_to_fen
 from member_api.web.common.pages import flash, redirect
 from member_api.web.console import labels
 from member_api.web.console.desk import desk_page, facility_name, new_key, once
@@ -108,7 +108,7 @@ async def verify(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princi
     try:
         member = await settlement_service.verify(ctx, clerk, VerifyRequest(**identity))
     except ApiError as err:
-        return await _counter(request, ctx, clerk, err.status, problem=problem(err, labels.field_message))
+        return await _counter(request, ctx, clerk, err.status, problem=labels.words(err))
     return await _counter(request, ctx, clerk, member=member, identity=identity, typed={})
 
 
@@ -141,7 +141,7 @@ async def quote(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princip
             member=member,
             identity=identity,
             typed=typed,
-            problem=problem(err, labels.field_message),
+            problem=labels.words(err),
             field_errors=fields,
         )
     return await desk_page(
@@ -192,9 +192,7 @@ async def settle(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princi
         )
     except ApiError as err:
         identity = _identity_from(form)
-        return await _counter(
-            request, ctx, clerk, err.status, problem=problem(err, labels.field_message), identity=identity, retry=True
-        )
+        return await _counter(request, ctx, clerk, err.status, problem=labels.words(err), identity=identity, retry=True)
     if getattr(result, "changed_since_quote", False):
         flash(request, "结算时账户额度已变化，以下为实际结算金额", "warn")
     return redirect(f"{ROOT}/counter/settlements/{result.id}/receipt")
@@ -315,7 +313,7 @@ async def reverse(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princ
             member=await _member_words(row["member"]),
             key=key or new_key(),
             reason=reason,
-            problem=problem(err, labels.field_message),
+            problem=labels.words(err),
             field_errors=_fields(err),
         )
     flash(
@@ -374,8 +372,6 @@ async def referral(request: Request[Any, Any, Any], ctx: AppContext, clerk: Prin
             ) from exc
         made = await referrals_service.create_referral(ctx, clerk, req)
     except ApiError as err:
-        return await _referral_page(
-            request, ctx, clerk, err.status, typed=typed, problem=problem(err, labels.field_message)
-        )
+        return await _referral_page(request, ctx, clerk, err.status, typed=typed, problem=labels.words(err))
     flash(request, f"转诊已登记，转诊单号 #{made.id}（{made.valid_from} 至 {made.valid_to}）")
     return redirect(f"{ROOT}/counter/referral")

@@ -89,3 +89,10 @@ def globals_for_templates() -> dict[str, Any]:
         "DISPUTE_STATUSES": DISPUTE_STATUSES,
         "status_tag": status_tag,
     }
+
+
+def words(err: Any) -> dict[str, Any]:
+    """A service's refusal for a template: its Chinese message and each marked field in words."""
+    from member_api.web.common.forms import problem
+
+    return problem(err, field_message)

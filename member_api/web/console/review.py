@@ -20,7 +20,7 @@ from member_api.facilities import designation
 from member_api.ledger import service as ledger
 from member_api.members.identity import mask_name
 from member_api.members.service import member_view
-from member_api.web.common.forms import form_of, problem, text
+from member_api.web.common.forms import form_of, text
 from member_api.web.common.pages import flash, redirect
 from member_api.web.console import labels
 from member_api.web.console.desk import desk_page, facility_name
@@ -142,9 +142,7 @@ async def take_claim(request: Request[Any, Any, Any], ctx: AppContext, reviewer:
     try:
         await claims_service.start_review(ctx, reviewer, claim_id)
     except ApiError as err:
-        return await _claim_page(
-            request, ctx, reviewer, claim_id, err.status, problem=problem(err, labels.field_message)
-        )
+        return await _claim_page(request, ctx, reviewer, claim_id, err.status, problem=labels.words(err))
     flash(request, "已领取，由您审核此申请")
     return redirect(f"{ROOT}/review/claims/{claim_id}")
 
@@ -177,7 +175,7 @@ async def decide_claim(request: Request[Any, Any, Any], ctx: AppContext, reviewe
             reviewer,
             claim_id,
             err.status,
-            problem=problem(err, labels.field_message),
+            problem=labels.words(err),
             field_errors={e.field: e.message for e in err.errors or []},
             typed=typed,
             comment=comment,
@@ -271,7 +269,7 @@ async def decide_change_request(
         decided = await designation.decide(ctx, staff, request_id, decision == "approve", comment)
     except ApiError as err:
         return await _request_page(
-            request, ctx, staff, request_id, err.status, problem=problem(err, labels.field_message), comment=comment
+            request, ctx, staff, request_id, err.status, problem=labels.words(err), comment=comment
         )
     if decided.status == "approved":
         flash(request, f"已批准，新的约定机构自 {decided.effective_from} 起生效")
@@ -348,9 +346,7 @@ async def take_dispute(request: Request[Any, Any, Any], ctx: AppContext, reviewe
     try:
         await disputes_service.take(ctx, reviewer, dispute_id)
     except ApiError as err:
-        return await _dispute_page(
-            request, ctx, reviewer, dispute_id, err.status, problem=problem(err, labels.field_message)
-        )
+        return await _dispute_page(request, ctx, reviewer, dispute_id, err.status, problem=labels.words(err))
     flash(request, "已领取，由您处理此异议")
     return redirect(f"{ROOT}/review/disputes/{dispute_id}")
 
@@ -371,7 +367,7 @@ async def decide_dispute(request: Request[Any, Any, Any], ctx: AppContext, revie
         decided = await disputes_service.decide(ctx, reviewer, dispute_id, decision, reason)
     except ApiError as err:
         return await _dispute_page(
-            request, ctx, reviewer, dispute_id, err.status, problem=problem(err, labels.field_message), reason=reason
+            request, ctx, reviewer, dispute_id, err.status, problem=labels.words(err), reason=reason
         )
     flash(request, "异议成立，原结算已冲正" if decided.status == "confirmed" else "已决定异议不成立")
     return redirect(f"{ROOT}/review/disputes/{dispute_id}")
