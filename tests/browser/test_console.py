@@ -4,6 +4,7 @@ download the XLSX) and roles (a clerk cannot open review or agency pages). Scree
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +14,15 @@ import pytest_asyncio
 from tests.helpers.console import console_login, credential_token, submitted_referral_claim
 
 DESKTOP = {"width": 1366, "height": 900}
+
+
+async def image_loaded(image: Any) -> None:
+    """The page's CSP forbids eval, so no wait_for_function: poll the image instead."""
+    for _ in range(100):
+        if await image.evaluate("i => i.complete && i.naturalWidth > 0"):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the viewer's image did not load")
 
 
 @pytest_asyncio.fixture
@@ -142,11 +152,10 @@ async def test_r10_reviewer_takes_a_claim_zooms_a_receipt_approves_one_item_and_
     await shots(page, "console-11-review-receipt-zoomed")
     await page.click("[data-view=next]")
     assert "PDF 第 1/2 页" in await page.get_by_test_id("viewer-label").inner_text()
-    await page.wait_for_function("document.getElementById('viewer-image').complete")
-    assert await image.evaluate("i => i.naturalWidth > 0")
+    await image_loaded(image)
     await page.keyboard.press("ArrowRight")
     assert "PDF 第 2/2 页" in await page.get_by_test_id("viewer-label").inner_text()
-    await page.wait_for_function("document.getElementById('viewer-image').naturalWidth > 0")
+    await image_loaded(image)
     await shots(page, "console-12-review-pdf-page")
 
     # A rejection needs a reason; then item 1 approved (paid), item 2 rejected.
