@@ -30,7 +30,7 @@ from member_api.core.context import AppContext, provide_ctx
 from member_api.core.errors import EXCEPTION_HANDLERS, problem_responses
 from member_api.core.keys import load_keyring
 from member_api.core.observability import RequestIdMiddleware, configure_logging
-from member_api.core.principal import provide_clerk, provide_reviewer, provide_staff
+from member_api.core.principal import provide_clerk, provide_officer, provide_reviewer, provide_staff
 from member_api.core.push import make_push_sender
 from member_api.core.sms import make_sender
 from member_api.core.storage import BlobStore
@@ -61,6 +61,12 @@ def warn_missing_holiday_calendars(clock: Clock) -> None:
 
 
 def route_handlers() -> list[object]:
+    from member_api.agency.routes import (
+        AgencyAssessmentController,
+        AgencyCapitationController,
+        AgencyReportsController,
+        AgencySignalsController,
+    )
     from member_api.benefits.routes import BenefitsController
     from member_api.claims.routes import MeClaimsController, ReviewClaimsController
     from member_api.credential.routes import CredentialController
@@ -97,6 +103,10 @@ def route_handlers() -> list[object]:
         ReviewClaimsController,
         CounterReferralsController,
         CounterDesignationController,
+        AgencyCapitationController,
+        AgencyReportsController,
+        AgencyAssessmentController,
+        AgencySignalsController,
     ]
     problems = problem_responses()
     for controller in controllers:
@@ -190,6 +200,7 @@ def create_app(
             "clerk": Provide(provide_clerk),
             "reviewer": Provide(provide_reviewer),
             "staff": Provide(provide_staff),
+            "officer": Provide(provide_officer),
         },
         exception_handlers=web.exception_handlers(EXCEPTION_HANDLERS),  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware, prometheus.middleware],

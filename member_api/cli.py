@@ -122,6 +122,31 @@ def cmd_rollover(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_capitation(args: argparse.Namespace) -> int:
+    """``capitation close YYYY-MM`` and ``capitation settle YYYY`` (R13): the same books as the officer's API."""
+    import msgspec
+
+    from member_api.agency import service
+    from member_api.core.clock import SystemClock
+    from member_api.core.errors import ApiError
+
+    clock, actor = SystemClock(), f"cli:{getpass.getuser()}"[:48]
+    try:
+        if args.action == "close":
+            year, month = (int(x) for x in args.period.split("-"))
+            result: Any = _with_db(lambda _s: service.close_month(clock, actor, year, month))
+        else:
+            result = _with_db(lambda _s: service.settle_year(clock, actor, int(args.period)))
+    except ApiError as exc:
+        print(f"{exc.code}: {exc.message_en}", file=sys.stderr)
+        return 1
+    except ValueError:
+        print("period is YYYY-MM for close, YYYY for settle", file=sys.stderr)
+        return 2
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(result)).decode() + "\n")
+    return 0
+
+
 def cmd_rotate_keys(_: argparse.Namespace) -> int:
     from member_api.core.keys import rotate
 
@@ -192,8 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("file")
     imp.add_argument("--quiet", action="store_true")
     imp.set_defaults(fn=cmd_import_members)
-    staff = sub.add_parser("create-staff", help="create a clerk or reviewer (password from prompt or stdin)")
-    staff.add_argument("--role", choices=["clerk", "reviewer"], required=True)
+    staff = sub.add_parser(
+        "create-staff", help="create a clerk, reviewer or agency officer (password from prompt or stdin)"
+    )
+    staff.add_argument("--role", choices=["clerk", "reviewer", "officer"], required=True)
     staff.add_argument("--facility", help="facility code (clerks)")
     staff.add_argument("--username", required=True)
     staff.set_defaults(fn=cmd_create_staff)
@@ -209,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     roll = sub.add_parser("rollover", help="carry last year's designations into YEAR (idempotent; daily job)")
     roll.add_argument("year", type=int, nargs="?", default=None)
     roll.set_defaults(fn=cmd_rollover)
+    cap = sub.add_parser("capitation", help="close a month (YYYY-MM) or settle a year (YYYY) of capitation (R13)")
+    cap.add_argument("action", choices=["close", "settle"])
+    cap.add_argument("period", help="YYYY-MM to close, YYYY to settle")
+    cap.set_defaults(fn=cmd_capitation)
     sub.add_parser("rotate-keys", help="new signing key; previous stays in the JWKS").set_defaults(fn=cmd_rotate_keys)
     cal = sub.add_parser(
         "calendar-check", help="R9: report which holiday calendar covers YEAR (exit 1 when missing or inconsistent)"

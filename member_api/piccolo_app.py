@@ -20,6 +20,7 @@ APP_CONFIG = AppConfig(
             "member_api.notices.tables",
             "member_api.disputes.tables",
             "member_api.claims.tables",
+            "member_api.agency.tables",
         ],
         exclude_imported=True,
     ),

@@ -309,6 +309,7 @@ async def seed_demo(settings: Settings, today: date | None = None) -> dict[str, 
             ("clerk_ybrm", "clerk", _code(DIVISIONS["武江区"], 800)),
             ("reviewer_agency", "reviewer", None),
             ("reviewer_agency_2", "reviewer", None),
+            ("officer_agency", "officer", None),
         ]
         for username, role, code in staff:
             if not await Staff.exists().where(Staff.username == username):

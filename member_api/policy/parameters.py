@@ -42,6 +42,22 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     """R9: the make-up working days of the year (调休上班, weekends that are working days), likewise."""
     holiday_notice: str = ""
     """Where the two lists above come from (the notice's title and number); empty while they are empty."""
+    quality_guarantee_release_bp: int
+    """R13.4: share of the withheld quality guarantee paid back at year end (the text gives no scale: 100%)."""
+    report_due_day: int
+    """R14: a facility confirms last month's report by this day of the month."""
+    signal_same_day_min_visits: int
+    signal_split_min_visits: int
+    signal_split_window_days: int
+    signal_split_max_bill_fen: int
+    signal_many_facilities_min: int
+    signal_outlier_high_bp: int
+    signal_outlier_low_bp: int
+    signal_outlier_min_peers: int
+    """R16 thresholds: see ``agency.signals`` for the query each one tunes."""
+    review_sample_bp: int
+    review_sample_min: int
+    """Review sampling: share of each institution's settlements and claims drawn per month, at least this many."""
 
 
 class NoPolicyYear(LookupError):

@@ -163,7 +163,9 @@ async def month_xlsx(officer: Principal, year: int, month: int) -> Response[byte
 
 
 @get("/agency/year")
-async def year_end(request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, year: int | None = None) -> Any:
+async def year_end(
+    request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, year: int | None = None
+) -> Any:
     books = await service.books(ctx.clock)
     year = year or (books.settled_years[-1] if books.settled_years else local_today(ctx.clock).year - 1)
     statements, missing = None, None
@@ -172,7 +174,14 @@ async def year_end(request: Request[Any, Any, Any], ctx: AppContext, officer: Pr
     except ApiError as err:
         missing = labels.words(err)
     return await desk_page(
-        request, ctx, officer, "console/year.html", "year", year=year, books=books, statements=statements,
+        request,
+        ctx,
+        officer,
+        "console/year.html",
+        "year",
+        year=year,
+        books=books,
+        statements=statements,
         missing=missing,
     )
 
@@ -220,13 +229,21 @@ async def report_status(
     except ApiError as err:
         missing = labels.words(err)
     return await desk_page(
-        request, ctx, officer, "console/reports.html", "reports", status=status, missing=missing,
+        request,
+        ctx,
+        officer,
+        "console/reports.html",
+        "reports",
+        status=status,
+        missing=missing,
         shown=f"{year:04d}-{month:02d}",
     )
 
 
 @get("/agency/assessment")
-async def assessment(request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, year: int | None = None) -> Any:
+async def assessment(
+    request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, year: int | None = None
+) -> Any:
     year = year or local_today(ctx.clock).year
     data, missing = None, None
     try:

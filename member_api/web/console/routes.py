@@ -14,7 +14,7 @@ from litestar.static_files import create_static_files_router
 
 from member_api.web.common.pages import register_static
 from member_api.web.common.router import area_router
-from member_api.web.console import counter, login, review
+from member_api.web.console import agency, counter, login, review
 from member_api.web.console.staff import ROOT, clerk_of, officer_of, reviewer_of, staff_of
 
 HERE = Path(__file__).parent
@@ -53,6 +53,21 @@ def handlers() -> list[object]:
         review.take_dispute,
         review.decide_dispute,
         review.dispute_photo,
+        agency.capitation,
+        agency.close_month,
+        agency.chart,
+        agency.month_csv,
+        agency.month_xlsx,
+        agency.year_end,
+        agency.settle_year,
+        agency.year_csv,
+        agency.year_xlsx,
+        agency.report_status,
+        agency.assessment,
+        agency.assessment_csv,
+        agency.assessment_xlsx,
+        agency.signal_list,
+        agency.review_signal,
     ]
     return found
 

@@ -104,8 +104,4 @@ async def staff_of(request: Request[Any, Any, Any], ctx: AppContext) -> Principa
 
 
 async def officer_of(request: Request[Any, Any, Any], ctx: AppContext) -> Principal:
-    provide = getattr(guards, "provide_officer", None)
-    principal = await staff_principal(request, ctx)
-    if provide is None:
-        raise guards.forbidden()
-    return await provide(principal)  # type: ignore[no-any-return]
+    return await guards.provide_officer(await staff_principal(request, ctx))
