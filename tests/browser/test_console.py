@@ -182,6 +182,7 @@ async def test_clerk_cannot_open_review_or_agency_pages_and_the_reviewer_no_coun
         assert response.status == 403, path
         assert "无权" in await page.locator(".error-message").inner_text()
     await shots(page, "console-14-clerk-forbidden")
+    await page.goto("/console/counter")
     await page.click("text=退出")
     await page.wait_for_url("**/console/login")
     await console_login(page, "reviewer_agency_2")
@@ -191,3 +192,52 @@ async def test_clerk_cannot_open_review_or_agency_pages_and_the_reviewer_no_coun
     await page.context.clear_cookies()
     await page.goto("/console/review/claims")
     assert "/console/login?next=" in page.url
+
+
+async def test_r13_officer_closes_a_month_and_downloads_an_xlsx_that_opens(
+    desk: Any, server: Any, shots: Any, tmp_path
+):
+    from openpyxl import load_workbook
+
+    page = desk
+    await console_login(page, "officer_agency")
+    await page.wait_for_url("**/console/agency")
+    await shots(page, "console-15-agency-before-close")
+    dialogs: list[str] = []
+
+    async def accept(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        await dialog.accept()
+
+    page.on("dialog", accept)
+    period = await page.input_value("#period")
+    await page.check("input[name=confirm]")
+    await page.click("#close-button")
+    await page.get_by_test_id("statements").wait_for()
+    assert dialogs and "不能撤销" in dialogs[0]
+    assert "已月结" in await page.locator(".notice").first.inner_text()
+    chart = page.get_by_test_id("chart")
+    assert await chart.evaluate("i => i.complete && i.naturalWidth > 0")
+    await shots(page, "console-16-agency-statements")
+
+    async with page.expect_download() as info:
+        await page.get_by_test_id("download-xlsx").click()
+    download = await info.value
+    year, month = (int(x) for x in period.split("-"))
+    assert download.suggested_filename == f"capitation-{year}-{month:02d}.xlsx"
+    path = tmp_path / download.suggested_filename
+    await download.save_as(path)
+    book = load_workbook(path, read_only=True)
+    assert book.sheetnames[0] == "月结算单"
+    rows = list(book["月结算单"].iter_rows(values_only=True))
+    assert len(rows) > 1 and any(isinstance(v, str) and v for v in rows[0])
+
+    for path_, name in (
+        ("/console/agency/year", "console-17-agency-year"),
+        ("/console/agency/reports", "console-18-agency-reports"),
+        ("/console/agency/assessment", "console-19-agency-assessment"),
+        ("/console/agency/signals", "console-20-agency-signals"),
+    ):
+        response = await page.goto(path_)
+        assert response.status == 200, path_
+        await shots(page, name)

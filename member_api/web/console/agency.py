@@ -223,9 +223,9 @@ async def report_status(
     request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, period: str | None = None
 ) -> Any:
     year, month = _period(period, _previous_month(local_today(ctx.clock)))
-    status, missing = None, None
+    report, missing = None, None
     try:
-        status = await reports.report_status(ctx.clock, year, month, None)
+        report = await reports.report_status(ctx.clock, year, month, None)
     except ApiError as err:
         missing = labels.words(err)
     return await desk_page(
@@ -234,7 +234,7 @@ async def report_status(
         officer,
         "console/reports.html",
         "reports",
-        status=status,
+        report=report,
         missing=missing,
         shown=f"{year:04d}-{month:02d}",
     )
