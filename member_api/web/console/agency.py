@@ -120,24 +120,29 @@ _SCRIPT = re.compile(rb"<script\b.*?</script>", re.DOTALL)
 
 
 def month_chart(books: MonthStatements) -> bytes:
-    """Prepaid, cleared and withheld per institution, in yuan: a plain SVG picture (no script, no web font)."""
+    """Prepaid, cleared and withheld per institution, in yuan: a plain SVG picture (no script, no web font). The
+    institutions with money this month, largest prepayment first (at most 25; the table lists every one)."""
+    items = sorted(
+        (i for i in books.items if i.prepayment_fen or i.cleared_fen or i.withheld_fen),
+        key=lambda i: -i.prepayment_fen,
+    )[:25]
     chart = pygal.Bar(
         style=STYLE,
         width=900,
-        height=max(320, 60 + 40 * len(books.items)),
+        height=420,
         js=[],
         legend_at_bottom=True,
-        x_label_rotation=20 if len(books.items) > 4 else 0,
+        x_label_rotation=20 if len(items) > 4 else 0,
         truncate_label=14,
         y_title="元",
         title=f"{books.year} 年 {books.month} 月 按人头付费",
         print_values=False,
         margin=12,
     )
-    chart.x_labels = [item.institution.name for item in books.items]
-    chart.add("预付", [item.prepayment_fen / 100 for item in books.items])
-    chart.add("清算", [item.cleared_fen / 100 for item in books.items])
-    chart.add("暂扣质量保证金", [item.withheld_fen / 100 for item in books.items])
+    chart.x_labels = [item.institution.name for item in items]
+    chart.add("预付", [item.prepayment_fen / 100 for item in items])
+    chart.add("清算", [item.cleared_fen / 100 for item in items])
+    chart.add("暂扣质量保证金", [item.withheld_fen / 100 for item in items])
     return _SCRIPT.sub(b"", bytes(chart.render()))
 
 

@@ -18,7 +18,8 @@ from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, FieldError, not_found
 from member_api.core.principal import Principal
-from member_api.facilities import catalogue
+from member_api.facilities import catalogue, designation
+from member_api.facilities.schemas import CurrentDesignation
 from member_api.ledger import service as ledger
 from member_api.members.identity import mask_name
 from member_api.members.service import member_view
@@ -375,3 +376,51 @@ async def referral(request: Request[Any, Any, Any], ctx: AppContext, clerk: Prin
         return await _referral_page(request, ctx, clerk, err.status, typed=typed, problem=labels.words(err))
     flash(request, f"转诊已登记，转诊单号 #{made.id}（{made.valid_from} 至 {made.valid_to}）")
     return redirect(f"{ROOT}/counter/referral")
+
+
+# ---- clerk-assisted designation (R2) for residents without a phone -----------------------------------------------
+
+
+async def _assist_page(
+    request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal, status: int = 200, **context: Any
+) -> Any:
+    assert clerk.facility_id is not None
+    here = await catalogue.detail(clerk.facility_id)
+    context.setdefault("typed", {})
+    context.setdefault("key", new_key())
+    return await desk_page(request, ctx, clerk, "console/assist.html", "assist", status=status, here=here, **context)
+
+
+@get("/counter/assist")
+async def assist_form(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
+    return await _assist_page(request, ctx, clerk)
+
+
+@post("/counter/assist/designation", status_code=200)
+async def assist_designation(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
+    """The clerk records the first designation of the year (the clerk's institution and one of its stations) after
+    checking the ID card: ``facilities.designation.record_for_member``, with the form's Idempotency-Key."""
+    form = await form_of(request)
+    typed = {k: text(form, k, 32) for k in ("id_number", "station_id", "idempotency_key")}
+    station = int(typed["station_id"]) if typed["station_id"].isdigit() else None
+    id_number = typed["id_number"].replace(" ", "").upper()
+    try:
+        if text(form, "checked", 5) != "1":
+            raise ApiError("id_card_not_checked", 422, "请先核验参保人身份证原件并勾选确认", "Check the ID card.")
+        done = await once(
+            ctx,
+            clerk,
+            typed["idempotency_key"],
+            "/v1/counter/designations",
+            {"id_number": id_number, "station_id": station},
+            CurrentDesignation,
+            lambda _claim: designation.record_for_member(ctx, clerk, id_number, station),
+            completes_itself=False,
+        )
+    except ApiError as err:
+        return await _assist_page(
+            request, ctx, clerk, err.status, typed=typed, problem=labels.words(err), key=new_key()
+        )
+    pair = done.designation
+    flash(request, f"已为参保人签约本机构（{pair.year if pair else ''} 年度）" if pair else "已签约")
+    return redirect(f"{ROOT}/counter/assist")

@@ -39,6 +39,8 @@ def handlers() -> list[object]:
         counter.reverse,
         counter.referral_form,
         counter.referral,
+        counter.assist_form,
+        counter.assist_designation,
         review.claims,
         review.claim_detail,
         review.take_claim,
