@@ -36,7 +36,7 @@ async def test_r8_a_settlement_form_submitted_twice_settles_once(client: Any):
     quoted = await client.post("/console/counter/quote", data={**bill, "_csrf_token": csrf_of(verified.text)})
     assert quoted.status_code == 200, quoted.text
     assert 'data-testid="quote-fund">35.00<' in quoted.text
-    form = dict(_HIDDEN.findall(quoted.text))
+    form = {**dict(_HIDDEN.findall(quoted.text)), "_csrf_token": csrf_of(quoted.text)}
     assert form["general_fee_fen"] == "1000" and form["compliant_fen"] == "4000" and form["idempotency_key"]
     first = await client.post("/console/counter/settle", data=form, follow_redirects=False)
     second = await client.post("/console/counter/settle", data=form, follow_redirects=False)
