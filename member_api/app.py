@@ -23,7 +23,7 @@ from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from piccolo.engine.base import Engine
 
-from member_api import db
+from member_api import db, web
 from member_api.auth.guards import provide_principal
 from member_api.auth.routes import AuthController
 from member_api.core.clock import Clock, SystemClock, local_today
@@ -299,7 +299,8 @@ def create_app(
     docs_assets = create_static_files_router(path=DOCS_ASSETS, directories=[assets_dir], include_in_schema=False)
     db.activate(engine)
     app = Litestar(
-        route_handlers=[*route_handlers(), MetricsController, docs_assets, openapi_document],
+        route_handlers=[*route_handlers(), MetricsController, docs_assets, openapi_document, *web.route_handlers()],
+        template_config=web.template_config(),
         dependencies={
             "ctx": Provide(provide_ctx, sync_to_thread=False),
             "principal": Provide(provide_principal),
@@ -310,7 +311,7 @@ def create_app(
             "staff": Provide(provide_staff),
             "officer": Provide(provide_officer),
         },
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=web.exception_handlers(EXCEPTION_HANDLERS),  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware, prometheus.middleware],
         # The trust edge (core/edge.py): strict JSON bodies, control characters refused in every query, data
         # header and form field (a layer that sets its own before_request must call check_request_text too),

@@ -56,6 +56,7 @@ class Settings(msgspec.Struct, kw_only=True):
     """Bearer token that ``GET /metrics`` requires; while empty, metrics are not served at all."""
     cors_origins: str = ""
     """Comma-separated browser origins (the mini-program's H5 pages) allowed to call the API; empty: none."""
+    console_idle_timeout_s: int = 900
 
     @property
     def resolved_database_url(self) -> str:

@@ -410,6 +410,23 @@ async def review_list(
     return await _request_views(rows)
 
 
+async def review_one(staff: Principal, request_id: int) -> ChangeRequestView:
+    """One change request, to the staff who may decide it (reviewers: all; clerks: their facility's members)."""
+    row = await ChangeRequest.select().where(ChangeRequest.id == request_id).first()
+    if row is None or not (staff.role == "reviewer" or row["current_institution"] == staff.facility_id):
+        raise not_found("变更申请", "change request")
+    return (await _request_views([row]))[0]
+
+
+async def evidence_file(staff: Principal, request_id: int, evidence_id: int) -> tuple[str, str]:
+    """(sha256, content type) of a change request's evidence, to the staff who may decide the request."""
+    view = await review_one(staff, request_id)
+    found = next((e for e in view.evidence if e.id == evidence_id), None)
+    if found is None:
+        raise not_found("证明材料", "evidence")
+    return found.sha256, found.content_type
+
+
 async def decide(ctx: AppContext, staff: Principal, request_id: int, approve: bool, comment: str) -> ChangeRequestView:
     """Approve (the new pair takes effect the next local day) or reject; either is final and audited."""
     today, now = local_today(ctx.clock), ctx.clock.now()

@@ -166,7 +166,13 @@ async def credential_used(jti: str | None) -> bool:
     return jti is not None and await queries.jti_used(jti)
 
 
+async def member_movement_by_credential(member_id: int, jtis: list[str]) -> dict[str, Any] | None:
+    """The movement a counter settled with one of the member's e-credentials (its ``jti``), if any yet."""
+    return await queries.member_movement_by_credential(member_id, jtis)
+
+
 member_page = queries.member_page
+facility_movements = queries.facility_movements
 member_year_rows = queries.member_year_rows
 reversals_of = queries.reversals_of
 
