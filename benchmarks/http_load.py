@@ -29,7 +29,7 @@ from member_api import db
 from member_api.core.keys import load_keyring
 from member_api.credential import render
 from member_api.jobs.demo import DEMO_PASSWORD, demo_id
-from tests.serverproc import running_server
+from tests.helpers.serverproc import running_server
 
 EXTRA_MEMBERS = 400
 BENCH_FACILITY = "H44020300001"  # clerk_wj_xh's institution

@@ -2,52 +2,165 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import swagger_ui_bundle
-from litestar import Litestar
+import msgspec
+from litestar import Litestar, Request, get
 from litestar.config.app import AppConfig
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, Schema, SecurityScheme, Tag
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from piccolo.engine.base import Engine
 
-from member_api import db
+from member_api import db, web
 from member_api.auth.guards import provide_principal
 from member_api.auth.routes import AuthController
-from member_api.core.clock import Clock, SystemClock
+from member_api.core.clock import Clock, SystemClock, local_today
 from member_api.core.context import AppContext, provide_ctx
+from member_api.core.edge import StrictRequest, check_request_text, secure_headers
 from member_api.core.errors import EXCEPTION_HANDLERS, problem_responses
 from member_api.core.keys import load_keyring
-from member_api.core.observability import RequestIdMiddleware, configure_logging
-from member_api.core.principal import provide_clerk, provide_reviewer, provide_staff
+from member_api.core.observability import RequestIdMiddleware, configure_logging, metrics_guard
+from member_api.core.openapi import declare_problem_responses, each_handler, refine
+from member_api.core.principal import provide_clerk, provide_officer, provide_reviewer, provide_staff
+from member_api.core.push import make_push_sender
 from member_api.core.sms import make_sender
 from member_api.core.storage import BlobStore
-from member_api.members.callers import provide_member_caller, provide_subject_member
-from member_api.members.routes import MeController
+from member_api.family.callers import provide_subject_member
+from member_api.members.callers import provide_member_caller
+from member_api.members.routes import CounterBindingsController, MeController
 from member_api.ops.routes import OpsController
 from member_api.settings import Settings
 
 API_VERSION = "1.0.0"
 DOCS_ASSETS = "/docs-assets"
+log = logging.getLogger("member_api.app")
+
+
+def warn_missing_holiday_calendars(clock: Clock) -> None:
+    """R9: a policy year in force, or starting within 60 days, with no holiday calendar gets a warning at start."""
+    from member_api.policy.holidays import CALENDAR_WARNING_DAYS, years_missing_calendar
+
+    for params in years_missing_calendar(local_today(clock), CALENDAR_WARNING_DAYS):
+        log.warning(
+            "holiday_calendar_missing",
+            extra={
+                "year": params.year,
+                "starts": params.valid_from.isoformat(),
+                "hint": f"member-api calendar-check {params.year}; claim windows fall back to weekends only",
+            },
+        )
+
+
+TAGS = [
+    Tag(name="ops", description="Liveness, readiness, and the public keys (JWKS) that verify an e-credential offline."),
+    Tag(
+        name="auth",
+        description="Residents log in with an SMS code; staff with a password. Access tokens last "
+        "15 minutes; the refresh token rotates on every use and its reuse revokes the whole login.",
+    ),
+    Tag(
+        name="me",
+        description="The logged-in resident, the binding of their insurance record (ID number and "
+        "name, GB 11643 checked) and their dependants.",
+    ),
+    Tag(
+        name="facilities",
+        description="The catalogue of designated facilities: search by division, kind, tier, text or distance.",
+    ),
+    Tag(
+        name="designation",
+        description="R2: the primary institution and village station a resident chose for "
+        "the year; later changes go through a reviewed change request.",
+    ),
+    Tag(
+        name="credential",
+        description="R8: the short-lived signed e-credential shown at the counter (token, PNG "
+        "or SVG QR); never cached.",
+    ),
+    Tag(
+        name="counter",
+        description="Counter clerks of one facility: verify a member, settle a visit (R3-R8), "
+        "reverse a settlement, record a referral (R10). Money-moving writes take an Idempotency-Key.",
+    ),
+    Tag(
+        name="benefits",
+        description="R4: the annual cap and the out-of-city sub-cap, used and remaining, and "
+        "every fund movement of the member.",
+    ),
+    Tag(
+        name="claims",
+        description="R9/R10: newborn and referral reimbursement claims with receipts, and the "
+        "referrals approved for the member.",
+    ),
+    Tag(
+        name="review",
+        description="Agency reviewers (and clerks for their facility's members): reimbursement "
+        "claims and designation change requests.",
+    ),
+    Tag(
+        name="family",
+        description="P1: relatives a member authorised to act for them, scope by scope (view, credential, claims, "
+        "designation), confirmed by the member or at the counter; revocable by either side.",
+    ),
+    Tag(
+        name="notices",
+        description="Messages about every fund movement and dispute of the member (and of those they act for).",
+    ),
+    Tag(
+        name="disputes",
+        description="P2: a member disputes a counter settlement of theirs within a window; a confirmed dispute "
+        "reverses it through the ledger.",
+    ),
+]
+# Named schemas for the enums the routes and bodies spell as literals (by value set); others get a name from
+# where they appear (component and property, or operation and parameter).
+ENUM_NAMES = {
+    frozenset({"newborn", "referral"}): "ClaimKind",
+    frozenset({"draft", "submitted", "in_review", "approved", "partly_approved", "rejected"}): "ClaimStatus",
+    frozenset({"submitted", "in_review", "approved", "partly_approved", "rejected"}): "SubmittedClaimStatus",
+    frozenset({"counter", "reversal", "claim_payout"}): "SettlementKind",
+    frozenset({"approve", "reject"}): "Decision",
+    frozenset({"relocation", "facility_closed", "other"}): "ChangeReason",
+    frozenset({"not_me", "wrong_amount", "not_received", "other"}): "DisputeReason",
+    frozenset({"open", "in_review", "confirmed", "rejected"}): "DisputeStatus",
+    frozenset({"confirm", "reject"}): "DisputeOutcome",
+    frozenset({"view", "credential", "claims", "designation"}): "FamilyScope",
+    frozenset({"pending", "active", "revoked"}): "FamilyGrantStatus",
+}
 
 
 def route_handlers() -> list[object]:
+    from member_api.agency.routes import (
+        AgencyAssessmentController,
+        AgencyCapitationController,
+        AgencyReportsController,
+        AgencySignalsController,
+    )
     from member_api.benefits.routes import BenefitsController
     from member_api.claims.routes import MeClaimsController, ReviewClaimsController
     from member_api.credential.routes import CredentialController
+    from member_api.disputes.routes import MeDisputesController, ReviewDisputesController
     from member_api.facilities.routes import (
+        CounterDesignationController,
         DesignationController,
         FacilitiesController,
         ReviewChangeRequestsController,
     )
+    from member_api.family.routes import CounterFamilyController, MeFamilyController
+    from member_api.fhir.routes import FhirController
+    from member_api.notices.routes import NoticesController
     from member_api.referrals.routes import CounterReferralsController, MeReferralsController
     from member_api.settlement.routes import CounterController
 
@@ -63,21 +176,57 @@ def route_handlers() -> list[object]:
         BenefitsController,
         MeClaimsController,
         MeReferralsController,
+        MeFamilyController,
+        CounterFamilyController,
+        NoticesController,
+        MeDisputesController,
+        ReviewDisputesController,
         ReviewClaimsController,
         CounterReferralsController,
+        CounterDesignationController,
+        AgencyCapitationController,
+        AgencyReportsController,
+        AgencyAssessmentController,
+        AgencySignalsController,
+        CounterBindingsController,
     ]
-    problems = problem_responses()
-    for controller in controllers:
-        for value in vars(controller).values():
-            if isinstance(value, HTTPRouteHandler):
-                value.responses = {**problems, **(value.responses or {})}
-    return controllers
+    declare_problem_responses(each_handler(controllers), problem_responses)
+    return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
 
 
 class MetricsController(PrometheusController):
-    """Prometheus text format; kept out of the JSON API's OpenAPI document."""
+    """Prometheus text format for a bearer of ``MEMBER_API_METRICS_TOKEN``; kept out of the OpenAPI document."""
 
     include_in_schema = False
+    guards = [metrics_guard]
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """Closed unless ``MEMBER_API_CORS_ORIGINS`` lists the mini-program's H5 origins (no wildcard, no cookies)."""
+    origins = settings.cors_origin_list
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Idempotent-Replayed", "Retry-After"],
+        allow_credentials=False,
+        max_age=600,
+    )
+
+
+@get("/openapi.json", include_in_schema=False, media_type="application/vnd.oai.openapi+json", sync_to_thread=False)
+def openapi_document(request: Request) -> dict[str, object]:
+    """The document also at the root, where generators look first (``/docs/openapi.json`` stays)."""
+    return request.app.openapi_schema.to_schema()
+
+
+def docs_assets_dir(settings: Settings) -> Path:
+    """Swagger UI (``swagger-ui-dist`` from npm, installed by scripts/setup.sh into node_modules/)."""
+    if settings.docs_assets_dir:
+        return Path(settings.docs_assets_dir)
+    return Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist"
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -100,6 +249,7 @@ def openapi_config() -> OpenAPIConfig:
         components=Components(
             security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
         ),
+        tags=TAGS,
         use_handler_docstrings=False,
     )
 
@@ -119,28 +269,38 @@ def create_app(
         clock=clock or SystemClock(),
         sms=make_sender(settings.resolved_sms_backend),
         blobs=BlobStore(data_dir / "blobs"),
+        push=make_push_sender(settings.resolved_push_backend),
     )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        from member_api.notices import delivery
+
         db.activate(engine)
         if owns_engine:
             await db.prepare(engine)
+        pusher = asyncio.create_task(delivery.run(ctx))
+        warn_missing_holiday_calendars(ctx.clock)
         try:
             yield
         finally:
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pusher
             if owns_engine:
                 await db.close(engine)
 
     prometheus = PrometheusConfig(
         app_name="member_api", prefix="member_api", group_path=True, exclude_unhandled_paths=True, exclude=["/metrics"]
     )
-    docs_assets = create_static_files_router(
-        path=DOCS_ASSETS, directories=[swagger_ui_bundle.swagger_ui_path], include_in_schema=False
-    )
+    assets_dir = docs_assets_dir(settings)
+    if not (assets_dir / "swagger-ui-bundle.js").is_file():
+        log.warning("docs_assets_missing", extra={"dir": str(assets_dir), "fix": "bash scripts/setup.sh"})
+    docs_assets = create_static_files_router(path=DOCS_ASSETS, directories=[assets_dir], include_in_schema=False)
     db.activate(engine)
     app = Litestar(
-        route_handlers=[*route_handlers(), MetricsController, docs_assets],
+        route_handlers=[*route_handlers(), MetricsController, docs_assets, openapi_document, *web.route_handlers()],
+        template_config=web.template_config(),
         dependencies={
             "ctx": Provide(provide_ctx, sync_to_thread=False),
             "principal": Provide(provide_principal),
@@ -149,9 +309,17 @@ def create_app(
             "clerk": Provide(provide_clerk),
             "reviewer": Provide(provide_reviewer),
             "staff": Provide(provide_staff),
+            "officer": Provide(provide_officer),
         },
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=web.exception_handlers(EXCEPTION_HANDLERS),  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware, prometheus.middleware],
+        # The trust edge (core/edge.py): strict JSON bodies, control characters refused in every query, data
+        # header and form field (a layer that sets its own before_request must call check_request_text too),
+        # and nosniff / no-store on every response.
+        request_class=StrictRequest,
+        before_request=check_request_text,
+        before_send=[secure_headers],
+        cors_config=cors_config(settings),
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         state=State({"ctx": ctx}),
@@ -161,6 +329,15 @@ def create_app(
         debug=False,
     )
     _close_request_schemas(app)
+    _constrain_form_fields(app)
+    handlers = {
+        (route.path_format, method.lower()): handler
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        for method in handler.http_methods
+    }
+    refine(app.openapi_schema, handlers, ENUM_NAMES)
     return app
 
 
@@ -174,6 +351,49 @@ def _close_request_schemas(app: Litestar) -> None:
         schema = schemas.get(struct.__name__)
         if config is not None and config.forbid_unknown_fields and schema is not None:
             schema.additional_properties = False
+
+
+def _constrain_form_fields(app: Litestar) -> None:
+    """State the bounds of multipart form fields (``msgspec.Meta`` on dataclass fields), which the server checks."""
+    import dataclasses
+    import typing
+
+    from member_api import openapi_export
+
+    schemas = app.openapi_schema.components.schemas or {}
+    for form in openapi_export.request_forms():
+        schema = schemas.get(form.__name__)
+        if schema is None or not schema.properties:
+            continue
+        hints = typing.get_type_hints(form, include_extras=True)
+        for field in dataclasses.fields(form):
+            prop = schema.properties.get(field.name)
+            metas = _metas(hints[field.name])
+            if not isinstance(prop, Schema) or not metas:
+                continue
+            targets = [s for s in (prop.one_of or [prop]) if isinstance(s, Schema) and s.type != "null"]
+            for target, meta in ((t, m) for t in targets for m in metas):
+                for ours, theirs in _META_TO_SCHEMA.items():
+                    if getattr(meta, ours) is not None:
+                        setattr(target, theirs, getattr(meta, ours))
+
+
+_META_TO_SCHEMA = {
+    "ge": "minimum",
+    "le": "maximum",
+    "min_length": "min_length",
+    "max_length": "max_length",
+    "pattern": "pattern",
+}
+
+
+def _metas(annotation: object) -> list[msgspec.Meta]:
+    import typing
+
+    found = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, msgspec.Meta)]
+    for arg in typing.get_args(annotation):
+        found += _metas(arg)
+    return found
 
 
 def _no_debug(config: AppConfig) -> AppConfig:

@@ -1,4 +1,5 @@
-"""The ``member-api`` console script: serve, migrate, seed-demo, import-members, create-staff, keys, OpenAPI."""
+"""The ``member-api`` console script: serve, migrate, seed-demo, import-members, staff accounts, keys, OpenAPI,
+calendar-check."""
 
 from __future__ import annotations
 
@@ -66,12 +67,35 @@ def cmd_import_members(args: argparse.Namespace) -> int:
 def cmd_create_staff(args: argparse.Namespace) -> int:
     from member_api.auth.staff import create_staff
 
-    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
-    if len(password) < 10:
-        print("password must be at least 10 characters", file=sys.stderr)
+    password = _read_password()
+    if password is None:
         return 2
     staff_id = _with_db(lambda s: create_staff(args.username, password, args.role, args.facility))
     print(f"staff {args.username} created (id {staff_id})")
+    return 0
+
+
+def _read_password() -> str | None:
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+    if len(password) < 10:
+        print("password must be at least 10 characters", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_set_staff_password(args: argparse.Namespace) -> int:
+    from member_api.auth.staff import set_staff_password
+    from member_api.core.errors import ApiError
+
+    password = _read_password()
+    if password is None:
+        return 2
+    try:
+        ended = _with_db(lambda s: set_staff_password(args.username, password))
+    except ApiError as exc:
+        print(exc.message_en, file=sys.stderr)
+        return 1
+    print(f"password of {args.username} changed; {ended} open sessions ended")
     return 0
 
 
@@ -121,15 +145,72 @@ def cmd_rollover(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rotate_keys(_: argparse.Namespace) -> int:
-    from member_api.core.keys import rotate
+def cmd_capitation(args: argparse.Namespace) -> int:
+    """``capitation close YYYY-MM`` and ``capitation settle YYYY`` (R13): the same books as the officer's API."""
+    import msgspec
 
-    kid = rotate(Settings.from_env().resolved_key_dir)
-    print(f"new signing key {kid}; the previous key stays published in the JWKS")
+    from member_api.agency import service
+    from member_api.core.clock import SystemClock
+    from member_api.core.errors import ApiError
+
+    clock, actor = SystemClock(), f"cli:{getpass.getuser()}"[:48]
+    try:
+        if args.action == "close":
+            year, month = (int(x) for x in args.period.split("-"))
+            result: Any = _with_db(lambda _s: service.close_month(clock, actor, year, month))
+        else:
+            result = _with_db(lambda _s: service.settle_year(clock, actor, int(args.period)))
+    except ApiError as exc:
+        print(f"{exc.code}: {exc.message_en}", file=sys.stderr)
+        return 1
+    except ValueError:
+        print("period is YYYY-MM for close, YYYY for settle", file=sys.stderr)
+        return 2
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(result)).decode() + "\n")
     return 0
 
 
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    from member_api.core.keys import KEY_SETS, rotate
+
+    made = rotate(Settings.from_env().resolved_key_dir, KEY_SETS if args.set == "all" else (args.set,))
+    for name, kid in made.items():
+        print(f"new {name} signing key {kid}; the previous one still verifies (and stays in the JWKS for credentials)")
+    return 0
+
+
+def cmd_revoke_key(args: argparse.Namespace) -> int:
+    from member_api.core.keys import UnknownKey, revoke
+
+    try:
+        name, fresh = revoke(Settings.from_env().resolved_key_dir, args.kid)
+    except UnknownKey:
+        print(f"no {args.kid} among the access or credential keys", file=sys.stderr)
+        return 1
+    print(f"{name} key {args.kid} withdrawn: gone from the JWKS and refused by every worker from its next request")
+    if fresh:
+        print(f"it was the current {name} key; new current key {fresh}")
+    return 0
+
+
+def prepare_metrics_dir(settings: Settings) -> Path:
+    """Prometheus multiprocess mode: every worker writes its samples under one directory and ``/metrics`` (in
+    any worker) adds them up. The directory is emptied at each start, as prometheus_client requires; set
+    ``PROMETHEUS_MULTIPROC_DIR`` yourself to put it elsewhere (then you empty it)."""
+    import shutil
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        path = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    else:
+        path = Path(settings.data_dir) / "prometheus-multiproc"
+        shutil.rmtree(path, ignore_errors=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    prepare_metrics_dir(Settings.from_env())  # before anything imports prometheus_client: it reads this once
     if not args.no_migrate:
         cmd_migrate(args)
     os.environ.setdefault("PICCOLO_CONF", "member_api.piccolo_conf")
@@ -153,6 +234,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calendar_check(args: argparse.Namespace) -> int:
+    """R9: which holiday calendar covers YEAR; exit 1 when none does (weekends only) or the data disagree."""
+    import msgspec
+
+    from member_api.policy.holidays import calendar_coverage
+
+    coverage = calendar_coverage(args.year)
+    report = {**msgspec.to_builtins(coverage), "covered": coverage.covered}
+    if not coverage.covered:
+        report["action"] = (
+            f"chinesecalendar has no data for {args.year}: upgrade it once it does, or copy the State Council's "
+            f"holiday notice for {args.year} into member_api/policy/years/{args.year}.json (official_holidays, "
+            "adjusted_working_days, holiday_notice). Until then claim windows use weekends only."
+        )
+    elif coverage.disagreements:
+        report["action"] = "the policy-year lists disagree with chinesecalendar on the days listed: check the notice"
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0 if coverage.covered and not coverage.disagreements else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="member-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -171,8 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("file")
     imp.add_argument("--quiet", action="store_true")
     imp.set_defaults(fn=cmd_import_members)
-    staff = sub.add_parser("create-staff", help="create a clerk or reviewer (password from prompt or stdin)")
-    staff.add_argument("--role", choices=["clerk", "reviewer"], required=True)
+    staff = sub.add_parser(
+        "create-staff", help="create a clerk, reviewer or agency officer (password from prompt or stdin)"
+    )
+    staff.add_argument("--role", choices=["clerk", "reviewer", "officer"], required=True)
     staff.add_argument("--facility", help="facility code (clerks)")
     staff.add_argument("--username", required=True)
     staff.set_defaults(fn=cmd_create_staff)
@@ -188,7 +291,24 @@ def main(argv: list[str] | None = None) -> int:
     roll = sub.add_parser("rollover", help="carry last year's designations into YEAR (idempotent; daily job)")
     roll.add_argument("year", type=int, nargs="?", default=None)
     roll.set_defaults(fn=cmd_rollover)
-    sub.add_parser("rotate-keys", help="new signing key; previous stays in the JWKS").set_defaults(fn=cmd_rotate_keys)
+    cap = sub.add_parser("capitation", help="close a month (YYYY-MM) or settle a year (YYYY) of capitation (R13)")
+    cap.add_argument("action", choices=["close", "settle"])
+    cap.add_argument("period", help="YYYY-MM to close, YYYY to settle")
+    cap.set_defaults(fn=cmd_capitation)
+    rot = sub.add_parser("rotate-keys", help="new signing keys; the previous ones still verify")
+    rot.add_argument("--set", choices=["all", "access", "credential"], default="all")
+    rot.set_defaults(fn=cmd_rotate_keys)
+    rev = sub.add_parser("revoke-key", help="withdraw a signing key at once (a new one is made if it was current)")
+    rev.add_argument("kid")
+    rev.set_defaults(fn=cmd_revoke_key)
+    pw = sub.add_parser("set-staff-password", help="replace a staff password (stdin or prompt); ends its sessions")
+    pw.add_argument("--username", required=True)
+    pw.set_defaults(fn=cmd_set_staff_password)
+    cal = sub.add_parser(
+        "calendar-check", help="R9: report which holiday calendar covers YEAR (exit 1 when missing or inconsistent)"
+    )
+    cal.add_argument("year", type=int)
+    cal.set_defaults(fn=cmd_calendar_check)
     args = parser.parse_args(argv)
     return int(args.fn(args))
 

@@ -19,11 +19,22 @@ def render_openapi() -> str:
 
 def request_structs() -> list[type]:
     """Every msgspec Struct a route accepts as a request body (they live in the areas' schemas modules)."""
+    import msgspec
+
+    return [v for v in _schema_types() if issubclass(v, msgspec.Struct)]
+
+
+def request_forms() -> list[type]:
+    """Every dataclass a route accepts as a multipart form (in the areas' schemas modules)."""
+    import dataclasses
+
+    return [v for v in _schema_types() if dataclasses.is_dataclass(v)]
+
+
+def _schema_types() -> list[type]:
     import importlib
     import importlib.util
     import pkgutil
-
-    import msgspec
 
     import member_api
 
@@ -32,5 +43,5 @@ def request_structs() -> list[type]:
         if not area.ispkg or importlib.util.find_spec(f"member_api.{area.name}.schemas") is None:
             continue
         module = importlib.import_module(f"member_api.{area.name}.schemas")
-        found += [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, msgspec.Struct)]
+        found += [v for v in vars(module).values() if isinstance(v, type) and v.__module__ == module.__name__]
     return found

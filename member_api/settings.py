@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import msgspec
@@ -17,23 +18,45 @@ class Settings(msgspec.Struct, kw_only=True):
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
     credential_ttl_s: int = 60
+    quote_ttl_s: int = 300
+    """How long a counter pre-settlement quote (``POST /v1/counter/quotes``) may be named by a settlement."""
     otp_ttl_s: int = 300
     otp_max_attempts: int = 5
     otp_per_phone_per_minute: int = 1
     otp_per_phone_per_day: int = 10
     otp_per_client_per_hour: int = 30
     binding_failures_per_day: int = 5
-    staff_max_failures: int = 5
-    staff_lockout_s: int = 900
+    """Self-service binding attempts per account per (UTC) day; each is counted before it is evaluated."""
+    binding_code_ttl_s: int = 600
+    binding_codes_per_hour: int = 10
+    counter_bindings_per_hour: int = 60
+    """Counter binding attempts per clerk or reviewer per hour."""
+    staff_free_failures: int = 5
+    """Staff login attempts per (username, client address) before the growing delay starts."""
+    staff_client_free_failures: int = 20
+    """Staff login attempts per client address (any username) before its growing delay starts."""
+    staff_delay_base_s: float = 1.0
+    staff_delay_max_s: float = 900.0
+    staff_forget_s: float = 3600.0
+    """A key with no attempt for this long starts again from zero."""
     sms_backend: str = ""
+    push_backend: str = ""
+    push_interval_s: float = 1.0
     log_level: str = "INFO"
+    docs_assets_dir: str = ""  # Swagger UI files for /docs; default: node_modules/swagger-ui-dist of the checkout
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 5 * 1_048_576
     max_upload_files: int = 5
-    max_image_pixels: int = 40_000_000
+    max_image_pixels: int = 24_000_000
+    """Decoded pixel budget per upload (all frames): a 6000x4000 photo fits; about 96 MB decoded as RGBA."""
     issuer: str = "member-api"
     audience: str = "member-api"
     redis_url: str = ""
+    metrics_token: str = ""
+    """Bearer token that ``GET /metrics`` requires; while empty, metrics are not served at all."""
+    cors_origins: str = ""
+    """Comma-separated browser origins (the mini-program's H5 pages) allowed to call the API; empty: none."""
+    console_idle_timeout_s: int = 900
 
     @property
     def resolved_database_url(self) -> str:
@@ -46,6 +69,18 @@ class Settings(msgspec.Struct, kw_only=True):
     @property
     def resolved_sms_backend(self) -> str:
         return self.sms_backend or f"file:{Path(self.data_dir) / 'sms.jsonl'}"
+
+    @property
+    def resolved_push_backend(self) -> str:
+        return self.push_backend or f"file:{Path(self.data_dir) / 'push.jsonl'}"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        origins = [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+        for origin in origins:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+                raise ValueError(f"MEMBER_API_CORS_ORIGINS: {origin!r} is not an origin like https://h5.example.cn")
+        return origins
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,11 +1,17 @@
-"""The bearer token turned into a ``Principal`` (wired by the app as the ``principal`` dependency)."""
+"""The bearer token turned into a ``Principal`` (wired by the app as the ``principal`` dependency).
+
+A token is accepted when its signature (by an access key still in the key ring), audience, issuer and
+times check out and its session (``sid``) is still open: logout, refresh-token reuse and a staff password
+change end a session, and every worker refuses its tokens at most ``caches.SESSION_CHECK_TTL_S`` later.
+"""
 
 from __future__ import annotations
 
 from litestar import Request
 
+from member_api.auth.service import session_open
 from member_api.core.context import AppContext
-from member_api.core.principal import Principal, unauthorized
+from member_api.core.principal import STAFF_ROLES, Principal, unauthorized
 from member_api.core.tokens import TokenError, verify
 from member_api.db import fetch_one
 
@@ -17,22 +23,24 @@ async def provide_principal(request: Request, ctx: AppContext) -> Principal:
         raise unauthorized()
     try:
         claims = verify(
-            ctx.keyring,
+            ctx.keyring.access,
             token.strip(),
             audience=ctx.settings.audience,
             issuer=ctx.settings.issuer,
             now=ctx.clock.now(),
-            required=("exp", "iat", "sub", "role"),
+            required=("exp", "iat", "sub", "role", "sid"),
             cache=ctx.caches.verified_tokens,
         )
     except TokenError as exc:
         raise unauthorized(exc.code) from exc
-    sub, role = str(claims["sub"]), claims["role"]
+    sub, role, sid = str(claims["sub"]), claims["role"], str(claims["sid"])
+    if not await session_open(ctx, sid):
+        raise unauthorized("session_ended")
     if role == "member" and sub.startswith("a") and sub[1:].isdigit():
-        return Principal(role="member", account_id=int(sub[1:]))
-    if role in ("clerk", "reviewer") and sub.startswith("s") and sub[1:].isdigit():
+        return Principal(role="member", account_id=int(sub[1:]), session=sid)
+    if role in STAFF_ROLES and sub.startswith("s") and sub[1:].isdigit():
         staff = await fetch_one("SELECT active, facility FROM staff WHERE id = {}", int(sub[1:]))
         if not staff or not staff["active"]:
             raise unauthorized()
-        return Principal(role=role, staff_id=int(sub[1:]), facility_id=staff["facility"])
+        return Principal(role=role, staff_id=int(sub[1:]), facility_id=staff["facility"], session=sid)
     raise unauthorized("token_invalid")

@@ -1,12 +1,15 @@
-"""Creating staff accounts (CLI and demo data)."""
+"""Creating staff accounts and setting their passwords (CLI and demo data)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from member_api.audit.service import record
+from member_api.auth import queries
 from member_api.auth.passwords import hash_password
 from member_api.auth.tables import Staff
 from member_api.core.errors import ApiError
+from member_api.db import write_transaction
 from member_api.facilities.tables import Facility
 
 
@@ -28,3 +31,17 @@ async def create_staff(username: str, password: str, role: str, facility_code: s
     )
     await staff.save()
     return int(staff.id)
+
+
+async def set_staff_password(username: str, password: str, now: datetime | None = None) -> int:
+    """Replace the password and end every session of the account (its tokens stop working); sessions ended."""
+    now = now or datetime.now(UTC)
+    digest = hash_password(password)
+    async with write_transaction():
+        row = await Staff.select(Staff.id).where(Staff.username == username).first()
+        if row is None:
+            raise ApiError("staff_not_found", 404, "没有该工作人员账号", f"No staff account {username}.")
+        await Staff.update({Staff.password_hash: digest}).where(Staff.id == row["id"])
+        ended = await queries.end_sessions_of(f"s{row['id']}", "password_changed", now)
+        await record(now, "cli", "staff_password_changed", "staff", row["id"], {"sessions_ended": len(ended)})
+    return len(ended)

@@ -1,4 +1,4 @@
-"""One-time codes, refresh-token families and staff accounts."""
+"""One-time codes, sessions (refresh-token families) and staff accounts."""
 
 from piccolo.columns import BigInt, Boolean, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
@@ -22,8 +22,6 @@ class Staff(Table, tablename="staff"):
     password_hash = Varchar(length=200)
     role = Varchar(length=16)
     facility = ForeignKey(references=Facility, null=True, on_delete=OnDelete.restrict)
-    failed_attempts = Integer(default=0)
-    locked_until = Timestamptz(null=True, default=None)
     active = Boolean(default=True)
     created_at = Timestamptz()
 
@@ -40,3 +38,17 @@ class RefreshToken(Table, tablename="refresh_token"):
     used_at = Timestamptz(null=True, default=None)
     revoked = Boolean(default=False)
     created_at = Timestamptz()
+
+
+class AuthSession(Table, tablename="auth_session"):
+    """One login: its refresh tokens share ``sid`` as their family and its access tokens carry it as ``sid``.
+
+    Ended by logout, refresh-token reuse or a staff password change; an ended session's access tokens are
+    refused (every worker checks at most ``caches.SESSION_CHECK_TTL_S`` seconds late).
+    """
+
+    sid = Varchar(length=32, unique=True)
+    subject = Varchar(length=32, index=True)
+    created_at = Timestamptz()
+    ended_at = Timestamptz(null=True, default=None)
+    end_reason = Varchar(length=32, null=True, default=None)

@@ -1,4 +1,4 @@
-"""Access tokens for the API."""
+"""Access tokens for the API, signed with the access key set (never with the e-credential keys)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,16 @@ def access_token(
     audience: str,
     now: datetime,
     ttl_s: int,
+    session: str,
 ) -> str:
+    """A short-lived JWT; ``sid`` names the login session, so ending the session ends the token."""
     iat = int(now.timestamp())
     claims: dict[str, Any] = {
         "iss": issuer,
         "aud": audience,
         "sub": subject,
         "role": role,
+        "sid": session,
         "iat": iat,
         "nbf": iat,
         "exp": iat + ttl_s,
@@ -34,4 +37,4 @@ def access_token(
     }
     if facility_id is not None:
         claims["facility"] = facility_id
-    return sign(keyring, claims)
+    return sign(keyring.access, claims)

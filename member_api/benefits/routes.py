@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from member_api.benefits import service
 from member_api.benefits.schemas import Benefits, SettlementPage, Summary
 from member_api.core.context import AppContext
+from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller
 from member_api.core.types import Cursor, PathId, QueryId
 from member_api.settlement.schemas import SettlementView
@@ -22,19 +23,33 @@ class BenefitsController(Controller):
     tags = ["benefits"]
     security = [{"bearer": []}]
 
-    @get("/benefits", summary="Annual cap, used and remaining (and the out-of-city sub-cap)")
+    @get(
+        "/benefits",
+        operation_id="getBenefits",
+        summary="Annual cap, used and remaining (and the out-of-city sub-cap)",
+        opt=problems(no_policy_year=404, not_enrolled=404),
+    )
     async def benefits(
         self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, year: YearParam = None
     ) -> Benefits:
         return await service.benefits(ctx, subject_member_id, year)
 
-    @get("/benefits/summary", summary="Totals by month and by facility")
+    @get(
+        "/benefits/summary",
+        operation_id="getBenefitsSummary",
+        summary="Totals by month and by facility",
+        opt=problems(no_policy_year=404),
+    )
     async def summary(
         self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, year: YearParam = None
     ) -> Summary:
         return await service.summary(ctx, subject_member_id, year)
 
-    @get("/settlements", summary="Every fund movement, newest first (cursor pages)")
+    @get(
+        "/settlements",
+        operation_id="listSettlements",
+        summary="Every fund movement, newest first (cursor pages)",
+    )
     async def settlements(
         self,
         caller: MemberCaller,
@@ -47,6 +62,10 @@ class BenefitsController(Controller):
     ) -> SettlementPage:
         return await service.history(subject_member_id, year, kind, facility_id, cursor, limit)
 
-    @get("/settlements/{settlement_id:int}", summary="One fund movement with its line breakdown")
+    @get(
+        "/settlements/{settlement_id:int}",
+        operation_id="getSettlement",
+        summary="One fund movement with its line breakdown",
+    )
     async def settlement(self, settlement_id: PathId, caller: MemberCaller, subject_member_id: int) -> SettlementView:
         return await service.one(subject_member_id, settlement_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import date
 from typing import Any
 
@@ -10,6 +9,7 @@ from member_api.benefits.schemas import Benefits, FacilityTotal, MonthTotal, Set
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, not_found
+from member_api.core.types import decode_cursor, encode_cursor
 from member_api.facilities import designation as designation_service
 from member_api.facilities.tables import Facility
 from member_api.ledger import service as ledger
@@ -54,18 +54,6 @@ async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefit
     )
 
 
-def _cursor(value: str | None) -> int | None:
-    if not value:
-        return None
-    try:
-        number = int(base64.urlsafe_b64decode(value.encode() + b"==").decode())
-    except ValueError:
-        number = 0
-    if number <= 0:
-        raise ApiError("invalid_cursor", 400, "分页参数无效", "The cursor is not valid.")
-    return number
-
-
 async def _names(rows: list[dict[str, Any]]) -> dict[int, str]:
     ids = list({r["facility"] for r in rows})
     return (
@@ -79,13 +67,11 @@ async def history(
     member_id: int, year: int | None, kind: str | None, facility_id: int | None, cursor: str | None, limit: int
 ) -> SettlementPage:
     """Newest first, keyset on id: rows added while paging land before the cursor, never twice."""
-    rows = await ledger.member_page(member_id, year, kind, facility_id, _cursor(cursor), limit + 1)
+    rows = await ledger.member_page(member_id, year, kind, facility_id, decode_cursor(cursor), limit + 1)
     page = rows[:limit]
     names, reversed_by = await _names(page), await ledger.reversals_of([r["id"] for r in page])
     items = [ledger.view(r, names.get(r["facility"], ""), reversed_by.get(r["id"])) for r in page]
-    next_cursor = (
-        base64.urlsafe_b64encode(str(page[-1]["id"]).encode()).decode().rstrip("=") if len(rows) > limit else None
-    )
+    next_cursor = encode_cursor(page[-1]["id"]) if len(rows) > limit else None
     return SettlementPage(items=items, next_cursor=next_cursor)
 
 

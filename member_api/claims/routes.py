@@ -19,20 +19,17 @@ from member_api.claims.schemas import (
 )
 from member_api.core.context import AppContext
 from member_api.core.idempotency import run_idempotent
+from member_api.core.openapi import UPLOAD_PROBLEMS, problems
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import PathId, QueryId
-from member_api.core.uploads import check_files
+from member_api.core.uploads import check_uploads, file_response
 
 UPLOAD_LIMIT = 6 * 5 * 1_048_576
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
 
-async def _file(ctx: AppContext, sha256: str, content_type: str) -> Response[bytes]:
-    return Response(
-        ctx.blobs.get(sha256),
-        media_type=content_type,
-        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
-    )
+async def _file(ctx: AppContext, sha256: str, content_type: str, filename: str) -> Response[bytes]:
+    return file_response(ctx.blobs.get(sha256), content_type, filename)
 
 
 class MeClaimsController(Controller):
@@ -40,7 +37,13 @@ class MeClaimsController(Controller):
     tags = ["claims"]
     security = [{"bearer": []}]
 
-    @post("/claims", status_code=HTTP_201_CREATED, summary="Create a draft newborn or referral claim")
+    @post(
+        "/claims",
+        status_code=HTTP_201_CREATED,
+        operation_id="createClaim",
+        summary="Create a draft newborn or referral claim",
+        opt=problems(idempotent=True, newborn_claim_needs_dependant=422, no_designation=409),
+    )
     async def create(
         self, data: ClaimCreate, request: Request, ctx: AppContext, caller: MemberCaller, subject_member_id: int
     ) -> Response[ClaimView]:
@@ -56,7 +59,9 @@ class MeClaimsController(Controller):
         "/claims/{claim_id:int}/receipts",
         status_code=HTTP_201_CREATED,
         request_max_body_size=UPLOAD_LIMIT,
+        operation_id="addClaimReceipts",
         summary="Attach receipt images or itemised lists (JPEG, PNG, PDF) to one item",
+        opt=problems(**UPLOAD_PROBLEMS, claim_not_draft=409),
     )
     async def receipts(
         self,
@@ -66,34 +71,44 @@ class MeClaimsController(Controller):
         caller: MemberCaller,
         subject_member_id: int,
     ) -> ClaimView:
-        uploads = data.files if isinstance(data.files, list) else [data.files]
-        files = check_files(ctx.settings, [(u.filename or "", await u.read()) for u in uploads], "files")
+        files = await check_uploads(ctx.settings, data.files, "files")
         return await service.add_receipts(ctx, caller.principal, subject_member_id, claim_id, data.item_id, files)
 
-    @post("/claims/{claim_id:int}/submit", status_code=HTTP_200_OK, summary="Check every rule and submit")
+    @post(
+        "/claims/{claim_id:int}/submit",
+        status_code=HTTP_200_OK,
+        operation_id="submitClaim",
+        summary="Check every rule and submit",
+        opt=problems(claim_not_draft=409, outside_claim_window=422, newborn_not_eligible=422, claim_incomplete=422),
+    )
     async def submit(
         self, claim_id: PathId, ctx: AppContext, caller: MemberCaller, subject_member_id: int
     ) -> ClaimView:
         return await service.submit(ctx, caller.principal, subject_member_id, claim_id)
 
-    @get("/claims", summary="The member's claims with status and amounts")
+    @get("/claims", operation_id="listClaims", summary="The member's claims with status and amounts")
     async def list_claims(self, caller: MemberCaller, subject_member_id: int) -> list[ClaimView]:
         return await service.list_for_member(subject_member_id)
 
-    @get("/claims/{claim_id:int}", summary="One claim with its items, receipts and review outcome")
+    @get(
+        "/claims/{claim_id:int}",
+        operation_id="getClaim",
+        summary="One claim with its items, receipts and review outcome",
+    )
     async def one(self, claim_id: PathId, caller: MemberCaller, subject_member_id: int) -> ClaimView:
         return await service.view(claim_id, subject_member_id)
 
     @get(
         "/claims/{claim_id:int}/receipts/{receipt_id:int}",
+        operation_id="getClaimReceipt",
         summary="A receipt file, to its owner",
         media_type="application/octet-stream",
     )
     async def receipt(
         self, claim_id: PathId, receipt_id: PathId, ctx: AppContext, caller: MemberCaller, subject_member_id: int
     ) -> Response[bytes]:
-        sha256, content_type, _ = await service.receipt_file(claim_id, receipt_id, subject_member_id)
-        return await _file(ctx, sha256, content_type)
+        sha256, content_type, filename = await service.receipt_file(claim_id, receipt_id, subject_member_id)
+        return await _file(ctx, sha256, content_type, filename)
 
 
 class ReviewClaimsController(Controller):
@@ -101,7 +116,11 @@ class ReviewClaimsController(Controller):
     tags = ["review"]
     security = [{"bearer": []}]
 
-    @get("", summary="Claims to review (filter by status, kind, division, submission date)")
+    @get(
+        "",
+        operation_id="listClaimsForReview",
+        summary="Claims to review (filter by status, kind, division, submission date)",
+    )
     async def list_claims(
         self,
         reviewer: Principal,
@@ -114,32 +133,39 @@ class ReviewClaimsController(Controller):
     ) -> list[ClaimView]:
         return await service.review_list(status, kind, division, submitted_from, limit, before_id)
 
-    @get("/{claim_id:int}", summary="A claim under review")
+    @get("/{claim_id:int}", operation_id="getClaimForReview", summary="A claim under review")
     async def one(self, claim_id: PathId, reviewer: Principal) -> ClaimView:
         view = await service.view(claim_id)
         return view
 
     @get(
         "/{claim_id:int}/receipts/{receipt_id:int}",
+        operation_id="getClaimReceiptForReview",
         summary="A receipt file, to reviewers",
         media_type="application/octet-stream",
     )
     async def receipt(
         self, claim_id: PathId, receipt_id: PathId, ctx: AppContext, reviewer: Principal
     ) -> Response[bytes]:
-        sha256, content_type, _ = await service.receipt_file(claim_id, receipt_id, None)
-        return await _file(ctx, sha256, content_type)
+        sha256, content_type, filename = await service.receipt_file(claim_id, receipt_id, None)
+        return await _file(ctx, sha256, content_type, filename)
 
     @post(
         "/{claim_id:int}/review",
         status_code=HTTP_200_OK,
+        operation_id="startClaimReview",
         summary="Take a submitted claim into review (only this reviewer then decides it)",
+        opt=problems(claim_taken_by_another_reviewer=409, claim_not_reviewable=409),
     )
     async def start_review(self, claim_id: PathId, ctx: AppContext, reviewer: Principal) -> ClaimView:
         return await service.start_review(ctx, reviewer, claim_id)
 
     @post(
-        "/{claim_id:int}/decision", status_code=HTTP_200_OK, summary="Approve or reject each item; pays approved ones"
+        "/{claim_id:int}/decision",
+        status_code=HTTP_200_OK,
+        operation_id="decideClaim",
+        summary="Approve or reject each item; pays approved ones",
+        opt=problems(claim_taken_by_another_reviewer=409, claim_not_reviewable=409),
     )
     async def decide(self, claim_id: PathId, data: ClaimDecision, ctx: AppContext, reviewer: Principal) -> ClaimView:
         return await service.decide(ctx, reviewer, claim_id, data)

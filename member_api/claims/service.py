@@ -27,7 +27,7 @@ from member_api.ledger import service as ledger
 from member_api.members.service import eligibility
 from member_api.members.tables import Enrollment, Member
 from member_api.policy import parameters
-from member_api.policy.claim_window import next_claim_window
+from member_api.policy.claim_window import in_claim_window, next_claim_window
 from member_api.policy.eligibility import enrolled_in_newborn_window, newborn_expense_covered
 from member_api.policy.reimbursement import Bill, Coverage, FacilityFacts, reimburse
 from member_api.referrals.service import referral_for
@@ -238,18 +238,51 @@ async def receipt_file(claim_id: int, receipt_id: int, member_id: int | None) ->
 
 
 def _outside_window(today: date) -> ApiError:
+    """R9: the next window, and which holiday calendar its end was computed with (``calendar_source``)."""
     window = next_claim_window(today)
     return ApiError(
         "outside_claim_window",
         422,
         f"新生儿报销请于每月最后 5 天办理（逢节假日顺延），下一次办理时间：{window.start} 至 {window.end}",
         f"Newborn claims are accepted in the last days of each month; next window {window.start} to {window.end}.",
-        extra={"next_window": {"start": window.start.isoformat(), "end": window.end.isoformat()}},
+        extra={
+            "next_window": {
+                "start": window.start.isoformat(),
+                "end": window.end.isoformat(),
+                "calendar_source": window.calendar_source,
+            }
+        },
+    )
+
+
+async def _newborn_paid_up(member_id: int, items: list[dict[str, Any]]) -> None:
+    """R1 holds for newborn claims too: R5 widens which expenses are covered, not who is covered. Each expense
+    needs the newborn enrolled and paid up for the policy year of its date, the same policy function that decides
+    the payout (``policy.eligibility.is_eligible`` through ``members.service.eligibility``)."""
+    unpaid = [
+        (n, i["care_date"])
+        for n, i in enumerate(items)
+        if not await eligibility(member_id, i["care_date"], newborn_before_enrollment=True)
+    ]
+    if not unpaid:
+        return
+    years = sorted({day.year for _, day in unpaid})
+    listed = "、".join(str(y) for y in years)
+    raise ApiError(
+        "newborn_not_paid_up",
+        422,
+        f"新生儿 {listed} 年度未参保缴费，该年度的门诊费用不能报销，请先办理参保缴费",
+        f"The newborn is not enrolled and paid up for {', '.join(map(str, years))}; "
+        "expenses of that year cannot be claimed (R1).",
+        errors=[
+            FieldError(field=f"items[{n}].care_date", message=f"not paid up for {day.year} (R1)") for n, day in unpaid
+        ],
+        extra={"years_not_paid_up": years},
     )
 
 
 async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: int) -> ClaimView:
-    """Check every rule (R5, R9, R10, one receipt per item) before the claim becomes immutable."""
+    """Check every rule (R1, R5, R9, R10, one receipt per item) before the claim becomes immutable."""
     today, now = local_today(ctx.clock), ctx.clock.now()
     claim = await _one(claim_id, member_id)
     if claim["status"] != DRAFT:
@@ -262,8 +295,7 @@ async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: in
         if i["id"] not in receipts
     ]
     if claim["kind"] == "newborn":
-        next_window = next_claim_window(today)
-        if not next_window.start <= today <= next_window.end:
+        if not in_claim_window(today):
             raise _outside_window(today)
         member = await Member.select(Member.birth_date).where(Member.id == member_id).first()
         enrollment = await Enrollment.select().where(Enrollment.member == member_id).order_by(Enrollment.year).first()
@@ -283,6 +315,7 @@ async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: in
             for n, i in enumerate(items)
             if not newborn_expense_covered(params, member["birth_date"], enrollment["enrolled_on"], i["care_date"])
         ]
+        await _newborn_paid_up(member_id, items)
     else:
         for n, i in enumerate(items):
             if i["facility"] is None or not await referral_for(

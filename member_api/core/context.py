@@ -9,6 +9,7 @@ from litestar import Request
 from member_api.core.caches import Caches
 from member_api.core.clock import Clock
 from member_api.core.keys import KeyRing
+from member_api.core.push import NoPushSender, PushSender
 from member_api.core.sms import SmsSender
 from member_api.core.storage import BlobStore
 from member_api.settings import Settings
@@ -22,6 +23,7 @@ class AppContext:
     sms: SmsSender
     blobs: BlobStore
     caches: Caches = field(default_factory=Caches)
+    push: PushSender = field(default_factory=NoPushSender)
 
 
 def provide_ctx(request: Request) -> AppContext:

@@ -96,6 +96,7 @@ _STATUS_CODES: dict[int, tuple[str, str, str]] = {
 }
 
 _MSGSPEC_PATH = re.compile(r" - at `\$(?:\.|\[)?([^`]*)`")
+_MSGSPEC_NAMED = re.compile(r"(?:missing required|unknown) field `([^`]*)`")
 
 
 def _validation_problem(exc: ValidationException) -> ApiError:
@@ -109,7 +110,10 @@ def _validation_problem(exc: ValidationException) -> ApiError:
         if "malformed" in message.lower() or "truncated" in message.lower():
             malformed = True
         match = _MSGSPEC_PATH.search(message)
-        field = item.get("key") or (match.group(1).rstrip("]") if match else "") or "body"
+        field = match.group(1).rstrip("]") if match else ""
+        if named := _MSGSPEC_NAMED.search(message):  # the object's path plus the field it lacks or should not have
+            field = f"{field}.{named.group(1)}" if field else named.group(1)
+        field = item.get("key") or field or "body"
         errors.append(FieldError(field=str(field), message=_MSGSPEC_PATH.sub("", message)))
     if malformed or (not errors and "malformed" in str(exc.detail).lower()):
         return ApiError("malformed_json", 400, "请求内容不是有效的 JSON", "The request body is not valid JSON.")
@@ -142,6 +146,10 @@ def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
         return problem_response(
             ApiError("body_too_deep", 400, "请求内容嵌套层级过深", "The request body is nested too deeply.")
         )
+    if isinstance(exc, UnicodeDecodeError):  # a multipart text field that is not UTF-8, before any handler runs
+        return problem_response(
+            ApiError("malformed_body", 400, "请求内容编码无效（须为 UTF-8）", "The request body is not valid UTF-8.")
+        )
     log.exception("unhandled_error", exc_info=exc)
     return problem_response(
         ApiError("internal_error", 500, "服务内部错误，请稍后重试", "Internal error; try again later.")
@@ -151,25 +159,25 @@ def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
 EXCEPTION_HANDLERS = {Exception: http_exception_handler}
 
 
-def problem_responses() -> dict[int, Any]:
-    """OpenAPI: every operation may answer these problem+json statuses."""
+def problem_responses(codes_by_status: dict[int, list[str]]) -> dict[int, Any]:
+    """OpenAPI: the problem+json responses of one operation, each listing its codes with an example body each."""
     from litestar.openapi import ResponseSpec
+    from litestar.openapi.spec import Example
 
-    described = {
-        400: "Malformed request",
-        401: "Not authenticated",
-        403: "Not allowed",
-        404: "Not found",
-        405: "Method not allowed",
-        409: "Conflict",
-        413: "Body too large",
-        415: "Unsupported media type",
-        422: "Invalid input",
-        429: "Rate limited",
-        500: "Internal error",
-        503: "Unavailable",
-    }
-    return {
-        status: ResponseSpec(data_container=Problem, media_type=PROBLEM, description=text, generate_examples=False)
-        for status, text in described.items()
-    }
+    specs: dict[int, Any] = {}
+    for status, codes in sorted(codes_by_status.items()):
+        _, zh, en = _STATUS_CODES.get(status, ("http_error", "请求失败", "The request failed."))
+        examples = []
+        for code in codes:
+            errors = [FieldError(field="field", message="why it is refused")] if status == 422 else None
+            body = problem_response(ApiError(code, status, zh, en, errors=errors)).content
+            examples.append(Example(id=code, summary=code, value=msgspec.json.decode(body)))
+        listed = ", ".join(f"`{code}`" for code in codes)
+        specs[status] = ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM,
+            description=f"{en.rstrip('.')} (problem+json). `code`: {listed}.",
+            examples=examples,
+            generate_examples=False,
+        )
+    return specs

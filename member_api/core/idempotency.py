@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 import msgspec
 from litestar import Request, Response
+from litestar.enums import ParamType
+from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 from litestar.status_codes import HTTP_201_CREATED
 
 from member_api.core.context import AppContext
@@ -20,6 +22,15 @@ RUNNING, DONE = "running", "done"
 STALE_AFTER = timedelta(seconds=60)
 RETENTION = timedelta(hours=48)  # the draft asks for at least 24 h; `member-api housekeeping` removes older keys
 MAX_KEY_LENGTH = 255
+HEADER = "Idempotency-Key"
+# What ``key_from`` accepts once surrounding blanks are stripped: 1-255 printable ASCII characters.
+KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
+PROBLEMS = {  # code -> status, for the OpenAPI document of every operation that takes the header
+    "idempotency_key_missing": 400,
+    "idempotency_key_invalid": 400,
+    "idempotency_in_progress": 409,
+    "idempotency_key_reused": 422,
+}
 
 
 @dataclass(frozen=True)
@@ -60,8 +71,21 @@ class Replay:
         return Response(self.body, status_code=self.status, media_type=media, headers={"Idempotent-Replayed": "true"})
 
 
+def header_parameter() -> Parameter:
+    """The header as an OpenAPI parameter: required wherever ``run_idempotent`` serves the operation."""
+    return Parameter(
+        name=HEADER,
+        param_in=ParamType.HEADER,
+        required=True,
+        description="A unique key per intended operation (a UUID, say); a retry with the same key and body replays "
+        "the first answer, kept for at least 24 hours. Missing: 400; same key, other body: 422; same key still "
+        "running: 409 with Retry-After.",
+        schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH, pattern=KEY_PATTERN),
+    )
+
+
 def key_from(request: Request) -> str:
-    key = request.headers.get("idempotency-key", "").strip()
+    key = request.headers.get(HEADER, "").strip()
     if not key:
         raise ApiError(
             "idempotency_key_missing", 400, "缺少 Idempotency-Key 请求头", "The Idempotency-Key header is required."
@@ -139,14 +163,16 @@ async def run_idempotent(
     scope: str,
     work: Callable[[Claim], Awaitable[msgspec.Struct]],
     completes_itself: bool = True,
+    fingerprint_body: bytes | None = None,
 ) -> Response[bytes]:
     """Serve a POST under its Idempotency-Key: replay what was answered, or do the work once.
 
     Money-moving work records its response inside its own transaction (``completes_itself``); other work
-    is recorded right after it commits.
+    is recorded right after it commits. A multipart route, whose raw body the form parser has consumed, passes
+    ``fingerprint_body``: a canonical encoding of its fields and file digests, compared like a body.
     """
     key = key_from(request)
-    body = await request.body()
+    body = fingerprint_body if fingerprint_body is not None else await request.body()
     gate = await begin(scope, key, fingerprint(request.method, request.url.path, body), ctx.clock.now())
     if isinstance(gate, Replay):
         return gate.response()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import hmac
 import json
 import logging
 import re
@@ -11,6 +12,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -48,6 +51,7 @@ def configure_logging(level: str) -> None:
     for noisy in ("granian.access", "uvicorn.access"):
         logging.getLogger(noisy).disabled = True
     logging.getLogger("piccolo").setLevel(logging.WARNING)
+    logging.getLogger("pikepdf").setLevel(logging.WARNING)
 
 
 access_log = logging.getLogger("member_api.access")
@@ -89,3 +93,30 @@ class RequestIdMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+def metrics_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:  # type: ignore[type-arg]
+    """``/metrics`` answers only a bearer of ``MEMBER_API_METRICS_TOKEN``; with no token set, nobody.
+
+    Route names, status counts and latencies describe the service to an attacker, so they are not public;
+    a loopback exemption is not offered, because behind a reverse proxy on the same host every client is local.
+    """
+    from member_api.core.errors import ApiError
+
+    expected = connection.app.state["ctx"].settings.metrics_token
+    if not expected:
+        raise ApiError(
+            "metrics_disabled",
+            403,
+            "监控指标未启用",
+            "Metrics are disabled; set MEMBER_API_METRICS_TOKEN to serve them.",
+        )
+    scheme, _, given = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise ApiError(
+            "metrics_unauthorized",
+            401,
+            "需要监控令牌",
+            "A valid metrics bearer token is required.",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )

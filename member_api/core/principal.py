@@ -67,6 +67,13 @@ async def provide_reviewer(principal: Principal) -> Principal:
     return principal
 
 
+async def provide_officer(principal: Principal) -> Principal:
+    """An agency officer (R12-R16): every facility's statements, reports and signals; never unmasked data."""
+    if principal.role != "officer":
+        raise forbidden()
+    return principal
+
+
 async def provide_staff(principal: Principal) -> Principal:
     if principal.role not in ("clerk", "reviewer"):
         raise forbidden()

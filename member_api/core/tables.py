@@ -1,4 +1,4 @@
-"""Kernel tables: idempotency records and counted rate-limit events (shared by every area)."""
+"""Kernel tables: idempotency records and the rate-limit state (shared by every area)."""
 
 from piccolo.columns import Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
@@ -17,9 +17,22 @@ class IdempotencyRecord(Table, tablename="idempotency_record"):
     updated_at = Timestamptz()
 
 
-class RateEvent(Table, tablename="rate_event"):
-    """Counted events (OTP sends per client, binding failures) for limits shared by all replicas."""
+class RateCounter(Table, tablename="rate_counter"):
+    """Events counted per (kind, key, fixed window): OTP sends, binding attempts. Unique on the three."""
 
     kind = Varchar(length=24)
     key_hash = Varchar(length=64)
-    at = Timestamptz(index=True)
+    window_start = Timestamptz()
+    n = Integer(default=0)
+    expires_at = Timestamptz(index=True)
+
+
+class RateBackoff(Table, tablename="rate_backoff"):
+    """Attempts per (kind, key) with a growing delay after the free ones (staff login). Unique on the two."""
+
+    kind = Varchar(length=24)
+    key_hash = Varchar(length=64)
+    n = Integer(default=0)
+    last_at = Timestamptz()
+    blocked_until = Timestamptz()
+    expires_at = Timestamptz(index=True)

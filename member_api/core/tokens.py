@@ -8,7 +8,7 @@ from typing import Any
 
 import jwt
 
-from member_api.core.keys import KeyRing
+from member_api.core.keys import KeySet
 
 ALGORITHMS = ["EdDSA"]  # pinned on every decode; no HS* beside it
 
@@ -19,31 +19,34 @@ class TokenError(Exception):
         self.code = code
 
 
-def sign(keyring: KeyRing, claims: dict[str, Any]) -> str:
-    return jwt.encode(claims, keyring.private_key, algorithm="EdDSA", headers={"kid": keyring.kid})
+def sign(keys: KeySet, claims: dict[str, Any], headers: dict[str, Any] | None = None) -> str:
+    return jwt.encode(claims, keys.private_key, algorithm="EdDSA", headers={"kid": keys.kid, **(headers or {})})
 
 
 def verify(
-    keyring: KeyRing,
+    keys: KeySet,
     token: str,
     *,
     audience: str,
     issuer: str | None,
     now: datetime,
     required: tuple[str, ...] = ("exp", "iat", "sub"),
-    cache: MutableMapping[str, dict[str, Any]] | None = None,
+    cache: MutableMapping[str, tuple[str, dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """Verify signature (by ``kid``), algorithm, audience, issuer and times against the injected clock.
 
     With ``cache``, a token whose signature already verified skips the Ed25519 check (a fifth of a
-    request's CPU); the time checks still run on every call. Entries are keyed by the token alone, so a
-    cache serves one set of ``audience``/``issuer``/``required`` (the access-token check) and no other.
+    request's CPU); the time checks and the check that its key is still in ``keys`` (not withdrawn) run on
+    every call. Entries are keyed by the token alone, so a cache serves one set of ``audience``/``issuer``/
+    ``required`` (the access-token check) and no other.
     """
-    claims = cache.get(token) if cache is not None else None
-    if claims is None:
-        claims = _verified_claims(keyring, token, audience=audience, issuer=issuer, required=required)
+    hit = cache.get(token) if cache is not None else None
+    if hit is not None and hit[0] in keys.public_keys:
+        claims = hit[1]
+    else:
+        kid, claims = _verified_claims(keys, token, audience=audience, issuer=issuer, required=required)
         if cache is not None:
-            cache[token] = claims
+            cache[token] = (kid, claims)
     ts = now.timestamp()
     if not isinstance(claims.get("exp"), int | float) or ts >= claims["exp"]:
         raise TokenError("token_expired")
@@ -55,13 +58,14 @@ def verify(
 
 
 def _verified_claims(
-    keyring: KeyRing, token: str, *, audience: str, issuer: str | None, required: tuple[str, ...]
-) -> dict[str, Any]:
+    keys: KeySet, token: str, *, audience: str, issuer: str | None, required: tuple[str, ...]
+) -> tuple[str, dict[str, Any]]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
         raise TokenError("token_malformed") from exc
-    key = keyring.public_keys.get(str(header.get("kid", "")))
+    kid = str(header.get("kid", ""))
+    key = keys.public_keys.get(kid)
     if key is None or header.get("alg") != "EdDSA":
         raise TokenError("token_invalid")
     try:
@@ -75,4 +79,4 @@ def _verified_claims(
         )
     except jwt.PyJWTError as exc:
         raise TokenError("token_invalid") from exc
-    return claims
+    return kid, claims

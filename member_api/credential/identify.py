@@ -10,10 +10,17 @@ from member_api.credential import tokens as credential_tokens
 from member_api.db import fetch_one
 from member_api.members.identity import id_problem, normalise_id
 
-MEMBER_BY_SUBJECT = (
-    "SELECT id, name, id_masked, birth_date, credential_subject FROM member WHERE credential_subject = {}"
-)
+MEMBER_BY_ID = "SELECT id, name, id_masked, birth_date, credential_subject FROM member WHERE id = {}"
 MEMBER_BY_ID_HASH = "SELECT id, name, id_masked, birth_date, credential_subject FROM member WHERE id_hash = {}"
+
+
+IDENTIFY_PROBLEMS = {  # code -> status, for the OpenAPI document of the operations that identify a member
+    "identity_required": 422,
+    "credential_expired": 401,
+    "credential_invalid": 401,
+    "invalid_id_number": 422,
+    "member_not_found": 404,
+}
 
 
 async def identify_member(
@@ -28,8 +35,8 @@ async def identify_member(
             "Give exactly one of credential or id_number.",
         )
     if credential:
-        subject, jti = credential_tokens.read(ctx.keyring, credential, ctx.clock.now())
-        member = await fetch_one(MEMBER_BY_SUBJECT, subject)
+        member_id, jti = credential_tokens.read(ctx.keyring, credential, ctx.clock.now())
+        member = await fetch_one(MEMBER_BY_ID, member_id)
         if member is None:
             raise ApiError("credential_invalid", 401, "医保电子凭证无效", "The e-credential is not valid.")
         return member, jti

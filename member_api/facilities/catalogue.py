@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import math
 from typing import Any
 
-from member_api.core.errors import ApiError, invalid_field, not_found
+from member_api.core.errors import invalid_field, not_found
+from member_api.core.types import decode_cursor, encode_cursor
 from member_api.facilities.schemas import FacilityDetail, FacilityPage, FacilityView
 from member_api.facilities.tables import Facility
 
@@ -48,22 +48,6 @@ def _parse_near(near: str) -> tuple[float, float]:
     return lat, lng
 
 
-def _decode_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        value = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ApiError("invalid_cursor", 400, "分页参数无效", "The cursor is not valid.")
-    return value
-
-
-def _encode_cursor(value: int) -> str:
-    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
-
-
 async def search(
     *,
     division: str | None,
@@ -85,18 +69,18 @@ async def search(
     if q:
         term = q.strip().replace("%", "").replace("_", "")[:50]
         where &= Facility.name.like(f"%{term}%") | Facility.address.like(f"%{term}%")
-    position = _decode_cursor(cursor)
+    position = decode_cursor(cursor) or 0
     if near is None:
         rows = await Facility.select().where(where & (Facility.id > position)).order_by(Facility.id).limit(limit + 1)
         items = [to_view(r) for r in rows[:limit]]
-        return FacilityPage(items=items, next_cursor=_encode_cursor(items[-1].id) if len(rows) > limit else None)
+        return FacilityPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
     lat, lng = _parse_near(near)
     rows = await Facility.select().where(where)
     ranked = sorted(((haversine_m(lat, lng, r["lat"], r["lng"]), r["id"], r) for r in rows), key=lambda t: t[:2])
     page = ranked[position : position + limit]
     more = position + limit < len(ranked)
     return FacilityPage(
-        items=[to_view(r, d) for d, _, r in page], next_cursor=_encode_cursor(position + limit) if more else None
+        items=[to_view(r, d) for d, _, r in page], next_cursor=encode_cursor(position + limit) if more else None
     )
 
 

@@ -1,4 +1,9 @@
-"""Designation (R2): the pair in force on a day, first choice, carry-over, change requests and review."""
+"""Designation (R2): the pair in force on a day, first choice, carry-over, change requests and review.
+
+Every designation and change request keeps who made it (``made_by`` / ``filed_by``): the resident (or a relative
+acting for them), or a clerk of a primary institution who checked the resident's ID card at the counter
+(``record_for_member``, ``file_change_request_for_member``) for residents without a smartphone.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +26,14 @@ from member_api.facilities.schemas import (
     CurrentDesignation,
     DesignationView,
     EvidenceView,
+    MadeBy,
 )
 from member_api.facilities.tables import ChangeRequest, Designation, EvidenceFile, Facility
+from member_api.members.identity import id_problem, normalise_id
 from member_api.members.service import eligibility
 from member_api.members.tables import Member
 from member_api.policy import parameters
-from member_api.policy.designation import FacilityRef, change_effective_date, pair_problem
+from member_api.policy.designation import PRIMARY_KINDS, FacilityRef, change_effective_date, pair_problem
 
 OPEN = "pending"
 CHOICE_SOURCES = ("first_choice", "change", "change_request")
@@ -107,9 +114,30 @@ def _utc_midnight(day: date) -> Any:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def _actor_facility(actor: Principal) -> int | None:
+    """The facility recorded with an act: the clerk's, when a clerk acts for a resident."""
+    return actor.facility_id if actor.role == "clerk" else None
+
+
+def _made_by(actor: str, facility_id: int | None, names: dict[int, str], source: str = "") -> MadeBy | None:
+    """Who made a designation or filed a request, as the resident sees it (no staff names, the facility's)."""
+    if source == "carry_over":
+        return MadeBy(role="system")
+    if actor.startswith("account:"):
+        return MadeBy(role="resident")
+    if actor.startswith("staff:"):
+        if facility_id is None:
+            return MadeBy(role="agency")
+        return MadeBy(role="clerk", facility_id=facility_id, facility_name=names.get(facility_id))
+    return None  # rows made before who-made-it was recorded
+
+
 async def _view(row: dict[str, Any]) -> DesignationView:
     ids = [row["institution"], *([row["station"]] if row["station"] else [])]
+    if row.get("made_by_facility"):
+        ids.append(row["made_by_facility"])
     facilities = {f["id"]: f for f in await Facility.select().where(Facility.id.is_in(ids))}
+    names = {i: f["name"] for i, f in facilities.items()}
     return DesignationView(
         id=row["id"],
         member_id=row["member"],
@@ -120,6 +148,7 @@ async def _view(row: dict[str, Any]) -> DesignationView:
         valid_to=row["valid_to"],
         source=row["source"],
         change_request_id=row["change_request"],
+        made_by=_made_by(row.get("made_by") or "", row.get("made_by_facility"), names, row["source"]),
     )
 
 
@@ -175,6 +204,8 @@ _PAIR_MESSAGES = {
     "not_village_station": ("所选卫生站不是村（社区）卫生站", "The station chosen is not a village station."),
     "station_of_other_institution": ("所选卫生站不属于该机构", "The station is run by another institution."),
 }
+# code -> status, for the OpenAPI document of the operations that validate a pair
+PAIR_PROBLEMS = {"not_eligible": 422, "facility_not_found": 422, **dict.fromkeys(_PAIR_MESSAGES, 422)}
 
 
 async def choose(
@@ -205,16 +236,14 @@ async def choose(
             valid_from=today,
             source="first_choice" if not open_rows else "change",
             created_at=now,
+            made_by=actor.actor,
+            made_by_facility=_actor_facility(actor),
         )
         await row.save()
-        await record(
-            now,
-            actor.actor,
-            "designation_chosen",
-            "member",
-            member_id,
-            {"institution": institution_id, "station": station_id},
-        )
+        details: dict[str, Any] = {"institution": institution_id, "station": station_id}
+        if actor.role == "clerk":
+            details["recorded_at_counter"] = actor.facility_id  # R2: a clerk acted after checking the ID card
+        await record(now, actor.actor, "designation_chosen", "member", member_id, details)
     return await current(ctx, member_id, today.year)
 
 
@@ -231,6 +260,11 @@ async def history(member_id: int) -> list[DesignationView]:
 async def _request_views(rows: list[dict[str, Any]]) -> list[ChangeRequestView]:
     ids = [r["id"] for r in rows]
     files = await EvidenceFile.select().where(EvidenceFile.change_request.is_in(ids)) if ids else []
+    clerk_sites = list({r["filed_by_facility"] for r in rows if r["filed_by_facility"]})
+    names: dict[int, str] = {}
+    if clerk_sites:
+        sites = await Facility.select(Facility.id, Facility.name).where(Facility.id.is_in(clerk_sites))
+        names = {f["id"]: f["name"] for f in sites}
     return [
         ChangeRequestView(
             id=r["id"],
@@ -246,6 +280,7 @@ async def _request_views(rows: list[dict[str, Any]]) -> list[ChangeRequestView]:
             decided_at=r["decided_at"],
             effective_from=r["effective_from"],
             created_at=r["created_at"],
+            filed_by=_made_by(r["filed_by"], r["filed_by_facility"], names),
             evidence=[
                 EvidenceView(id=f["id"], sha256=f["sha256"], content_type=f["content_type"], size=f["size"])
                 for f in files
@@ -294,6 +329,8 @@ async def submit_change_request(
             current_institution=in_force["institution"],
             division=member["division"] if member else "",
             created_at=now,
+            filed_by=actor.actor,
+            filed_by_facility=_actor_facility(actor),
         )
         await req.save()
         for f, digest in zip(files, digests, strict=True):
@@ -307,7 +344,10 @@ async def submit_change_request(
                     created_at=now,
                 )
             ).run()
-        await record(now, actor.actor, "change_request_submitted", "change_request", req.id)
+        details: dict[str, Any] = {"member": member_id}
+        if actor.role == "clerk":
+            details["filed_at_counter"] = actor.facility_id
+        await record(now, actor.actor, "change_request_submitted", "change_request", req.id, details)
     return (await _request_views([await _request_row(req.id)]))[0]
 
 
@@ -370,6 +410,23 @@ async def review_list(
     return await _request_views(rows)
 
 
+async def review_one(staff: Principal, request_id: int) -> ChangeRequestView:
+    """One change request, to the staff who may decide it (reviewers: all; clerks: their facility's members)."""
+    row = await ChangeRequest.select().where(ChangeRequest.id == request_id).first()
+    if row is None or not (staff.role == "reviewer" or row["current_institution"] == staff.facility_id):
+        raise not_found("变更申请", "change request")
+    return (await _request_views([row]))[0]
+
+
+async def evidence_file(staff: Principal, request_id: int, evidence_id: int) -> tuple[str, str]:
+    """(sha256, content type) of a change request's evidence, to the staff who may decide the request."""
+    view = await review_one(staff, request_id)
+    found = next((e for e in view.evidence if e.id == evidence_id), None)
+    if found is None:
+        raise not_found("证明材料", "evidence")
+    return found.sha256, found.content_type
+
+
 async def decide(ctx: AppContext, staff: Principal, request_id: int, approve: bool, comment: str) -> ChangeRequestView:
     """Approve (the new pair takes effect the next local day) or reject; either is final and audited."""
     today, now = local_today(ctx.clock), ctx.clock.now()
@@ -402,6 +459,8 @@ async def decide(ctx: AppContext, staff: Principal, request_id: int, approve: bo
                     source="change_request",
                     change_request=request_id,
                     created_at=now,
+                    made_by=row["filed_by"],
+                    made_by_facility=row["filed_by_facility"],
                 )
             ).run()
             update.update({ChangeRequest.status: "approved", ChangeRequest.effective_from: effective})
@@ -417,6 +476,73 @@ async def decide(ctx: AppContext, staff: Principal, request_id: int, approve: bo
             {"comment": comment[:200]},
         )
     return (await _request_views([await _request_row(request_id)]))[0]
+
+
+# ---- clerk-assisted designation (R2: residents without a smartphone) ---------------------------------------------
+
+
+async def _member_by_id_number(ctx: AppContext, id_number: str) -> int:
+    """The member whose ID card the clerk checked; the number is matched by its keyed hash only."""
+    problem = id_problem(id_number)
+    if problem:
+        raise invalid_field("id_number", "身份证号码有误，请核对", problem, code="invalid_id_number")
+    id_hash = ctx.keyring.keyed_hash("id", normalise_id(id_number))
+    row = await Member.select(Member.id).where(Member.id_hash == id_hash).first()
+    if row is None:
+        raise ApiError("member_not_found", 404, "未找到该参保人", "No member with this ID number.")
+    return int(row["id"])
+
+
+async def _clerk_institution(clerk: Principal) -> int:
+    """Only a clerk of a primary institution (township, community centre, school clinic) acts for residents."""
+    assert clerk.facility_id is not None
+    facility = await Facility.select(Facility.kind, Facility.active).where(Facility.id == clerk.facility_id).first()
+    if facility is None or facility["kind"] not in PRIMARY_KINDS or not facility["active"]:
+        raise ApiError(
+            "not_primary_institution_clerk",
+            403,
+            "只有基层医疗机构（乡镇卫生院、社区卫生服务中心、校医院）的工作人员可以代办",
+            "Only a clerk of a primary institution may act for a resident here.",
+        )
+    return clerk.facility_id
+
+
+async def record_for_member(
+    ctx: AppContext, clerk: Principal, id_number: str, station_id: int | None
+) -> CurrentDesignation:
+    """A clerk records a resident's first designation of the year: the clerk's own institution and one of its
+    stations (R2), after checking the ID card. Same rules as the resident's own choice; audited with the clerk;
+    the resident's history shows it was made at this counter."""
+    institution_id = await _clerk_institution(clerk)
+    member_id = await _member_by_id_number(ctx, id_number)
+    return await choose(ctx, clerk, member_id, institution_id, station_id)
+
+
+async def file_change_request_for_member(
+    ctx: AppContext,
+    clerk: Principal,
+    id_number: str,
+    institution_id: int,
+    station_id: int | None,
+    reason: str,
+    reason_text: str,
+    files: list[CheckedFile],
+) -> ChangeRequestView:
+    """A clerk files a change request with scanned evidence for a resident (R2), lodged at the clerk's institution:
+    the one currently designated (where it is reviewed by default) or the one the resident moves to."""
+    own = await _clerk_institution(clerk)
+    member_id = await _member_by_id_number(ctx, id_number)
+    today = local_today(ctx.clock)
+    await ensure_year(member_id, today.year, today)
+    in_force = await designation_on(member_id, today)
+    if own != institution_id and (in_force is None or in_force["institution"] != own):
+        raise ApiError(
+            "not_member_facility",
+            403,
+            "只能为在本机构约定或申请变更到本机构的参保人代办变更申请",
+            "A clerk files change requests only for residents designated at, or moving to, the clerk's institution.",
+        )
+    return await submit_change_request(ctx, clerk, member_id, institution_id, station_id, reason, reason_text, files)
 
 
 async def headcount(day: date) -> dict[int, int]:

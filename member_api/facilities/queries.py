@@ -17,11 +17,22 @@ async def facility_row(facility_id: int) -> dict[str, Any]:
     return row
 
 
+async def facilities_by_id(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Catalogue rows (every column, inactive ones too: old records still name them) by id."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    marks = ", ".join("{}" for _ in wanted)
+    rows = await fetch(f"SELECT * FROM facility WHERE id IN ({marks})", *wanted)  # noqa: S608 - placeholders only
+    return {r["id"]: r for r in rows}
+
+
 # A period [from, to) holding a day. The statements below are built from constants only (hence the noqa).
 # A designation belongs to one policy year (R2): last year's open row is not in force this year until carried over.
 IN_FORCE_ON = "year = {} AND valid_from <= {} AND (valid_to IS NULL OR valid_to > {})"
 _DESIGNATION_ON = (
-    "SELECT id, member, year, institution, station, valid_from, valid_to, source, change_request, created_at"  # noqa: S608
+    "SELECT id, member, year, institution, station, valid_from, valid_to, source, change_request, created_at,"  # noqa: S608
+    " made_by, made_by_facility"
     f" FROM designation WHERE member = {{}} AND {IN_FORCE_ON} ORDER BY valid_from DESC LIMIT 1"
 )
 _HEADCOUNT_ON = (

@@ -50,6 +50,11 @@ class ChangeRequest(Table, tablename="designation_change_request"):
     decided_at = Timestamptz(null=True, default=None)
     effective_from = Date(null=True, default=None)
     created_at = Timestamptz()
+    filed_by = Varchar(length=48, default="")
+    """Who filed it: the actor (``account:N`` for the resident or a relative, ``staff:N`` for a clerk at the
+    counter after checking the ID card); empty on rows older than this column."""
+    filed_by_facility = ForeignKey(references=Facility, null=True, on_delete=OnDelete.restrict)
+    """The clerk's facility when a clerk filed it."""
 
 
 class Designation(Table, tablename="designation"):
@@ -64,6 +69,11 @@ class Designation(Table, tablename="designation"):
     source = Varchar(length=24)
     change_request = ForeignKey(references=ChangeRequest, null=True, on_delete=OnDelete.restrict)
     created_at = Timestamptz()
+    made_by = Varchar(length=48, default="")
+    """Who made it (R2 history): the actor that chose the pair or filed the change request it comes from;
+    empty for carry-over rows (the yearly job) and rows older than this column."""
+    made_by_facility = ForeignKey(references=Facility, null=True, on_delete=OnDelete.restrict)
+    """The clerk's facility when a clerk recorded it for the resident."""
 
 
 class EvidenceFile(Table, tablename="evidence_file"):

@@ -260,6 +260,17 @@ async def seed_demo(settings: Settings, today: date | None = None) -> dict[str, 
             None,
             False,
         ),
+        # No phone on file: this resident cannot bind in the app and binds at a counter (binding code + ID card).
+        (
+            "SG0000000007",
+            "周国平",
+            demo_id(DIVISIONS["武江区"], date(1979, 3, 8), 7, "M"),
+            "M",
+            "武江区",
+            None,
+            None,
+            True,
+        ),
     ]
     async with write_transaction():
         ids = await seed_facilities()
@@ -309,6 +320,7 @@ async def seed_demo(settings: Settings, today: date | None = None) -> dict[str, 
             ("clerk_ybrm", "clerk", _code(DIVISIONS["武江区"], 800)),
             ("reviewer_agency", "reviewer", None),
             ("reviewer_agency_2", "reviewer", None),
+            ("officer_agency", "officer", None),
         ]
         for username, role, code in staff:
             if not await Staff.exists().where(Staff.username == username):
@@ -325,7 +337,10 @@ async def seed_demo(settings: Settings, today: date | None = None) -> dict[str, 
     return {
         "today": today.isoformat(),
         "note": "Demo data only. Log in residents with POST /v1/auth/otp then /v1/auth/login; the SMS code is "
-        f"appended to {settings.resolved_sms_backend.removeprefix('file:')}.",
+        f"appended to {settings.resolved_sms_backend.removeprefix('file:')}. Self-service binding "
+        "(POST /v1/me/binding) works with the phone on file; a member without one (phone null) logs in with any "
+        "phone, gets a binding code (403 binding_needs_verification or POST /v1/me/binding-codes) and a clerk "
+        "binds it with POST /v1/counter/bindings.",
         "members": [
             {
                 "insurance_no": p[0],

@@ -1,8 +1,8 @@
 """Daily clean-up of short-lived rows (``member-api housekeeping`` from cron or a Kubernetes CronJob).
 
-Idempotency keys, rate-limit events, one-time codes and dead refresh tokens only matter for a bounded
-time; without this they grow by every login and every counter request. Money, audit and designation
-rows are never touched.
+Idempotency keys, rate-limit counters, one-time and binding codes, dead refresh tokens and ended sessions
+only matter for a bounded time; without this they grow by every login and every counter request. Money,
+audit and designation rows are never touched.
 """
 
 from __future__ import annotations
@@ -13,10 +13,16 @@ from piccolo.table import Table
 
 from member_api.auth.tables import OtpChallenge, RefreshToken
 from member_api.core import idempotency
-from member_api.core.tables import IdempotencyRecord, RateEvent
-from member_api.db import write_transaction
+from member_api.core.tables import IdempotencyRecord, RateBackoff, RateCounter
+from member_api.db import fetch, write_transaction
+from member_api.members.tables import BindingCode
 
-RATE_EVENT_RETENTION = timedelta(days=2)  # the longest limit window is one day
+SESSION_RETENTION = timedelta(days=1)  # longer than any access token of a session lives
+# Sessions ended a day ago, and sessions whose refresh tokens are all gone (purged 30 days past expiry).
+DEAD_SESSIONS = (
+    "DELETE FROM auth_session WHERE (ended_at IS NOT NULL AND ended_at < {}) OR (created_at < {}"
+    " AND NOT EXISTS (SELECT 1 FROM refresh_token r WHERE r.family = auth_session.sid)) RETURNING id"
+)
 OTP_RETENTION = timedelta(days=1)  # past expiry: kept a day for support questions
 REFRESH_RETENTION = timedelta(days=30)  # past expiry: a replay of a dead token is refused either way
 
@@ -28,9 +34,12 @@ async def purge(now: datetime) -> dict[str, int]:
             "idempotency_records": await _delete(
                 IdempotencyRecord, IdempotencyRecord.created_at < now - idempotency.RETENTION
             ),
-            "rate_events": await _delete(RateEvent, RateEvent.at < now - RATE_EVENT_RETENTION),
+            "rate_counters": await _delete(RateCounter, RateCounter.expires_at < now),
+            "rate_backoffs": await _delete(RateBackoff, RateBackoff.expires_at < now),
             "otp_challenges": await _delete(OtpChallenge, OtpChallenge.expires_at < now - OTP_RETENTION),
+            "binding_codes": await _delete(BindingCode, BindingCode.expires_at < now - OTP_RETENTION),
             "refresh_tokens": await _delete(RefreshToken, RefreshToken.expires_at < now - REFRESH_RETENTION),
+            "sessions": len(await fetch(DEAD_SESSIONS, now - SESSION_RETENTION, now - SESSION_RETENTION)),
         }
 
 

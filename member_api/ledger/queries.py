@@ -79,6 +79,18 @@ async def jti_used(jti: str) -> bool:
     return await fetch_one("SELECT 1 AS used FROM settlement WHERE credential_jti = {}", jti) is not None
 
 
+async def member_movement_by_credential(member_id: int, jtis: list[str]) -> dict[str, Any] | None:
+    """The member's movement settled with one of these e-credential ids (unique index on credential_jti)."""
+    if not jtis:
+        return None
+    marks = ", ".join("{}" for _ in jtis)
+    return await fetch_one(
+        f"SELECT * FROM settlement WHERE credential_jti IN ({marks}) AND member = {{}}",  # noqa: S608
+        *jtis,
+        member_id,
+    )
+
+
 async def counter_visit_exists(member_id: int, facility_id: int, day: date) -> bool:
     return (
         await fetch_one(
@@ -93,11 +105,29 @@ async def counter_visit_exists(member_id: int, facility_id: int, day: date) -> b
 
 
 async def member_page(
-    member_id: int, year: int | None, kind: str | None, facility_id: int | None, before_id: int | None, limit: int
+    member_id: int,
+    year: int | None,
+    kind: str | None,
+    facility_id: int | None,
+    before_id: int | None,
+    limit: int,
+    *,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest first by id (keyset): the filters are fixed fragments, the values parameters."""
+    """Newest first by id (keyset): the filters are fixed fragments, the values parameters.
+
+    ``created_from`` / ``created_before`` bound the recording time [from, before) (FHIR ``_lastUpdated``).
+    """
     where, args = ["member = {}"], [member_id]
-    for fragment, value in (("year = {}", year), ("kind = {}", kind), ("facility = {}", facility_id)):
+    filters: tuple[tuple[str, Any], ...] = (
+        ("year = {}", year),
+        ("kind = {}", kind),
+        ("facility = {}", facility_id),
+        ("created_at >= {}", created_from),
+        ("created_at < {}", created_before),
+    )
+    for fragment, value in filters:
         if value:
             where.append(fragment)
             args.append(value)
@@ -113,4 +143,17 @@ async def member_year_rows(member_id: int, year: int) -> list[dict[str, Any]]:
         "SELECT visit_date, facility, fund_fen, member_fen, kind FROM settlement WHERE member = {} AND year = {}",
         member_id,
         year,
+    )
+
+
+async def facility_movements(
+    facility_id: int, created_from: datetime, created_before: datetime
+) -> list[dict[str, Any]]:
+    """Counter settlements and reversals recorded at a facility in [from, before), newest first (the counter's day)."""
+    return await fetch(
+        "SELECT * FROM settlement WHERE facility = {} AND kind IN ('counter', 'reversal')"
+        " AND created_at >= {} AND created_at < {} ORDER BY id DESC LIMIT 500",
+        facility_id,
+        created_from,
+        created_before,
     )

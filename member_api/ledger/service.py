@@ -18,6 +18,7 @@ from member_api.core.clock import LOCAL_TZ
 from member_api.core.errors import ApiError
 from member_api.ledger import queries
 from member_api.ledger.schemas import LineView, SettlementView
+from member_api.notices.service import notify_movement
 from member_api.policy.reimbursement import AccountState, Bill, Reimbursement
 
 COUNTER, CLAIM_PAYOUT, REVERSAL = "counter", "claim_payout", "reversal"
@@ -104,6 +105,7 @@ async def post(
         }
     )
     before, after = await _apply(account, result.fund_fen, result.out_of_city, now)
+    await notify_movement(row, now)
     return Posted(movement=row, before=before, after=after), result
 
 
@@ -141,6 +143,7 @@ async def reverse(original: dict[str, Any], clerk_id: int | None, reason: str, n
         }
     )
     before, after = await _apply(account, -original["fund_fen"], original["out_of_city"], now)
+    await notify_movement(row, now)
     return Posted(movement=row, before=before, after=after)
 
 
@@ -163,7 +166,13 @@ async def credential_used(jti: str | None) -> bool:
     return jti is not None and await queries.jti_used(jti)
 
 
+async def member_movement_by_credential(member_id: int, jtis: list[str]) -> dict[str, Any] | None:
+    """The movement a counter settled with one of the member's e-credentials (its ``jti``), if any yet."""
+    return await queries.member_movement_by_credential(member_id, jtis)
+
+
 member_page = queries.member_page
+facility_movements = queries.facility_movements
 member_year_rows = queries.member_year_rows
 reversals_of = queries.reversals_of
 

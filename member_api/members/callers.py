@@ -1,12 +1,11 @@
-"""The bound member behind a resident's principal, and the member a ``/v1/me`` call is about."""
+"""The bound member behind a resident's principal (``family.callers`` decides whom a call is about)."""
 
 from __future__ import annotations
 
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, not_found
+from member_api.core.errors import ApiError
 from member_api.core.principal import MemberCaller, Principal, forbidden
-from member_api.core.types import QueryId
-from member_api.members.tables import Account, Member
+from member_api.members.tables import Account
 
 
 async def provide_member_caller(principal: Principal, ctx: AppContext) -> MemberCaller:
@@ -14,18 +13,20 @@ async def provide_member_caller(principal: Principal, ctx: AppContext) -> Member
         raise forbidden()
     member_id = ctx.caches.account_member.get(principal.account_id)
     if member_id is None:
-        row = await Account.select(Account.member).where(Account.id == principal.account_id).first()
+        row = (
+            await Account.select(Account.member, Account.unbound_reason)
+            .where(Account.id == principal.account_id)
+            .first()
+        )
         if not row or row["member"] is None:
-            raise ApiError("binding_required", 403, "请先绑定参保信息", "Bind your insurance record first.")
-        member_id = ctx.caches.account_member[principal.account_id] = row["member"]  # a binding is permanent
+            reason = row["unbound_reason"] if row else None
+            raise ApiError(
+                "binding_required",
+                403,
+                "请先绑定参保信息",
+                "Bind your insurance record first.",
+                extra={"unbound_reason": reason} if reason else None,
+            )
+        # Cached for a few seconds only: an import or a counter can unbind the account.
+        member_id = ctx.caches.account_member[principal.account_id] = row["member"]
     return MemberCaller(principal=principal, member_id=member_id)
-
-
-async def provide_subject_member(caller: MemberCaller, member_id: QueryId = None) -> int:
-    """The member a ``/v1/me`` call is about: the caller, or a dependant named by ``?member_id=``."""
-    if member_id is None or member_id == caller.member_id:
-        return caller.member_id
-    guardian = await Member.select(Member.guardian).where(Member.id == member_id).first()
-    if not guardian or guardian["guardian"] != caller.member_id:
-        raise not_found("参保人", "member")
-    return member_id

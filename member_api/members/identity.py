@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Annotated
+
+import msgspec
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _SHAPE = re.compile(r"^\d{17}[\dX]$")
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
+# Request bodies state the shape (OpenAPI ``pattern``); ``id_problem`` adds the birth date and the check digit.
+IdNumber = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9]{17}[0-9Xx]$",
+        description="resident ID number (GB 11643): 17 digits and a check digit; the server also checks the "
+        "birth date and the check digit",
+    ),
+]
 
 
 def check_digit(first17: str) -> str:

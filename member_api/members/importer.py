@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,6 +28,7 @@ from member_api.db import UniqueViolation, write_transaction
 from member_api.members import registry
 from member_api.members.identity import id_problem, normalise_id, valid_phone
 from member_api.members.registry import RegistryRow
+from member_api.members.service import unbind_changed_phones
 from member_api.settings import Settings
 
 COLUMNS = (
@@ -54,6 +55,7 @@ _CACHE_LIMIT = 100_000
 class Report:
     imported: int = 0
     updated: int = 0
+    unbound: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     """The first ``SAMPLE`` rejections by line: ``{"line": n, "reason": "..."}``."""
     rejected_count: int = 0
@@ -72,6 +74,7 @@ class Report:
         return {
             "imported": self.imported,
             "updated": self.updated,
+            "unbound_accounts": self.unbound,
             "rejected": self.rejected_count,
             "rejections": self.rejected[:SAMPLE],
             "fatal": self.fatal,
@@ -306,6 +309,8 @@ async def import_csv(settings: Settings, path: Path, progress: bool = True) -> R
                     bar.phase("upserting members, guardians, enrollments")
                 duplicates, lines = await registry.reject_duplicates(SAMPLE)
                 counts = await registry.apply_stage()
+                # A phone change in the registry unbinds the phone accounts that no longer match it.
+                report.unbound = await unbind_changed_phones(counts.phone_changes, datetime.now(UTC))
                 await registry.end_stage()
         report.seconds["total"] = time.perf_counter() - started
         report.seconds["upsert"] = report.seconds["total"] - report.seconds["load"]
@@ -321,7 +326,7 @@ async def import_csv(settings: Settings, path: Path, progress: bool = True) -> R
         if bar:
             bar.stop()
     if report.fatal:
-        report.imported = report.updated = 0
+        report.imported = report.updated = report.unbound = 0
     return report
 
 

@@ -1,4 +1,5 @@
-"""Hand-written SQL of the members area: the registry's staging table and the set-based upsert from it.
+"""Hand-written SQL of the members area: binding, binding codes and unbinding (one statement each), and the
+registry's staging table with the set-based upsert from it.
 
 Registry writes go through a temporary table, ``registry_stage``: one row per validated input line (hashes and masks
 already computed in Python, never the ID number or phone itself), loaded in bulk (COPY on PostgreSQL), then applied
@@ -8,7 +9,68 @@ Every statement here runs on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from member_api.db import copy_records, current_engine, fetch, fetch_one, is_sqlite
+
+MEMBER_BY_ID_HASH = "SELECT id, name, id_masked, phone_hash FROM member WHERE id_hash = {}"
+ACCOUNT = "SELECT id, phone_hash, phone_masked, member, unbound_reason FROM account WHERE id = {}"
+# The unique index account_one_per_member refuses a second account for one record (UniqueViolation).
+BIND = "UPDATE account SET member = {}, unbound_reason = NULL, unbound_at = NULL WHERE id = {}"
+UNBIND_OTHERS = (
+    "UPDATE account SET member = NULL, unbound_reason = {}, unbound_at = {} WHERE member = {} AND id <> {} RETURNING id"
+)
+UNBIND_NOT_PHONE = (
+    "UPDATE account SET member = NULL, unbound_reason = {}, unbound_at = {}"
+    " WHERE member = {} AND phone_hash <> {} RETURNING id"
+)
+UNBIND_ALL = "UPDATE account SET member = NULL, unbound_reason = {}, unbound_at = {} WHERE member = {} RETURNING id"
+EXPIRE_CODES = "UPDATE binding_code SET expires_at = {} WHERE account = {} AND used_at IS NULL AND expires_at > {}"
+NEW_CODE = (
+    "INSERT INTO binding_code (account, code_hash, expires_at, used_at, used_by, created_at)"
+    " VALUES ({}, {}, {}, NULL, NULL, {})"
+)
+# Single use: one statement turns a live code into a spent one.
+SPEND_CODE = (
+    "UPDATE binding_code SET used_at = {}, used_by = {} WHERE code_hash = {} AND used_at IS NULL AND expires_at > {}"
+    " RETURNING account"
+)
+
+
+async def member_by_id_hash(id_hash: str) -> dict[str, Any] | None:
+    return await fetch_one(MEMBER_BY_ID_HASH, id_hash)
+
+
+async def account(account_id: int) -> dict[str, Any] | None:
+    return await fetch_one(ACCOUNT, account_id)
+
+
+async def bind(account_id: int, member_id: int) -> None:
+    await fetch(BIND, member_id, account_id)
+
+
+async def unbind_others(member_id: int, keep_account: int, reason: str, now: datetime) -> list[int]:
+    return [r["id"] for r in await fetch(UNBIND_OTHERS, reason, now, member_id, keep_account)]
+
+
+async def unbind_unless_phone(member_id: int, phone_hash: str | None, reason: str, now: datetime) -> list[int]:
+    """Unbind the accounts of the record whose phone is not ``phone_hash`` (all of them when it is None)."""
+    if phone_hash is None:
+        return [r["id"] for r in await fetch(UNBIND_ALL, reason, now, member_id)]
+    return [r["id"] for r in await fetch(UNBIND_NOT_PHONE, reason, now, member_id, phone_hash)]
+
+
+async def new_binding_code(account_id: int, code_hash: str, expires_at: datetime, now: datetime) -> None:
+    """The account's new code; its earlier unused codes die with it."""
+    await fetch(EXPIRE_CODES, now, account_id, now)
+    await fetch(NEW_CODE, account_id, code_hash, expires_at, now)
+
+
+async def spend_binding_code(code_hash: str, actor: str, now: datetime) -> int | None:
+    row = await fetch_one(SPEND_CODE, now, actor, code_hash, now)
+    return int(row["account"]) if row else None
+
 
 STAGE = "registry_stage"
 STAGE_COLUMNS = (
@@ -114,17 +176,24 @@ _MEMBER_UPSERT = (
 )
 
 
-async def upsert_members_from_stage() -> tuple[int, int]:
-    """THE member upsert of the registry (import and demo data): (inserted, updated) people, by insurance number.
+_PHONE_CHANGES = (
+    "SELECT m.id AS member, s.phone_hash FROM "  # noqa: S608
+    f"{STAGE} s JOIN member m ON m.insurance_no = s.insurance_no"
+    " WHERE NOT s.rejected AND NOT s.superseded AND m.phone_hash IS DISTINCT FROM s.phone_hash"
+)
 
-    A change that must happen when a registry record changes (before its row is overwritten) belongs here.
+
+async def upsert_members_from_stage() -> tuple[int, int, list[tuple[int, str | None]]]:
+    """THE member upsert of the registry (import and demo data): (inserted, updated) people, by insurance number,
+    and the (member, new phone hash) of existing members whose phone on file changes (their bindings are re-checked).
     """
     await fetch(_MARK_SUPERSEDED)
+    changes = [(int(r["member"]), r["phone_hash"]) for r in await fetch(_PHONE_CHANGES)]
     counted = await fetch_one(_PEOPLE_COUNT)
     people, existing = (int(counted["people"]), int(counted["existing"])) if counted else (0, 0)
     if people:
         await fetch(_MEMBER_UPSERT)
-    return people - existing, existing
+    return people - existing, existing, changes
 
 
 # The last line naming a guardian sets it (a guardian number not in the registry clears it, as before).

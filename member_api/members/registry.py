@@ -12,7 +12,7 @@ import base64
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from member_api.core.keys import KeyRing
@@ -44,6 +44,8 @@ class RegistryRow:
 class UpsertCounts:
     inserted: int = 0
     updated: int = 0
+    phone_changes: list[tuple[int, str | None]] = field(default_factory=list)
+    """(member, new phone hash) of existing members whose phone on file changed."""
 
 
 def keyed_hasher(keyring: KeyRing, purpose: str) -> Callable[[str], str]:
@@ -124,10 +126,10 @@ async def reject_duplicates(sample: int) -> tuple[int, list[int]]:
 
 async def apply_stage() -> UpsertCounts:
     """Members by insurance number, then their guardians, then enrollments, from every line not rejected."""
-    inserted, updated = await queries.upsert_members_from_stage()
+    inserted, updated, phone_changes = await queries.upsert_members_from_stage()
     await queries.set_guardians_from_stage()
     await queries.upsert_enrollments_from_stage()
-    return UpsertCounts(inserted=inserted, updated=updated)
+    return UpsertCounts(inserted=inserted, updated=updated, phone_changes=phone_changes)
 
 
 async def end_stage() -> None:

@@ -1,16 +1,27 @@
-"""/v1/me: the caller's record, binding, dependants."""
+"""/v1/me: the caller's record, binding, dependants; /v1/counter/bindings: binding in person."""
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from member_api.core.context import AppContext
+from member_api.core.idempotency import run_idempotent
+from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller, Principal, provide_account
 from member_api.members import service
-from member_api.members.schemas import BindingRequest, MemberView, MeView
+from member_api.members.schemas import (
+    BindingCode,
+    BindingRequest,
+    CounterBinding,
+    CounterBindingRequest,
+    MemberView,
+    MeView,
+)
 from member_api.members.tables import Member
+
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 class MeController(Controller):
@@ -19,14 +30,67 @@ class MeController(Controller):
     security = [{"bearer": []}]
     dependencies = {"account": Provide(provide_account)}
 
-    @get("", summary="The logged-in resident and their bound record")
+    @get("", operation_id="getMe", summary="The logged-in resident and their bound record (or why it was unbound)")
     async def me(self, account: Principal) -> MeView:
         return await service.me(account)
 
-    @post("/binding", status_code=HTTP_200_OK, summary="Bind the insurance record by ID number and name")
+    @post(
+        "/binding",
+        status_code=HTTP_200_OK,
+        summary="Bind the insurance record by ID number and name when the phone on file is this login's phone",
+        description="When the registry has another phone or none on file, the answer is 403 "
+        "`binding_needs_verification` carrying a binding code (`extra.binding_code`) to show at a counter.",
+        operation_id="bindRecord",
+        opt=problems(
+            invalid_id_number=422,
+            member_not_found=404,
+            account_already_bound=409,
+            already_bound=409,
+            binding_locked=429,
+            binding_needs_verification=403,
+        ),
+    )
     async def bind(self, data: BindingRequest, account: Principal, ctx: AppContext) -> MeView:
         return await service.bind(ctx, account, data.id_number, data.name)
 
-    @get("/dependants", summary="Members under the caller's guardianship (newborns, minors)")
+    @post(
+        "/binding-codes",
+        status_code=HTTP_201_CREATED,
+        operation_id="createBindingCode",
+        summary="A short-lived single-use code for binding at a counter (the previous one stops working)",
+    )
+    async def binding_code(self, account: Principal, ctx: AppContext) -> Response[BindingCode]:
+        return Response(await service.binding_code(ctx, account), status_code=HTTP_201_CREATED, headers=NO_STORE)
+
+    @get(
+        "/dependants",
+        operation_id="listDependants",
+        summary="Members under the caller's guardianship (newborns, minors)",
+    )
     async def dependants(self, caller: MemberCaller) -> list[MemberView]:
         return await service.member_views(Member.guardian == caller.member_id)
+
+
+class CounterBindingsController(Controller):
+    path = "/v1/counter/bindings"
+    tags = ["counter"]
+    security = [{"bearer": []}]
+
+    @post(
+        "",
+        status_code=HTTP_201_CREATED,
+        operation_id="createCounterBinding",
+        summary="Bind the phone account showing this code to the member whose ID card was checked in person",
+        description="Clerks and agency reviewers. Requires an `Idempotency-Key` header. A record bound to "
+        "another phone is moved to this one; that account is unbound and told why.",
+    )
+    async def bind(
+        self, data: CounterBindingRequest, request: Request, ctx: AppContext, staff: Principal
+    ) -> Response[CounterBinding]:
+        return await run_idempotent(
+            request,
+            ctx,
+            f"staff:{staff.staff_id}",
+            lambda _claim: service.bind_at_counter(ctx, staff, data.binding_code, data.id_number),
+            completes_itself=False,
+        )  # type: ignore[return-value]

@@ -1,14 +1,38 @@
-"""Bodies of /v1/me and /v1/me/dependants."""
+"""Bodies of /v1/me, /v1/me/dependants, binding codes and counter bindings."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
 
+from member_api.members.identity import IdNumber
+
 
 class BindingRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    id_number: Annotated[str, msgspec.Meta(max_length=32)]
+    id_number: IdNumber
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class BindingCode(msgspec.Struct, kw_only=True):
+    """Shown by the app at a counter; the clerk enters it with the ID number after checking the ID card."""
+
+    binding_code: str
+    expires_at: datetime
+
+
+class CounterBindingRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    binding_code: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+    id_number: Annotated[str, msgspec.Meta(max_length=32)]
+
+
+class CounterBinding(msgspec.Struct, kw_only=True):
+    member_id: int
+    name_masked: str
+    id_number_masked: str
+    phone_masked: str
+    bound_at: datetime
+    replaced_binding: bool
+    """True when the record was bound to another phone before; that account was unbound and is told why."""
 
 
 class EnrollmentView(msgspec.Struct, kw_only=True):
@@ -28,7 +52,11 @@ class MemberView(msgspec.Struct, kw_only=True):
     enrollments: list[EnrollmentView]
 
 
-class MeView(msgspec.Struct, kw_only=True):
+class MeView(msgspec.Struct, kw_only=True, omit_defaults=True):
     phone_masked: str
     bound: bool
     member: MemberView | None
+    unbound_reason: str | None = None
+    """Why this account lost its record: ``registry_phone_changed`` (the registry now has another phone; bind
+    again at a counter), ``rebound_at_counter`` (a counter bound the record to another phone after checking
+    the ID card) or ``duplicate_binding``."""

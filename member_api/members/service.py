@@ -1,19 +1,23 @@
-"""Binding a phone account to its registry record; reading the member and their dependants."""
+"""Binding a phone account to its registry record (by phone possession, or in person at a counter);
+reading the member and their dependants."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import hmac
+import secrets
+from datetime import date, datetime, timedelta
 
 from piccolo.columns.combination import Where
 
 from member_api.audit.service import record
 from member_api.core import ratelimit
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, invalid_field
+from member_api.core.errors import ApiError, FieldError, invalid_field
 from member_api.core.principal import Principal
-from member_api.db import fetch_one, write_transaction
-from member_api.members.identity import id_problem, normalise_id
-from member_api.members.schemas import EnrollmentView, MemberView, MeView
+from member_api.db import UniqueViolation, fetch_one, write_transaction
+from member_api.members import queries
+from member_api.members.identity import id_problem, mask_name, normalise_id
+from member_api.members.schemas import BindingCode, CounterBinding, EnrollmentView, MemberView, MeView
 from member_api.members.tables import Account, Enrollment, Member
 from member_api.policy.eligibility import EnrollmentFacts, is_eligible
 
@@ -44,57 +48,214 @@ async def member_views(where: Where) -> list[MemberView]:
     ]
 
 
+async def member_view(member_id: int) -> MemberView | None:
+    """One registry record as shown to its holder (masked ID number, no phone), or None."""
+    views = await member_views(Member.id == member_id)
+    return views[0] if views else None
+
+
 async def me(principal: Principal) -> MeView:
     account = await Account.select().where(Account.id == principal.account_id).first()
     if account is None:
         raise ApiError("unauthorized", 401, "登录已失效，请重新登录", "The account no longer exists.")
     views = await member_views(Member.id == account["member"]) if account["member"] else []
-    return MeView(phone_masked=account["phone_masked"], bound=bool(views), member=views[0] if views else None)
+    return MeView(
+        phone_masked=account["phone_masked"],
+        bound=bool(views),
+        member=views[0] if views else None,
+        unbound_reason=None if views else account["unbound_reason"],
+    )
 
 
-async def bind(ctx: AppContext, principal: Principal, id_number: str, name: str) -> MeView:
-    """Link the account to the record with this ID number and name; 5 failures a day lock binding."""
+DAY, HOUR = timedelta(days=1), timedelta(hours=1)
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U to misread
+CODE_LENGTH = 8  # 40 bits, alive 10 minutes, single use, entered only by a logged-in clerk
+
+
+def _normalise_code(code: str) -> str:
+    code = code.strip().upper().replace("-", "").replace(" ", "")
+    return code.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+
+
+def _code_hash(ctx: AppContext, code: str) -> str:
+    return ctx.keyring.keyed_hash("binding_code", _normalise_code(code))
+
+
+def _check_id(id_number: str) -> str:
     problem = id_problem(id_number)
     if problem:
         raise invalid_field("id_number", "身份证号码有误，请核对", problem, code="invalid_id_number")
-    now, key = ctx.clock.now(), ctx.keyring.keyed_hash("bind", str(principal.account_id))
-    day = timedelta(days=1)
-    if await ratelimit.count_since("bind_fail", key, now - day) >= ctx.settings.binding_failures_per_day:
-        raise ratelimit.too_many(int(day.total_seconds()), code="binding_locked")
-    id_hash = ctx.keyring.keyed_hash("id", normalise_id(id_number))
+    return normalise_id(id_number)
+
+
+def _member_not_found() -> ApiError:
+    return ApiError(
+        "member_not_found",
+        404,
+        "未找到与身份证号和姓名相符的参保信息",
+        "No insurance record matches this ID number and name.",
+    )
+
+
+def _account_already_bound() -> ApiError:
+    return ApiError(
+        "account_already_bound",
+        409,
+        "该手机号已绑定其他参保人",
+        "This phone is already bound to another insurance record.",
+    )
+
+
+def _already_bound() -> ApiError:
+    return ApiError(
+        "already_bound",
+        409,
+        "该参保信息已被其他手机号绑定，请携带身份证到经办机构或定点医疗机构柜台办理",
+        "This record is bound to another phone; bind it at a counter with your ID card.",
+    )
+
+
+async def _issue_code(ctx: AppContext, account_id: int) -> BindingCode:
+    now = ctx.clock.now()
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    expires_at = now + timedelta(seconds=ctx.settings.binding_code_ttl_s)
+    await queries.new_binding_code(account_id, _code_hash(ctx, code), expires_at, now)
+    return BindingCode(binding_code=f"{code[:4]}-{code[4:]}", expires_at=expires_at)
+
+
+async def binding_code(ctx: AppContext, principal: Principal) -> BindingCode:
+    """A fresh code for binding at a counter (the earlier one stops working)."""
+    assert principal.account_id is not None
+    now = ctx.clock.now()
+    key = ctx.keyring.keyed_hash("bind", str(principal.account_id))
     async with write_transaction():
-        member = await Member.select(Member.id, Member.name).where(Member.id_hash == id_hash).first()
-        if member is None or member["name"] != name.strip():
-            await ratelimit.hit("bind_fail", key, now)
-            failed = True
-        else:
-            failed = False
-            own = await Account.select(Account.member).where(Account.id == principal.account_id).first()
-            if own and own["member"] not in (None, member["id"]):
-                raise ApiError(
-                    "account_already_bound",
-                    409,
-                    "该手机号已绑定其他参保人",
-                    "This phone is already bound to another insurance record.",
-                )
-            holder = await Account.select(Account.id).where(Account.member == member["id"]).first()
-            if holder and holder["id"] != principal.account_id:
-                raise ApiError(
-                    "already_bound",
-                    409,
-                    "该参保信息已被其他手机号绑定，请到经办机构办理",
-                    "This record is bound to another phone; visit the agency.",
-                )
-            await Account.update({Account.member: member["id"]}).where(Account.id == principal.account_id)
+        await ratelimit.hit("binding_code", key, now, ctx.settings.binding_codes_per_hour, HOUR)
+        account = await queries.account(principal.account_id)
+        if account is None:
+            raise ApiError("unauthorized", 401, "登录已失效，请重新登录", "The account no longer exists.")
+        if account["member"] is not None:
+            raise _account_already_bound()
+        return await _issue_code(ctx, principal.account_id)
+
+
+async def bind(ctx: AppContext, principal: Principal, id_number: str, name: str) -> MeView:
+    """Self-service binding: only when the registry's phone on file is the phone this account logged in with.
+
+    Every attempt is counted before it is evaluated (``binding_failures_per_day`` a day per account), so a
+    burst of concurrent guesses gets at most that many answers and 429 for the rest. When the phone on file is
+    another one or none, the answer is 403 ``binding_needs_verification`` with a binding code for a counter,
+    whatever the name: the reply tells a stranger nothing about the record.
+    """
+    assert principal.account_id is not None
+    id_number = _check_id(id_number)
+    now = ctx.clock.now()
+    key = ctx.keyring.keyed_hash("bind", str(principal.account_id))
+    async with write_transaction():  # committed on its own: the attempt counts whatever follows
+        await ratelimit.hit("bind_attempt", key, now, ctx.settings.binding_failures_per_day, DAY, "binding_locked")
+    refusal: ApiError | None = None
+    async with write_transaction():
+        account = await queries.account(principal.account_id)
+        member = await queries.member_by_id_hash(ctx.keyring.keyed_hash("id", id_number))
+        if account is None:
+            raise ApiError("unauthorized", 401, "登录已失效，请重新登录", "The account no longer exists.")
+        if member is None:
+            raise _member_not_found()
+        if account["member"] not in (None, member["id"]):
+            raise _account_already_bound()
+        if member["phone_hash"] is None or not hmac.compare_digest(member["phone_hash"], account["phone_hash"]):
+            code = await _issue_code(ctx, principal.account_id)  # kept: the refusal is raised after commit
+            await record(now, principal.actor, "binding_needs_verification", "account", principal.account_id)
+            refusal = ApiError(
+                "binding_needs_verification",
+                403,
+                "您登录的手机号与参保登记的手机号不一致，请携带身份证到经办机构或定点医疗机构柜台，"
+                "出示此绑定码办理绑定",
+                "This phone is not the one on file for the record. Bind at a counter: show this binding code "
+                "and your ID card.",
+                extra={"binding_code": code.binding_code, "binding_code_expires_at": code.expires_at.isoformat()},
+            )
+        elif member["name"] != name.strip():
+            raise _member_not_found()
+        elif account["member"] is None:
+            try:
+                await queries.bind(principal.account_id, member["id"])
+            except UniqueViolation:
+                raise _already_bound() from None
             await record(now, principal.actor, "bind", "member", member["id"])
-    if failed:
-        raise ApiError(
-            "member_not_found",
-            404,
-            "未找到与身份证号和姓名相符的参保信息",
-            "No insurance record matches this ID number and name.",
-        )
+    if refusal is not None:
+        raise refusal
     return await me(principal)
+
+
+async def bind_at_counter(ctx: AppContext, staff: Principal, code: str, id_number: str) -> CounterBinding:
+    """A clerk (or agency reviewer) who checked the ID card binds the phone account that showed ``code``.
+
+    The code is spent by the statement that finds it; a record bound to another phone is moved to this one
+    (the other account is unbound and told why); audited with the staff member and the facility.
+    """
+    id_number = _check_id(id_number)
+    normalised = _normalise_code(code)
+    if len(normalised) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in normalised):
+        raise invalid_field("binding_code", "绑定码格式有误", "must be the 8-character code shown in the app")
+    now = ctx.clock.now()
+    async with write_transaction():  # committed on its own: the attempt counts whatever follows
+        await ratelimit.hit(
+            "counter_bind",
+            ctx.keyring.keyed_hash("staff", str(staff.staff_id)),
+            now,
+            ctx.settings.counter_bindings_per_hour,
+            HOUR,
+        )
+    async with write_transaction():
+        member = await queries.member_by_id_hash(ctx.keyring.keyed_hash("id", id_number))
+        if member is None:
+            raise ApiError("member_not_found", 404, "未找到该参保人", "No member with this ID number.")
+        account_id = await queries.spend_binding_code(_code_hash(ctx, normalised), staff.actor, now)
+        if account_id is None:
+            raise ApiError(
+                "binding_code_invalid",
+                422,
+                "绑定码错误、已使用或已过期，请让参保人在手机上重新获取",
+                "The binding code is wrong, used or expired; ask the resident for a new one.",
+                errors=[FieldError(field="binding_code", message="wrong, used or expired")],
+            )
+        account = await queries.account(account_id)
+        assert account is not None
+        if account["member"] not in (None, member["id"]):
+            raise _account_already_bound()
+        replaced = await queries.unbind_others(member["id"], account_id, "rebound_at_counter", now)
+        try:
+            await queries.bind(account_id, member["id"])
+        except UniqueViolation:  # another counter bound the record to another phone this very moment
+            raise _already_bound() from None
+        await record(
+            now,
+            staff.actor,
+            "counter_bind",
+            "member",
+            member["id"],
+            {"account": account_id, "facility": staff.facility_id, "unbound_accounts": replaced},
+        )
+    return CounterBinding(
+        member_id=member["id"],
+        name_masked=mask_name(member["name"]),
+        id_number_masked=member["id_masked"],
+        phone_masked=account["phone_masked"],
+        bound_at=now,
+        replaced_binding=bool(replaced),
+    )
+
+
+async def unbind_changed_phones(changes: list[tuple[int, str | None]], now: datetime) -> int:
+    """After a registry import: for each (member, new phone hash) whose phone changed, unbind the accounts
+    whose phone is not the new one (``registry_phone_changed``, shown on their next ``/v1/me``)."""
+    unbound = 0
+    for member_id, phone_hash in changes:
+        ids = await queries.unbind_unless_phone(member_id, phone_hash, "registry_phone_changed", now)
+        for account_id in ids:
+            await record(now, "import", "unbind_phone_changed", "account", account_id, {"member": member_id})
+        unbound += len(ids)
+    return unbound
 
 
 async def enrollment(member_id: int, year: int) -> EnrollmentFacts | None:

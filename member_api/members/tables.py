@@ -31,9 +31,23 @@ class Enrollment(Table, tablename="enrollment"):
 
 
 class Account(Table, tablename="account"):
-    """A resident's login, keyed by a hash of the phone; bound to a registry record once."""
+    """A resident's login, keyed by a hash of the phone; bound to at most one registry record (and it to one)."""
 
     phone_hash = Varchar(length=64, unique=True)
     phone_masked = Varchar(length=16)
     member = ForeignKey(references=Member, null=True, on_delete=OnDelete.restrict, index=True)
+    created_at = Timestamptz()
+    unbound_reason = Varchar(length=32, null=True, default=None)
+    """Why the account lost its record (``registry_phone_changed``, ``rebound_at_counter``), shown on ``/v1/me``."""
+    unbound_at = Timestamptz(null=True, default=None)
+
+
+class BindingCode(Table, tablename="binding_code"):
+    """A short-lived single-use code the app shows at a counter, so a clerk can bind the phone account in person."""
+
+    account = ForeignKey(references=Account, on_delete=OnDelete.cascade, index=True)
+    code_hash = Varchar(length=64, unique=True)
+    expires_at = Timestamptz(index=True)
+    used_at = Timestamptz(null=True, default=None)
+    used_by = Varchar(length=32, null=True, default=None)
     created_at = Timestamptz()

@@ -12,6 +12,7 @@ from member_api.core.context import AppContext
 from member_api.db import pending_migrations
 
 log = logging.getLogger("member_api.ops")
+JWKS_MAX_AGE_S = 60
 
 
 class Health(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -35,12 +36,13 @@ class Jwks(msgspec.Struct, kw_only=True):
 class OpsController(Controller):
     tags = ["ops"]
 
-    @get("/health/live", summary="The process is up")
+    @get("/health/live", operation_id="checkLiveness", summary="The process is up")
     async def live(self) -> Health:
         return Health(status="ok")
 
     @get(
         "/health/ready",
+        operation_id="checkReadiness",
         summary="Database reachable and every migration applied",
         responses={503: ResponseSpec(data_container=Health, description="Not ready")},
     )
@@ -54,7 +56,12 @@ class OpsController(Controller):
             return Response(Health(status="migrations_pending", pending_migrations=pending), status_code=503)
         return Response(Health(status="ok"), status_code=200)
 
-    @get("/.well-known/jwks.json", summary="Public keys (current and previous) to verify e-credentials offline")
+    @get(
+        "/.well-known/jwks.json",
+        operation_id="getJwks",
+        summary="Public keys (current and previous) to verify e-credentials offline; access-token keys never",
+    )
     async def jwks(self, ctx: AppContext) -> Response[Jwks]:
-        body = msgspec.convert(ctx.keyring.jwks(), Jwks)
-        return Response(body, headers={"Cache-Control": "public, max-age=300"})
+        body = msgspec.convert(ctx.keyring.credential.jwks(), Jwks)
+        # Short: a withdrawn key (``member-api revoke-key``) must leave terminals' caches soon.
+        return Response(body, headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE_S}"})

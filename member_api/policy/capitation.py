@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import msgspec
 
 from member_api.policy.money import BP, apply_ratio, divide_half_up
@@ -61,3 +63,216 @@ def year_end(params: PolicyYear, package: int, actual_fen: int) -> YearEnd:
     return YearEnd(
         paid_fen=actual_fen, reward_fen=0, returned_to_fund_fen=package - actual_fen, uncompensated_overspend_fen=0
     )
+
+
+# --- Monthly close (R13.2-3): the figures one institution's statement holds, and late movements re-cleared ---
+
+
+class MonthStatement(msgspec.Struct, kw_only=True, frozen=True):
+    """The books of one month for one institution: this month's prepayment and last month's clearing."""
+
+    prepayment: Prepayment
+    clearing: Clearing
+    clearing_balance_fen: int
+    """Cleared minus withheld minus last month's prepayment: paid (> 0) or recovered (< 0) with this close."""
+    payable_fen: int
+    """What moves with this close: prepayment + clearing balance + re-clearing of late movements."""
+
+
+def month_statement(
+    params: PolicyYear,
+    cleared_params: PolicyYear,
+    prepayment_headcount: int,
+    cleared_prepayment_fen: int,
+    cleared_actual_fen: int,
+    adjustment_fen: int = 0,
+) -> MonthStatement:
+    """R13.2/R13.3: prepay this month by last month's headcount; clear last month by its actual fund payments.
+
+    ``cleared_params`` are the parameters of the month being cleared (December is cleared in January).
+    """
+    prepayment = monthly_prepayment(params, prepayment_headcount)
+    clearing = monthly_clearing(cleared_params, cleared_prepayment_fen, cleared_actual_fen)
+    balance = clearing.paid_fen - cleared_prepayment_fen
+    return MonthStatement(
+        prepayment=prepayment,
+        clearing=clearing,
+        clearing_balance_fen=balance,
+        payable_fen=prepayment.paid_fen + balance + adjustment_fen,
+    )
+
+
+def reclear(params: PolicyYear, prepayment_fen: int, actual_before_fen: int, actual_after_fen: int) -> Clearing:
+    """R13 interpretation: a movement that reaches an already cleared month changes that month's clearing by
+    the difference between clearing it again and the clearing it had; the closed month itself never changes."""
+    before = monthly_clearing(params, prepayment_fen, actual_before_fen)
+    after = monthly_clearing(params, prepayment_fen, actual_after_fen)
+    return Clearing(
+        cleared_fen=after.cleared_fen - before.cleared_fen,
+        withheld_fen=after.withheld_fen - before.withheld_fen,
+        paid_fen=after.paid_fen - before.paid_fen,
+    )
+
+
+# --- Year end (R13.4-5) ---
+
+
+class YearEndSettlement(msgspec.Struct, kw_only=True, frozen=True):
+    package_fen: int
+    actual_fen: int
+    threshold_reached: bool
+    due_fen: int
+    reward_fen: int
+    returned_to_fund_fen: int
+    uncompensated_overspend_fen: int
+    cleared_fen: int
+    withheld_fen: int
+    guarantee_released_fen: int
+    guarantee_forfeited_fen: int
+    balance_fen: int
+    """Paid (> 0) or recovered (< 0) at year end: due - cleared during the year + released guarantee."""
+
+
+def year_end_settlement(
+    params: PolicyYear, headcount: int, actual_fen: int, cleared_fen: int, withheld_fen: int
+) -> YearEndSettlement:
+    """R13.4-5 with the monthly clearings: the year's due amount, less what the clearings already paid (the
+    cleared amounts, of which the withheld 5% is still held), plus the released share of the withheld guarantee.
+
+    The facility ends the year with ``due - withheld + released``: the package (or actual) when the assessment
+    passes (release 100%), less the forfeited guarantee otherwise.
+    """
+    package = package_fen(params, headcount)
+    outcome = year_end(params, package, max(actual_fen, 0))
+    released = apply_ratio(max(withheld_fen, 0), params.quality_guarantee_release_bp)
+    return YearEndSettlement(
+        package_fen=package,
+        actual_fen=actual_fen,
+        threshold_reached=max(actual_fen, 0) * BP >= package * params.year_end_threshold_bp,
+        due_fen=outcome.paid_fen,
+        reward_fen=outcome.reward_fen,
+        returned_to_fund_fen=outcome.returned_to_fund_fen,
+        uncompensated_overspend_fen=outcome.uncompensated_overspend_fen,
+        cleared_fen=cleared_fen,
+        withheld_fen=withheld_fen,
+        guarantee_released_fen=released,
+        guarantee_forfeited_fen=withheld_fen - released,
+        balance_fen=outcome.paid_fen - cleared_fen + released,
+    )
+
+
+# --- Calendar helpers of the agency's month ---
+
+
+def month_start(year: int, month: int) -> date:
+    return date(year, month, 1)
+
+
+def month_end(year: int, month: int) -> date:
+    """The last day of the month: headcount snapshots are taken as of this day (R13.1)."""
+    return next_month_start(year, month) - timedelta(days=1)
+
+
+def next_month_start(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1)
+
+
+def previous_month(year: int, month: int) -> tuple[int, int]:
+    return (year, month - 1) if month > 1 else (year - 1, 12)
+
+
+def report_due(params: PolicyYear, year: int, month: int) -> date:
+    """R14: last month's report is confirmed by the ``report_due_day`` of the following month."""
+    following = next_month_start(year, month)
+    return following.replace(day=params.report_due_day)
+
+
+# --- R15 indicators ---
+
+
+def ratio_bp(numerator: int, denominator: int) -> int | None:
+    """numerator / denominator in basis points, half up; None when there is nothing to divide by."""
+    if denominator <= 0:
+        return None
+    return divide_half_up(numerator * BP, denominator)
+
+
+class Indicators(msgspec.Struct, kw_only=True, frozen=True):
+    headcount: int
+    visits: int
+    visit_rate_bp: int | None
+    referrals: int
+    referral_rate_bp: int | None
+    bill_total_fen: int
+    fund_fen: int
+    avg_cost_per_visit_fen: int | None
+    previous_avg_cost_per_visit_fen: int | None
+    avg_cost_growth_bp: int | None
+    general_fee_share_bp: int | None
+    compliant_share_bp: int | None
+    non_compliant_share_bp: int | None
+
+
+def indicators(
+    *,
+    headcount: int,
+    visits: int,
+    referrals: int,
+    general_fee_fen: int,
+    compliant_fen: int,
+    non_compliant_fen: int,
+    fund_fen: int,
+    previous_visits: int,
+    previous_bill_total_fen: int,
+) -> Indicators:
+    """R15: visit rate (visits per signed-up member), referral rate (referrals per visit), average cost per visit
+    and its growth over the previous year, cost structure (shares of the bill), signed-up headcount."""
+    bill = general_fee_fen + compliant_fen + non_compliant_fen
+    avg = divide_half_up(bill, visits) if visits > 0 else None
+    previous = divide_half_up(previous_bill_total_fen, previous_visits) if previous_visits > 0 else None
+    return Indicators(
+        headcount=headcount,
+        visits=visits,
+        visit_rate_bp=ratio_bp(visits, headcount),
+        referrals=referrals,
+        referral_rate_bp=ratio_bp(referrals, visits),
+        bill_total_fen=bill,
+        fund_fen=fund_fen,
+        avg_cost_per_visit_fen=avg,
+        previous_avg_cost_per_visit_fen=previous,
+        avg_cost_growth_bp=ratio_bp(avg - previous, previous) if avg is not None and previous else None,
+        general_fee_share_bp=ratio_bp(general_fee_fen, bill),
+        compliant_share_bp=ratio_bp(compliant_fen, bill),
+        non_compliant_share_bp=ratio_bp(non_compliant_fen, bill),
+    )
+
+
+# --- R16 outliers among peers, review sampling ---
+
+
+def outliers(params: PolicyYear, values: dict[int, int | None]) -> dict[int, tuple[str, int]]:
+    """R16: {id: ("high" | "low", peer median)} for values above ``high_bp`` or below ``low_bp`` of the peers'
+    median; nothing when fewer than ``min_peers`` have a value (too few to compare)."""
+    present = sorted(v for v in values.values() if v is not None)
+    if len(present) < params.signal_outlier_min_peers:
+        return {}
+    mid = len(present) // 2
+    median = present[mid] if len(present) % 2 else divide_half_up(present[mid - 1] + present[mid], 2)
+    found: dict[int, tuple[str, int]] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if value * BP > median * params.signal_outlier_high_bp:
+            found[key] = ("high", median)
+        elif value * BP < median * params.signal_outlier_low_bp:
+            found[key] = ("low", median)
+    return found
+
+
+def sample_size(params: PolicyYear, population: int) -> int:
+    """How many of an institution's ``population`` items the month's review sample draws (share rounded up,
+    at least ``review_sample_min``, never more than there are)."""
+    if population <= 0:
+        return 0
+    share = -(-population * params.review_sample_bp // BP)
+    return min(population, max(params.review_sample_min, share))

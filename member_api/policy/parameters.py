@@ -22,6 +22,7 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     newborn_enrollment_months: int
     claim_window_days: int
     extra_non_working_days: list[date]
+    """Local non-working days on top of the national calendar (rarely used)."""
     designation_change_delay_days: int
     funding_per_member_fen: int
     prepayment_bp: int
@@ -29,6 +30,34 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     adjustment_fund_bp: int
     clearing_withhold_bp: int
     year_end_threshold_bp: int
+    adult_age_years: int
+    family_max_relatives: int
+    dispute_window_days: int
+    late_settlement_days: int = 15
+    """R17: a visit of this year still settles (and its settlements still reverse) for this many days after
+    ``valid_to``, against this year's parameters and cap; see ``policy.settlement_window``."""
+    official_holidays: list[date] = []
+    """R9: the State Council's holidays of the year (放假), for a year the holiday package does not cover yet."""
+    adjusted_working_days: list[date] = []
+    """R9: the make-up working days of the year (调休上班, weekends that are working days), likewise."""
+    holiday_notice: str = ""
+    """Where the two lists above come from (the notice's title and number); empty while they are empty."""
+    quality_guarantee_release_bp: int
+    """R13.4: share of the withheld quality guarantee paid back at year end (the text gives no scale: 100%)."""
+    report_due_day: int
+    """R14: a facility confirms last month's report by this day of the month."""
+    signal_same_day_min_visits: int
+    signal_split_min_visits: int
+    signal_split_window_days: int
+    signal_split_max_bill_fen: int
+    signal_many_facilities_min: int
+    signal_outlier_high_bp: int
+    signal_outlier_low_bp: int
+    signal_outlier_min_peers: int
+    """R16 thresholds: see ``agency.signals`` for the query each one tunes."""
+    review_sample_bp: int
+    review_sample_min: int
+    """Review sampling: share of each institution's settlements and claims drawn per month, at least this many."""
 
 
 class NoPolicyYear(LookupError):

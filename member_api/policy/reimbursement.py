@@ -81,7 +81,7 @@ def remaining_caps(params: PolicyYear, account: AccountState) -> tuple[int, int]
     return annual, out_of_city
 
 
-def _general_fee_line(params: PolicyYear, facility: FacilityFacts, fee_fen: int) -> Line:
+def general_fee_line(params: PolicyYear, facility: FacilityFacts, fee_fen: int) -> Line:
     """R6: the fund pays its ratio of the standard per-visit fee of the facility's kind, no more."""
     standard = params.general_fee_standard_fen.get(facility.kind)
     if standard is None:
@@ -109,25 +109,52 @@ def _refusal(bill: Bill, reason: Reason, out_of_city: bool) -> Reimbursement:
     )
 
 
+def refusal_reason(coverage: Coverage, out_of_city: bool) -> Reason | None:
+    """R1, R3, R10: why the fund pays nothing for this visit, or None when it may pay.
+
+    Outside designated care only emergency and rescue, an approved referral or a newborn's care before enrollment
+    (R5) are paid; a referral reaches Shaoguan designated institutions only.
+    """
+    if not coverage.eligible:
+        return Reason.NOT_ELIGIBLE
+    if coverage.referral_approved and out_of_city and not coverage.emergency:
+        return Reason.REFERRAL_OUT_OF_CITY
+    if not (
+        coverage.designated or coverage.emergency or coverage.referral_approved or coverage.newborn_before_enrollment
+    ):
+        return Reason.NOT_DESIGNATED
+    return None
+
+
+def compliant_ratio_bp(params: PolicyYear, facility: FacilityFacts) -> int:
+    """R7: by the tier of the facility of care (a designated one is primary: 70%; a referral (R10: to another primary
+    institution too) or an emergency pays the tier ratio of the facility where the care took place)."""
+    return params.compliant_ratio_bp.get(facility.tier, 0)
+
+
+def capped_fund(
+    params: PolicyYear, gross_fen: int, out_of_city: bool, account: AccountState
+) -> tuple[int, Reason | None]:
+    """R4: the summed lines, capped by the remaining annual cap and, outside the city, the out-of-city sub-cap."""
+    annual_left, ooc_left = remaining_caps(params, account)
+    if out_of_city and gross_fen > ooc_left and ooc_left < annual_left:
+        return ooc_left, Reason.OUT_OF_CITY_CAP_REACHED
+    if gross_fen > annual_left:
+        return annual_left, Reason.ANNUAL_CAP_REACHED
+    return gross_fen, None
+
+
 def reimburse(
     params: PolicyYear, facility: FacilityFacts, coverage: Coverage, bill: Bill, account: AccountState
 ) -> Reimbursement:
     """Each line rounded half up, then summed, then capped by the annual and out-of-city caps (R4)."""
     out_of_city = not facility.in_city
-    if not coverage.eligible:
-        return _refusal(bill, Reason.NOT_ELIGIBLE, out_of_city)
-    if coverage.referral_approved and out_of_city and not coverage.emergency:
-        return _refusal(bill, Reason.REFERRAL_OUT_OF_CITY, out_of_city)
-    if not (
-        coverage.designated or coverage.emergency or coverage.referral_approved or coverage.newborn_before_enrollment
-    ):
-        return _refusal(bill, Reason.NOT_DESIGNATED, out_of_city)
-
-    # R7: by the tier of the facility of care (a designated one is primary: 70%; a referral or an
-    # emergency at a hospital pays that hospital's tier ratio).
-    ratio = params.compliant_ratio_bp.get(facility.tier, 0)
+    refused = refusal_reason(coverage, out_of_city)
+    if refused is not None:
+        return _refusal(bill, refused, out_of_city)
+    ratio = compliant_ratio_bp(params, facility)
     lines = [
-        _general_fee_line(params, facility, bill.general_fee_fen),
+        general_fee_line(params, facility, bill.general_fee_fen),
         Line(
             item="compliant",
             amount_fen=bill.compliant_fen,
@@ -142,16 +169,10 @@ def reimburse(
             reasons=[Reason.NON_COMPLIANT.value] if bill.non_compliant_fen else [],
         ),
     ]
-    gross = sum(line.fund_fen for line in lines)
-    annual_left, ooc_left = remaining_caps(params, account)
     reasons = [reason for line in lines for reason in line.reasons]
-    fund = gross
-    if out_of_city and fund > ooc_left and ooc_left < annual_left:
-        fund = ooc_left
-        reasons.append(Reason.OUT_OF_CITY_CAP_REACHED.value)
-    elif fund > annual_left:
-        fund = annual_left
-        reasons.append(Reason.ANNUAL_CAP_REACHED.value)
+    fund, capped = capped_fund(params, sum(line.fund_fen for line in lines), out_of_city, account)
+    if capped is not None:
+        reasons.append(capped.value)
     return Reimbursement(
         fund_fen=fund, member_fen=bill.total_fen - fund, lines=lines, reasons=reasons, out_of_city=out_of_city
     )

@@ -6,7 +6,9 @@ from litestar import Controller, get, post
 from litestar.status_codes import HTTP_201_CREATED
 
 from member_api.core.context import AppContext
+from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller, Principal
+from member_api.credential.identify import IDENTIFY_PROBLEMS
 from member_api.referrals import service
 from member_api.referrals.schemas import ReferralCreate, ReferralView
 
@@ -16,7 +18,7 @@ class MeReferralsController(Controller):
     tags = ["claims"]
     security = [{"bearer": []}]
 
-    @get("/referrals", summary="Referrals approved for the member (R10)")
+    @get("/referrals", operation_id="listReferrals", summary="Referrals approved for the member (R10)")
     async def referrals(self, caller: MemberCaller, subject_member_id: int) -> list[ReferralView]:
         return await service.member_referrals(subject_member_id)
 
@@ -26,6 +28,12 @@ class CounterReferralsController(Controller):
     tags = ["counter"]
     security = [{"bearer": []}]
 
-    @post("", status_code=HTTP_201_CREATED, summary="Record a referral approved by the designated facility (R10)")
+    @post(
+        "",
+        status_code=HTTP_201_CREATED,
+        operation_id="createReferral",
+        summary="Record a referral approved by the designated facility (R10)",
+        opt=problems(**IDENTIFY_PROBLEMS, not_designated_facility=403, invalid_referral_target=422),
+    )
     async def create(self, data: ReferralCreate, ctx: AppContext, clerk: Principal) -> ReferralView:
         return await service.create_referral(ctx, clerk, data)

@@ -6,6 +6,7 @@ from typing import Annotated
 import msgspec
 
 from member_api.core.types import BodyId
+from member_api.members.identity import IdNumber
 
 
 class ReferralCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -13,7 +14,7 @@ class ReferralCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     valid_from: date
     valid_to: date
     credential: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
-    id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    id_number: IdNumber | None = None
 
 
 class ReferralView(msgspec.Struct, kw_only=True):

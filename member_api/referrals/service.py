@@ -17,7 +17,8 @@ from member_api.facilities.tables import Facility
 from member_api.referrals.schemas import ReferralCreate, ReferralView
 from member_api.referrals.tables import Referral
 
-HOSPITAL_TIERS = ("secondary", "tertiary")
+REFERRAL_TIERS = ("primary", "secondary", "tertiary")
+"""R10: any Shaoguan designated institution; each is paid at its tier's ratio (R7: 70%, 60%, 50%)."""
 
 
 async def referral_for(member_id: int, referral_id: int, facility_id: int, day: date) -> dict[str, Any] | None:
@@ -29,7 +30,9 @@ async def referral_for(member_id: int, referral_id: int, facility_id: int, day: 
 
 
 async def create_referral(ctx: AppContext, clerk: Principal, req: ReferralCreate) -> ReferralView:
-    """Only the member's designated institution (or its station) may refer, to a city hospital of tier 2 or 3."""
+    """Only the member's designated institution (or its station) may refer, to any other active designated
+    facility inside Shaoguan (R10): another primary institution (paid at 70%), a secondary (60%) or a tertiary
+    hospital (50%). The member then settles there at the counter, or pays up front and claims it back."""
     member, _ = await identify_member(ctx, req.credential, req.id_number)
     today = local_today(ctx.clock)
     designation = await designation_on(member["id"], today)
@@ -41,11 +44,18 @@ async def create_referral(ctx: AppContext, clerk: Principal, req: ReferralCreate
             "Only the member's designated facility may refer.",
         )
     target = await Facility.select().where(Facility.id == req.target_facility_id).first()
-    if target is None or not target["active"] or not target["in_city"] or target["tier"] not in HOSPITAL_TIERS:
+    if target is None or not target["active"] or not target["in_city"] or target["tier"] not in REFERRAL_TIERS:
         raise invalid_field(
             "target_facility_id",
-            "只能转往本市二级或三级定点医院",
-            "Target must be a city hospital of tier 2 or 3.",
+            "只能转往韶关市内的定点医疗机构",
+            "The target must be an active designated facility inside Shaoguan.",
+            code="invalid_referral_target",
+        )
+    if target["id"] in (designation["institution"], designation["station"]):
+        raise invalid_field(
+            "target_facility_id",
+            "不能转往参保人自己的约定医疗机构",
+            "The target is one of the member's own designated facilities; no referral is needed there.",
             code="invalid_referral_target",
         )
     if req.valid_to < req.valid_from or req.valid_from < today:

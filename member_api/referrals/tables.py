@@ -8,7 +8,8 @@ from member_api.members.tables import Member
 
 
 class Referral(Table, tablename="referral"):
-    """A referral approved by the member's designated institution to a secondary or tertiary hospital (R10)."""
+    """A referral approved by the member's designated institution to another designated facility in the city, of
+    any tier (R10)."""
 
     member = ForeignKey(references=Member, on_delete=OnDelete.restrict, index=True)
     from_facility = ForeignKey(references=Facility, on_delete=OnDelete.restrict)

@@ -1,17 +1,18 @@
 """Bodies of /v1/counter and the settlement views shown to residents."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
 
 from member_api.core.types import BodyId, Fen
-from member_api.ledger.schemas import SettlementView
+from member_api.ledger.schemas import LineView, SettlementView
+from member_api.members.identity import IdNumber
 
 
 class VerifyRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     credential: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
-    id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    id_number: IdNumber | None = None
 
 
 class VerifyResult(msgspec.Struct, kw_only=True):
@@ -33,13 +34,55 @@ class SettlementRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     compliant_fen: Annotated[int, Fen] = 0
     non_compliant_fen: Annotated[int, Fen] = 0
     credential: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
-    id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    id_number: IdNumber | None = None
     emergency: bool = False
     referral_id: BodyId | None = None
+    quote_id: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+    """A quote of this visit (``POST /v1/counter/quotes``); a quote is not needed to settle."""
+
+
+class QuotedFigures(msgspec.Struct, kw_only=True):
+    """What the quote named in the settlement said, to show next to what was settled."""
+
+    quote_id: str
+    fund_fen: int
+    member_fen: int
+    remaining_fen: int
+    remaining_out_of_city_fen: int
 
 
 class SettlementResult(SettlementView, kw_only=True):
     remaining_fen: int
+    remaining_out_of_city_fen: int
+    changed_since_quote: bool = False
+    """True when a quote was named and any figure differs from it (the account moved in between): the figures
+    here are the ones settled, never the quote's."""
+    quoted: QuotedFigures | None = None
+
+
+class QuoteResult(msgspec.Struct, kw_only=True):
+    """A pre-settlement quote (R4, R6, R7 figures on the account as it stands); nothing was written."""
+
+    quote_id: str
+    expires_at: datetime
+    member_id: int
+    facility_id: int
+    facility_name: str
+    visit_date: date
+    year: int
+    general_fee_fen: int
+    compliant_fen: int
+    non_compliant_fen: int
+    fund_fen: int
+    member_fen: int
+    reasons: list[str]
+    lines: list[LineView]
+    out_of_city: bool
+    emergency: bool
+    remaining_before_fen: int
+    remaining_before_out_of_city_fen: int
+    remaining_fen: int
+    """Annual cap left after this visit, if settled as quoted."""
     remaining_out_of_city_fen: int
 
 

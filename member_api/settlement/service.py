@@ -1,16 +1,19 @@
-"""Counter verification, settlement and reversal (R4, R8, R11): the policy engine decides, the ledger records."""
+"""Counter verification, quote, settlement and reversal (R4, R8, R11, R17): the policy engine decides, the ledger
+records."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
 
 from member_api.audit.service import record
+from member_api.core import tokens
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, invalid_field, not_found
+from member_api.core.errors import ApiError, FieldError, invalid_field, not_found
 from member_api.core.idempotency import Claim
 from member_api.core.principal import Principal
 from member_api.credential.identify import identify_member
@@ -18,12 +21,31 @@ from member_api.db import UniqueViolation, retry_transient, write_transaction
 from member_api.facilities.designation import designation_on
 from member_api.facilities.queries import facility_row
 from member_api.ledger import service as ledger
+from member_api.ledger.schemas import LineView
 from member_api.members.identity import mask_name
 from member_api.members.service import eligibility
 from member_api.policy import parameters
-from member_api.policy.reimbursement import Bill, Coverage, FacilityFacts, reimburse, remaining_caps
+from member_api.policy.reimbursement import (
+    AccountState,
+    Bill,
+    Coverage,
+    FacilityFacts,
+    Reimbursement,
+    reimburse,
+    remaining_caps,
+)
+from member_api.policy.settlement_window import may_settle, settle_until
 from member_api.referrals.service import referral_for
-from member_api.settlement.schemas import SettlementRequest, SettlementResult, VerifyRequest, VerifyResult
+from member_api.settlement.schemas import (
+    QuotedFigures,
+    QuoteResult,
+    SettlementRequest,
+    SettlementResult,
+    VerifyRequest,
+    VerifyResult,
+)
+
+QUOTE_AUDIENCE = "counter-quote"
 
 
 def _params(day: date) -> parameters.PolicyYear:
@@ -73,57 +95,212 @@ def _result(row: dict[str, Any], facility_name: str, annual: int, ooc: int) -> S
     return SettlementResult(**msgspec.structs.asdict(base), remaining_fen=annual, remaining_out_of_city_fen=ooc)
 
 
+def _visit_params(visit_date: date, today: date) -> parameters.PolicyYear:
+    """R17: the policy year a visit settles against, while its settlement window is open."""
+    if visit_date > today:
+        raise invalid_field("visit_date", "就诊日期不能晚于今天", "visit_date is in the future.")
+    params = _params(visit_date)
+    if not may_settle(params, today):
+        until = settle_until(params)
+        raise ApiError(
+            "visit_outside_policy_year",
+            422,
+            f"该就诊属于 {params.year} 医保年度，只能在 {until.isoformat()} 前（含当日）结算，现已不能结算",
+            f"This visit belongs to policy year {params.year}; it could be settled until {until.isoformat()}.",
+            errors=[FieldError(field="visit_date", message=f"settlement possible until {until.isoformat()}")],
+            extra={"year": params.year, "settle_until": until.isoformat()},
+        )
+    return params
+
+
+def _bill(req: SettlementRequest) -> Bill:
+    return Bill(
+        general_fee_fen=req.general_fee_fen, compliant_fen=req.compliant_fen, non_compliant_fen=req.non_compliant_fen
+    )
+
+
+@dataclass(frozen=True)
+class _Visit:
+    """Who is at the counter and what R1, R3, R7 and R10 say about this visit: the policy engine's input."""
+
+    member: dict[str, Any]
+    jti: str | None
+    facility: dict[str, Any]
+    facts: FacilityFacts
+    coverage: Coverage
+
+
+async def _assess(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> _Visit:
+    """Identify the member (the credential is checked, not consumed) and gather what the rules decide on."""
+    assert clerk.facility_id is not None
+    member, jti = await identify_member(ctx, req.credential, req.id_number)
+    if await ledger.credential_used(jti):
+        raise _credential_used()
+    facility = await facility_row(clerk.facility_id)
+    referral = None
+    if req.referral_id is not None:
+        referral = await referral_for(member["id"], req.referral_id, facility["id"], req.visit_date)
+        if referral is None:
+            raise invalid_field(
+                "referral_id",
+                "没有适用于本次就诊的转诊记录",
+                "No approved referral of this member to this facility covers the visit date.",
+                code="referral_not_found",
+            )
+    designation = await designation_on(member["id"], req.visit_date)
+    designated = bool(designation and facility["id"] in (designation["institution"], designation["station"]))
+    return _Visit(
+        member=member,
+        jti=jti,
+        facility=facility,
+        facts=FacilityFacts(kind=facility["kind"], tier=facility["tier"], in_city=facility["in_city"]),
+        coverage=Coverage(
+            eligible=await eligibility(member["id"], req.visit_date),
+            designated=designated,
+            emergency=req.emergency,
+            referral_approved=referral is not None,
+        ),
+    )
+
+
+# ---- quotes (the facility interface's pre-settlement step) ---------------------------------------------------------
+
+
+def _visit_key(req: SettlementRequest) -> list[Any]:
+    """What a quote binds of the request: the visit and its bill (identity is bound by member id)."""
+    return [
+        req.visit_date.isoformat(),
+        req.general_fee_fen,
+        req.compliant_fen,
+        req.non_compliant_fen,
+        req.emergency,
+        req.referral_id,
+    ]
+
+
+async def quote(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> QuoteResult:
+    """The figures a settlement would have now, on the account as it stands. Writes nothing (no audit line, no
+    credential use): the quote id is a short-lived token signed by the service, naming the visit and the figures,
+    so the settlement can tell whether anything moved in between."""
+    if req.quote_id is not None:
+        raise invalid_field("quote_id", "报价请求不能引用报价", "A quote cannot name a quote.")
+    now, today = ctx.clock.now(), local_today(ctx.clock)
+    params = _visit_params(req.visit_date, today)
+    visit = await _assess(ctx, clerk, req)
+    bill = _bill(req)
+    state = await ledger.state(visit.member["id"], params.year)
+    result = reimburse(params, visit.facts, visit.coverage, bill, state)
+    before = remaining_caps(params, state)
+    annual, ooc = result.remaining_after(params, state)
+    exp = int(now.timestamp()) + ctx.settings.quote_ttl_s
+    quote_id = tokens.sign(
+        ctx.keyring.access,  # never published: only this service reads its quotes
+        {
+            "aud": QUOTE_AUDIENCE,
+            "sub": str(visit.facility["id"]),
+            "iat": int(now.timestamp()),
+            "exp": exp,
+            "m": visit.member["id"],
+            "v": _visit_key(req),
+            "q": [result.fund_fen, result.member_fen, annual, ooc],
+        },
+    )
+    return QuoteResult(
+        quote_id=quote_id,
+        expires_at=datetime.fromtimestamp(exp, UTC),
+        member_id=visit.member["id"],
+        facility_id=visit.facility["id"],
+        facility_name=visit.facility["name"],
+        visit_date=req.visit_date,
+        year=params.year,
+        general_fee_fen=bill.general_fee_fen,
+        compliant_fen=bill.compliant_fen,
+        non_compliant_fen=bill.non_compliant_fen,
+        fund_fen=result.fund_fen,
+        member_fen=result.member_fen,
+        reasons=list(result.reasons),
+        lines=[msgspec.convert(msgspec.to_builtins(line), LineView) for line in result.lines],
+        out_of_city=result.out_of_city,
+        emergency=req.emergency,
+        remaining_before_fen=before[0],
+        remaining_before_out_of_city_fen=before[1],
+        remaining_fen=annual,
+        remaining_out_of_city_fen=ooc,
+    )
+
+
+def _quote_problem(code: str, zh: str, en: str) -> ApiError:
+    return ApiError(code, 422, zh, en, errors=[FieldError(field="quote_id", message=en)])
+
+
+def _read_quote(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> dict[str, Any] | None:
+    """The claims of the quote the request names (signature, expiry, facility and visit checked), or None."""
+    if req.quote_id is None:
+        return None
+    try:
+        claims = tokens.verify(
+            ctx.keyring.access,
+            req.quote_id,
+            audience=QUOTE_AUDIENCE,
+            issuer=None,
+            now=ctx.clock.now(),
+            required=("exp", "iat", "sub", "m", "v", "q"),
+        )
+    except tokens.TokenError as exc:
+        if exc.code == "token_expired":
+            raise _quote_problem(
+                "quote_expired", "报价已过期，请重新预结算", "The quote has expired; ask for a new one."
+            ) from exc
+        raise _quote_problem("quote_invalid", "报价编号无效", "The quote id is not valid.") from exc
+    if claims["sub"] != str(clerk.facility_id):
+        raise _quote_problem("quote_invalid", "报价编号无效", "The quote id is not valid.")
+    if claims["v"] != _visit_key(req):
+        raise _quote_problem(
+            "quote_mismatch",
+            "结算内容与报价不一致，请重新预结算",
+            "The visit or bill differs from the quoted one; ask for a new quote.",
+        )
+    return claims
+
+
+def _compare(claims: dict[str, Any] | None, quote_id: str | None, view: SettlementResult) -> SettlementResult:
+    if claims is None or quote_id is None:
+        return view
+    fund, member, annual, ooc = claims["q"]
+    quoted = QuotedFigures(
+        quote_id=quote_id, fund_fen=fund, member_fen=member, remaining_fen=annual, remaining_out_of_city_fen=ooc
+    )
+    changed = [fund, member, annual, ooc] != [
+        view.fund_fen,
+        view.member_fen,
+        view.remaining_fen,
+        view.remaining_out_of_city_fen,
+    ]
+    return msgspec.structs.replace(view, quoted=quoted, changed_since_quote=changed)
+
+
+# ---- settlement and reversal ------------------------------------------------------------------------------------
+
+
 async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, claim: Claim) -> SettlementResult:
     """Verify, compute with the policy engine, and commit movement + account + audit + idempotency at once.
 
-    Every read shares the write transaction's connection: one pool checkout per settlement.
+    Every read shares the write transaction's connection: one pool checkout per settlement. A visit of the
+    previous policy year settles against that year's parameters and account during its late window (R17).
     """
-    today = local_today(ctx.clock)
-    if req.visit_date > today:
-        raise invalid_field("visit_date", "就诊日期不能晚于今天", "visit_date is in the future.")
-    params = _params(req.visit_date)
-    if params.year != _params(today).year:
-        raise invalid_field(
-            "visit_date",
-            "只能结算本医保年度的就诊",
-            "Only visits of the current policy year settle here.",
-            code="visit_outside_policy_year",
-        )
-    assert clerk.facility_id is not None
-    bill = Bill(
-        general_fee_fen=req.general_fee_fen, compliant_fen=req.compliant_fen, non_compliant_fen=req.non_compliant_fen
-    )
+    params = _visit_params(req.visit_date, local_today(ctx.clock))
+    quoted = _read_quote(ctx, clerk, req)
+    bill = _bill(req)
 
     async def transaction() -> SettlementResult:
         now = ctx.clock.now()
         async with write_transaction():
-            member, jti = await identify_member(ctx, req.credential, req.id_number)
-            if await ledger.credential_used(jti):
-                raise _credential_used()
-            facility = await facility_row(clerk.facility_id)
-            referral = None
-            if req.referral_id is not None:
-                referral = await referral_for(member["id"], req.referral_id, facility["id"], req.visit_date)
-                if referral is None:
-                    raise invalid_field(
-                        "referral_id",
-                        "没有适用于本次就诊的转诊记录",
-                        "No approved referral of this member to this facility covers the visit date.",
-                        code="referral_not_found",
-                    )
-            eligible = await eligibility(member["id"], req.visit_date)
-            designation = await designation_on(member["id"], req.visit_date)
-            designated = bool(designation and facility["id"] in (designation["institution"], designation["station"]))
-            facts = FacilityFacts(kind=facility["kind"], tier=facility["tier"], in_city=facility["in_city"])
-            coverage = Coverage(
-                eligible=eligible,
-                designated=designated,
-                emergency=req.emergency,
-                referral_approved=referral is not None,
-            )
+            visit = await _assess(ctx, clerk, req)
+            if quoted is not None and quoted["m"] != visit.member["id"]:
+                raise _quote_problem("quote_mismatch", "报价属于其他参保人", "The quote was made for another member.")
             entry = ledger.Entry(
-                member=member["id"],
-                facility=facility["id"],
+                member=visit.member["id"],
+                facility=visit.facility["id"],
                 kind=ledger.COUNTER,
                 year=params.year,
                 visit_date=req.visit_date,
@@ -131,21 +308,23 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
                 clerk_id=clerk.staff_id,
                 emergency=req.emergency,
                 referral_id=req.referral_id,
-                credential_jti=jti,
+                credential_jti=visit.jti,
             )
-            posted, result = await ledger.post(
-                entry, now, lambda state: reimburse(params, facts, coverage, bill, state)
-            )
+
+            def compute(state: AccountState) -> Reimbursement:
+                return reimburse(params, visit.facts, visit.coverage, bill, state)
+
+            posted, result = await ledger.post(entry, now, compute)
             annual, ooc = result.remaining_after(params, posted.before)
-            view = _result(posted.movement, facility["name"], annual, ooc)
-            await record(
-                now,
-                clerk.actor,
-                "settlement",
-                "settlement",
-                view.id,
-                {"fund_fen": view.fund_fen, "member_fen": view.member_fen, "repeat_same_day": view.repeat_same_day},
-            )
+            view = _compare(quoted, req.quote_id, _result(posted.movement, visit.facility["name"], annual, ooc))
+            details: dict[str, Any] = {
+                "fund_fen": view.fund_fen,
+                "member_fen": view.member_fen,
+                "repeat_same_day": view.repeat_same_day,
+            }
+            if quoted is not None:
+                details["changed_since_quote"] = view.changed_since_quote
+            await record(now, clerk.actor, "settlement", "settlement", view.id, details)
             await claim.complete(201, msgspec.json.encode(view), now)
         return view
 
@@ -156,7 +335,11 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
 
 
 async def reverse(ctx: AppContext, clerk: Principal, settlement_id: int, reason: str, claim: Claim) -> SettlementResult:
-    """A counter settlement is undone by a new negative row that restores the cap; the original stays (R11)."""
+    """A counter settlement is undone by a new negative row that restores the cap; the original stays (R11).
+
+    R17: a settlement of the previous policy year can be reversed during that year's late-settlement window
+    only, restoring that year's cap.
+    """
 
     async def transaction() -> SettlementResult:
         now, today = ctx.clock.now(), local_today(ctx.clock)
@@ -164,15 +347,19 @@ async def reverse(ctx: AppContext, clerk: Principal, settlement_id: int, reason:
             original = await ledger.movement(settlement_id)
             if original is None or original["facility"] != clerk.facility_id or original["kind"] != ledger.COUNTER:
                 raise not_found("结算记录", "settlement")
-            if original["year"] != _params(today).year:
+            params = parameters.for_year(original["year"])
+            if not may_settle(params, today):
+                until = settle_until(params)
                 raise ApiError(
                     "reversal_outside_policy_year",
                     422,
-                    "只能冲正本医保年度的结算",
-                    "Only settlements of the current policy year can be reversed.",
+                    f"该结算属于 {params.year} 医保年度，只能在 {until.isoformat()} 前（含当日）冲正",
+                    f"This settlement belongs to policy year {params.year}; "
+                    f"it could be reversed until {until.isoformat()}.",
+                    extra={"year": params.year, "settle_until": until.isoformat()},
                 )
             posted = await ledger.reverse(original, clerk.staff_id, reason, now)
-            annual, ooc_left = remaining_caps(parameters.for_year(original["year"]), posted.after)
+            annual, ooc_left = remaining_caps(params, posted.after)
             facility = await facility_row(original["facility"])
             view = _result(posted.movement, facility["name"], annual, ooc_left)
             await record(now, clerk.actor, "reversal", "settlement", settlement_id, {"reversal_id": view.id})

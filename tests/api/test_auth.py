@@ -135,19 +135,22 @@ async def test_binding_locks_after_five_failures_a_day(client):
     assert_problem(locked, 429, "binding_locked")
 
 
-async def test_a_record_binds_to_one_phone_only(client):
+async def test_a_phone_that_is_not_on_file_cannot_bind_the_record(client):
+    """Issue 14: ID number and name are not proof; the phone on file is (or an ID card at a counter)."""
     await member_headers(client, "SG0000000001")
     other = await login_phone(client, "13800000002")
     entry = member_entry(client, "SG0000000001")
-    assert_problem(
+    body = assert_problem(
         await client.post(
             "/v1/me/binding",
             json={"id_number": entry["id_number"], "name": entry["name"]},
             headers=bearer(other["access_token"]),
         ),
-        409,
-        "already_bound",
+        403,
+        "binding_needs_verification",
     )
+    assert len(body["extra"]["binding_code"]) == 9
+    assert (await client.get("/v1/me", headers=bearer(other["access_token"]))).json()["bound"] is False
 
 
 def _b64(data: dict) -> str:
@@ -159,20 +162,21 @@ async def test_jwt_attacks_are_401(client):
     good = headers["Authorization"].split()[1]
     assert (await client.get("/v1/me", headers=bearer(good))).status_code == 200
     keyring = load_keyring(client.settings.resolved_key_dir)
+    keys = keyring.access
     s, now = client.settings, client.clock.now()
     claims = jwt.decode(good, options={"verify_signature": False})
-    public_pem = keyring.public_keys[keyring.kid].public_bytes(
+    public_pem = keys.public_keys[keys.kid].public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     attacker = Ed25519PrivateKey.generate()
     header, payload, signature = good.split(".")
 
     def forged(**changes) -> str:
-        return jwt.encode({**claims, **changes}, attacker, algorithm="EdDSA", headers={"kid": keyring.kid})
+        return jwt.encode({**claims, **changes}, attacker, algorithm="EdDSA", headers={"kid": keys.kid})
 
     attacks = {
-        "alg_none": f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': keyring.kid})}.{payload}.",
-        "hs256_with_public_key": f"{_b64({'alg': 'HS256', 'kid': keyring.kid})}.{payload}.{signature}",
+        "alg_none": f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': keys.kid})}.{payload}.",
+        "hs256_with_public_key": f"{_b64({'alg': 'HS256', 'kid': keys.kid})}.{payload}.{signature}",
         "expired": access_token(
             keyring,
             subject=claims["sub"],
@@ -182,18 +186,19 @@ async def test_jwt_attacks_are_401(client):
             audience=s.audience,
             now=now.replace(year=2025),
             ttl_s=60,
+            session=claims["sid"],
         ),
         "not_yet_valid": jwt.encode(
             {**claims, "nbf": int(now.timestamp()) + 3600, "iat": int(now.timestamp())},
-            keyring.private_key,
+            keys.private_key,
             algorithm="EdDSA",
-            headers={"kid": keyring.kid},
+            headers={"kid": keys.kid},
         ),
         "wrong_issuer": jwt.encode(
-            {**claims, "iss": "evil"}, keyring.private_key, algorithm="EdDSA", headers={"kid": keyring.kid}
+            {**claims, "iss": "evil"}, keys.private_key, algorithm="EdDSA", headers={"kid": keys.kid}
         ),
         "wrong_audience": jwt.encode(
-            {**claims, "aud": "other"}, keyring.private_key, algorithm="EdDSA", headers={"kid": keyring.kid}
+            {**claims, "aud": "other"}, keys.private_key, algorithm="EdDSA", headers={"kid": keys.kid}
         ),
         "bad_signature": forged(),
         "unknown_kid": jwt.encode(claims, attacker, algorithm="EdDSA", headers={"kid": "nope"}),
@@ -204,7 +209,7 @@ async def test_jwt_attacks_are_401(client):
     import hashlib
     import hmac
 
-    signing_input = f"{_b64({'alg': 'HS256', 'kid': keyring.kid})}.{payload}".encode()
+    signing_input = f"{_b64({'alg': 'HS256', 'kid': keys.kid})}.{payload}".encode()
     mac = base64.urlsafe_b64encode(hmac.new(public_pem, signing_input, hashlib.sha256).digest()).rstrip(b"=")
     attacks["hs256_with_public_key"] = f"{signing_input.decode()}.{mac.decode()}"
     for name, token in attacks.items():
@@ -212,18 +217,30 @@ async def test_jwt_attacks_are_401(client):
         assert response.status_code == 401, name
 
 
-async def test_staff_login_lockout(client):
+async def test_staff_login_failures_from_one_address_delay_that_address(client):
+    """Five wrong passwords, then this address waits (growing delays); no account is locked."""
     for _ in range(5):
         assert_problem(
             await client.post("/v1/auth/staff/login", json={"username": "clerk_zj_dh", "password": "x"}),
             401,
             "login_failed",
         )
-    assert_problem(
+    throttled = assert_problem(
         await client.post("/v1/auth/staff/login", json={"username": "clerk_zj_dh", "password": "demo-Passw0rd!"}),
         429,
-        "account_locked",
+        "login_throttled",
     )
+    assert throttled["extra"]["retry_after_s"] == 1
+    client.clock.advance(1)
+    assert_problem(  # the sixth try is let through after the wait; failing it doubles the wait
+        await client.post("/v1/auth/staff/login", json={"username": "clerk_zj_dh", "password": "y"}), 401
+    )
+    again = await client.post("/v1/auth/staff/login", json={"username": "clerk_zj_dh", "password": "demo-Passw0rd!"})
+    assert_problem(again, 429, "login_throttled")
+    assert again.headers["retry-after"] == "2"
+    client.clock.advance(2)
+    ok = await client.post("/v1/auth/staff/login", json={"username": "clerk_zj_dh", "password": "demo-Passw0rd!"})
+    assert ok.status_code == 200, ok.text
 
 
 async def test_roles_are_enforced(client):

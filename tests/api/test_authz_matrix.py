@@ -7,12 +7,14 @@ import uuid
 
 from litestar.routes import HTTPRoute
 
+from member_api.db import fetch
 from tests.helpers import facility_id, member_entry, member_headers, staff_headers
 from tests.helpers.claims import HOSPITAL, add_receipt, draft_claim
 from tests.helpers.facilities import change_form, codes
 from tests.helpers.files import png_bytes
 
-CALLERS = ("no_token", "other_member", "other_guardian", "other_clerk", "reviewer", "own_clerk", "owner")
+CALLERS = ("no_token", "other_member", "other_guardian", "other_clerk", "reviewer", "officer", "own_clerk", "owner")
+AGENCY = {"officer"}
 # Path template -> callers allowed. A new route with an id and no line here fails the test.
 ALLOWED: dict[str, set[str]] = {
     "/v1/facilities/{facility_id:int}": set(CALLERS),
@@ -28,6 +30,32 @@ ALLOWED: dict[str, set[str]] = {
     "/v1/review/claims/{claim_id:int}/decision": {"reviewer"},
     "/v1/review/claims/{claim_id:int}/review": {"reviewer"},
     "/v1/counter/settlements/{settlement_id:int}/reversal": {"own_clerk"},
+    "/v1/counter/family-grants/{grant_id:int}/confirm": {"own_clerk", "other_clerk"},
+    "/v1/me/family/grants/{grant_id:int}/confirm": {"owner"},
+    "/v1/me/family/grants/{grant_id:int}/revoke": {"owner"},
+    "/v1/me/disputes/{dispute_id:int}": {"owner"},
+    "/v1/review/disputes/{dispute_id:int}": {"reviewer"},
+    "/v1/review/disputes/{dispute_id:int}/photo": {"reviewer"},
+    "/v1/review/disputes/{dispute_id:int}/take": {"reviewer"},
+    "/v1/review/disputes/{dispute_id:int}/decision": {"reviewer"},
+    "/v1/agency/capitation/{year:int}/{month:int}/close": AGENCY,
+    "/v1/agency/capitation/{year:int}/{month:int}/statements": AGENCY,
+    "/v1/agency/capitation/{year:int}/{month:int}/statements.csv": AGENCY,
+    "/v1/agency/capitation/{year:int}/{month:int}/statements.xlsx": AGENCY,
+    "/v1/agency/capitation/{year:int}/settle": AGENCY,
+    "/v1/agency/capitation/{year:int}/statements": AGENCY,
+    "/v1/agency/capitation/{year:int}/statements.csv": AGENCY,
+    "/v1/agency/capitation/{year:int}/statements.xlsx": AGENCY,
+    "/v1/agency/reports/{year:int}/{month:int}": AGENCY,
+    "/v1/agency/reports/{year:int}/{month:int}/confirm": {"own_clerk", "other_clerk"},
+    "/v1/agency/reports/{year:int}/{month:int}/institutions/{institution_id:int}": {"officer", "own_clerk"},
+    "/v1/agency/reports/{year:int}/{month:int}/institutions/{institution_id:int}/report.csv": {"officer", "own_clerk"},
+    "/v1/agency/reports/{year:int}/{month:int}/institutions/{institution_id:int}/report.xlsx": {"officer", "own_clerk"},
+    "/v1/agency/assessment/{year:int}": AGENCY,
+    "/v1/agency/assessment/{year:int}/indicators.csv": AGENCY,
+    "/v1/agency/assessment/{year:int}/indicators.xlsx": AGENCY,
+    "/v1/agency/samples/{year:int}/{month:int}": AGENCY,
+    "/v1/agency/samples/{year:int}/{month:int}/check": AGENCY,
 }
 DENIED = {401, 403, 404}
 
@@ -94,6 +122,19 @@ async def test_every_id_route_admits_only_its_callers(client):
         },
     )
     receipt_id = (await add_receipt(client, owner, claim)).json()["items"][0]["receipts"][0]["id"]
+    # A relative (SG0000000002) asks to act for the owner (P1); the owner disputes the settlement with a photo (P2).
+    relative = await member_headers(client, "SG0000000002")
+    grant = await client.post(
+        "/v1/me/family/grants", json={"id_number": entry["id_number"], "scopes": ["view"]}, headers=relative
+    )
+    assert grant.status_code == 201, grant.text
+    dispute = await client.post(
+        "/v1/me/disputes",
+        data={"settlement_id": str(settlement["id"]), "reason": "not_me"},
+        files=[("photo", ("p.png", png_bytes(), "image/png"))],
+        headers=owner,
+    )
+    assert dispute.status_code == 201, dispute.text
 
     headers = {
         "no_token": {},
@@ -101,15 +142,28 @@ async def test_every_id_route_admits_only_its_callers(client):
         "other_guardian": await member_headers(client, "SG0000000004"),
         "other_clerk": await staff_headers(client, "clerk_zj_dh"),
         "reviewer": await staff_headers(client, "reviewer_agency"),
+        "officer": await staff_headers(client, "officer_agency"),
         "own_clerk": own_clerk,
         "owner": owner,
     }
+    # Agency state the id routes read: a drawn review sample and a settled year (the year's books, empty here).
+    drawn = await client.post("/v1/agency/samples/2026/10", headers=headers["officer"])
+    assert drawn.status_code == 200, drawn.text
+    await fetch(
+        "INSERT INTO capitation_year_end (year, watermark, settled_at, settled_by) VALUES (2026, 0, {}, 'test')",
+        client.clock.now(),
+    )
     values = {
         "facility_id": ids["inst"],
         "settlement_id": settlement["id"],
         "claim_id": claim["id"],
         "receipt_id": receipt_id,
         "request_id": request_id,
+        "grant_id": grant.json()["id"],
+        "dispute_id": dispute.json()["id"],
+        "year": 2026,
+        "month": 10,
+        "institution_id": ids["wj_inst"],
     }
     bodies = {
         "/v1/review/change-requests/{request_id:int}/decision": {"json": {"decision": "reject"}},
@@ -117,6 +171,8 @@ async def test_every_id_route_admits_only_its_callers(client):
             "json": {"items": [{"item_id": claim["items"][0]["id"], "decision": "reject"}]}
         },
         "/v1/counter/settlements/{settlement_id:int}/reversal": {"json": {"reason": "test"}},
+        "/v1/counter/family-grants/{grant_id:int}/confirm": {"json": {"id_number": entry["id_number"]}},
+        "/v1/review/disputes/{dispute_id:int}/decision": {"json": {"decision": "reject", "reason": "test"}},
         "/v1/me/claims/{claim_id:int}/receipts": {
             "data": {"item_id": str(claim["items"][0]["id"])},
             "files": [("files", ("r.png", png_bytes(), "image/png"))],

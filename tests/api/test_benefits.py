@@ -76,9 +76,11 @@ async def test_pagination_returns_every_row_once_while_rows_arrive(client):
     assert len(seen) == len(set(seen)) == 7
     assert seen == sorted(seen, reverse=True)
     assert_problem(await client.get("/v1/me/settlements", params={"cursor": "!!"}, headers=member), 422)
-    assert_problem(
-        await client.get("/v1/me/settlements", params={"cursor": "AAAA"}, headers=member), 400, "invalid_cursor"
+    # Well-formed base64 that names no position: refused by the documented cursor pattern (issue 18).
+    body = assert_problem(
+        await client.get("/v1/me/settlements", params={"cursor": "AAAA"}, headers=member), 422, "validation_error"
     )
+    assert body["errors"][0]["field"] == "cursor"
 
 
 async def test_a_member_cannot_list_or_open_another_members_rows(client):
@@ -105,4 +107,12 @@ async def test_year_boundary_a_settlement_of_31_december_counts_in_that_year(cli
         json={"visit_date": "2026-12-31", "id_number": entry["id_number"], "compliant_fen": 1000},
         headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
     )
-    assert_problem(late, 422, "visit_outside_policy_year")
+    assert late.status_code == 201 and late.json()["year"] == 2026  # R17: late settlement counts in 2026 too
+    client.clock.at = datetime(2027, 1, 15, 16, 5, tzinfo=UTC)  # 00:05 on 16 January 2027: the window closed
+    clerk = await staff_headers(client, "clerk_zj_dh")
+    closed = await client.post(
+        "/v1/counter/settlements",
+        json={"visit_date": "2026-12-31", "id_number": entry["id_number"], "compliant_fen": 1000},
+        headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert_problem(closed, 422, "visit_outside_policy_year")

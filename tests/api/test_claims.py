@@ -195,7 +195,11 @@ async def test_r9_window_meeting_a_weekend_and_the_422_outside_it(client):
         f"/v1/me/claims/{claim['id']}/submit", params={"member_id": newborn["id"]}, headers=guardian
     )
     body = assert_problem(outside, 422, "outside_claim_window")
-    assert body["extra"]["next_window"] == {"start": "2026-11-26", "end": "2026-11-30"}
+    assert body["extra"]["next_window"] == {
+        "start": "2026-11-26",
+        "end": "2026-11-30",
+        "calendar_source": "chinesecalendar",
+    }
     at_local(client.clock, 2026, 11, 26)
     guardian = await member_headers(client, "SG0000000004")
     inside = await client.post(

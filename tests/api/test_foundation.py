@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -72,9 +73,11 @@ async def test_request_id_is_echoed_or_made(client):
     assert made.headers["x-request-id"] not in ("", "bad id with spaces")
 
 
-async def test_metrics_by_route_template(client):
-    await client.get("/v1/facilities/1")
-    text = (await client.get("/metrics")).text
+async def test_metrics_by_route_template(database, world, clock):
+    settings = msgspec.structs.replace(database["settings"], metrics_token="metrics-test-token")
+    async with AsyncTestClient(app=create_app(settings, clock=clock, engine=database["engine"])) as scraper:
+        await scraper.get("/v1/facilities/1")
+        text = (await scraper.get("/metrics", headers={"Authorization": "Bearer metrics-test-token"})).text
     assert 'path="/v1/facilities/{facility_id}"' in text
 
 

@@ -37,7 +37,7 @@ async def settle(client, clerk, *, token=None, id_number=None, expect=201, **bil
     return response.json()
 
 
-async def test_e1_designated_community_centre_by_e_credential(client):
+async def test_r8_e1_designated_community_centre_by_e_credential(client):
     member = await member_headers(client)
     clerk = await staff_headers(client, "clerk_zj_dh")
     token = await credential(client, member)
@@ -100,7 +100,7 @@ async def test_r1_member_not_paid_up_settles_with_nothing_from_the_fund(client):
     assert (result["fund_fen"], result["reasons"]) == (0, ["not_eligible"])
 
 
-async def test_credential_is_single_use(client):
+async def test_r8_credential_is_single_use(client):
     member = await member_headers(client)
     clerk = await staff_headers(client, "clerk_zj_dh")
     token = await credential(client, member)
@@ -162,7 +162,7 @@ async def test_idempotency_all_four_cases(client):
     assert await Settlement.count() == 1
 
 
-async def test_reversal_restores_the_cap_and_keeps_both_records(client):
+async def test_r11_reversal_restores_the_cap_and_keeps_both_records(client):
     entry = member_entry(client, "SG0000000001")
     clerk = await staff_headers(client, "clerk_zj_dh")
     done = await settle(client, clerk, id_number=entry["id_number"], general_fee_fen=1000, compliant_fen=4000)

@@ -52,7 +52,7 @@ class Server:
             stderr=log,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # workers import the whole app; a loaded CI machine is slow
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:

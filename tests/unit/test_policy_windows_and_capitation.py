@@ -64,7 +64,7 @@ def test_e8_monthly_prepayment_r13():
     assert capitation.monthly_prepayment(P, 1200).paid_fen == 480_000
 
 
-def test_r13_package_clearing_and_year_end():
+def test_r12_r13_package_clearing_and_year_end():
     package = capitation.package_fen(P, 1000)
     assert package == 6_000_000
     clearing = capitation.monthly_clearing(P, prepayment_fen=400_000, actual_fund_fen=450_000)

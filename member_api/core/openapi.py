@@ -1,0 +1,202 @@
+"""The OpenAPI contract for client generators, beyond what litestar derives from the signatures.
+
+A route names the domain problems it can answer in its decorator (``opt=problems(code=status, ...)``); the
+generic ones follow from its signature (a bearer guard: 401/403; a body: 400/413/422; path ids: 404/422; an
+``Idempotency-Key``: 400/409/422). ``refine`` then shapes the built document: only those error responses, the
+``Idempotency-Key`` header where it is required, and every enum a named schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.spec import Example, OpenAPI, Operation, Reference, Schema
+from litestar.openapi.spec import Parameter as ParameterSpec
+
+from member_api.core.idempotency import PROBLEMS as IDEMPOTENCY_PROBLEMS
+from member_api.core.idempotency import header_parameter
+
+OPT_PROBLEMS = "problems"
+OPT_IDEMPOTENT = "idempotent"
+
+# What a bearer token check answers (core.tokens' reasons); the role guards add 403.
+AUTH_CODES = ("unauthorized", "token_expired", "token_invalid", "token_malformed", "token_not_yet_valid")
+GUARDS: dict[str, dict[int, tuple[str, ...]]] = {
+    "principal": {401: AUTH_CODES},
+    "account": {401: AUTH_CODES, 403: ("forbidden",)},
+    "clerk": {401: AUTH_CODES, 403: ("forbidden",)},
+    "reviewer": {401: AUTH_CODES, 403: ("forbidden",)},
+    "staff": {401: AUTH_CODES, 403: ("forbidden",)},
+    "caller": {401: AUTH_CODES, 403: ("forbidden", "binding_required")},
+    # ``?member_id=`` names a dependant or a member who authorised the caller (P1); anyone else's is 404.
+    "subject_member_id": {403: ("family_scope_missing",), 404: ("not_found",), 422: ("validation_error",)},
+}
+JSON_BODY = {400: ("malformed_json", "body_too_deep"), 413: ("body_too_large",), 422: ("validation_error",)}
+# A multipart body that cannot be parsed, or a text part that is not UTF-8 (a file sent without a filename).
+FORM_BODY = {400: ("bad_request", "malformed_body"), 413: ("body_too_large",), 422: ("validation_error",)}
+UPLOAD_PROBLEMS = {
+    code: 422
+    for code in (
+        "file_required",
+        "too_many_files",
+        "file_empty",
+        "file_too_large",
+        "file_type_not_allowed",
+        "image_too_large",
+        "file_corrupt",
+    )
+}
+NOT_PARAMETERS = {"self", "ctx", "request", "data", *GUARDS}
+_PATH_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+def problems(*, idempotent: bool = False, **codes: int) -> dict[str, Any]:
+    """A route's ``opt``: the problem codes its service can answer (``code=status``), and whether it takes an
+    ``Idempotency-Key`` (then it also answers the idempotency problems)."""
+    return {OPT_PROBLEMS: dict(codes), OPT_IDEMPOTENT: idempotent}
+
+
+def operation_problems(handler: HTTPRouteHandler) -> dict[int, list[str]]:
+    """Status -> problem codes the operation can answer: the declared ones and those its signature implies."""
+    found: dict[int, set[str]] = {}
+
+    def add(by_status: Mapping[int, Iterable[str]]) -> None:
+        for status, codes in by_status.items():
+            found.setdefault(status, set()).update(codes)
+
+    signature = inspect.signature(handler.fn)
+    names = set(signature.parameters)
+    for name in names & set(GUARDS):
+        add(GUARDS[name])
+    if "data" in names:
+        multipart = "MULTI_PART" in str(signature.parameters["data"].annotation)
+        add(FORM_BODY if multipart else JSON_BODY)
+    path_params = {name for path in handler.paths for name in _PATH_PARAM.findall(path)}
+    if path_params:
+        add({404: ("not_found",), 422: ("validation_error",)})
+    if names - NOT_PARAMETERS - path_params:
+        add({422: ("validation_error",)})
+    opt = handler.opt or {}
+    if opt.get(OPT_IDEMPOTENT):
+        add(_by_status(IDEMPOTENCY_PROBLEMS))
+    add(_by_status(opt.get(OPT_PROBLEMS, {})))
+    return {status: sorted(codes) for status, codes in sorted(found.items())}
+
+
+def _by_status(codes: Mapping[str, int]) -> dict[int, list[str]]:
+    grouped: dict[int, list[str]] = {}
+    for code, status in codes.items():
+        grouped.setdefault(status, []).append(code)
+    return grouped
+
+
+def refine(
+    openapi: OpenAPI,
+    handlers: Mapping[tuple[str, str], HTTPRouteHandler],
+    enum_names: Mapping[frozenset[str], str],
+) -> None:
+    """Shape the built document for client generators (see the module docstring); ``handlers`` by (path, method)."""
+    components = openapi.components.schemas if openapi.components and openapi.components.schemas else {}
+    namer = _EnumNamer(components, enum_names)
+    for name in sorted(components):
+        components[name] = namer.visit(components[name], name, top=True)
+    for path, path_item in (openapi.paths or {}).items():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation: Operation | None = getattr(path_item, method)
+            if operation is None:
+                continue
+            handler = handlers.get((path, method))
+            declared = {*operation_problems(handler), *(handler.responses or {})} if handler else set()
+            hint = _pascal(operation.operation_id or "")
+            if operation.responses:
+                for status in [s for s in operation.responses if s.startswith("4") and int(s) not in declared]:
+                    del operation.responses[status]  # litestar's generic 400 for "validation", answered as 422 here
+                for status, response in operation.responses.items():
+                    for media in getattr(response, "content", None) or {}:
+                        content = response.content[media]
+                        if content.schema is not None:
+                            content.schema = namer.visit(content.schema, f"{hint}Response{status}")
+                        for example in (content.examples or {}).values():
+                            if isinstance(example, Example):
+                                example.id = None  # litestar's key for the map, not a member of an Example Object
+            if handler and (handler.opt or {}).get(OPT_IDEMPOTENT):
+                operation.parameters = [*(operation.parameters or []), header_parameter()]
+            for parameter in operation.parameters or []:
+                if isinstance(parameter, ParameterSpec) and parameter.schema is not None:
+                    parameter.schema = namer.visit(parameter.schema, hint + _pascal(parameter.name))
+            if operation.request_body is not None:
+                for media in (operation.request_body.content or {}).values():
+                    if media.schema is not None:
+                        media.schema = namer.visit(media.schema, hint + "Body")
+    components.update(namer.created)
+
+
+def _pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
+class _EnumNamer:
+    """Replace inline string enums by references to named component schemas (shared by value set)."""
+
+    def __init__(self, components: dict[str, Schema], names: Mapping[frozenset[str], str]) -> None:
+        self.components, self.names = components, names
+        self.created: dict[str, Schema] = {}
+        self.by_values: dict[frozenset[str], str] = {}
+
+    def _name_for(self, values: frozenset[str], hint: str) -> str:
+        if values in self.by_values:
+            return self.by_values[values]
+        name = self.names.get(values) or hint
+        while name in self.components or name in self.created:
+            name += "Value"
+        self.by_values[values] = name
+        self.created[name] = Schema(type="string", enum=sorted(values), title=name)
+        return name
+
+    def visit(self, node: Any, hint: str, top: bool = False) -> Any:
+        if isinstance(node, Schema):
+            values = [v for v in node.enum or [] if v is not None]
+            if not top and values and all(isinstance(v, str) for v in values):
+                ref = Reference(ref=f"#/components/schemas/{self._name_for(frozenset(values), hint)}")
+                nullable = None in (node.enum or []) or (isinstance(node.type, list) and "null" in node.type)
+                extra = {
+                    f.name: getattr(node, f.name)
+                    for f in dataclasses.fields(node)
+                    if f.name in ("description", "default", "examples") and getattr(node, f.name) is not None
+                }
+                if nullable:
+                    return Schema(one_of=[ref, Schema(type="null")], **extra)
+                return Schema(all_of=[ref], **extra) if extra else ref
+            for field in dataclasses.fields(node):
+                value = getattr(node, field.name)
+                if field.name == "properties" and value:
+                    setattr(node, field.name, {k: self.visit(v, hint + _pascal(k)) for k, v in value.items()})
+                elif isinstance(value, (Schema, list, tuple)):
+                    setattr(node, field.name, self.visit(value, hint))
+            return node
+        if isinstance(node, (list, tuple)):
+            return [self.visit(item, hint) for item in node]
+        return node
+
+
+def each_handler(controllers: Iterable[type]) -> Iterable[HTTPRouteHandler]:
+    for controller in controllers:
+        for value in vars(controller).values():
+            if isinstance(value, HTTPRouteHandler):
+                yield value
+
+
+ProblemResponses = Callable[[dict[int, list[str]]], dict[int, Any]]
+
+
+def declare_problem_responses(handlers: Iterable[HTTPRouteHandler], build: ProblemResponses) -> None:
+    """Give each handler the problem responses it can answer (before the app builds its document)."""
+    for handler in handlers:
+        declared = build(operation_problems(handler))
+        own = {status: spec for status, spec in (handler.responses or {}).items() if status not in declared}
+        handler.responses = {**declared, **own}

@@ -1,0 +1,1 @@
+"""Notices to members about their fund movements and disputes, and their push delivery."""

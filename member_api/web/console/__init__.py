@@ -1,0 +1,1 @@
+"""The staff console at /console/: counter (clerk), review (reviewer) and agency (officer) pages."""

@@ -1,0 +1,320 @@
+"""Agency (officer): capitation statements per institution as a table and a chart (R13), closing a month, the
+year-end settlement, downloads (CSV, XLSX), the R14 report confirmations, the R15 indicators and the R16 signals.
+Everything is the agency area's own services and export sheets; money stays integer fen until shown."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import pygal
+from litestar import Request, Response, get, post
+from pygal.style import Style
+
+from member_api.agency import export, reports, service, signals
+from member_api.agency.export import CSV_TYPE, XLSX_TYPE, Sheet
+from member_api.agency.schemas import MonthStatements
+from member_api.core.clock import local_today
+from member_api.core.context import AppContext
+from member_api.core.errors import ApiError
+from member_api.core.principal import Principal
+from member_api.web.common.forms import form_of, text
+from member_api.web.common.pages import flash, redirect
+from member_api.web.console import labels
+from member_api.web.console.desk import desk_page
+from member_api.web.console.staff import ROOT
+
+SIGNAL_KINDS = {
+    "same_day_repeat": "同日同机构多次结算",
+    "split_visits": "疑似分解就诊",
+    "duplicate_receipt": "重复票据",
+    "outlier_institution": "机构费用异常",
+    "many_facilities": "短期内多机构就诊",
+}
+_PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+def _previous_month(today: date) -> tuple[int, int]:
+    return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+
+
+def _period(value: str | None, default: tuple[int, int]) -> tuple[int, int]:
+    match = _PERIOD.match(value or "")
+    if match and 1 <= int(match.group(2)) <= 12:
+        return int(match.group(1)), int(match.group(2))
+    return default
+
+
+def _month_sheets(books: MonthStatements) -> tuple[Sheet, Sheet]:
+    lines = [(item, line) for item in books.items for line in item.adjustments]
+    return Sheet("月结算单", export.MONTH_STATEMENT, books.items), Sheet("调整明细", export.ADJUSTMENT, lines)
+
+
+def _download(data: bytes, media: str, filename: str) -> Response[bytes]:
+    return Response(data, media_type=media, headers={**export.attachment(filename), "Cache-Control": "no-store"})
+
+
+# ---- monthly capitation (R13.2-3) ----------------------------------------------------------------------------
+
+
+@get("/agency")
+async def capitation(
+    request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, period: str | None = None
+) -> Any:
+    books = await service.books(ctx.clock)
+    latest = (books.closes[-1].year, books.closes[-1].month) if books.closes else None
+    shown = _period(period, latest or _previous_month(local_today(ctx.clock)))
+    statements, missing = None, None
+    try:
+        statements = await service.month_statements(*shown)
+    except ApiError as err:
+        missing = labels.words(err)
+    next_close = books.next_open or "{:04d}-{:02d}".format(*_previous_month(local_today(ctx.clock)))
+    return await desk_page(
+        request,
+        ctx,
+        officer,
+        "console/agency.html",
+        "capitation",
+        books=books,
+        shown="{:04d}-{:02d}".format(*shown),
+        statements=statements,
+        missing=missing,
+        next_close=next_close,
+    )
+
+
+@post("/agency/close", status_code=200)
+async def close_month(request: Request[Any, Any, Any], ctx: AppContext, officer: Principal) -> Any:
+    form = await form_of(request)
+    year, month = _period(text(form, "period", 7), (0, 0))
+    try:
+        if not year:
+            raise ApiError("period_invalid", 422, "请选择要月结的月份", "Choose a month.")
+        if text(form, "confirm", 5) != "1":
+            raise ApiError("confirmation_required", 422, "请勾选确认：月结后不能撤销", "Confirm the close.")
+        await service.close_month(ctx.clock, officer.actor, year, month)
+    except ApiError as err:
+        flash(request, f"{err.message_zh}（{err.code}）", "error")
+        return redirect(f"{ROOT}/agency")
+    flash(request, f"{year} 年 {month} 月已月结，结算单已生成")
+    return redirect(f"{ROOT}/agency?period={year:04d}-{month:02d}")
+
+
+STYLE = Style(
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground="#1d2530",
+    foreground_strong="#1d2530",
+    foreground_subtle="#e3e7ed",
+    colors=("#0a6bd6", "#138a4b", "#e3a008"),
+    font_family="'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', sans-serif",
+    label_font_size=11,
+    major_label_font_size=11,
+    legend_font_size=12,
+    value_font_size=10,
+    title_font_size=14,
+)
+_SCRIPT = re.compile(rb"<script\b.*?</script>", re.DOTALL)
+
+
+def month_chart(books: MonthStatements) -> bytes:
+    """Prepaid, cleared and withheld per institution, in yuan: a plain SVG picture (no script, no web font). The
+    institutions with money this month, largest prepayment first (at most 25; the table lists every one)."""
+    items = sorted(
+        (i for i in books.items if i.prepayment_fen or i.cleared_fen or i.withheld_fen),
+        key=lambda i: -i.prepayment_fen,
+    )[:25]
+    chart = pygal.Bar(
+        style=STYLE,
+        width=900,
+        height=420,
+        js=[],
+        legend_at_bottom=True,
+        x_label_rotation=20 if len(items) > 4 else 0,
+        truncate_label=14,
+        y_title="元",
+        title=f"{books.year} 年 {books.month} 月 按人头付费",
+        print_values=False,
+        margin=12,
+    )
+    chart.x_labels = [item.institution.name for item in items]
+    chart.add("预付", [item.prepayment_fen / 100 for item in items])
+    chart.add("清算", [item.cleared_fen / 100 for item in items])
+    chart.add("暂扣质量保证金", [item.withheld_fen / 100 for item in items])
+    return _SCRIPT.sub(b"", bytes(chart.render()))
+
+
+@get("/agency/{year:int}/{month:int}/chart.svg")
+async def chart(officer: Principal, year: int, month: int) -> Response[bytes]:
+    books = await service.month_statements(year, month)
+    return Response(month_chart(books), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@get("/agency/{year:int}/{month:int}/statements.csv")
+async def month_csv(officer: Principal, year: int, month: int) -> Response[bytes]:
+    books = await service.month_statements(year, month)
+    return _download(export.to_csv(_month_sheets(books)[0]), CSV_TYPE, f"capitation-{year}-{month:02d}.csv")
+
+
+@get("/agency/{year:int}/{month:int}/statements.xlsx")
+async def month_xlsx(officer: Principal, year: int, month: int) -> Response[bytes]:
+    books = await service.month_statements(year, month)
+    return _download(export.to_xlsx(*_month_sheets(books)), XLSX_TYPE, f"capitation-{year}-{month:02d}.xlsx")
+
+
+# ---- year end (R13.4-5) --------------------------------------------------------------------------------------
+
+
+@get("/agency/year")
+async def year_end(
+    request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, year: int | None = None
+) -> Any:
+    books = await service.books(ctx.clock)
+    year = year or (books.settled_years[-1] if books.settled_years else local_today(ctx.clock).year - 1)
+    statements, missing = None, None
+    try:
+        statements = await service.year_statements(year)
+    except ApiError as err:
+        missing = labels.words(err)
+    return await desk_page(
+        request,
+        ctx,
+        officer,
+        "console/year.html",
+        "year",
+        year=year,
+        books=books,
+        statements=statements,
+        missing=missing,
+    )
+
+
+@post("/agency/year/settle", status_code=200)
+async def settle_year(request: Request[Any, Any, Any], ctx: AppContext, officer: Principal) -> Any:
+    form = await form_of(request)
+    year = int(text(form, "year", 4)) if text(form, "year", 4).isdigit() else 0
+    try:
+        if text(form, "confirm", 5) != "1":
+            raise ApiError("confirmation_required", 422, "请勾选确认：年终清算后不能撤销", "Confirm the settlement.")
+        await service.settle_year(ctx.clock, officer.actor, year)
+    except ApiError as err:
+        flash(request, f"{err.message_zh}（{err.code}）", "error")
+        return redirect(f"{ROOT}/agency/year?year={year}" if year else f"{ROOT}/agency/year")
+    flash(request, f"{year} 年度年终清算已完成")
+    return redirect(f"{ROOT}/agency/year?year={year}")
+
+
+@get("/agency/year/{year:int}/statements.csv")
+async def year_csv(officer: Principal, year: int) -> Response[bytes]:
+    books = await service.year_statements(year)
+    sheet = Sheet("年终结算", export.YEAR_STATEMENT, books.items)
+    return _download(export.to_csv(sheet), CSV_TYPE, f"capitation-{year}.csv")
+
+
+@get("/agency/year/{year:int}/statements.xlsx")
+async def year_xlsx(officer: Principal, year: int) -> Response[bytes]:
+    books = await service.year_statements(year)
+    sheet = Sheet("年终结算", export.YEAR_STATEMENT, books.items)
+    return _download(export.to_xlsx(sheet), XLSX_TYPE, f"capitation-{year}.xlsx")
+
+
+# ---- R14 reports, R15 indicators, R16 signals --------------------------------------------------------------------
+
+
+@get("/agency/reports")
+async def report_status(
+    request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, period: str | None = None
+) -> Any:
+    year, month = _period(period, _previous_month(local_today(ctx.clock)))
+    report, missing = None, None
+    try:
+        report = await reports.report_status(ctx.clock, year, month, None)
+    except ApiError as err:
+        missing = labels.words(err)
+    return await desk_page(
+        request,
+        ctx,
+        officer,
+        "console/reports.html",
+        "reports",
+        report=report,
+        missing=missing,
+        shown=f"{year:04d}-{month:02d}",
+    )
+
+
+@get("/agency/assessment")
+async def assessment(
+    request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, year: int | None = None
+) -> Any:
+    year = year or local_today(ctx.clock).year
+    data, missing = None, None
+    try:
+        data = await reports.assessment(ctx.clock, year, None)
+    except ApiError as err:
+        missing = labels.words(err)
+    return await desk_page(
+        request, ctx, officer, "console/assessment.html", "assessment", year=year, data=data, missing=missing
+    )
+
+
+@get("/agency/assessment/{year:int}/indicators.csv")
+async def assessment_csv(ctx: AppContext, officer: Principal, year: int) -> Response[bytes]:
+    data = await reports.assessment(ctx.clock, year, None)
+    sheet = Sheet("年度考核指标", export.ASSESSMENT, data.items)
+    return _download(export.to_csv(sheet), CSV_TYPE, f"assessment-{year}.csv")
+
+
+@get("/agency/assessment/{year:int}/indicators.xlsx")
+async def assessment_xlsx(ctx: AppContext, officer: Principal, year: int) -> Response[bytes]:
+    data = await reports.assessment(ctx.clock, year, None)
+    sheet = Sheet("年度考核指标", export.ASSESSMENT, data.items)
+    return _download(export.to_xlsx(sheet), XLSX_TYPE, f"assessment-{year}.xlsx")
+
+
+@get("/agency/signals")
+async def signal_list(
+    request: Request[Any, Any, Any],
+    ctx: AppContext,
+    officer: Principal,
+    period: str | None = None,
+    kind: str | None = None,
+    reviewed: str | None = None,
+) -> Any:
+    year, month = _period(period, (local_today(ctx.clock).year, local_today(ctx.clock).month))
+    kind = kind if kind in SIGNAL_KINDS else None
+    seen = {"yes": True, "no": False}.get(reviewed or "")
+    listing, missing = None, None
+    try:
+        listing = await signals.listing(ctx.clock, year, month, kind, None, seen, 200)  # type: ignore[arg-type]
+    except ApiError as err:
+        missing = labels.words(err)
+    return await desk_page(
+        request,
+        ctx,
+        officer,
+        "console/signals.html",
+        "signals",
+        listing=listing,
+        missing=missing,
+        shown=f"{year:04d}-{month:02d}",
+        kinds=SIGNAL_KINDS,
+        filters={"kind": kind or "", "reviewed": reviewed or ""},
+    )
+
+
+@post("/agency/signals/review", status_code=200)
+async def review_signal(request: Request[Any, Any, Any], ctx: AppContext, officer: Principal) -> Any:
+    form = await form_of(request)
+    key, note, back = text(form, "signal_key", 160), text(form, "note", 2000), text(form, "back", 300)
+    try:
+        if not note:
+            raise ApiError("note_required", 422, "请填写核查说明", "A note is required.")
+        await signals.mark_reviewed(ctx.clock, officer, key, note)
+    except ApiError as err:
+        flash(request, f"{err.message_zh}（{err.code}）", "error")
+    else:
+        flash(request, "已标记为已核查")
+    return redirect(back if back.startswith(f"{ROOT}/agency/signals") else f"{ROOT}/agency/signals")

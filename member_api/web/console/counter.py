@@ -1,0 +1,426 @@
+"""The counter (clerk): scan or type, see the member, enter the bill, quote, settle, print, reverse, refer.
+
+Every step is the API's own service (``settlement.service.verify/quote/settle/reverse``,
+``referrals.service.create_referral``) with the clerk's principal; amounts are typed in yuan and converted to
+integer fen exactly. Keyboard first: the scan field keeps the focus and Enter submits each step.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.datastructures import FormMultiDict
+
+from member_api.core.clock import LOCAL_TZ, local_today
+from member_api.core.context import AppContext
+from member_api.core.errors import ApiError, FieldError, not_found
+from member_api.core.principal import Principal
+from member_api.facilities import catalogue, designation
+from member_api.facilities.schemas import CurrentDesignation
+from member_api.ledger import service as ledger
+from member_api.members.identity import mask_name
+from member_api.members.service import member_view
+from member_api.policy import parameters
+from member_api.policy.reimbursement import remaining_caps
+from member_api.referrals import service as referrals_service
+from member_api.referrals.schemas import ReferralCreate
+from member_api.settlement import service as settlement_service
+from member_api.settlement.schemas import SettlementRequest, SettlementResult, VerifyRequest
+from member_api.web.common.forms import form_of, text, yuan_to_fen
+from member_api.web.common.pages import flash, redirect
+from member_api.web.console import labels
+from member_api.web.console.desk import desk_page, facility_name, new_key, once
+from member_api.web.console.staff import ROOT
+
+BILL_FIELDS = (("general_fee", "一般诊疗费"), ("compliant", "合规费用"), ("non_compliant", "目录外费用"))
+
+
+def identity_of(scan: str) -> dict[str, str | None]:
+    """A scanned e-credential (a compact JWT: three dot-separated parts) or a typed ID number."""
+    value = scan.strip()
+    if value.count(".") == 2 and len(value) > 40:
+        return {"credential": value, "id_number": None}
+    return {"credential": None, "id_number": value.replace(" ", "").upper() or None}
+
+
+def _identity_from(form: FormMultiDict) -> dict[str, str | None]:
+    return {"credential": text(form, "credential", 1024) or None, "id_number": text(form, "id_number", 32) or None}
+
+
+def _bill_from(form: FormMultiDict, today: date) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """(settlement body fields, what was typed, field errors in words)."""
+    typed = {name: text(form, name, 20) for name, _ in BILL_FIELDS}
+    typed["visit_date"] = text(form, "visit_date", 10) or today.isoformat()
+    typed["referral_id"] = text(form, "referral_id", 12)
+    typed["emergency"] = "1" if text(form, "emergency", 5) else ""
+    errors: dict[str, str] = {}
+    body: dict[str, Any] = {}
+    for name, _ in BILL_FIELDS:
+        fen = yuan_to_fen(typed[name] or "0")
+        if fen is None:
+            errors[name] = "请输入金额（元），最多两位小数，如 12.50"
+        body[f"{name}_fen"] = fen or 0
+    try:
+        body["visit_date"] = date.fromisoformat(typed["visit_date"])
+    except ValueError:
+        errors["visit_date"] = "日期格式为 YYYY-MM-DD"
+    if typed["referral_id"]:
+        if typed["referral_id"].isdigit() and 0 < int(typed["referral_id"]) < 2**31:
+            body["referral_id"] = int(typed["referral_id"])
+        else:
+            errors["referral_id"] = "转诊单号为数字"
+    body["emergency"] = bool(typed["emergency"])
+    if not errors and sum(body[f"{n}_fen"] for n, _ in BILL_FIELDS) == 0:
+        errors["general_fee"] = "请至少填写一项费用"
+    return body, typed, errors
+
+
+def _fields(err: ApiError) -> dict[str, str]:
+    """A service's field errors, on the form's field names (``general_fee_fen`` -> ``general_fee``)."""
+    return {e.field.removesuffix("_fen"): labels.field_message(e.message) for e in err.errors or []}
+
+
+async def _counter(
+    request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal, status: int = 200, **context: Any
+) -> Any:
+    context.setdefault("scan", "")
+    context.setdefault("today", local_today(ctx.clock).isoformat())
+    context.setdefault("fields", BILL_FIELDS)
+    return await desk_page(request, ctx, clerk, "console/counter.html", "counter", status=status, **context)
+
+
+@get("/counter", name="console-counter")
+async def counter(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
+    return await _counter(request, ctx, clerk)
+
+
+@post("/counter/verify", status_code=200)
+async def verify(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
+    form = await form_of(request)
+    scan = text(form, "scan", 1024)
+    if not scan:
+        return await _counter(
+            request, ctx, clerk, 422, problem={"code": "scan_empty", "message_zh": "请扫码或输入身份证号"}
+        )
+    identity = identity_of(scan)
+    try:
+        member = await settlement_service.verify(ctx, clerk, VerifyRequest(**identity))
+    except ApiError as err:
+        return await _counter(request, ctx, clerk, err.status, problem=labels.words(err))
+    return await _counter(request, ctx, clerk, member=member, identity=identity, typed={})
+
+
+@post("/counter/quote", status_code=200)
+async def quote(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
+    """The pre-settlement quote: the figures settling would give now; nothing is written."""
+    form = await form_of(request)
+    identity = _identity_from(form)
+    body, typed, errors = _bill_from(form, local_today(ctx.clock))
+    member = None
+    try:
+        member = await settlement_service.verify(ctx, clerk, VerifyRequest(**identity))
+        if errors:
+            raise ApiError(
+                "invalid_amount",
+                422,
+                "请检查标出的项目",
+                "Check the marked fields.",
+                errors=[FieldError(field=k, message=v) for k, v in errors.items()],
+            )
+        req = SettlementRequest(**body, **identity)
+        quoted = await settlement_service.quote(ctx, clerk, req)
+    except ApiError as err:
+        fields = errors or _fields(err)
+        return await _counter(
+            request,
+            ctx,
+            clerk,
+            err.status,
+            member=member,
+            identity=identity,
+            typed=typed,
+            problem=labels.words(err),
+            field_errors=fields,
+        )
+    return await desk_page(
+        request,
+        ctx,
+        clerk,
+        "console/quote.html",
+        "counter",
+        member=member,
+        quote=quoted,
+        identity=identity,
+        body=body,
+        key=new_key(),
+    )
+
+
+def _settlement_request(form: FormMultiDict) -> SettlementRequest:
+    identity = _identity_from(form)
+    try:
+        return SettlementRequest(
+            visit_date=date.fromisoformat(text(form, "visit_date", 10)),
+            general_fee_fen=int(text(form, "general_fee_fen", 12) or 0),
+            compliant_fen=int(text(form, "compliant_fen", 12) or 0),
+            non_compliant_fen=int(text(form, "non_compliant_fen", 12) or 0),
+            emergency=text(form, "emergency", 5) == "1",
+            referral_id=int(text(form, "referral_id", 12)) if text(form, "referral_id", 12) else None,
+            quote_id=text(form, "quote_id", 2048) or None,
+            **identity,
+        )
+    except (ValueError, msgspec.ValidationError) as exc:
+        raise ApiError("form_invalid", 400, "表单内容无效，请重新预结算", "The form is not valid.") from exc
+
+
+@post("/counter/settle", status_code=200)
+async def settle(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
+    """Settle under the form's Idempotency-Key (a double submit answers the first settlement), then the receipt."""
+    form = await form_of(request)
+    req = _settlement_request(form)
+    try:
+        result = await once(
+            ctx,
+            clerk,
+            text(form, "idempotency_key", 255),
+            "/v1/counter/settlements",
+            req,
+            SettlementResult,
+            lambda claim: settlement_service.settle(ctx, clerk, req, claim),
+        )
+    except ApiError as err:
+        identity = _identity_from(form)
+        return await _counter(request, ctx, clerk, err.status, problem=labels.words(err), identity=identity, retry=True)
+    if getattr(result, "changed_since_quote", False):
+        flash(request, "结算时账户额度已变化，以下为实际结算金额", "warn")
+    return redirect(f"{ROOT}/counter/settlements/{result.id}/receipt")
+
+
+async def _own_settlement(clerk: Principal, settlement_id: int) -> dict[str, Any]:
+    row = await ledger.movement(settlement_id)
+    if row is None or row["facility"] != clerk.facility_id or row["kind"] not in (ledger.COUNTER, ledger.REVERSAL):
+        raise not_found("结算记录", "settlement")
+    return row
+
+
+async def _member_words(member_id: int) -> dict[str, str]:
+    view = await member_view(member_id)
+    if view is None:
+        return {"name_masked": "", "id_number_masked": ""}
+    return {"name_masked": mask_name(view.name), "id_number_masked": view.id_number_masked}
+
+
+@get("/counter/settlements/{settlement_id:int}/receipt")
+async def receipt(
+    request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal, settlement_id: int, paper: str = "thermal"
+) -> Any:
+    row = await _own_settlement(clerk, settlement_id)
+    reversed_by = (await ledger.reversals_of([row["id"]])).get(row["id"])
+    view = ledger.view(row, await facility_name(row["facility"]), reversed_by)
+    annual, ooc = remaining_caps(parameters.for_year(row["year"]), await ledger.state(row["member"], row["year"]))
+    return await desk_page(
+        request,
+        ctx,
+        clerk,
+        "console/receipt.html",
+        "counter",
+        s=view,
+        member=await _member_words(row["member"]),
+        remaining_fen=annual,
+        remaining_out_of_city_fen=ooc,
+        paper="a5" if paper == "a5" else "thermal",
+        printed_at=ctx.clock.now().astimezone(LOCAL_TZ),
+    )
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ)
+    return start, start + timedelta(days=1)
+
+
+@get("/counter/today")
+async def today(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
+    assert clerk.facility_id is not None
+    day = local_today(ctx.clock)
+    rows = await ledger.facility_movements(clerk.facility_id, *_day_bounds(day))
+    reversed_ = await ledger.reversals_of([r["id"] for r in rows])
+    name = await facility_name(clerk.facility_id)
+    names: dict[int, str] = {}
+    for r in rows:
+        if r["member"] not in names:
+            names[r["member"]] = (await _member_words(r["member"]))["name_masked"]
+    items = [{"s": ledger.view(r, name, reversed_.get(r["id"])), "name": names[r["member"]]} for r in rows]
+    counter_rows = [i["s"] for i in items if i["s"].kind == ledger.COUNTER and i["s"].reversed_by is None]
+    totals = {
+        "count": len(counter_rows),
+        "fund_fen": sum(s.fund_fen for s in counter_rows),
+        "member_fen": sum(s.member_fen for s in counter_rows),
+    }
+    return await desk_page(request, ctx, clerk, "console/today.html", "today", items=items, day=day, totals=totals)
+
+
+@get("/counter/settlements/{settlement_id:int}/reverse")
+async def reverse_form(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal, settlement_id: int) -> Any:
+    row = await _own_settlement(clerk, settlement_id)
+    view = ledger.view(row, await facility_name(row["facility"]))
+    return await desk_page(
+        request,
+        ctx,
+        clerk,
+        "console/reverse.html",
+        "today",
+        s=view,
+        member=await _member_words(row["member"]),
+        key=new_key(),
+        reason="",
+    )
+
+
+@post("/counter/settlements/{settlement_id:int}/reverse", status_code=200)
+async def reverse(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal, settlement_id: int) -> Any:
+    form = await form_of(request)
+    reason, key = text(form, "reason", 500), text(form, "idempotency_key", 255)
+    try:
+        if not reason:
+            raise ApiError(
+                "reason_required",
+                422,
+                "请填写冲正原因",
+                "A reason is required.",
+                errors=[FieldError(field="reason", message="请填写冲正原因")],
+            )
+        result = await once(
+            ctx,
+            clerk,
+            key,
+            f"/v1/counter/settlements/{settlement_id}/reversal",
+            {"reason": reason},
+            SettlementResult,
+            lambda claim: settlement_service.reverse(ctx, clerk, settlement_id, reason, claim),
+        )
+    except ApiError as err:
+        row = await _own_settlement(clerk, settlement_id)
+        return await desk_page(
+            request,
+            ctx,
+            clerk,
+            "console/reverse.html",
+            "today",
+            status=err.status,
+            s=ledger.view(row, await facility_name(row["facility"])),
+            member=await _member_words(row["member"]),
+            key=key or new_key(),
+            reason=reason,
+            problem=labels.words(err),
+            field_errors=_fields(err),
+        )
+    flash(
+        request,
+        f"已冲正结算 #{settlement_id}，冲正单号 #{result.id}，已退回统筹额度 {result.fund_fen * -1 / 100:.2f} 元",
+    )
+    return redirect(f"{ROOT}/counter/today")
+
+
+# ---- referrals (R10) ---------------------------------------------------------------------------------------------
+
+
+async def _hospitals() -> list[Any]:
+    """Shaoguan designated hospitals (tier 2 and 3), the targets a referral may name."""
+    found = []
+    for tier in ("secondary", "tertiary"):
+        listed = await catalogue.search(division=None, kind=None, tier=tier, q=None, near=None, cursor=None, limit=200)
+        found += [f for f in listed.items if f.in_city]
+    return found
+
+
+async def _referral_page(
+    request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal, status: int = 200, **context: Any
+) -> Any:
+    today_ = local_today(ctx.clock)
+    context.setdefault(
+        "typed", {"valid_from": today_.isoformat(), "valid_to": (today_ + timedelta(days=30)).isoformat()}
+    )
+    return await desk_page(
+        request, ctx, clerk, "console/referral.html", "referral", status=status, hospitals=await _hospitals(), **context
+    )
+
+
+@get("/counter/referral")
+async def referral_form(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
+    return await _referral_page(request, ctx, clerk)
+
+
+@post("/counter/referral", status_code=200)
+async def referral(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
+    form = await form_of(request)
+    typed = {k: text(form, k, 1024) for k in ("scan", "target_facility_id", "valid_from", "valid_to")}
+    try:
+        target = int(typed["target_facility_id"]) if typed["target_facility_id"].isdigit() else 0
+        body = {
+            "target_facility_id": target,
+            "valid_from": typed["valid_from"],
+            "valid_to": typed["valid_to"],
+            **identity_of(typed["scan"]),
+        }
+        try:
+            req = msgspec.convert(body, ReferralCreate)
+        except msgspec.ValidationError as exc:
+            raise ApiError(
+                "referral_form_invalid", 422, "请选择转往医院并填写有效期", "Choose a hospital and the dates."
+            ) from exc
+        made = await referrals_service.create_referral(ctx, clerk, req)
+    except ApiError as err:
+        return await _referral_page(request, ctx, clerk, err.status, typed=typed, problem=labels.words(err))
+    flash(request, f"转诊已登记，转诊单号 #{made.id}（{made.valid_from} 至 {made.valid_to}）")
+    return redirect(f"{ROOT}/counter/referral")
+
+
+# ---- clerk-assisted designation (R2) for residents without a phone -----------------------------------------------
+
+
+async def _assist_page(
+    request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal, status: int = 200, **context: Any
+) -> Any:
+    assert clerk.facility_id is not None
+    here = await catalogue.detail(clerk.facility_id)
+    context.setdefault("typed", {})
+    context.setdefault("key", new_key())
+    return await desk_page(request, ctx, clerk, "console/assist.html", "assist", status=status, here=here, **context)
+
+
+@get("/counter/assist")
+async def assist_form(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
+    return await _assist_page(request, ctx, clerk)
+
+
+@post("/counter/assist/designation", status_code=200)
+async def assist_designation(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
+    """The clerk records the first designation of the year (the clerk's institution and one of its stations) after
+    checking the ID card: ``facilities.designation.record_for_member``, with the form's Idempotency-Key."""
+    form = await form_of(request)
+    typed = {k: text(form, k, 32) for k in ("id_number", "station_id", "idempotency_key")}
+    station = int(typed["station_id"]) if typed["station_id"].isdigit() else None
+    id_number = typed["id_number"].replace(" ", "").upper()
+    try:
+        if text(form, "checked", 5) != "1":
+            raise ApiError("id_card_not_checked", 422, "请先核验参保人身份证原件并勾选确认", "Check the ID card.")
+        done = await once(
+            ctx,
+            clerk,
+            typed["idempotency_key"],
+            "/v1/counter/designations",
+            {"id_number": id_number, "station_id": station},
+            CurrentDesignation,
+            lambda _claim: designation.record_for_member(ctx, clerk, id_number, station),
+            completes_itself=False,
+        )
+    except ApiError as err:
+        return await _assist_page(
+            request, ctx, clerk, err.status, typed=typed, problem=labels.words(err), key=new_key()
+        )
+    pair = done.designation
+    flash(request, f"已为参保人签约本机构（{pair.year if pair else ''} 年度）" if pair else "已签约")
+    return redirect(f"{ROOT}/counter/assist")
