@@ -69,17 +69,18 @@ def run_cli(path: Path, url: str, data_dir: str) -> tuple[dict[str, Any], float,
     return json.loads(out), wall, usage.ru_maxrss / 1024
 
 
-async def copy_baseline(path: Path, runs: int) -> list[float]:
-    """Seconds of ``COPY`` of the file, ``runs`` times into an emptied table of text columns."""
+async def copy_baseline(path: Path, runs: int) -> list[tuple[float, float]]:
+    """(wall s, server CPU s) of ``COPY`` of the file, ``runs`` times into an emptied table of text columns."""
     times = []
     async with fresh_postgres(migrate=False) as url:
         conn = await asyncpg.connect(url)
         await conn.execute(f"CREATE TABLE import_copy ({', '.join(f'{c} text' for c in COLUMNS)})")
+        pid = await conn.fetchval("SELECT pg_backend_pid()")
         for _ in range(runs):
             await conn.execute("TRUNCATE import_copy")
-            started = time.perf_counter()
+            cpu, started = _backend_cpu_s(pid), time.perf_counter()
             await conn.copy_to_table("import_copy", source=str(path), format="csv", header=True)
-            times.append(time.perf_counter() - started)
+            times.append((time.perf_counter() - started, _backend_cpu_s(pid) - cpu))
         await conn.close()
     return times
 
@@ -91,7 +92,7 @@ def _backend_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def breakdown(path: Path, data_dir: str) -> list[str]:
+async def breakdown(path: Path, data_dir: str, copy_cpu: float) -> list[str]:
     """Where the time goes: the importer in this process, each statement's server CPU and wall time."""
     from member_api.members import importer, queries
     from member_api.settings import Settings
@@ -130,6 +131,11 @@ async def breakdown(path: Path, data_dir: str) -> list[str]:
     for name, (cpu, wall) in spent.items():
         if cpu >= 0.01 or wall >= 0.05:
             lines.append(f"  server CPU {cpu:6.2f} s, wall {wall:6.2f} s: {name}")
+    server = sum(cpu for cpu, _ in spent.values())
+    lines.append(
+        f"CPU ratio (COPY server CPU {copy_cpu:.2f} s / import server {server:.2f} s + Python {python:.2f} s): "
+        f"{copy_cpu / (server + python):.3f}"
+    )
     return lines
 
 
@@ -142,10 +148,11 @@ async def main(rows: int, with_breakdown: bool) -> None:
             first, first_wall, first_rss = run_cli(path, url, tmp)
             again, _, again_rss = run_cli(path, url, tmp)
         copies += await copy_baseline(path, 2)
-        details = await breakdown(path, tmp) if with_breakdown else []
+        copy_cpu = statistics.median(cpu for _, cpu in copies)
+        details = await breakdown(path, tmp, copy_cpu) if with_breakdown else []
     assert first["fatal"] is None and first["imported"] == rows, first
     assert again["updated"] == rows, again
-    copy_s = statistics.median(copies)
+    copy_s = statistics.median(wall for wall, _ in copies)
     import_s = first["seconds"]["total"]
     print(f"machine: {machine()}")
     print(f"rows: {rows:,}; file {path.name}; imported {first['imported']:,}, rejected {first['rejected']}")
@@ -159,8 +166,11 @@ async def main(rows: int, with_breakdown: bool) -> None:
         f"re-import (all unchanged): {rows / again_s:>10,.0f} rows/s ({again_s:.1f} s: load "
         f"{again['seconds']['load']:.1f} s, upsert {again['seconds']['upsert']:.1f} s); peak RSS {again_rss:.0f} MiB"
     )
-    runs = ", ".join(f"{c:.2f}" for c in copies)
-    print(f"COPY:            {rows / copy_s:>10,.0f} rows/s (median {copy_s:.2f} s of 3 runs before, 2 after: {runs})")
+    runs = ", ".join(f"{wall:.2f}" for wall, _ in copies)
+    print(
+        f"COPY:            {rows / copy_s:>10,.0f} rows/s (median {copy_s:.2f} s of 3 runs before, 2 after: {runs}; "
+        f"server CPU median {statistics.median(cpu for _, cpu in copies):.2f} s)"
+    )
     print(f"ratio import/COPY: {copy_s / import_s:.3f}; re-import/COPY: {copy_s / again_s:.3f}")
     print("\n".join(details))
 

@@ -241,7 +241,7 @@ class _Batcher:
 
 
 class _Bar:
-    """The progress bar (rich), on stderr: bytes of the file read, lines, lines per second, rejections."""
+    """The progress bar (rich), on stderr: bytes of the file read, rows, rows per second, rejections."""
 
     def __init__(self, path: Path, report: Report) -> None:
         from rich.console import Console
@@ -262,7 +262,7 @@ class _Bar:
             TextColumn("{task.description}"),
             BarColumn(),
             TaskProgressColumn(),
-            TextColumn("{task.fields[lines]:>11,} lines {task.fields[rate]:>9,.0f} lines/s"),
+            TextColumn("{task.fields[lines]:>11,} rows {task.fields[rate]:>9,.0f} rows/s"),
             TextColumn("{task.fields[rejected]:,} rejected"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),

@@ -209,7 +209,7 @@ async def test_cli_shows_a_progress_bar_unless_quiet(world, database, tmp_path):
     loud = await asyncio.to_thread(_cli, database, path)
     assert loud.returncode == 0, loud.stderr
     assert json.loads(loud.stdout)["imported"] == 50
-    assert "lines/s" in loud.stderr and "1 rejected" in loud.stderr and "100%" in loud.stderr
+    assert "rows/s" in loud.stderr and "1 rejected" in loud.stderr and "100%" in loud.stderr
     quiet = await asyncio.to_thread(_cli, database, path, "--quiet")
     assert quiet.returncode == 0 and quiet.stderr == ""
     summary = json.loads(quiet.stdout)
