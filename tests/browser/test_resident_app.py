@@ -13,6 +13,7 @@ from datetime import date
 import httpx
 import zxingcpp
 from PIL import Image
+from playwright.async_api import expect
 
 from member_api.core.clock import SystemClock, local_today
 from member_api.policy.claim_window import in_claim_window, next_claim_window
@@ -136,9 +137,15 @@ async def test_r5_r9_guardian_switches_to_the_newborn_and_files_a_claim_with_a_p
     async with phone.expect_file_chooser() as chooser:
         await phone.click("[data-testid=receipt-input]")
     await (await chooser.value).set_files(str(photo))
+    progress: list[str] = []  # what the resident watched, reported from the page before it moves on
+    await phone.expose_function("reportProgress", lambda text: progress.append(text))
+    await phone.evaluate(
+        """() => { const el = document.querySelector("form.upload [data-upload-text]");
+        new MutationObserver(() => window.reportProgress(el.textContent)).observe(el, {childList: true}); }"""
+    )
     await phone.click("form.upload button[type=submit]")
-    await phone.get_by_text("上传完成 100%").wait_for()  # the progress the resident watched
     await phone.locator("[data-testid=receipts] img").wait_for()
+    assert "上传完成 100%" in progress, progress
     assert await phone.locator("[data-testid=receipts] img").evaluate("img => img.complete && img.naturalWidth > 0")
     await phone.locator("[data-testid=claim-item]").scroll_into_view_if_needed()
     await shots(phone, "13-claim-receipt")
@@ -240,7 +247,7 @@ async def test_r1_history_loads_further_pages_as_the_resident_scrolls(phone, ser
     rows = phone.locator("[data-testid=movement]")
     assert await rows.count() == 10
     await phone.locator("a.more").scroll_into_view_if_needed()
-    await phone.wait_for_function("document.querySelectorAll('[data-testid=movement]').length === 12")
+    await expect(rows).to_have_count(12)
     await phone.get_by_text("没有更多了").wait_for()
     await shots(phone, "20-history-scrolled")
     await rows.last.locator("a").click()
