@@ -12,8 +12,8 @@ from litestar.datastructures import FormMultiDict
 from member_api.claims import service as claims_service
 from member_api.claims.schemas import ClaimCreate, ClaimView
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError, not_found
-from member_api.core.uploads import check_files
+from member_api.core.errors import ApiError, FieldError
+from member_api.core.uploads import check_uploads, file_response
 from member_api.facilities import catalogue
 from member_api.facilities.queries import facility_row
 from member_api.facilities.schemas import FacilityView
@@ -234,7 +234,7 @@ async def add_receipts(request: Request[Any, Any, Any], ctx: AppContext, residen
         item_id = number(form, "item_id")
         if item_id is None:
             raise ApiError("validation_error", 422, "请选择要上传票据的明细", "item_id is required.")
-        files = check_files(ctx.settings, [(f.filename or "", await f.read()) for f in uploads(form, "files")], "files")
+        files = await check_uploads(ctx.settings, uploads(form, "files"), "files")
         await claims_service.add_receipts(ctx, resident.principal, resident.member_id, claim_id, item_id, files)
     except ApiError as err:
         if wants_json(request):
@@ -259,7 +259,5 @@ async def submit_claim(request: Request[Any, Any, Any], ctx: AppContext, residen
 @get("/claims/{claim_id:int}/receipts/{receipt_id:int}")
 async def receipt(ctx: AppContext, resident: Resident, claim_id: int, receipt_id: int) -> Response[bytes]:
     """A receipt file, to the member it belongs to (or their guardian acting for them) only."""
-    sha256, content_type, _ = await claims_service.receipt_file(claim_id, receipt_id, resident.member_id)
-    if content_type not in ("image/jpeg", "image/png", "application/pdf"):
-        raise not_found("票据", "receipt")
-    return Response(ctx.blobs.get(sha256), media_type=content_type, headers=PAGE_HEADERS)
+    sha256, content_type, filename = await claims_service.receipt_file(claim_id, receipt_id, resident.member_id)
+    return file_response(ctx.blobs.get(sha256), content_type, filename)  # never rendered as a page; <img> shows it

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from member_api.core.context import AppContext
 from member_api.core.divisions import DIVISIONS
 from member_api.core.errors import ApiError
-from member_api.core.uploads import check_files
+from member_api.core.uploads import check_uploads
 from member_api.facilities import catalogue, designation
 from member_api.facilities.schemas import FacilityPage
 from member_api.web.app import labels
@@ -165,9 +165,7 @@ async def change_submit(request: Request[Any, Any, Any], ctx: AppContext, reside
     try:
         if institution_id is None or reason not in labels.CHANGE_REASONS:
             raise ApiError("validation_error", 422, "请选择变更原因", "Choose a reason.")
-        files = check_files(
-            ctx.settings, [(f.filename or "", await f.read()) for f in uploads(form, "evidence")], "evidence"
-        )
+        files = await check_uploads(ctx.settings, uploads(form, "evidence"), "evidence")
         await designation.submit_change_request(
             ctx, resident.principal, resident.member_id, institution_id, station_id, reason, reason_text, files
         )
