@@ -64,6 +64,12 @@ def warn_missing_holiday_calendars(clock: Clock) -> None:
 
 
 TAGS = [
+    Tag(
+        name="agency",
+        description="The insurance agency's books and oversight (R12-R16): monthly capitation close and year end, "
+        "statements as JSON, CSV and XLSX, facility monthly reports, yearly assessment indicators, abuse signals "
+        "and review samples. Agency officers only; a clerk sees and confirms their own institution's report.",
+    ),
     Tag(name="ops", description="Liveness, readiness, and the public keys (JWKS) that verify an e-credential offline."),
     Tag(
         name="auth",

@@ -32,6 +32,7 @@ GUARDS: dict[str, dict[int, tuple[str, ...]]] = {
     "clerk": {401: AUTH_CODES, 403: ("forbidden",)},
     "reviewer": {401: AUTH_CODES, 403: ("forbidden",)},
     "staff": {401: AUTH_CODES, 403: ("forbidden",)},
+    "officer": {401: AUTH_CODES, 403: ("forbidden",)},
     "caller": {401: AUTH_CODES, 403: ("forbidden", "binding_required")},
     # ``?member_id=`` names a dependant or a member who authorised the caller (P1); anyone else's is 404.
     "subject_member_id": {403: ("family_scope_missing",), 404: ("not_found",), 422: ("validation_error",)},
