@@ -25,7 +25,14 @@ OPT_PROBLEMS = "problems"
 OPT_IDEMPOTENT = "idempotent"
 
 # What a bearer token check answers (core.tokens' reasons); the role guards add 403.
-AUTH_CODES = ("unauthorized", "token_expired", "token_invalid", "token_malformed", "token_not_yet_valid")
+AUTH_CODES = (
+    "unauthorized",
+    "token_expired",
+    "token_invalid",
+    "token_malformed",
+    "token_not_yet_valid",
+    "session_ended",
+)
 GUARDS: dict[str, dict[int, tuple[str, ...]]] = {
     "principal": {401: AUTH_CODES},
     "account": {401: AUTH_CODES, 403: ("forbidden",)},
