@@ -49,7 +49,7 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         operation_id="loginStaff",
         summary="Counter clerk or agency reviewer login",
-        opt=problems(login_failed=401, account_locked=429),
+        opt=problems(login_failed=401, login_throttled=429),
     )
     async def staff_login(self, data: StaffLoginRequest, ctx: AppContext, request: Request) -> TokenPair:
         return await service.staff_login(ctx, data.username, data.password, client_address(request))

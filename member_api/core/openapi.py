@@ -25,7 +25,14 @@ OPT_PROBLEMS = "problems"
 OPT_IDEMPOTENT = "idempotent"
 
 # What a bearer token check answers (core.tokens' reasons); the role guards add 403.
-AUTH_CODES = ("unauthorized", "token_expired", "token_invalid", "token_malformed", "token_not_yet_valid")
+AUTH_CODES = (
+    "unauthorized",
+    "token_expired",
+    "token_invalid",
+    "token_malformed",
+    "token_not_yet_valid",
+    "session_ended",
+)
 GUARDS: dict[str, dict[int, tuple[str, ...]]] = {
     "principal": {401: AUTH_CODES},
     "account": {401: AUTH_CODES, 403: ("forbidden",)},
@@ -37,9 +44,19 @@ GUARDS: dict[str, dict[int, tuple[str, ...]]] = {
     # ``?member_id=`` names a dependant or a member who authorised the caller (P1); anyone else's is 404.
     "subject_member_id": {403: ("family_scope_missing",), 404: ("not_found",), 422: ("validation_error",)},
 }
-JSON_BODY = {400: ("malformed_json", "body_too_deep"), 413: ("body_too_large",), 422: ("validation_error",)}
+JSON_BODY = {
+    400: ("malformed_json", "body_too_deep"),
+    413: ("body_too_large",),
+    422: ("validation_error", "control_character"),
+}
 # A multipart body that cannot be parsed, or a text part that is not UTF-8 (a file sent without a filename).
-FORM_BODY = {400: ("bad_request", "malformed_body"), 413: ("body_too_large",), 422: ("validation_error",)}
+FORM_BODY = {
+    400: ("bad_request", "malformed_body", "malformed_form"),
+    413: ("body_too_large",),
+    422: ("validation_error", "control_character"),
+}
+# Query names and values are checked app-wide (core.edge): not UTF-8, or a control character in them.
+QUERY = {400: ("malformed_query",), 422: ("control_character",)}
 UPLOAD_PROBLEMS = {
     code: 422
     for code in (
@@ -82,6 +99,7 @@ def operation_problems(handler: HTTPRouteHandler) -> dict[int, list[str]]:
         add({404: ("not_found",), 422: ("validation_error",)})
     if names - NOT_PARAMETERS - path_params:
         add({422: ("validation_error",)})
+    add(QUERY)
     opt = handler.opt or {}
     if opt.get(OPT_IDEMPOTENT):
         add(_by_status(IDEMPOTENCY_PROBLEMS))

@@ -58,6 +58,7 @@ class MeController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="createBindingCode",
         summary="A short-lived single-use code for binding at a counter (the previous one stops working)",
+        opt=problems(account_already_bound=409, rate_limited=429),
     )
     async def binding_code(self, account: Principal, ctx: AppContext) -> Response[BindingCode]:
         return Response(await service.binding_code(ctx, account), status_code=HTTP_201_CREATED, headers=NO_STORE)
@@ -83,6 +84,15 @@ class CounterBindingsController(Controller):
         summary="Bind the phone account showing this code to the member whose ID card was checked in person",
         description="Clerks and agency reviewers. Requires an `Idempotency-Key` header. A record bound to "
         "another phone is moved to this one; that account is unbound and told why.",
+        opt=problems(
+            idempotent=True,
+            invalid_id_number=422,
+            member_not_found=404,
+            binding_code_invalid=422,
+            account_already_bound=409,
+            already_bound=409,
+            rate_limited=429,
+        ),
     )
     async def bind(
         self, data: CounterBindingRequest, request: Request, ctx: AppContext, staff: Principal

@@ -247,12 +247,8 @@ async def test_roles_are_enforced(client):
     clerk = await staff_headers(client, "clerk_zj_dh")
     assert_problem(await client.get("/v1/me", headers=clerk), 403, "forbidden")
     member = await member_headers(client)
-    assert_problem(
-        await client.post(
-            "/v1/counter/verify", json={"id_number": client.world["members"][0]["id_number"]}, headers=member
-        ),
-        403,
-    )
+    id_number = member_entry(client, "SG0000000001")["id_number"]  # a valid body: the role is what is refused
+    assert_problem(await client.post("/v1/counter/verify", json={"id_number": id_number}, headers=member), 403)
     assert_problem(await client.get("/v1/review/change-requests", headers=member), 403)
 
 

@@ -67,7 +67,7 @@ PUBLISHED = {
     ("GET", "/v1/review/claims/{claim_id}/receipts/{receipt_id}"): "getClaimReceiptForReview",
     ("POST", "/v1/review/claims/{claim_id}/review"): "startClaimReview",
 }
-IDEMPOTENT = {"createClaim", "settleVisit", "reverseSettlement"}
+IDEMPOTENT = {"createClaim", "settleVisit", "reverseSettlement", "createCounterBinding"}
 AUTH_CODES = {"unauthorized", "token_expired", "token_invalid", "token_malformed", "token_not_yet_valid"}
 
 
