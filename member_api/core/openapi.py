@@ -99,7 +99,7 @@ def operation_problems(handler: HTTPRouteHandler) -> dict[int, list[str]]:
         add({404: ("not_found",), 422: ("validation_error",)})
     if names - NOT_PARAMETERS - path_params:
         add({422: ("validation_error",)})
-    add(QUERY)
+        add(QUERY)
     opt = handler.opt or {}
     if opt.get(OPT_IDEMPOTENT):
         add(_by_status(IDEMPOTENCY_PROBLEMS))
