@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     rot.add_argument("--set", choices=["all", "access", "credential"], default="all")
     rot.set_defaults(fn=cmd_rotate_keys)
     rev = sub.add_parser("revoke-key", help="withdraw a signing key at once (a new one is made if it was current)")
-    rev.add_argument("kid")
+    rev.add_argument("kid", help="the key id; write -- before it when it starts with a dash")
     rev.set_defaults(fn=cmd_revoke_key)
     pw = sub.add_parser("set-staff-password", help="replace a staff password (stdin or prompt); ends its sessions")
     pw.add_argument("--username", required=True)

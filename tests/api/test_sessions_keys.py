@@ -113,7 +113,7 @@ async def test_revoked_keys_are_withdrawn_at_once_on_every_worker(server):
             await http.post("/v1/counter/verify", json={"credential": credential}, headers=clerk)
         ).status_code == 200
 
-        out = await asyncio.to_thread(server.cli, "revoke-key", cred_kid)
+        out = await asyncio.to_thread(server.cli, "revoke-key", "--", cred_kid)
         assert "new current key" in out
         for _ in range(10):  # several calls: both workers answer
             assert cred_kid not in {k["kid"] for k in (await http.get("/.well-known/jwks.json")).json()["keys"]}
@@ -123,7 +123,7 @@ async def test_revoked_keys_are_withdrawn_at_once_on_every_worker(server):
         assert jwt.get_unverified_header(fresh)["kid"] != cred_kid
         assert (await http.post("/v1/counter/verify", json={"credential": fresh}, headers=clerk)).status_code == 200
 
-        await asyncio.to_thread(server.cli, "revoke-key", access_kid)
+        await asyncio.to_thread(server.cli, "revoke-key", "--", access_kid)
         for _ in range(10):
             assert (await http.get("/v1/me", headers=bearer(resident))).status_code == 401
         renewed = (await http.post("/v1/auth/refresh", json={"refresh_token": resident["refresh_token"]})).json()
