@@ -18,7 +18,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Schema, SecurityScheme, Tag
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from piccolo.engine.base import Engine
@@ -296,9 +296,6 @@ def create_app(
             if owns_engine:
                 await db.close(engine)
 
-    prometheus = PrometheusConfig(
-        app_name="member_api", prefix="member_api", group_path=True, exclude_unhandled_paths=True, exclude=["/metrics"]
-    )
     assets_dir = docs_assets_dir(settings)
     if not (assets_dir / "swagger-ui-bundle.js").is_file():
         log.warning("docs_assets_missing", extra={"dir": str(assets_dir), "fix": "bash scripts/setup.sh"})
@@ -318,7 +315,7 @@ def create_app(
             "officer": Provide(provide_officer),
         },
         exception_handlers=web.exception_handlers(EXCEPTION_HANDLERS),  # type: ignore[arg-type]
-        middleware=[RequestIdMiddleware, prometheus.middleware],
+        middleware=[RequestIdMiddleware],
         # The trust edge (core/edge.py): strict JSON bodies, control characters refused in every query, data
         # header and form field (a layer that sets its own before_request must call check_request_text too),
         # and nosniff / no-store on every response.

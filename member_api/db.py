@@ -52,10 +52,18 @@ def activate(engine: Engine) -> None:
         table._meta.db = engine
 
 
-def current_engine() -> Engine:
-    from member_api import piccolo_conf
+_conf: Any = None
 
-    return piccolo_conf.DB
+
+def current_engine() -> Engine:
+    """piccolo's engine (the conf module imports this one, so it is looked up once, at first use)."""
+    global _conf
+    if _conf is None:
+        from member_api import piccolo_conf
+
+        _conf = piccolo_conf
+    engine: Engine = _conf.DB
+    return engine
 
 
 async def prepare(engine: Engine, pool: bool = True) -> None:

@@ -39,8 +39,13 @@ async def provide_principal(request: Request, ctx: AppContext) -> Principal:
     if role == "member" and sub.startswith("a") and sub[1:].isdigit():
         return Principal(role="member", account_id=int(sub[1:]), session=sid)
     if role in STAFF_ROLES and sub.startswith("s") and sub[1:].isdigit():
-        staff = await fetch_one("SELECT active, facility FROM staff WHERE id = {}", int(sub[1:]))
-        if not staff or not staff["active"]:
+        staff_id = int(sub[1:])
+        staff = ctx.caches.staff.get(staff_id)
+        if staff is None:  # a deactivated account or a moved clerk is noticed as late as an ended session
+            row = await fetch_one("SELECT active, facility FROM staff WHERE id = {}", staff_id)
+            staff = ctx.caches.staff[staff_id] = (bool(row and row["active"]), row["facility"] if row else None)
+        active, facility = staff
+        if not active:
             raise unauthorized()
-        return Principal(role=role, staff_id=int(sub[1:]), facility_id=staff["facility"], session=sid)
+        return Principal(role=role, staff_id=staff_id, facility_id=facility, session=sid)
     raise unauthorized("token_invalid")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from member_api.core.storage import write_synced
 
@@ -144,13 +145,16 @@ class KeyRing:
             _write_once(key_dir / "epoch", secrets.token_bytes(8))
         self.hash_secret = secret_path.read_bytes()
         self.subject_key = subject_path.read_bytes()
+        self.subject_cipher = AESSIV(self.subject_key)
+        """Seals e-credential subjects; built once (its key schedule is a tenth of a credential's cost)."""
+        self._epoch_path = str(key_dir / "epoch")  # a plain string: checked on every signed or verified token
         self._stamp: tuple[int, int, int] | None = None
         self._sets: dict[str, KeySet] = {}
         self._reload(self._epoch_stamp())
 
     def _epoch_stamp(self) -> tuple[int, int, int] | None:
         try:
-            st = os.stat(self.key_dir / "epoch")
+            st = os.stat(self._epoch_path)
         except FileNotFoundError:
             return None
         return (st.st_ino, st.st_mtime_ns, st.st_size)

@@ -14,7 +14,6 @@ import struct
 from datetime import datetime
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from member_api.core.errors import ApiError
 from member_api.core.keys import KeyRing, b64url
@@ -24,16 +23,16 @@ AUDIENCE = "c"  # one letter: every byte of the token enlarges the QR code
 SUBJECT_CONTEXT = [b"member-api credential subject v1"]
 
 
-def seal_subject(keyring: KeyRing, member_id: int) -> str:
-    """32 bytes (43 characters): the SIV tag and the encrypted random bytes and member id."""
-    plain = secrets.token_bytes(8) + struct.pack(">Q", member_id)
-    return b64url(AESSIV(keyring.subject_key).encrypt(plain, SUBJECT_CONTEXT))
+def seal_subject(keyring: KeyRing, member_id: int, nonce: bytes | None = None) -> str:
+    """32 bytes (43 characters): the SIV tag and the encrypted random bytes (8, fresh) and member id."""
+    plain = (nonce or secrets.token_bytes(8)) + struct.pack(">Q", member_id)
+    return b64url(keyring.subject_cipher.encrypt(plain, SUBJECT_CONTEXT))
 
 
 def open_subject(keyring: KeyRing, subject: str) -> int | None:
     try:
         sealed = _b64decode(subject)
-        plain = AESSIV(keyring.subject_key).decrypt(sealed, SUBJECT_CONTEXT)
+        plain = keyring.subject_cipher.decrypt(sealed, SUBJECT_CONTEXT)
     except (InvalidTag, ValueError):
         return None
     if len(plain) != 16:
@@ -49,7 +48,8 @@ def _b64decode(text: str) -> bytes:
 
 def issue(keyring: KeyRing, member_id: int, now: datetime, ttl_s: int) -> tuple[str, int]:
     exp = int(now.timestamp()) + ttl_s
-    claims = {"sub": seal_subject(keyring, member_id), "jti": secrets.token_urlsafe(9), "exp": exp, "aud": AUDIENCE}
+    fresh = secrets.token_bytes(17)  # one draw: 8 bytes seal the subject, 9 make the jti
+    claims = {"sub": seal_subject(keyring, member_id, fresh[:8]), "jti": b64url(fresh[8:]), "exp": exp, "aud": AUDIENCE}
     return sign(keyring.credential, claims, headers={"typ": None}), exp
 
 

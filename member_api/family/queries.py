@@ -67,10 +67,19 @@ async def grants_of(member_id: int) -> list[dict[str, Any]]:
     )
 
 
-async def members_acting_for(member_id: int, scope: str) -> list[int]:
-    """Relatives whose active grant includes ``scope``."""
-    rows = await fetch("SELECT relative, scopes FROM family_grant WHERE member = {} AND status = {}", member_id, ACTIVE)
-    return [r["relative"] for r in rows if scope in r["scopes"].split(",")]
+async def guardian_and_relatives(member_id: int, scope: str) -> tuple[dict[str, Any] | None, list[int]]:
+    """The member's guardian facts (``guardian``, ``birth_date``) and the relatives whose active grant includes
+    ``scope``, in one statement: a notice is written for every fund movement."""
+    rows = await fetch(
+        "SELECT m.guardian, m.birth_date, g.relative, g.scopes FROM member m"
+        " LEFT JOIN family_grant g ON g.member = m.id AND g.status = {} WHERE m.id = {} ORDER BY g.id",
+        ACTIVE,
+        member_id,
+    )
+    if not rows:
+        return None, []
+    relatives = [r["relative"] for r in rows if r["relative"] is not None and scope in r["scopes"].split(",")]
+    return {"guardian": rows[0]["guardian"], "birth_date": rows[0]["birth_date"]}, relatives
 
 
 async def update_status(grant_id: int, values: dict[str, Any]) -> None:

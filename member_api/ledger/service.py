@@ -40,6 +40,8 @@ class Entry:
     referral_id: int | None = None
     credential_jti: str | None = None
     reason_text: str = ""
+    facility_name: str | None = None
+    """For the member's notice, when the caller has read it already (one statement fewer)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ async def post(
         }
     )
     before, after = await _apply(account, result.fund_fen, result.out_of_city, now)
-    await notify_movement(row, now)
+    await notify_movement(row, now, entry.facility_name)
     return Posted(movement=row, before=before, after=after), result
 
 

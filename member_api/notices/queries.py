@@ -32,10 +32,6 @@ async def insert(
         )
 
 
-async def member_guardian(member_id: int) -> dict[str, Any] | None:
-    return await fetch_one("SELECT guardian, birth_date FROM member WHERE id = {}", member_id)
-
-
 async def facility_name(facility_id: int) -> str:
     row = await fetch_one("SELECT name FROM facility WHERE id = {}", facility_id)
     return str(row["name"]) if row else ""

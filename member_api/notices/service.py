@@ -25,11 +25,10 @@ def yuan(fen: int) -> str:
 async def recipients(member_id: int, day: date) -> list[int]:
     """The member, the guardian while guardianship applies, and relatives with the view scope."""
     found = [member_id]
-    facts = await queries.member_guardian(member_id)
+    facts, relatives = await family_queries.guardian_and_relatives(member_id, "view")
     if facts and facts["guardian"] and guardianship_applies(parameters.for_date(day), facts["birth_date"], day):
         found.append(facts["guardian"])
-    found += await family_queries.members_acting_for(member_id, "view")
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(found + relatives))
 
 
 def movement_text(row: dict[str, Any], facility: str) -> str:
@@ -52,9 +51,9 @@ def _day(at: datetime | date) -> date:
     return at.date() if isinstance(at, datetime) else at
 
 
-async def notify_movement(row: dict[str, Any], now: datetime) -> None:
+async def notify_movement(row: dict[str, Any], now: datetime, facility_name: str | None = None) -> None:
     """Called by the ledger inside the movement's transaction: the notice commits with the money or not at all."""
-    text = movement_text(row, await queries.facility_name(row["facility"]))
+    text = movement_text(row, facility_name or await queries.facility_name(row["facility"]))
     await queries.insert(
         await recipients(row["member"], _day(now)), row["member"], row["kind"], text, now, movement_id=row["id"]
     )

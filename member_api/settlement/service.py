@@ -309,6 +309,7 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
                 emergency=req.emergency,
                 referral_id=req.referral_id,
                 credential_jti=visit.jti,
+                facility_name=visit.facility["name"],
             )
 
             def compute(state: AccountState) -> Reimbursement:
