@@ -2,9 +2,10 @@
 
 - e-credential token / PNG / SVG requests per second against a plain JSON endpoint of the same server;
 - PNG rendering cost in-process (budget 8 ms);
-- counter settlements per second against the same transaction written directly with asyncpg.
+- counter settlements per second against the same statements sent directly with asyncpg;
+- settlement latency (p50/p99) at a fixed, open-loop rate (default 200 per second).
 
-    .venv/bin/python -m benchmarks.http_load [--seconds 10] [--connections 16] [--workers 1]
+    .venv/bin/python -m benchmarks.http_load [--seconds 10] [--connections 16] [--workers 1] [--rate 200]
 """
 
 from __future__ import annotations
@@ -221,6 +222,38 @@ async def asyncpg_baseline(
     return done / elapsed
 
 
+async def fixed_rate(
+    url: str, headers: dict[str, str], bodies: list[bytes], rate: int, seconds: int
+) -> tuple[float, float, int]:
+    """(p50 ms, p99 ms, non-201 answers) of settlements sent open-loop at ``rate`` per second.
+
+    Request ``i`` is due at ``start + i / rate`` whether or not earlier ones have answered, and its latency counts
+    from when it was due, so a stall shows in the percentiles instead of slowing the load (no coordinated omission).
+    """
+    latencies: list[float] = []
+    failed = 0
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+
+        async def one(i: int, due: float) -> None:
+            nonlocal failed
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            answer = await http.post(
+                "/v1/counter/settlements",
+                content=bodies[i % len(bodies)],
+                headers={**headers, "Idempotency-Key": f"rate-{i}-{secrets.token_hex(4)}"},
+            )
+            latencies.append((time.perf_counter() - due) * 1000)
+            failed += answer.status_code != 201
+
+        start = time.perf_counter() + 0.2
+        await asyncio.gather(*(one(i, start + i / rate) for i in range(rate * seconds)))
+    cuts = statistics.quantiles(latencies, n=100)
+    return cuts[49], cuts[98], failed
+
+
 def png_ms(token: str) -> float:
     samples = []
     for _ in range(200):
@@ -230,7 +263,7 @@ def png_ms(token: str) -> float:
     return statistics.median(samples)
 
 
-async def main(seconds: int, connections: int, workers: int) -> None:
+async def main(seconds: int, connections: int, workers: int, rate: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with running_server("postgres", Path(tmp), workers=workers) as server:
             manifest = json.loads((Path(tmp) / "manifest.json").read_text())
@@ -256,6 +289,11 @@ async def main(seconds: int, connections: int, workers: int) -> None:
             script = Path(tmp) / "settle.lua"
             script.write_text(SETTLE_LUA % (",".join(f'"{i}"' for i in id_numbers), today.isoformat()))
             results["POST /v1/counter/settlements"] = wrk(server.url, seconds, connections, clerk_auth, script)
+            bodies = [
+                json.dumps({"visit_date": today.isoformat(), "id_number": i, "compliant_fen": 100}).encode()
+                for i in id_numbers
+            ]
+            p50, p99, failed = await fixed_rate(server.url, clerk_auth, bodies, rate, max(seconds, 10))
             conn = await asyncpg.connect(url)
             hashes = [
                 r["id_hash"] for r in await conn.fetch("SELECT id_hash FROM member WHERE insurance_no LIKE 'BENCH%'")
@@ -271,6 +309,8 @@ async def main(seconds: int, connections: int, workers: int) -> None:
         print(f"{name:40s} {rps:10.0f} req/s   ratio to plain JSON {rps / plain:.2f}")
     settle = results["POST /v1/counter/settlements"]
     print(f"{'asyncpg, same transaction by hand':40s} {baseline:10.0f} tx/s    API/asyncpg {settle / baseline:.2f}")
+    print(f"settlements at a fixed {rate} req/s for {max(seconds, 10)} s: p50 {p50:.1f} ms, p99 {p99:.1f} ms", end="")
+    print(f" ({failed} not 201)" if failed else "")
     print(
         f"credential PNG render (in-process, median of 200): {png_ms(token):.2f} ms; "
         f"QR version {render.version_for(token)}; token {len(token)} chars"
@@ -282,5 +322,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--rate", type=int, default=200, help="settlements per second for the latency run")
     a = parser.parse_args()
-    asyncio.run(main(a.seconds, a.connections, a.workers))
+    asyncio.run(main(a.seconds, a.connections, a.workers, a.rate))
