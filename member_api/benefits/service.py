@@ -14,8 +14,9 @@ from member_api.facilities import designation as designation_service
 from member_api.facilities.tables import Facility
 from member_api.ledger import service as ledger
 from member_api.ledger.schemas import SettlementView
-from member_api.members.service import eligibility, enrollment
+from member_api.members.service import enrollment
 from member_api.policy import parameters
+from member_api.policy.eligibility import is_eligible
 from member_api.policy.reimbursement import remaining_caps
 
 
@@ -32,7 +33,8 @@ async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefit
     today = local_today(ctx.clock)
     year = year or today.year
     params = _year_params(year)
-    if await enrollment(member_id, year) is None:
+    enrolled = await enrollment(member_id, year)
+    if enrolled is None:
         raise ApiError(
             "not_enrolled", 404, f"{year} 年度未参加居民医保", f"Not enrolled for {year}.", extra={"year": year}
         )
@@ -42,7 +44,7 @@ async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefit
     return Benefits(
         year=year,
         enrolled=True,
-        eligible=await eligibility(member_id, today if year == today.year else date(year, 12, 31)),
+        eligible=is_eligible(enrolled, today if year == today.year else date(year, 12, 31)),
         annual_cap_fen=params.annual_cap_fen,
         used_fen=state.used_fen,
         remaining_fen=annual,

@@ -136,7 +136,7 @@ async def _view(row: dict[str, Any]) -> DesignationView:
     ids = [row["institution"], *([row["station"]] if row["station"] else [])]
     if row.get("made_by_facility"):
         ids.append(row["made_by_facility"])
-    facilities = {f["id"]: f for f in await Facility.select().where(Facility.id.is_in(ids))}
+    facilities = await queries.facilities_by_id(ids)
     names = {i: f["name"] for i, f in facilities.items()}
     return DesignationView(
         id=row["id"],
@@ -153,9 +153,7 @@ async def _view(row: dict[str, Any]) -> DesignationView:
 
 
 async def _change_free(member_id: int, year: int) -> bool:
-    return not await Designation.exists().where(
-        (Designation.member == member_id) & (Designation.year == year) & Designation.source.is_in(list(CHOICE_SOURCES))
-    )
+    return not await queries.has_designation_from(member_id, year, CHOICE_SOURCES)
 
 
 async def current(ctx: AppContext, member_id: int, year: int | None) -> CurrentDesignation:

@@ -27,6 +27,18 @@ async def facilities_by_id(ids: list[int]) -> dict[int, dict[str, Any]]:
     return {r["id"]: r for r in rows}
 
 
+async def has_designation_from(member_id: int, year: int, sources: tuple[str, ...]) -> bool:
+    """Whether any of the member's designation rows of ``year`` came from one of ``sources``."""
+    marks = ", ".join("{}" for _ in sources)
+    row = await fetch_one(
+        f"SELECT 1 AS hit FROM designation WHERE member = {{}} AND year = {{}} AND source IN ({marks}) LIMIT 1",  # noqa: S608
+        member_id,
+        year,
+        *sources,
+    )
+    return row is not None
+
+
 # A period [from, to) holding a day. The statements below are built from constants only (hence the noqa).
 # A designation belongs to one policy year (R2): last year's open row is not in force this year until carried over.
 IN_FORCE_ON = "year = {} AND valid_from <= {} AND (valid_to IS NULL OR valid_to > {})"
