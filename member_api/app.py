@@ -24,7 +24,7 @@ from litestar.static_files import create_static_files_router
 from piccolo.engine.base import Engine
 
 from member_api import db, web
-from member_api.auth.guards import provide_principal
+from member_api.auth.guards import authenticate_first, request_principal
 from member_api.auth.routes import AuthController
 from member_api.core.clock import Clock, SystemClock, local_today
 from member_api.core.context import AppContext, provide_ctx
@@ -200,6 +200,14 @@ def route_handlers() -> list[object]:
     return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
 
 
+async def trust_edge(request: Request) -> None:
+    """``before_request``: the bearer token before any input, so a request without valid credentials is 401 whatever
+    its query or body hold (a client fixes its login first, and an anonymous upload is never parsed); then hostile
+    text in the query, data headers and form fields."""
+    await authenticate_first(request)
+    await check_request_text(request)
+
+
 class MetricsController(PrometheusController):
     """Prometheus text format for a bearer of ``MEMBER_API_METRICS_TOKEN``; kept out of the OpenAPI document."""
 
@@ -306,7 +314,7 @@ def create_app(
         template_config=web.template_config(),
         dependencies={
             "ctx": Provide(provide_ctx, sync_to_thread=False),
-            "principal": Provide(provide_principal),
+            "principal": Provide(request_principal),
             "caller": Provide(provide_member_caller),
             "subject_member_id": Provide(provide_subject_member),
             "clerk": Provide(provide_clerk),
@@ -316,11 +324,11 @@ def create_app(
         },
         exception_handlers=web.exception_handlers(EXCEPTION_HANDLERS),  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware],
-        # The trust edge (core/edge.py): strict JSON bodies, control characters refused in every query, data
-        # header and form field (a layer that sets its own before_request must call check_request_text too),
-        # and nosniff / no-store on every response.
+        # The trust edge: credentials first (auth/guards.py), then strict JSON bodies, control characters refused
+        # in every query, data header and form field (core/edge.py; a layer that sets its own before_request must
+        # call trust_edge too), and nosniff / no-store on every response.
         request_class=StrictRequest,
-        before_request=check_request_text,
+        before_request=trust_edge,
         before_send=[secure_headers],
         cors_config=cors_config(settings),
         openapi_config=openapi_config(),

@@ -3,17 +3,30 @@
 A token is accepted when its signature (by an access key still in the key ring), audience, issuer and
 times check out and its session (``sid``) is still open: logout, refresh-token reuse and a staff password
 change end a session, and every worker refuses its tokens at most ``caches.SESSION_CHECK_TTL_S`` later.
+
+Credentials come before input: ``authenticate_first`` (the first step of the app's ``before_request``) checks the
+token of every route that needs a principal before the query, headers or body are read, so a request without
+valid credentials is 401 whatever else is wrong with it, and an anonymous upload is never parsed.
 """
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+from weakref import WeakKeyDictionary
+
 from litestar import Request
+from litestar.handlers import BaseRouteHandler
 
 from member_api.auth.service import session_open
 from member_api.core.context import AppContext
 from member_api.core.principal import STAFF_ROLES, Principal, unauthorized
 from member_api.core.tokens import TokenError, verify
 from member_api.db import fetch_one
+
+PRINCIPAL = "principal"
+_STATE_KEY = "member_api.principal"
+_NEEDS_PRINCIPAL: WeakKeyDictionary[BaseRouteHandler, bool] = WeakKeyDictionary()
 
 
 async def provide_principal(request: Request, ctx: AppContext) -> Principal:
@@ -49,3 +62,31 @@ async def provide_principal(request: Request, ctx: AppContext) -> Principal:
             raise unauthorized()
         return Principal(role=role, staff_id=staff_id, facility_id=facility, session=sid)
     raise unauthorized("token_invalid")
+
+
+def needs_principal(handler: BaseRouteHandler) -> bool:
+    """Whether the handler's dependencies, followed through the dependencies they take, reach ``principal``."""
+    known = _NEEDS_PRINCIPAL.get(handler)
+    if known is None:
+        providers = handler.resolve_dependencies()
+        pending, seen = list(handler.parsed_fn_signature.parameters), set()
+        while pending:
+            name = pending.pop()
+            if name in providers and name not in seen:
+                seen.add(name)
+                pending += inspect.signature(providers[name].dependency).parameters
+        known = _NEEDS_PRINCIPAL[handler] = PRINCIPAL in seen
+    return known
+
+
+async def authenticate_first(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` step: the bearer check of a route that needs a principal, kept for the dependency."""
+    if needs_principal(request.route_handler):
+        ctx: AppContext = request.app.state.ctx
+        request.state[_STATE_KEY] = await provide_principal(request, ctx)
+
+
+async def request_principal(request: Request[Any, Any, Any], ctx: AppContext) -> Principal:
+    """The ``principal`` dependency: the one ``authenticate_first`` found, else checked now."""
+    found = request.state.get(_STATE_KEY)
+    return found if isinstance(found, Principal) else await provide_principal(request, ctx)

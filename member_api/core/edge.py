@@ -6,8 +6,9 @@ One place for every input a client controls:
   any string or key is 422 ``control_character`` naming the field; the value is then converted to the route's
   body type with msgspec ``strict=True``, so ``"100"`` is not an integer and ``"true"`` is not a boolean.
 - Query values and names, data headers (``Idempotency-Key``), multipart/urlencoded text fields and upload file
-  names (``check_request_text``, the app's ``before_request`` hook): a control character is 422 naming it;
-  a query string or form field that is not UTF-8 is 400.
+  names (``check_request_text``, run by the app's ``before_request`` hook once the bearer token of a route that
+  needs one has passed): a control character is 422 naming it; a query string or form field that is not UTF-8
+  is 400.
 - Response headers (``secure_headers``, a ``before_send`` hook, so router 404s and CORS answers get them too):
   ``X-Content-Type-Options: nosniff`` everywhere; ``Cache-Control: no-store`` on every ``/v1`` answer except
   the public facility catalogue, unless the route chose its own.

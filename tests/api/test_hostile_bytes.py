@@ -157,3 +157,26 @@ async def test_hostile_bytes_are_refused_on_every_route(client, kind):
     assert ran > 0
     assert not failures, f"{len(failures)} of {ran} cases:\n" + "\n".join(failures[:40])
     assert await _tables() == before
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_without_credentials_every_hostile_case_is_401(client, kind):
+    """Credentials come before input: a route that needs a token answers 401 without one, whatever its query,
+    headers or body hold (an anonymous upload is not even parsed), as a client fixes its login first."""
+    failures, ran = [], 0
+    for endpoint in ENDPOINTS:
+        if endpoint.role is None or _web(endpoint):
+            continue
+        for case, kwargs, _, _, _ in _cases(kind, endpoint):
+            ran += 1
+            headers = {"Idempotency-Key": str(uuid.uuid4())}
+            if "content" in kwargs:
+                headers["content-type"] = "application/json"
+            headers.update(kwargs.get("headers", {}))
+            response = await client.request(
+                endpoint.method, kwargs.get("url", endpoint.path), content=kwargs.get("content"), headers=headers
+            )
+            if _refusal(response)[:2] != (401, "unauthorized"):
+                failures.append(f"{endpoint.label} [{case}]: {response.status_code} {response.text[:200]}")
+    assert ran > 0
+    assert not failures, f"{len(failures)} of {ran} cases:\n" + "\n".join(failures[:40])

@@ -25,6 +25,7 @@ ROLE_OF_DEPENDENCY = {
     "clerk": "clerk",
     "reviewer": "reviewer",
     "staff": "reviewer",
+    "officer": "officer",
 }
 NOT_QUERY = {"request", "scope", "headers", "cookies", "state", "socket", "body"}
 STRINGISH = (mi.StrType, mi.LiteralType, mi.DateType, mi.DateTimeType, mi.TimeType, mi.UUIDType, mi.EnumType)
@@ -129,4 +130,5 @@ async def role_headers(client: Any) -> dict[str | None, dict[str, str]]:
         "member": await member_headers(client),
         "clerk": await staff_headers(client, "clerk_zj_dh"),
         "reviewer": await staff_headers(client, "reviewer_agency"),
+        "officer": await staff_headers(client, "officer_agency"),
     }
