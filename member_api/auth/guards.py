@@ -11,9 +11,7 @@ valid credentials is 401 whatever else is wrong with it, and an anonymous upload
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from litestar import Request
 from litestar.handlers import BaseRouteHandler
@@ -26,7 +24,6 @@ from member_api.db import fetch_one
 
 PRINCIPAL = "principal"
 _STATE_KEY = "member_api.principal"
-_NEEDS_PRINCIPAL: WeakKeyDictionary[BaseRouteHandler, bool] = WeakKeyDictionary()
 
 
 async def provide_principal(request: Request, ctx: AppContext) -> Principal:
@@ -65,18 +62,16 @@ async def provide_principal(request: Request, ctx: AppContext) -> Principal:
 
 
 def needs_principal(handler: BaseRouteHandler) -> bool:
-    """Whether the handler's dependencies, followed through the dependencies they take, reach ``principal``."""
-    known = _NEEDS_PRINCIPAL.get(handler)
-    if known is None:
-        providers = handler.resolve_dependencies()
-        pending, seen = list(handler.parsed_fn_signature.parameters), set()
-        while pending:
-            name = pending.pop()
-            if name in providers and name not in seen:
-                seen.add(name)
-                pending += inspect.signature(providers[name].dependency).parameters
-        known = _NEEDS_PRINCIPAL[handler] = PRINCIPAL in seen
-    return known
+    """Whether the handler's dependencies, followed through the dependencies they take, reach ``principal``
+    (a few dictionary lookups: litestar keeps the resolved providers and their parsed signatures)."""
+    providers = handler.resolve_dependencies()
+    pending, seen = list(handler.parsed_fn_signature.parameters), set()
+    while pending:
+        name = pending.pop()
+        if name in providers and name not in seen:
+            seen.add(name)
+            pending += providers[name].parsed_fn_signature.parameters
+    return PRINCIPAL in seen
 
 
 async def authenticate_first(request: Request[Any, Any, Any]) -> None:

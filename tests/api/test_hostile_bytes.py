@@ -180,3 +180,10 @@ async def test_without_credentials_every_hostile_case_is_401(client, kind):
                 failures.append(f"{endpoint.label} [{case}]: {response.status_code} {response.text[:200]}")
     assert ran > 0
     assert not failures, f"{len(failures)} of {ran} cases:\n" + "\n".join(failures[:40])
+
+
+async def test_options_on_every_path_is_answered(client):
+    """litestar's automatic OPTIONS handler passes the app's before_request too (a plain handler, not ours)."""
+    for path in sorted({e.path for e in ENDPOINTS if not _web(e)}):
+        response = await client.options(path)
+        assert response.status_code < 500, (path, response.status_code, response.text[:200])
