@@ -36,7 +36,7 @@ from member_api.agency.schemas import (
 from member_api.agency.service import month_not_ended, policy_year
 from member_api.audit.service import record
 from member_api.core.clock import LOCAL_TZ, Clock, local_today
-from member_api.core.errors import ApiError, invalid_field
+from member_api.core.errors import ApiError, FieldError
 from member_api.core.principal import Principal
 from member_api.db import write_transaction
 from member_api.members.identity import mask_name
@@ -232,7 +232,19 @@ async def listing(
     return SignalList(year=year, month=month, counts=counts, items=signals[:limit])
 
 
+def _no_signal() -> ApiError:
+    return ApiError(
+        "signal_not_found",
+        404,
+        "该信号不存在",
+        "No such signal.",
+        errors=[FieldError(field="signal_key", message="names no signal")],
+    )
+
+
 def _period_of(key: str) -> tuple[SignalKind, int, int]:
+    """The kind and month a signal key names; a key of no signal's shape (or month) names no signal: 404, as for
+    a well-formed key whose signal is not there."""
     parts = key.split(":")
     kind = parts[0]
     try:
@@ -241,10 +253,11 @@ def _period_of(key: str) -> tuple[SignalKind, int, int]:
             return "same_day_repeat", day.year, day.month
         if kind in KINDS and len(parts) >= 3:
             year, month = (int(x) for x in parts[1].split("-"))
-            return kind, year, month  # type: ignore[return-value]
+            if 1 <= month <= 12:
+                return kind, year, month  # type: ignore[return-value]
     except ValueError:
         pass
-    raise invalid_field("signal_key", "信号标识无效", "Not a signal key.", code="signal_not_found")
+    raise _no_signal()
 
 
 async def mark_reviewed(clock: Clock, officer: Principal, key: str, note: str) -> Any:
@@ -252,7 +265,7 @@ async def mark_reviewed(clock: Clock, officer: Principal, key: str, note: str) -
     kind, year, month = _period_of(key)
     signal = next((s for s in await compute(year, month, kind, None) if s.key == key), None)
     if signal is None:
-        raise ApiError("signal_not_found", 404, "该信号不存在", "No such signal.")
+        raise _no_signal()
     now = clock.now()
     async with write_transaction():
         row = await queries.insert_signal_review(

@@ -106,6 +106,11 @@ async def test_r16_officer_marks_a_signal_reviewed_once_with_a_note_audited(clie
         404,
         "signal_not_found",
     )
+    for malformed in ("split_visits:2026-13:1:1", "split_visits:2026-00:1:1", "no_such_kind:2026-10:1", "x:y"):
+        refused = await client.post(
+            "/v1/agency/signals/reviews", json={"signal_key": malformed, "note": "x"}, headers=officer
+        )
+        assert assert_problem(refused, 404, "signal_not_found")["errors"][0]["field"] == "signal_key"
     after = (
         await client.get(
             "/v1/agency/signals",
