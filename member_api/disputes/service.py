@@ -145,15 +145,11 @@ async def decide(ctx: AppContext, reviewer: Principal, dispute_id: int, decision
             if row["status"] != queries.IN_REVIEW or row["taken_by"] != reviewer.staff_id:
                 raise _not_in_hand()
             reversal_id = None
-            if decision == "confirm":
+            if decision == "confirm":  # a settlement a counter reversed meanwhile keeps that reversal
                 original = await ledger.movement(row["settlement_id"])
                 assert original is not None
-                existing = await ledger.reversals_of([original["id"]])
-                if original["id"] in existing:
-                    reversal_id = existing[original["id"]]
-                else:
-                    posted = await ledger.reverse(original, reviewer.staff_id, f"dispute {dispute_id}: {reason}", now)
-                    reversal_id = posted.movement["id"]
+                reason_text = f"dispute {dispute_id}: {reason}"
+                reversal_id = await ledger.ensure_reversed(original, reviewer.staff_id, reason_text, now)
             status = queries.CONFIRMED if decision == "confirm" else queries.REJECTED
             await queries.decide(dispute_id, reviewer.staff_id, status, reason.strip(), reversal_id, now)
             await record(now, reviewer.actor, f"dispute_{status}", "dispute", dispute_id, {"reversal_id": reversal_id})

@@ -112,13 +112,31 @@ async def post(
 
 
 async def reverse(original: dict[str, Any], clerk_id: int | None, reason: str, now: datetime) -> Posted:
-    """Undo a movement by a negative one that restores the cap; the original stays (R11).
+    """Undo a movement by a negative one that restores the cap; the original stays (R11). 409 when it was undone.
 
     The account lock comes first, so of concurrent reversals exactly one sees no reversal yet.
     """
+    posted = await _reverse_once(original, clerk_id, reason, now)
+    if posted is None:
+        raise already_reversed()
+    return posted
+
+
+async def ensure_reversed(original: dict[str, Any], clerk_id: int | None, reason: str, now: datetime) -> int:
+    """The id of the movement undoing ``original``: the one already posted (a counter's, even one committed a
+    moment ago), else a new one; decided under the account lock like ``reverse``, so the movement is undone once."""
+    posted = await _reverse_once(original, clerk_id, reason, now)
+    if posted is not None:
+        return int(posted.movement["id"])
+    found = await queries.reversal_of(original["id"])
+    assert found is not None  # seen under the account lock, and movements are never deleted
+    return int(found["id"])
+
+
+async def _reverse_once(original: dict[str, Any], clerk_id: int | None, reason: str, now: datetime) -> Posted | None:
     account = await queries.lock_account(original["member"], original["year"], now)
     if await queries.reversal_of(original["id"]) is not None:
-        raise already_reversed()
+        return None
     row = await queries.insert_movement(
         {
             "member": original["member"],

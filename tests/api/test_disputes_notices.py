@@ -68,6 +68,30 @@ async def test_p2_confirmed_dispute_reverses_the_settlement_and_restores_the_cap
     assert kinds[:3] == ["dispute_confirmed", "reversal", "counter"]
 
 
+async def test_p2_confirming_a_dispute_keeps_a_reversal_the_counter_made_meanwhile(client):
+    """The settlement is undone once: the dispute records the counter's reversal, the cap is restored once."""
+    settled = await _settle(client)
+    member = await member_headers(client)
+    before = (await client.get("/v1/me/benefits", headers=member)).json()
+    filed = (await _dispute(client, member, settled["id"], photo=False)).json()
+    clerk = await staff_headers(client, "clerk_zj_dh")
+    reversal = await client.post(
+        f"/v1/counter/settlements/{settled['id']}/reversal",
+        json={"reason": "重复录入"},
+        headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert reversal.status_code == 201, reversal.text
+    reviewer = await staff_headers(client, "reviewer_agency")
+    dispute_url = f"/v1/review/disputes/{filed['id']}"
+    await client.post(f"{dispute_url}/take", headers=reviewer)
+    confirm = {"decision": "confirm", "reason": "机构核实为冒名就诊"}
+    decided = await client.post(f"{dispute_url}/decision", json=confirm, headers=reviewer)
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["reversal_id"] == reversal.json()["id"]
+    after = (await client.get("/v1/me/benefits", headers=member)).json()
+    assert after["used_fen"] == before["used_fen"] - settled["fund_fen"]
+
+
 async def test_p2_rejected_dispute_tells_the_member_why_and_the_window_closes(client):
     settled = await _settle(client)
     member = await member_headers(client)
