@@ -19,7 +19,7 @@ from member_api.claims.schemas import (
 )
 from member_api.core.context import AppContext
 from member_api.core.idempotency import run_idempotent
-from member_api.core.openapi import UPLOAD_PROBLEMS, problems
+from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import PathId, QueryId
 from member_api.core.uploads import check_uploads, file_response
@@ -61,7 +61,7 @@ class MeClaimsController(Controller):
         request_max_body_size=UPLOAD_LIMIT,
         operation_id="addClaimReceipts",
         summary="Attach receipt images or itemised lists (JPEG, PNG, PDF) to one item",
-        opt=problems(**UPLOAD_PROBLEMS, claim_not_draft=409),
+        opt=problems(claim_not_draft=409),
     )
     async def receipts(
         self,

@@ -1,9 +1,11 @@
 """The OpenAPI contract for client generators, beyond what litestar derives from the signatures.
 
 A route names the domain problems it can answer in its decorator (``opt=problems(code=status, ...)``); the
-generic ones follow from its signature (a bearer guard: 401/403; a body: 400/413/422; path ids: 404/422; an
-``Idempotency-Key``: 400/409/422). ``refine`` then shapes the built document: only those error responses, the
-``Idempotency-Key`` header where it is required, and every enum a named schema.
+generic ones follow from its signature (a bearer guard: 401/403; a body: 400/413/422, and the upload checks when a
+form carries files; path ids: 404/422; query parameters, its own or a dependency's: 400/422; an
+``Idempotency-Key``, taken wherever the handler calls ``run_idempotent``: 400/409/422). ``refine`` then shapes the
+built document: only those error responses, the ``Idempotency-Key`` header where it is required, and every enum a
+named schema.
 """
 
 from __future__ import annotations
@@ -11,15 +13,18 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from litestar.datastructures import UploadFile
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import Example, OpenAPI, Operation, Reference, Schema
 from litestar.openapi.spec import Parameter as ParameterSpec
 
 from member_api.core.idempotency import PROBLEMS as IDEMPOTENCY_PROBLEMS
-from member_api.core.idempotency import header_parameter
+from member_api.core.idempotency import header_parameter, run_idempotent
+from member_api.core.uploads import PROBLEMS as UPLOAD_PROBLEMS
 
 OPT_PROBLEMS = "problems"
 OPT_IDEMPOTENT = "idempotent"
@@ -33,6 +38,8 @@ AUTH_CODES = (
     "token_not_yet_valid",
     "session_ended",
 )
+# Query names and values are checked app-wide (core.edge): not UTF-8, or a control character in them.
+QUERY = {400: ("malformed_query",), 422: ("control_character",)}
 GUARDS: dict[str, dict[int, tuple[str, ...]]] = {
     "principal": {401: AUTH_CODES},
     "account": {401: AUTH_CODES, 403: ("forbidden",)},
@@ -41,8 +48,14 @@ GUARDS: dict[str, dict[int, tuple[str, ...]]] = {
     "staff": {401: AUTH_CODES, 403: ("forbidden",)},
     "officer": {401: AUTH_CODES, 403: ("forbidden",)},
     "caller": {401: AUTH_CODES, 403: ("forbidden", "binding_required")},
-    # ``?member_id=`` names a dependant or a member who authorised the caller (P1); anyone else's is 404.
-    "subject_member_id": {403: ("family_scope_missing",), 404: ("not_found",), 422: ("validation_error",)},
+    # ``?member_id=`` names a dependant or a member who authorised the caller (P1); anyone else's is 404. A query
+    # parameter, so the query checks answer too.
+    "subject_member_id": {
+        400: QUERY[400],
+        403: ("family_scope_missing",),
+        404: ("not_found",),
+        422: ("validation_error", *QUERY[422]),
+    },
 }
 JSON_BODY = {
     400: ("malformed_json", "body_too_deep"),
@@ -55,27 +68,13 @@ FORM_BODY = {
     413: ("body_too_large",),
     422: ("validation_error", "control_character"),
 }
-# Query names and values are checked app-wide (core.edge): not UTF-8, or a control character in them.
-QUERY = {400: ("malformed_query",), 422: ("control_character",)}
-UPLOAD_PROBLEMS = {
-    code: 422
-    for code in (
-        "file_required",
-        "too_many_files",
-        "file_empty",
-        "file_too_large",
-        "file_type_not_allowed",
-        "image_too_large",
-        "file_corrupt",
-    )
-}
 NOT_PARAMETERS = {"self", "ctx", "request", "data", *GUARDS}
 _PATH_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 
 def problems(*, idempotent: bool = False, **codes: int) -> dict[str, Any]:
     """A route's ``opt``: the problem codes its service can answer (``code=status``), and whether it takes an
-    ``Idempotency-Key`` (then it also answers the idempotency problems)."""
+    ``Idempotency-Key`` (then it also answers the idempotency problems; implied when it calls ``run_idempotent``)."""
     return {OPT_PROBLEMS: dict(codes), OPT_IDEMPOTENT: idempotent}
 
 
@@ -94,17 +93,33 @@ def operation_problems(handler: HTTPRouteHandler) -> dict[int, list[str]]:
     if "data" in names:
         multipart = "MULTI_PART" in str(signature.parameters["data"].annotation)
         add(FORM_BODY if multipart else JSON_BODY)
+        if multipart and _form_has_files(handler):
+            add(_by_status(UPLOAD_PROBLEMS))
     path_params = {name for path in handler.paths for name in _PATH_PARAM.findall(path)}
     if path_params:
         add({404: ("not_found",), 422: ("validation_error",)})
     if names - NOT_PARAMETERS - path_params:
         add({422: ("validation_error",)})
         add(QUERY)
-    opt = handler.opt or {}
-    if opt.get(OPT_IDEMPOTENT):
+    if takes_idempotency_key(handler):
         add(_by_status(IDEMPOTENCY_PROBLEMS))
-    add(_by_status(opt.get(OPT_PROBLEMS, {})))
+    add(_by_status((handler.opt or {}).get(OPT_PROBLEMS, {})))
     return {status: sorted(codes) for status, codes in sorted(found.items())}
+
+
+def takes_idempotency_key(handler: HTTPRouteHandler) -> bool:
+    """Declared (``problems(idempotent=True)``), or the handler hands its work to ``run_idempotent`` itself."""
+    return bool((handler.opt or {}).get(OPT_IDEMPOTENT)) or run_idempotent.__name__ in handler.fn.__code__.co_names
+
+
+def _form_has_files(handler: HTTPRouteHandler) -> bool:
+    """Whether the multipart body type has an ``UploadFile`` field (then every upload check can answer)."""
+    form = typing.get_args(typing.get_type_hints(handler.fn, include_extras=True)["data"])[0]
+    return any(_mentions(hint, UploadFile) for hint in typing.get_type_hints(form).values())
+
+
+def _mentions(hint: Any, wanted: type) -> bool:
+    return hint is wanted or any(_mentions(arg, wanted) for arg in typing.get_args(hint))
 
 
 def _by_status(codes: Mapping[str, int]) -> dict[int, list[str]]:
@@ -143,7 +158,7 @@ def refine(
                         for example in (content.examples or {}).values():
                             if isinstance(example, Example):
                                 example.id = None  # litestar's key for the map, not a member of an Example Object
-            if handler and (handler.opt or {}).get(OPT_IDEMPOTENT):
+            if handler and takes_idempotency_key(handler):
                 operation.parameters = [*(operation.parameters or []), header_parameter()]
             for parameter in operation.parameters or []:
                 if isinstance(parameter, ParameterSpec) and parameter.schema is not None:

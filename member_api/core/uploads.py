@@ -67,6 +67,24 @@ PDF_ACTIVE = frozenset(
 )
 
 
+# code -> status, for the OpenAPI document of every operation whose form carries files (core.openapi)
+PROBLEMS = dict.fromkeys(
+    (
+        "file_required",
+        "too_many_files",
+        "file_empty",
+        "file_too_large",
+        "file_type_not_allowed",
+        "image_too_large",
+        "file_corrupt",
+        "pdf_encrypted",
+        "pdf_active_content",
+        "control_character",
+    ),
+    422,
+)
+
+
 @dataclass(frozen=True)
 class CheckedFile:
     data: bytes

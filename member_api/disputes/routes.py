@@ -10,7 +10,7 @@ from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from member_api.core.context import AppContext
-from member_api.core.openapi import UPLOAD_PROBLEMS, problems
+from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import PathId
 from member_api.core.uploads import check_uploads, file_response
@@ -31,7 +31,7 @@ class MeDisputesController(Controller):
         status_code=HTTP_201_CREATED,
         request_max_body_size=UPLOAD_LIMIT,
         summary="Dispute one of my counter settlements (not me, wrong amount, ...), with an optional photo (P2)",
-        opt=problems(**UPLOAD_PROBLEMS, dispute_window_closed=422, dispute_exists=409),
+        opt=problems(dispute_window_closed=422, dispute_exists=409),
     )
     async def file(
         self,

@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from member_api.core.context import AppContext
 from member_api.core.idempotency import run_idempotent
-from member_api.core.openapi import UPLOAD_PROBLEMS, problems
+from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import Cursor, Near, PathId, QueryId
 from member_api.core.uploads import check_files, check_uploads
@@ -98,9 +98,7 @@ class DesignationController(Controller):
         request_max_body_size=UPLOAD_LIMIT,
         operation_id="requestDesignationChange",
         summary="Ask to change the pair within the year, with evidence files",
-        opt=problems(
-            **UPLOAD_PROBLEMS, **PAIR_PROBLEMS, no_designation=409, same_designation=409, change_request_open=409
-        ),
+        opt=problems(**PAIR_PROBLEMS, no_designation=409, same_designation=409, change_request_open=409),
     )
     async def submit(
         self,

@@ -67,7 +67,14 @@ PUBLISHED = {
     ("GET", "/v1/review/claims/{claim_id}/receipts/{receipt_id}"): "getClaimReceiptForReview",
     ("POST", "/v1/review/claims/{claim_id}/review"): "startClaimReview",
 }
-IDEMPOTENT = {"createClaim", "settleVisit", "reverseSettlement", "createCounterBinding"}
+IDEMPOTENT = {
+    "createClaim",
+    "settleVisit",
+    "reverseSettlement",
+    "createCounterBinding",
+    "recordDesignationForMember",
+    "fileChangeRequestForMember",
+}
 AUTH_CODES = {"unauthorized", "token_expired", "token_invalid", "token_malformed", "token_not_yet_valid"}
 
 
@@ -177,6 +184,14 @@ def test_operations_list_only_the_errors_they_can_answer():
             assert "validation_error" in problem_codes(operation, 422), (method, path)
         if "{" in path:
             assert "not_found" in problem_codes(operation, 404), (method, path)
+    # Kinds of operation, each with what its kind answers: a form with files every upload check; a query parameter
+    # (``?member_id=`` of a dependency too) the query checks.
+    uploads = {"file_required", "file_corrupt", "pdf_encrypted", "pdf_active_content", "control_character"}
+    for operation_id in ("fileDispute", "addClaimReceipts", "requestDesignationChange", "fileChangeRequestForMember"):
+        assert uploads <= problem_codes(by_id[operation_id], 422), operation_id
+    for operation_id in ("getCredential", "getMyDispute", "withdrawChangeRequest", "searchFacilities"):
+        assert "malformed_query" in problem_codes(by_id[operation_id], 400), operation_id
+        assert "control_character" in problem_codes(by_id[operation_id], 422), operation_id
     # Domain codes as the services raise them.
     assert problem_codes(by_id["settleVisit"], 409) == {"credential_used", "idempotency_in_progress"}
     assert problem_codes(by_id["bindRecord"], 429) == {"binding_locked"}
