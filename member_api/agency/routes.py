@@ -29,6 +29,7 @@ from member_api.agency.schemas import (
     YearStatements,
 )
 from member_api.core.context import AppContext
+from member_api.core.openapi import problems
 from member_api.core.principal import Principal
 from member_api.core.types import PathId, QueryId
 
@@ -36,6 +37,8 @@ Year = Annotated[int, Parameter(ge=2000, le=2100, description="policy year")]
 Month = Annotated[int, Parameter(ge=1, le=12, description="calendar month")]
 NO_STORE = {"Cache-Control": "private, no-store"}
 PRIVATE = CacheControlHeader(private=True, no_store=True)
+# What a period can answer: a year without policy parameters (404), a month that has not ended or begun (409).
+PERIOD = {"no_policy_year": 404, "month_not_ended": 409}
 
 
 def _csv(sheet: Sheet, filename: str) -> Response[bytes]:
@@ -68,6 +71,7 @@ class AgencyCapitationController(Controller):
         status_code=HTTP_200_OK,
         operation_id="closeCapitationMonth",
         summary="Close a month's capitation books (R13.2-3) once; a replay returns the same statements",
+        opt=problems(**PERIOD, month_out_of_order=409),
     )
     async def close(self, year: Year, month: Month, ctx: AppContext, officer: Principal) -> MonthStatements:
         return await service.close_month(ctx.clock, officer.actor, year, month)
@@ -76,6 +80,7 @@ class AgencyCapitationController(Controller):
         "/{year:int}/{month:int}/statements",
         operation_id="getCapitationMonthStatements",
         summary="A closed month's statement per institution (fen); one institution's with its adjustment movements",
+        opt=problems(month_not_closed=404),
     )
     async def month(
         self, year: Year, month: Month, officer: Principal, institution_id: QueryId = None
@@ -87,6 +92,7 @@ class AgencyCapitationController(Controller):
         operation_id="downloadCapitationMonthStatementsCsv",
         summary="A closed month's statements as CSV (UTF-8 with BOM, yuan)",
         media_type=CSV_TYPE,
+        opt=problems(month_not_closed=404),
     )
     async def month_csv(
         self, year: Year, month: Month, officer: Principal, institution_id: QueryId = None
@@ -99,6 +105,7 @@ class AgencyCapitationController(Controller):
         operation_id="downloadCapitationMonthStatementsXlsx",
         summary="A closed month's statements and adjustment lines as XLSX (yuan)",
         media_type=XLSX_TYPE,
+        opt=problems(month_not_closed=404),
     )
     async def month_xlsx(
         self, year: Year, month: Month, officer: Principal, institution_id: QueryId = None
@@ -111,11 +118,17 @@ class AgencyCapitationController(Controller):
         status_code=HTTP_200_OK,
         operation_id="settleCapitationYear",
         summary="Year-end settlement (R13.4-5) once, after January of the next year is closed",
+        opt=problems(no_policy_year=404, december_not_cleared=409),
     )
     async def settle(self, year: Year, ctx: AppContext, officer: Principal) -> YearStatements:
         return await service.settle_year(ctx.clock, officer.actor, year)
 
-    @get("/{year:int}/statements", operation_id="getCapitationYearStatements", summary="A settled year per institution")
+    @get(
+        "/{year:int}/statements",
+        operation_id="getCapitationYearStatements",
+        summary="A settled year per institution",
+        opt=problems(year_not_settled=404),
+    )
     async def year(self, year: Year, officer: Principal, institution_id: QueryId = None) -> YearStatements:
         return await service.year_statements(year, institution_id)
 
@@ -124,6 +137,7 @@ class AgencyCapitationController(Controller):
         operation_id="downloadCapitationYearStatementsCsv",
         summary="A settled year as CSV (UTF-8 with BOM, yuan)",
         media_type=CSV_TYPE,
+        opt=problems(year_not_settled=404),
     )
     async def year_csv(self, year: Year, officer: Principal, institution_id: QueryId = None) -> Response[bytes]:
         books = await service.year_statements(year, institution_id)
@@ -134,6 +148,7 @@ class AgencyCapitationController(Controller):
         operation_id="downloadCapitationYearStatementsXlsx",
         summary="A settled year as XLSX (yuan)",
         media_type=XLSX_TYPE,
+        opt=problems(year_not_settled=404),
     )
     async def year_xlsx(self, year: Year, officer: Principal, institution_id: QueryId = None) -> Response[bytes]:
         books = await service.year_statements(year, institution_id)
@@ -165,6 +180,7 @@ class AgencyReportsController(Controller):
         operation_id="listFacilityReports",
         cache_control=PRIVATE,
         summary="R14: every unit's report of the month, confirmed or not (confirmed=false: who has not)",
+        opt=problems(**PERIOD),
     )
     async def status(
         self, year: Year, month: Month, ctx: AppContext, officer: Principal, confirmed: bool | None = None
@@ -175,6 +191,7 @@ class AgencyReportsController(Controller):
         "/{year:int}/{month:int}/institutions/{institution_id:int}",
         operation_id="getFacilityReport",
         summary="R14: a unit's settled visits of the month by tier and by station (officer, or the unit's clerk)",
+        opt=problems(**PERIOD, forbidden=403),
     )
     async def one(
         self, year: Year, month: Month, institution_id: PathId, ctx: AppContext, principal: Principal
@@ -187,6 +204,7 @@ class AgencyReportsController(Controller):
         operation_id="downloadFacilityReportCsv",
         summary="R14 report as CSV (UTF-8 with BOM, yuan), by station with a total line",
         media_type=CSV_TYPE,
+        opt=problems(**PERIOD, forbidden=403),
     )
     async def one_csv(
         self, year: Year, month: Month, institution_id: PathId, ctx: AppContext, principal: Principal
@@ -200,6 +218,7 @@ class AgencyReportsController(Controller):
         operation_id="downloadFacilityReportXlsx",
         summary="R14 report as XLSX (yuan): by station, by tier",
         media_type=XLSX_TYPE,
+        opt=problems(**PERIOD, forbidden=403),
     )
     async def one_xlsx(
         self, year: Year, month: Month, institution_id: PathId, ctx: AppContext, principal: Principal
@@ -213,6 +232,7 @@ class AgencyReportsController(Controller):
         status_code=HTTP_200_OK,
         operation_id="confirmFacilityReport",
         summary="R14: the clerk confirms their unit's report of the month (by the 5th; later is recorded as late)",
+        opt=problems(**PERIOD),
     )
     async def confirm(self, year: Year, month: Month, ctx: AppContext, clerk: Principal) -> FacilityReport:
         return await reports.confirm(ctx.clock, clerk, year, month)
@@ -223,7 +243,12 @@ class AgencyAssessmentController(Controller):
     tags = ["agency"]
     security = [{"bearer": []}]
 
-    @get("/{year:int}", operation_id="getAssessment", summary="R15 indicators per primary institution")
+    @get(
+        "/{year:int}",
+        operation_id="getAssessment",
+        summary="R15 indicators per primary institution",
+        opt=problems(**PERIOD),
+    )
     async def one(self, year: Year, ctx: AppContext, officer: Principal, institution_id: QueryId = None) -> Assessment:
         return await reports.assessment(ctx.clock, year, institution_id)
 
@@ -232,6 +257,7 @@ class AgencyAssessmentController(Controller):
         operation_id="downloadAssessmentCsv",
         summary="R15 indicators as CSV (UTF-8 with BOM; yuan, percent)",
         media_type=CSV_TYPE,
+        opt=problems(**PERIOD),
     )
     async def one_csv(
         self, year: Year, ctx: AppContext, officer: Principal, institution_id: QueryId = None
@@ -244,6 +270,7 @@ class AgencyAssessmentController(Controller):
         operation_id="downloadAssessmentXlsx",
         summary="R15 indicators as XLSX (yuan, percent)",
         media_type=XLSX_TYPE,
+        opt=problems(**PERIOD),
     )
     async def one_xlsx(
         self, year: Year, ctx: AppContext, officer: Principal, institution_id: QueryId = None
@@ -262,6 +289,7 @@ class AgencySignalsController(Controller):
         operation_id="listAbuseSignals",
         summary="R16 signals of a month with counts per kind",
         cache_control=PRIVATE,
+        opt=problems(**PERIOD),
     )
     async def list_signals(
         self,
@@ -281,6 +309,7 @@ class AgencySignalsController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="reviewAbuseSignal",
         summary="Mark a signal reviewed with a note (once; audited)",
+        opt=problems(no_policy_year=404, signal_not_found=404, signal_already_reviewed=409),
     )
     async def review(self, data: SignalReviewRequest, ctx: AppContext, officer: Principal) -> Signal:
         return await signals.mark_reviewed(ctx.clock, officer, data.signal_key, data.note)  # type: ignore[no-any-return]
@@ -290,6 +319,7 @@ class AgencySignalsController(Controller):
         status_code=HTTP_200_OK,
         operation_id="drawReviewSample",
         summary="Draw the month's seeded review sample of settlements and claims (once; a replay returns it)",
+        opt=problems(**PERIOD),
     )
     async def draw(
         self, year: Year, month: Month, ctx: AppContext, officer: Principal, data: SampleRequest | None = None
@@ -301,6 +331,7 @@ class AgencySignalsController(Controller):
         operation_id="getReviewSample",
         summary="The month's review sample",
         cache_control=PRIVATE,
+        opt=problems(sample_not_drawn=404),
     )
     async def get_sample(self, year: Year, month: Month, officer: Principal) -> ReviewSampleView:
         return await signals.sample(year, month)
@@ -309,6 +340,7 @@ class AgencySignalsController(Controller):
         "/samples/{year:int}/{month:int}/check",
         operation_id="checkReviewSample",
         summary="Draw again with the stored seed and watermarks: is the stored sample reproduced?",
+        opt=problems(sample_not_drawn=404),
     )
     async def check(self, year: Year, month: Month, officer: Principal) -> SampleCheck:
         return await signals.check_sample(year, month)

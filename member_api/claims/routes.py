@@ -79,7 +79,13 @@ class MeClaimsController(Controller):
         status_code=HTTP_200_OK,
         operation_id="submitClaim",
         summary="Check every rule and submit",
-        opt=problems(claim_not_draft=409, outside_claim_window=422, newborn_not_eligible=422, claim_incomplete=422),
+        opt=problems(
+            claim_not_draft=409,
+            outside_claim_window=422,
+            newborn_not_eligible=422,
+            newborn_not_paid_up=422,
+            claim_incomplete=422,
+        ),
     )
     async def submit(
         self, claim_id: PathId, ctx: AppContext, caller: MemberCaller, subject_member_id: int

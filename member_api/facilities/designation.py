@@ -479,6 +479,10 @@ async def decide(ctx: AppContext, staff: Principal, request_id: int, approve: bo
 # ---- clerk-assisted designation (R2: residents without a smartphone) ---------------------------------------------
 
 
+# code -> status, for the OpenAPI document of the clerk-assisted operations: who the clerk is, whose ID card
+COUNTER_PROBLEMS = {"not_primary_institution_clerk": 403, "invalid_id_number": 422, "member_not_found": 404}
+
+
 async def _member_by_id_number(ctx: AppContext, id_number: str) -> int:
     """The member whose ID card the clerk checked; the number is matched by its keyed hash only."""
     problem = id_problem(id_number)

@@ -19,7 +19,7 @@ from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import Cursor, Near, PathId, QueryId
 from member_api.core.uploads import check_files, check_uploads
 from member_api.facilities import catalogue, designation
-from member_api.facilities.designation import PAIR_PROBLEMS
+from member_api.facilities.designation import COUNTER_PROBLEMS, PAIR_PROBLEMS
 from member_api.facilities.schemas import (
     ChangeRequestForm,
     ChangeRequestView,
@@ -186,6 +186,7 @@ class CounterDesignationController(Controller):
         "Audited with the clerk; the resident's history shows `made_by` with this facility. Needs an "
         "`Idempotency-Key`.",
         cache_control=CacheControlHeader(no_store=True),
+        opt=problems(**COUNTER_PROBLEMS, **PAIR_PROBLEMS, change_request_required=409),
     )
     async def record(
         self, data: CounterDesignationRequest, request: Request, ctx: AppContext, clerk: Principal
@@ -207,6 +208,14 @@ class CounterDesignationController(Controller):
         description="For a resident designated at the clerk's institution, or moving to it. Reviewed like the "
         "resident's own request; the resident sees it with `filed_by`. Needs an `Idempotency-Key`.",
         cache_control=CacheControlHeader(no_store=True),
+        opt=problems(
+            **COUNTER_PROBLEMS,
+            **PAIR_PROBLEMS,
+            not_member_facility=403,
+            no_designation=409,
+            same_designation=409,
+            change_request_open=409,
+        ),
     )
     async def file_change_request(
         self,

@@ -73,7 +73,7 @@ class CounterFamilyController(Controller):
         operation_id="confirmFamilyGrantAtCounter",
         status_code=HTTP_200_OK,
         summary="Confirm for a member without a phone, after checking their ID card",
-        opt=problems(family_grant_not_pending=409, family_limit_reached=409),
+        opt=problems(invalid_id_number=422, family_grant_not_pending=409, family_limit_reached=409),
     )
     async def confirm(
         self, grant_id: PathId, data: CounterConfirmation, ctx: AppContext, clerk: Principal, request: Request

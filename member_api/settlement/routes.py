@@ -22,6 +22,17 @@ from member_api.settlement.schemas import (
     VerifyResult,
 )
 
+# code -> status, for the OpenAPI document: what identifying the member and checking the visit can answer (R8, R10,
+# R17), and what a settlement naming a quote adds.
+VISIT_PROBLEMS = {
+    **IDENTIFY_PROBLEMS,
+    "credential_used": 409,
+    "no_policy_year": 422,
+    "visit_outside_policy_year": 422,
+    "referral_not_found": 422,
+}
+QUOTE_PROBLEMS = {"quote_expired": 422, "quote_invalid": 422, "quote_mismatch": 422}
+
 
 class CounterController(Controller):
     path = "/v1/counter"
@@ -48,6 +59,7 @@ class CounterController(Controller):
         "`POST /v1/counter/settlements` as `quote_id`. If the member's account moved in between, the settlement "
         "answers with the new figures and `changed_since_quote: true`.",
         cache_control=CacheControlHeader(no_store=True),
+        opt=problems(**VISIT_PROBLEMS),
     )
     async def quote(self, data: SettlementRequest, ctx: AppContext, clerk: Principal) -> QuoteResult:
         return await service.quote(ctx, clerk, data)
@@ -58,14 +70,7 @@ class CounterController(Controller):
         operation_id="settleVisit",
         summary="Settle a visit at the clerk's facility",
         response_description="The settlement with the fund's and member's shares",
-        opt=problems(
-            idempotent=True,
-            **IDENTIFY_PROBLEMS,
-            credential_used=409,
-            no_policy_year=422,
-            visit_outside_policy_year=422,
-            referral_not_found=422,
-        ),
+        opt=problems(idempotent=True, **VISIT_PROBLEMS, **QUOTE_PROBLEMS),
     )
     async def settle(
         self, data: SettlementRequest, request: Request, ctx: AppContext, clerk: Principal
