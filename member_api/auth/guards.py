@@ -11,6 +11,7 @@ valid credentials is 401 whatever else is wrong with it, and an anonymous upload
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from litestar import Request
@@ -61,6 +62,7 @@ async def provide_principal(request: Request, ctx: AppContext) -> Principal:
     raise unauthorized("token_invalid")
 
 
+@lru_cache(maxsize=4096)  # per handler object (identity-hashed): the walk below is the same on every request
 def needs_principal(handler: BaseRouteHandler) -> bool:
     """Whether the handler's dependencies, followed through the dependencies they take, reach ``principal``
     (a few dictionary lookups: litestar keeps the resolved providers and their parsed signatures)."""
