@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 import httpx
 from PIL import Image, ImageDraw
 
+from member_api.core.clock import LOCAL_TZ
 from member_api.jobs.demo import DEMO_PASSWORD
 from tests.helpers.browser import member, sms_code
 from tests.helpers.claims import HOSPITAL
@@ -77,7 +78,7 @@ async def staff_api_headers(http: httpx.AsyncClient, username: str) -> dict[str,
 async def submitted_referral_claim(server: Any, insurance_no: str = "SG0000000001") -> dict[str, Any]:
     """R10: the designated clerk refers the member to the city hospital; the member claims two visits there, one
     receipt photo and one two-page PDF, and submits. Returns the claim."""
-    today = date.today().isoformat()
+    today = datetime.now(LOCAL_TZ).date().isoformat()  # the server's day (Shanghai), not the test host's
     who = member(server, insurance_no)
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         clerk = await staff_api_headers(http, "clerk_zj_dh")
