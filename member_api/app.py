@@ -31,7 +31,7 @@ from member_api.core.context import AppContext, provide_ctx
 from member_api.core.edge import StrictRequest, check_request_text, secure_headers
 from member_api.core.errors import EXCEPTION_HANDLERS, problem_responses
 from member_api.core.keys import load_keyring
-from member_api.core.observability import RequestIdMiddleware, configure_logging, metrics_guard
+from member_api.core.observability import ObservabilityMiddleware, configure_logging, metrics_guard
 from member_api.core.openapi import declare_problem_responses, each_handler, refine
 from member_api.core.principal import provide_clerk, provide_officer, provide_reviewer, provide_staff
 from member_api.core.push import make_push_sender
@@ -323,7 +323,7 @@ def create_app(
             "officer": Provide(provide_officer),
         },
         exception_handlers=web.exception_handlers(EXCEPTION_HANDLERS),  # type: ignore[arg-type]
-        middleware=[RequestIdMiddleware],
+        middleware=[ObservabilityMiddleware],
         # The trust edge: credentials first (auth/guards.py), then strict JSON bodies, control characters refused
         # in every query, data header and form field (core/edge.py; a layer that sets its own before_request must
         # call trust_edge too), and nosniff / no-store on every response.

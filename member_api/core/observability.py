@@ -119,7 +119,7 @@ def _in_progress(method: str, route: str) -> Any:
     return IN_PROGRESS.labels(method, route, "200", "member_api")
 
 
-class RequestIdMiddleware:
+class ObservabilityMiddleware:
     """Per request: accept a sane ``X-Request-ID`` or make one and echo it; count and time the request by route
     template for ``/metrics``; log one access line (no body, no query string)."""
 
