@@ -33,7 +33,13 @@ from member_api.members.identity import id_problem, normalise_id
 from member_api.members.service import eligibility
 from member_api.members.tables import Member
 from member_api.policy import parameters
-from member_api.policy.designation import PRIMARY_KINDS, FacilityRef, change_effective_date, pair_problem
+from member_api.policy.designation import (
+    PRIMARY_KINDS,
+    FacilityRef,
+    change_effective_date,
+    in_force_on,
+    pair_problem,
+)
 
 OPEN = "pending"
 CHOICE_SOURCES = ("first_choice", "change", "change_request")
@@ -157,12 +163,17 @@ async def _change_free(member_id: int, year: int) -> bool:
 
 
 async def current(ctx: AppContext, member_id: int, year: int | None) -> CurrentDesignation:
+    """The pair in force (today, or on 31 December of a past year) and whether the free change is still open,
+    from one read of the member's rows of the year: every resident's home screen asks for this."""
     today = local_today(ctx.clock)
     year = year or today.year
     day = today if year == today.year else date(year, 12, 31)
-    row = await designation_on(member_id, day)
+    rows = await queries.designations_of_year(member_id, year)
+    row = next((r for r in rows if in_force_on(r["valid_from"], r["valid_to"], day)), None)
     return CurrentDesignation(
-        year=year, designation=await _view(row) if row else None, change_free=await _change_free(member_id, year)
+        year=year,
+        designation=await _view(row) if row else None,
+        change_free=not any(r["source"] in CHOICE_SOURCES for r in rows),
     )
 
 

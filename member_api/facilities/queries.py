@@ -59,6 +59,17 @@ _CARRY_FROM = (
 )
 
 
+async def designations_of_year(member_id: int, year: int) -> list[dict[str, Any]]:
+    """Every designation row of the member for ``year`` (a handful at most: the choice, its changes), newest
+    period first."""
+    return await fetch(
+        "SELECT id, member, year, institution, station, valid_from, valid_to, source, change_request, created_at,"
+        " made_by, made_by_facility FROM designation WHERE member = {} AND year = {} ORDER BY valid_from DESC, id DESC",
+        member_id,
+        year,
+    )
+
+
 async def designation_on(member_id: int, day: date) -> dict[str, Any] | None:
     return await fetch_one(_DESIGNATION_ON, member_id, day.year, day, day)
 

@@ -42,3 +42,9 @@ def pair_problem(institution: FacilityRef, station: FacilityRef | None) -> str |
 def change_effective_date(params: PolicyYear, decided_on: date) -> date:
     """An approved change takes effect the next day (R2 interpretation), by parameter."""
     return decided_on + timedelta(days=params.designation_change_delay_days)
+
+
+def in_force_on(valid_from: date, valid_to: date | None, day: date) -> bool:
+    """A designation period is ``[valid_from, valid_to)``: it holds on its first day, not on its end day (the day a
+    change takes effect belongs to the new pair). The same test as ``IN_FORCE_ON`` in the facilities queries."""
+    return valid_from <= day and (valid_to is None or valid_to > day)
