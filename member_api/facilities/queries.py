@@ -42,10 +42,13 @@ async def has_designation_from(member_id: int, year: int, sources: tuple[str, ..
 # A period [from, to) holding a day. The statements below are built from constants only (hence the noqa).
 # A designation belongs to one policy year (R2): last year's open row is not in force this year until carried over.
 IN_FORCE_ON = "year = {} AND valid_from <= {} AND (valid_to IS NULL OR valid_to > {})"
-_DESIGNATION_ON = (
-    "SELECT id, member, year, institution, station, valid_from, valid_to, source, change_request, created_at,"  # noqa: S608
+_DESIGNATION_COLUMNS = (
+    "id, member, year, institution, station, valid_from, valid_to, source, change_request, created_at,"
     " made_by, made_by_facility"
-    f" FROM designation WHERE member = {{}} AND {IN_FORCE_ON} ORDER BY valid_from DESC LIMIT 1"
+)
+_DESIGNATION_ON = (
+    f"SELECT {_DESIGNATION_COLUMNS} FROM designation WHERE member = {{}} AND {IN_FORCE_ON}"  # noqa: S608
+    " ORDER BY valid_from DESC LIMIT 1"
 )
 _HEADCOUNT_ON = (
     "SELECT institution, COUNT(DISTINCT member) AS members FROM designation"  # noqa: S608
@@ -63,8 +66,8 @@ async def designations_of_year(member_id: int, year: int) -> list[dict[str, Any]
     """Every designation row of the member for ``year`` (a handful at most: the choice, its changes), newest
     period first."""
     return await fetch(
-        "SELECT id, member, year, institution, station, valid_from, valid_to, source, change_request, created_at,"
-        " made_by, made_by_facility FROM designation WHERE member = {} AND year = {} ORDER BY valid_from DESC, id DESC",
+        f"SELECT {_DESIGNATION_COLUMNS} FROM designation WHERE member = {{}} AND year = {{}}"  # noqa: S608
+        " ORDER BY valid_from DESC, id DESC",
         member_id,
         year,
     )
