@@ -275,7 +275,7 @@ def create_app(
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
     owns_engine = engine is None
-    engine = engine or db.make_engine(settings.resolved_database_url)
+    engine = engine or db.make_engine(settings.resolved_database_url, settings.db_statement_cache_size)
     data_dir = Path(settings.data_dir)
     ctx = AppContext(
         settings=settings,

@@ -25,14 +25,26 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 COPY_MIN_ROWS = 100
 
 
-def make_engine(url: str) -> Engine:
-    """SQLite for ``sqlite:///path`` (the embedded default), PostgreSQL for ``postgresql://``."""
+def make_engine(url: str, statement_cache_size: int | None = None) -> Engine:
+    """SQLite for ``sqlite:///path`` (the embedded default), PostgreSQL for ``postgresql://``.
+
+    ``statement_cache_size``: asyncpg's prepared statements per connection (default: the setting
+    ``MEMBER_API_DB_STATEMENT_CACHE_SIZE``; -1 is asyncpg's own default). 0 behind PgBouncer in transaction mode,
+    where a named prepared statement lives on a server connection the next transaction may not get.
+    """
     if url.startswith("sqlite"):
         path = url.split("sqlite:///", 1)[1] if "sqlite:///" in url else "member_api.sqlite3"
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
     if url.startswith(("postgresql://", "postgres://")):
-        return PostgresEngine(config={"dsn": url})
+        if statement_cache_size is None:
+            from member_api.settings import Settings
+
+            statement_cache_size = Settings.from_env().db_statement_cache_size
+        config: dict[str, Any] = {"dsn": url}
+        if statement_cache_size >= 0:
+            config["statement_cache_size"] = statement_cache_size
+        return PostgresEngine(config=config)
     raise ValueError("MEMBER_API_DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
