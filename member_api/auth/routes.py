@@ -41,7 +41,7 @@ class AuthController(Controller):
         status_code=HTTP_202_ACCEPTED,
         operation_id="sendLoginCode",
         summary="Send a 6-digit login code by SMS",
-        opt=problems(rate_limited=429),
+        opt=problems(rate_limited=429, sms_rejected=422, sms_unavailable=503),
     )
     async def send_otp(self, data: OtpRequest, ctx: AppContext, request: Request) -> OtpSent:
         ttl = await service.send_otp(ctx, data.phone, client_address(request))
