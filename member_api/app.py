@@ -155,6 +155,7 @@ def route_handlers() -> list[object]:
         AgencySignalsController,
     )
     from member_api.benefits.routes import BenefitsController
+    from member_api.catalogue.routes import CatalogueController
     from member_api.claims.routes import MeClaimsController, ReviewClaimsController
     from member_api.credential.routes import CredentialController
     from member_api.disputes.routes import MeDisputesController, ReviewDisputesController
@@ -195,6 +196,7 @@ def route_handlers() -> list[object]:
         AgencyAssessmentController,
         AgencySignalsController,
         CounterBindingsController,
+        CatalogueController,
     ]
     declare_problem_responses(each_handler(controllers), problem_responses)
     return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)

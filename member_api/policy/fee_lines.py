@@ -20,6 +20,7 @@ from member_api.policy.money import BP, apply_ratio
 
 MAX_LINES = 200
 """Most lines one bill (quote, settlement, claim visit) may carry; more is refused naming the first extra line."""
+MAX_COUNT = 100_000
 COUNT_DECIMALS = 2
 PRICE_DECIMALS = 0
 """Counts carry at most 2 decimals; unit prices are integer fen (the API's money is fen, DOMAIN.md)."""
@@ -47,6 +48,7 @@ class LineReason(StrEnum):
     SELF_PAID_CATEGORY = "category_self_paid"
     OVER_PRICE_CEILING = "over_price_ceiling"
     UP_FRONT_SELF_PAY = "up_front_self_pay"
+    FACILITY_CODE_UNMAPPED = "facility_code_unmapped"
 
 
 class Entry(msgspec.Struct, kw_only=True, frozen=True):
@@ -150,6 +152,8 @@ def value_line(
     }
     if entry is None:
         reason = LineReason.NOT_VALID_ON_DATE if versions else LineReason.NOT_IN_CATALOGUE
+        if not line.code:
+            reason = LineReason.FACILITY_CODE_UNMAPPED
         name = max(versions, key=lambda v: v.valid_from).name if versions else ""
         return ValuedLine(
             **base,
@@ -235,6 +239,8 @@ def line_problems(
         seen.add(line.line_no)
         if not Decimal(line.count).is_finite() or line.count <= 0:
             problem("count", "not_positive")
+        elif line.count > MAX_COUNT:
+            problem("count", "too_large")
         elif _decimals(line.count) > count_decimals:
             problem("count", "too_many_decimals")
         if not Decimal(line.unit_price_fen).is_finite() or line.unit_price_fen <= 0:
