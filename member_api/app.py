@@ -129,6 +129,11 @@ TAGS = [
         description="P2: a member disputes a counter settlement of theirs within a window; a confirmed dispute "
         "reverses it through the ledger.",
     ),
+    Tag(
+        name="catalogue",
+        description="R18: the medical insurance catalogue (drugs, consumables, services) that values every bill line: "
+        "category, up-front self-pay share and price ceiling, by the version valid on the date of care.",
+    ),
 ]
 # Named schemas for the enums the routes and bodies spell as literals (by value set); others get a name from
 # where they appear (component and property, or operation and parameter).

@@ -25,11 +25,8 @@ async def test_r18_reimport_is_idempotent_and_a_newer_version_closes_the_old(cli
     again = await catalogue.import_sample(NOW)
     assert [(r.added, r.rejected) for r in again] == [(0, 0)] * 3 and again[0].unchanged == again[0].rows
     newer = tmp_path / "drugs-2027.csv"
-    newer.write_bytes(
-        (HEADER + f"{AMOXICILLIN},阿莫西林胶囊,101,0.25g*24粒,02,0.05,,2027-01-01,2099-12-31\nBAD,,101,,09,,,,\n").encode(
-            "gb18030"
-        )
-    )
+    rows = f"{AMOXICILLIN},阿莫西林胶囊,101,0.25g*24粒,02,0.05,,2027-01-01,2099-12-31\nBAD,,101,,09,,,,\n"
+    newer.write_bytes((HEADER + rows).encode("gb18030"))
     report = await catalogue.import_catalogue(newer, NOW)
     assert (report.encoding, report.added, report.closed, report.rejected) == ("gb18030", 1, 1, 1)
     assert report.rejected_rows[0].startswith("line 3:")
