@@ -15,7 +15,7 @@ from member_api import db
 from tests.helpers.databases import create_pg_database, drop_pg_database
 
 BEFORE_RENAME = "2026-11-25T12:55:47:986314"
-RENAME = "2026-12-04T15:50:00:000000"
+RENAME = "2026-12-04T15:55:00:000000"
 ROW = (
     "INSERT INTO {table} (member, facility, kind, year, visit_date, general_fee_fen, compliant_fen, non_compliant_fen,"
     " emergency, out_of_city, fund_fen, member_fen, lines, reasons, repeat_same_day, credential_jti, reason_text,"
