@@ -57,6 +57,8 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     """R16 thresholds: see ``agency.signals`` for the query each one tunes."""
     review_sample_bp: int
     review_sample_min: int
+    cap_alert_below_bp: int = 2000
+    """A resident is alerted once a year when the remaining cap falls below this share of the annual cap."""
     """Review sampling: share of each institution's settlements and claims drawn per month, at least this many."""
 
 

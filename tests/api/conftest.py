@@ -24,6 +24,11 @@ START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 TABLES_IN_DELETE_ORDER = (
     "dispute",
     "notice",
+    "notice_preference",
+    "notice_subscription",
+    "sms_message",
+    "wechat_identity",
+    "wechat_token",
     "family_grant",
     "review_sample_item",
     "review_sample",
