@@ -189,7 +189,7 @@ def cmd_capitation(args: argparse.Namespace) -> int:
             year, month = (int(x) for x in args.period.split("-"))
             result: Any = _with_db(lambda _s: service.close_month(clock, actor, year, month))
         else:
-            result = _with_db(lambda _s: service.settle_year(clock, actor, int(args.period)))
+            result = _with_db(lambda _s: service.close_year(clock, actor, int(args.period)))
     except ApiError as exc:
         print(f"{exc.code}: {exc.message_en}", file=sys.stderr)
         return 1

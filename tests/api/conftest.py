@@ -47,7 +47,7 @@ TABLES_IN_DELETE_ORDER = (
     "claim_item",
     "claim",
     "referral",
-    "settlement",
+    "movement",
     "benefit_account",
     "rate_counter",
     "rate_backoff",
