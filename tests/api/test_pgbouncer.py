@@ -113,7 +113,7 @@ async def test_r4_r8_two_workers_behind_pgbouncer_settle_within_the_cap_and_push
         assert set(statuses) == {201}
         conn = await asyncpg.connect(url, statement_cache_size=0)
         try:
-            fund = await conn.fetchval("SELECT SUM(fund_fen) FROM settlement")
+            fund = await conn.fetchval("SELECT SUM(fund_fen) FROM movement")
             used = await conn.fetchval("SELECT SUM(used_fen) FROM benefit_account")
         finally:
             await conn.close()
