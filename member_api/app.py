@@ -26,6 +26,7 @@ from piccolo.engine.base import Engine
 from member_api import db, web
 from member_api.auth.guards import authenticate_first, request_principal
 from member_api.auth.routes import AuthController, SmsReceiptsController
+from member_api.core import tracing
 from member_api.core.clock import Clock, SystemClock, local_today
 from member_api.core.context import AppContext, provide_ctx
 from member_api.core.edge import StrictRequest, check_request_text, secure_headers
@@ -278,11 +279,19 @@ def openapi_config() -> OpenAPIConfig:
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    span_exporter: object | None = None,
 ) -> Litestar:
-    """The app. An ``engine`` passed in is the caller's to open and close (tests share one per database)."""
+    """The app. An ``engine`` passed in is the caller's to open and close (tests share one per database).
+
+    ``span_exporter``: traces go there instead of OTLP (tests); tracing is otherwise on only with an OTLP endpoint.
+    """
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
+    otel = tracing.plugins(settings.otel_endpoint, settings.otel_service_name, exporter=span_exporter)
     owns_engine = engine is None
     engine = engine or db.make_engine(settings.resolved_database_url, settings.db_statement_cache_size)
     data_dir = Path(settings.data_dir)
@@ -290,9 +299,9 @@ def create_app(
         settings=settings,
         keyring=load_keyring(settings.resolved_key_dir),
         clock=clock or SystemClock(),
-        sms=make_sender(settings.resolved_sms_backend),
+        sms=tracing.traced(make_sender(settings.resolved_sms_backend), "send", "sms.send"),
         blobs=BlobStore(data_dir / "blobs"),
-        push=make_push_sender(settings.resolved_push_backend),
+        push=tracing.traced(make_push_sender(settings.resolved_push_backend), "send", "push.send"),
         wechat=WechatClient(settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret),
     )
 
@@ -314,6 +323,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await pusher
             await ledger_service.stop_credential_events()
+            tracing.flush()
             if owns_engine:
                 await db.close(engine)
 
@@ -349,6 +359,7 @@ def create_app(
         state=State({"ctx": ctx}),
         request_max_body_size=settings.max_body_bytes,
         on_app_init=[_no_debug],
+        plugins=otel,
         logging_config=None,  # our JSON formatter (configure_logging) stays in charge
         debug=False,
     )
