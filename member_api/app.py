@@ -23,7 +23,7 @@ from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from piccolo.engine.base import Engine
 
-from member_api import db, web
+from member_api import db, replica, web
 from member_api.auth.guards import authenticate_first, request_principal
 from member_api.auth.routes import AuthController, SmsReceiptsController
 from member_api.core import tracing
@@ -210,12 +210,31 @@ def route_handlers() -> list[object]:
     return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
 
 
+REPLICA_PATHS = ("/v1/agency/",)
+REPLICA_OPERATIONS = frozenset({"fhirSearchCoverage", "fhirGetCoverage", "fhirGetOrganization", "fhirGetLocation"})
+"""Reads that may lag behind the primary by ``read_max_lag_s``: agency analytics and exports, and FHIR reads that
+carry no money (a member's history pages before today choose for themselves, in ``ledger.member_page``)."""
+
+
+def mark_replica_reads(app: Litestar) -> None:
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if "GET" in handler.http_methods and (
+                route.path.startswith(REPLICA_PATHS) or handler.operation_id in REPLICA_OPERATIONS
+            ):
+                handler.opt["reads"] = "replica"
+
+
 async def trust_edge(request: Request) -> None:
     """``before_request``: the bearer token before any input, so a request without valid credentials is 401 whatever
     its query or body hold (a client fixes its login first, and an anonymous upload is never parsed); then hostile
     text in the query, data headers and form fields."""
     await authenticate_first(request)
     await check_request_text(request)
+    if request.route_handler.opt.get("reads") == "replica":
+        replica.prefer()
 
 
 class MetricsController(PrometheusController):
@@ -314,6 +333,7 @@ def create_app(
         if owns_engine:
             await db.prepare(engine)
         await ledger_service.start_credential_events(settings.resolved_listen_database_url)
+        await db.start_replica(settings.read_database_url, settings.read_max_lag_s, settings.db_statement_cache_size)
         pusher = asyncio.create_task(delivery.run(ctx))
         warn_missing_holiday_calendars(ctx.clock)
         try:
@@ -323,6 +343,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await pusher
             await ledger_service.stop_credential_events()
+            await db.stop_replica()
             tracing.flush()
             if owns_engine:
                 await db.close(engine)
@@ -363,6 +384,7 @@ def create_app(
         logging_config=None,  # our JSON formatter (configure_logging) stays in charge
         debug=False,
     )
+    mark_replica_reads(app)
     _close_request_schemas(app)
     _constrain_form_fields(app)
     handlers = {

@@ -17,6 +17,8 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
+from member_api import replica
+
 os.environ.setdefault("PICCOLO_CONF", "member_api.piccolo_conf")
 
 log = logging.getLogger("member_api.db")
@@ -180,11 +182,32 @@ async def _fetch(sql: str, *args: object) -> list[dict[str, Any]]:
         transaction = engine.current_transaction.get()
         if transaction is not None:
             return [dict(r) for r in await transaction.connection.fetch(numbered, *args)]
+        if replica.wanted() and (found := replica.current()) is not None:
+            rows = await found.fetch(numbered, args)
+            if rows is not None:
+                return rows
         if engine.pool is not None:
             async with engine.pool.acquire() as connection:
                 return [dict(r) for r in await connection.fetch(numbered, *args)]
     rows: list[dict[str, Any]] = await engine.run_querystring(QueryString(sql, *args))
     return rows
+
+
+async def primary_wal_position() -> int:
+    """The primary's current WAL position in bytes (what a replica must have replayed to be as new)."""
+    with replica.primary_only():
+        row = await fetch_one("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn AS position")
+    assert row is not None
+    return int(row["position"])
+
+
+async def start_replica(read_url: str, max_lag_s: float, statement_cache_size: int = -1) -> None:
+    """Reads that may lag go to ``read_url`` while it keeps up (``member_api/replica.py``); PostgreSQL only."""
+    if read_url and isinstance(current_engine(), PostgresEngine):
+        await replica.start(read_url, max_lag_s, primary_wal_position, statement_cache_size)
+
+
+stop_replica = replica.stop
 
 
 async def fetch_one(sql: str, *args: object) -> dict[str, Any] | None:
