@@ -23,10 +23,10 @@ from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from piccolo.engine.base import Engine
 
-from member_api import db, replica, web
+from member_api import db, web
 from member_api.auth.guards import authenticate_first, request_principal
 from member_api.auth.routes import AuthController, SmsReceiptsController
-from member_api.core import tracing
+from member_api.core import replica, tracing
 from member_api.core.clock import Clock, SystemClock, local_today
 from member_api.core.context import AppContext, provide_ctx
 from member_api.core.edge import StrictRequest, check_request_text, secure_headers

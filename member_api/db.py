@@ -17,7 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
-from member_api import replica
+from member_api.core import replica
 
 os.environ.setdefault("PICCOLO_CONF", "member_api.piccolo_conf")
 
@@ -202,7 +202,7 @@ async def primary_wal_position() -> int:
 
 
 async def start_replica(read_url: str, max_lag_s: float, statement_cache_size: int = -1) -> None:
-    """Reads that may lag go to ``read_url`` while it keeps up (``member_api/replica.py``); PostgreSQL only."""
+    """Reads that may lag go to ``read_url`` while it keeps up (``member_api/core/replica.py``); PostgreSQL only."""
     if read_url and isinstance(current_engine(), PostgresEngine):
         await replica.start(read_url, max_lag_s, primary_wal_position, statement_cache_size)
 

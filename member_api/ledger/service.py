@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from member_api import replica
+from member_api.core import replica
 from member_api.core.clock import LOCAL_TZ
 from member_api.core.errors import ApiError
 from member_api.ledger import events, queries

@@ -18,8 +18,9 @@ import pytest
 import pytest_asyncio
 from litestar.testing import AsyncTestClient
 
-from member_api import db, replica
+from member_api import db
 from member_api.app import create_app
+from member_api.core import replica
 from member_api.settings import Settings
 from tests.helpers import member_headers, staff_headers
 from tests.helpers.replica import Pair, primary_and_standby
