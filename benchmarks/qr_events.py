@@ -55,20 +55,26 @@ class Screen:
         self.opened = asyncio.Event()
         self.used_at: float | None = None
         self.used = asyncio.Event()
+        self.dropped = 0
 
     async def run(self) -> None:
-        """Listen until ``used``; reopen after ``idle`` (the stream's end), as the page's script does."""
+        """Listen until ``used``; reopen after ``idle`` (the stream's end) or a dropped connection, as the page's
+        script does."""
         while self.used_at is None:
             event = ""
-            async with self.http.stream("GET", "/app/credential/events", params={"jti": self.jti}) as response:
-                self.opened.set()
-                async for line in response.aiter_lines():
-                    if line.startswith("event:"):
-                        event = line.split(":", 1)[1].strip()
-                    elif line.startswith("data:") and event == "used":
-                        self.used_at = time.perf_counter()
-                        self.used.set()
-                        return
+            try:
+                async with self.http.stream("GET", "/app/credential/events", params={"jti": self.jti}) as response:
+                    self.opened.set()
+                    async for line in response.aiter_lines():
+                        if line.startswith("event:"):
+                            event = line.split(":", 1)[1].strip()
+                        elif line.startswith("data:") and event == "used":
+                            self.used_at = time.perf_counter()
+                            self.used.set()
+                            return
+            except httpx.TransportError:
+                self.dropped += 1
+                await asyncio.sleep(2.0)
 
 
 async def main(screens: int, sample: int, window: float) -> None:
@@ -141,6 +147,9 @@ async def run(
         f"database statements per second from open screens {max(0.0, open_rate - idle_rate):.2f}"
     )
     print(f"(notify: from the clerk's settlement request to the screen's `used` event, {len(latencies)} settlements)")
+    dropped = sum(s.dropped for s in shown)
+    if dropped:
+        print(f"streams dropped and reopened: {dropped}")
 
 
 if __name__ == "__main__":

@@ -260,6 +260,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_access=False,
         websockets=False,
+        # Each open e-credential screen holds a request (its event stream): a worker takes this many at once.
+        backlog=2048,
+        backpressure=Settings.from_env().max_requests_per_worker,
     ).serve()
     return 0
 
