@@ -10,12 +10,15 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from member_api.catalogue import importer, queries
 from member_api.catalogue.importer import RowError
-from member_api.catalogue.schemas import CataloguePage, EntryView, FeeLineIn, ImportReport, ItemView
+from member_api.catalogue.schemas import ITEM_COLUMNS, CataloguePage, EntryView, FeeLineIn, ImportReport, ItemView
 from member_api.core.errors import ApiError, FieldError
 from member_api.db import write_transaction
 from member_api.policy import parameters
@@ -205,6 +208,28 @@ def item_view(line: ValuedLine) -> ItemView:
         reason_zh=zh,
         reason_en=en,
     )
+
+
+def stored_item_view(row: dict[str, Any]) -> ItemView:
+    """A stored line (``ITEM_COLUMNS``) as it was valued and paid, its reasons in today's words."""
+    reasons = row["reasons"]
+    if isinstance(reasons, str | bytes):
+        reasons = msgspec.json.decode(reasons)
+    zh, en = reason_words(reasons)
+    values = {c: row[c] for c in ITEM_COLUMNS}
+    values.update(count=float(row["count"]), general_fee=bool(row["general_fee"]), reasons=list(reasons))
+    return ItemView(**values, reason_zh=zh, reason_en=en)
+
+
+def item_row(line: ValuedLine) -> tuple[object, ...]:
+    """A valued (or paid) line in ``ITEM_COLUMNS`` order, for a store to insert."""
+    values = {c: getattr(line, c, 0) for c in ITEM_COLUMNS}
+    values.update(
+        count=Decimal(line.count),
+        unit_price_fen=int(line.unit_price_fen),
+        reasons=msgspec.json.encode(list(line.reasons)).decode(),
+    )
+    return tuple(values[c] for c in ITEM_COLUMNS)
 
 
 # ---- search ----------------------------------------------------------------------------------------------------
