@@ -35,9 +35,7 @@ DEPRECATED_TOTAL = (
 )
 TypedTotal = Annotated[
     int,
-    msgspec.Meta(
-        ge=Fen.ge, le=Fen.le, description=DEPRECATED_TOTAL, extra_json_schema={"deprecated": True}
-    ),
+    msgspec.Meta(ge=Fen.ge, le=Fen.le, description=DEPRECATED_TOTAL, extra_json_schema={"deprecated": True}),
 ]
 
 

@@ -367,9 +367,7 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, leas
 
             posted, result = await ledger.post(entry, now, compute)
             annual, ooc = result.remaining_after(params, posted.before)
-            view = _compare(
-                quoted, req.quote_id, _result(posted.movement, visit.facility["name"], annual, ooc, result)
-            )
+            view = _compare(quoted, req.quote_id, _result(posted.movement, visit.facility["name"], annual, ooc, result))
             details: dict[str, Any] = {
                 "fund_fen": view.fund_fen,
                 "member_fen": view.member_fen,

@@ -42,7 +42,8 @@ async def test_e9_r18_quote_and_settlement_value_each_line_and_keep_the_values(c
     assert quoted.status_code == 200, quoted.text
     q = quoted.json()
     assert (q["fund_fen"], q["member_fen"], q["manual_entry"]) == (7770, 6230, False)
-    assert [(i["compliant_fen"], i["fund_fen"]) for i in q["items"]] == [(2500, 1750), (3600, 2520), (0, 0), (5000, 3500)]
+    shares = [(i["compliant_fen"], i["fund_fen"]) for i in q["items"]]
+    assert shares == [(2500, 1750), (3600, 2520), (0, 0), (5000, 3500)]
     assert (q["items"][1]["preselfpay_fen"], q["items"][3]["over_limit_fen"], q["items"][2]["selfpay_fen"]) == (
         400,
         1000,
@@ -67,7 +68,8 @@ async def test_e9_r18_quote_and_settlement_value_each_line_and_keep_the_values(c
     assert (await catalogue.import_catalogue(corrected, datetime.now(UTC))).corrected == 1
     member = await member_headers(client)
     shown = (await client.get(f"/v1/me/settlements/{s['id']}", headers=member)).json()
-    assert [(i["code"], i["category"], i["fund_fen"]) for i in shown["items"]][0] == (AMOXICILLIN, "01", 1750)
+    first = shown["items"][0]
+    assert (first["code"], first["category"], first["fund_fen"]) == (AMOXICILLIN, "01", 1750)
     assert shown["manual_entry"] is False and shown["fund_fen"] == 7770
     requote = (await client.post("/v1/counter/quotes", json=visit(client, items=E9_ITEMS[:1]), headers=clerk)).json()
     assert requote["items"][0]["category"] == "03" and requote["fund_fen"] == 0
