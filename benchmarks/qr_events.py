@@ -130,7 +130,12 @@ async def run(
             headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
         )
         assert response.status_code == 201, response.text
-        await asyncio.wait_for(s.used.wait(), 30)  # a screen that never hears of its settlement fails the run
+        try:
+            await asyncio.wait_for(s.used.wait(), 30)
+        except TimeoutError:  # a screen that never hears of its settlement fails the run
+            log = (server.data_dir / "server.log").read_text()[-3000:]
+            dropped = sum(x.dropped for x in shown)
+            raise SystemExit(f"screen {s.jti} never heard of its settlement; {dropped} drops; server log:\n{log}")
         assert s.used_at is not None
         latencies.append((s.used_at - sent) * 1000)
     await counter.aclose()

@@ -51,12 +51,18 @@ def _day(at: datetime | date) -> date:
     return at.date() if isinstance(at, datetime) else at
 
 
-async def notify_movement(row: dict[str, Any], now: datetime, facility_name: str | None = None) -> None:
-    """Called by the ledger inside the movement's transaction: the notice commits with the money or not at all."""
+async def notify_movement(
+    row: dict[str, Any], now: datetime, facility_name: str | None = None, *, to: list[int] | None = None
+) -> None:
+    """Called by the ledger inside the movement's transaction: the notice commits with the money or not at all.
+
+    ``facility_name`` and ``to`` (what ``recipients(member, now's date)`` answers): when the caller read them
+    already, outside the account lock, the notice costs one statement.
+    """
     text = movement_text(row, facility_name or await queries.facility_name(row["facility"]))
-    await queries.insert(
-        await recipients(row["member"], _day(now)), row["member"], row["kind"], text, now, movement_id=row["id"]
-    )
+    if to is None:
+        to = await recipients(row["member"], _day(now))
+    await queries.insert(to, row["member"], row["kind"], text, now, movement_id=row["id"])
 
 
 async def notify(member_id: int, kind: str, text_zh: str, now: datetime, *, dispute_id: int | None = None) -> None:

@@ -89,26 +89,30 @@ async def credential_events(
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         deadline = time.monotonic() + STREAM_S
-        while (left := deadline - time.monotonic()) > 0:
-            if await ledger_service.wait_credential_used(jtis, min(KEEPALIVE_S, left)):
-                row = await ledger_service.member_movement_by_credential(member_id, jtis)
-                if row is None:  # another member's code (a forged query): nothing to tell this screen
-                    await anyio.sleep(max(0.0, deadline - time.monotonic()))
+        async with ledger_service.credential_watch(jtis) as used:
+            while (left := deadline - time.monotonic()) > 0:
+                if await used(min(KEEPALIVE_S, left)):
                     break
-                view = await benefits_service.one(member_id, row["id"])
-                yield _message(
-                    "used",
-                    {
-                        "id": view.id,
-                        "jti": row["credential_jti"],
-                        "fund": yuan(view.fund_fen),
-                        "member": yuan(view.member_fen),
-                        "facility": view.facility_name,
-                        "visit_date": view.visit_date.isoformat(),
-                    },
-                )
+                yield ServerSentEventMessage(data=None, comment="keep-alive")
+            else:
+                yield _message("idle", {})
                 return
-            yield ServerSentEventMessage(data=None, comment="keep-alive")
-        yield _message("idle", {})
+        row = await ledger_service.member_movement_by_credential(member_id, jtis)
+        if row is None:  # another member's code (a forged query): nothing to tell this screen
+            await anyio.sleep(max(0.0, deadline - time.monotonic()))
+            yield _message("idle", {})
+            return
+        view = await benefits_service.one(member_id, row["id"])
+        yield _message(
+            "used",
+            {
+                "id": view.id,
+                "jti": row["credential_jti"],
+                "fund": yuan(view.fund_fen),
+                "member": yuan(view.member_fen),
+                "facility": view.facility_name,
+                "visit_date": view.visit_date.isoformat(),
+            },
+        )
 
     return ServerSentEvent(stream(), headers=headers)
