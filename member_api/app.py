@@ -130,6 +130,11 @@ TAGS = [
         description="P2: a member disputes a counter settlement of theirs within a window; a confirmed dispute "
         "reverses it through the ledger.",
     ),
+    Tag(
+        name="catalogue",
+        description="R18: the medical insurance catalogue (drugs, consumables, services) that values every bill line: "
+        "category, up-front self-pay share and price ceiling, by the version valid on the date of care.",
+    ),
 ]
 # Named schemas for the enums the routes and bodies spell as literals (by value set); others get a name from
 # where they appear (component and property, or operation and parameter).
@@ -156,6 +161,7 @@ def route_handlers() -> list[object]:
         AgencySignalsController,
     )
     from member_api.benefits.routes import BenefitsController
+    from member_api.catalogue.routes import CatalogueController
     from member_api.claims.routes import MeClaimsController, ReviewClaimsController
     from member_api.credential.routes import CredentialController
     from member_api.disputes.routes import MeDisputesController, ReviewDisputesController
@@ -197,6 +203,7 @@ def route_handlers() -> list[object]:
         AgencyAssessmentController,
         AgencySignalsController,
         CounterBindingsController,
+        CatalogueController,
     ]
     declare_problem_responses(each_handler(controllers), problem_responses)
     return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
