@@ -20,6 +20,7 @@ from member_api.notices import queries
 
 log = logging.getLogger("member_api.notices")
 
+
 def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
