@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import msgspec
 
+from member_api.core import replica
 from member_api.core.clock import LOCAL_TZ
 from member_api.core.errors import ApiError
 from member_api.ledger import events, queries
@@ -206,7 +207,57 @@ async def wait_credential_used(jtis: list[str], timeout: float) -> bool:  # noqa
 
 start_credential_events = events.start
 stop_credential_events = events.stop
-member_page = queries.member_page
+
+
+async def member_page(
+    member_id: int,
+    year: int | None,
+    kind: str | None,
+    facility_id: int | None,
+    before_id: int | None,
+    limit: int,
+    *,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """A page of the member's movements, newest first. A page below ``before_id`` whose newest row is from before
+    today (and older than the replica may lag) comes from the read replica when there is one: ids grow with time,
+    so every row of it is old enough to be there. The first page, or one reaching into today, reads the primary.
+    """
+    found = replica.current()
+    if before_id and found is not None:
+        with replica.reads():
+            rows = await queries.member_page(
+                member_id,
+                year,
+                kind,
+                facility_id,
+                before_id,
+                limit,
+                created_from=created_from,
+                created_before=created_before,
+            )
+        now = datetime.now(UTC)
+        cutoff = min(datetime.combine(now.astimezone(LOCAL_TZ).date(), time(), LOCAL_TZ), now - found.lag_allowance)
+        if rows and _aware(rows[0]["created_at"]) < cutoff:
+            return rows
+    with replica.primary_only():
+        return await queries.member_page(
+            member_id,
+            year,
+            kind,
+            facility_id,
+            before_id,
+            limit,
+            created_from=created_from,
+            created_before=created_before,
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 facility_movements = queries.facility_movements
 member_year_rows = queries.member_year_rows
 reversals_of = queries.reversals_of
