@@ -15,6 +15,8 @@ from typing import Any
 
 import msgspec
 
+from member_api.catalogue.schemas import ItemView
+from member_api.catalogue.service import item_row, stored_item_view
 from member_api.core import replica
 from member_api.core.clock import LOCAL_TZ
 from member_api.core.errors import ApiError
@@ -106,8 +108,10 @@ async def post(
             "reverses": None,
             "reason_text": entry.reason_text,
             "created_at": now,
+            "itemised": bool(result.items),
         }
     )
+    await queries.insert_items(row["id"], [item_row(line) for line in result.items])
     before, after = await _apply(account, result.fund_fen, result.out_of_city, now)
     await notify_movement(row, now, entry.facility_name)
     return Posted(movement=row, before=before, after=after), result
@@ -162,6 +166,7 @@ async def _reverse_once(original: dict[str, Any], clerk_id: int | None, reason: 
             "reverses": original["id"],
             "reason_text": reason.strip(),
             "created_at": now,
+            "itemised": original["itemised"],
         }
     )
     before, after = await _apply(account, -original["fund_fen"], original["out_of_city"], now)
@@ -267,8 +272,19 @@ def _decoded(value: Any) -> Any:
     return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
-def view(row: dict[str, Any], facility_name: str, reversed_by: int | None = None) -> SettlementView:
-    """A stored movement row (as the table returns it) shown to a resident, a clerk or a reviewer."""
+async def items_of(movement_ids: list[int]) -> dict[int, list[ItemView]]:
+    """The bill lines each movement was settled with (R18), by movement id (manual entries have none)."""
+    found: dict[int, list[ItemView]] = {}
+    for row in await queries.items_of(movement_ids):
+        found.setdefault(row["movement"], []).append(stored_item_view(row))
+    return found
+
+
+def view(
+    row: dict[str, Any], facility_name: str, reversed_by: int | None = None, items: list[ItemView] | None = None
+) -> SettlementView:
+    """A stored movement row (as the table returns it) shown to a resident, a clerk or a reviewer; ``items``: its
+    lines (``items_of``), for a detail view."""
     created = row["created_at"]
     return SettlementView(
         id=row["id"],
@@ -291,4 +307,6 @@ def view(row: dict[str, Any], facility_name: str, reversed_by: int | None = None
         reverses=row["reverses"],
         reversed_by=reversed_by,
         created_at=created.astimezone(LOCAL_TZ) if created.tzinfo else created,
+        manual_entry=not row.get("itemised", False),
+        items=items or [],
     )
