@@ -364,6 +364,11 @@ YEAR_COLUMNS = (
     "guarantee_released_fen",
     "guarantee_forfeited_fen",
     "balance_fen",
+    "assessment_score",
+    "assessment_grade",
+    "fund_accrued_fen",
+    "fund_allocated_fen",
+    "fund_settled_fen",
 )
 
 
@@ -684,3 +689,186 @@ async def sample_items(sample_id: int) -> list[dict[str, Any]]:
         " ORDER BY institution, kind, object_id",
         sample_id,
     )
+
+
+# --- adjustment fund (R13.2 interpretation) ------------------------------------------------------------------
+
+FUND_COLUMNS = (
+    "institution",
+    "year",
+    "month",
+    "kind",
+    "amount_fen",
+    "balance_fen",
+    "reason",
+    "rule",
+    "created_by",
+    "created_at",
+)
+
+
+async def fund_accrue(close_id: int, reason: str, rule: str, actor: str, at: datetime) -> None:
+    """Credit each institution's account of the close's year with the month's 15%, and record one accrual
+    movement per institution with the balance it leaves (two statements, inside the close's transaction)."""
+    await fetch(
+        "INSERT INTO adjustment_fund_account (institution, year, balance_fen)"
+        " SELECT institution, year, adjustment_fund_fen FROM capitation_statement"
+        " WHERE close = {} AND adjustment_fund_fen > 0"
+        " ON CONFLICT (institution, year) DO UPDATE SET balance_fen = adjustment_fund_account.balance_fen"
+        " + excluded.balance_fen",
+        close_id,
+    )
+    await fetch(
+        f"INSERT INTO adjustment_fund_movement ({', '.join(FUND_COLUMNS)})"  # noqa: S608
+        " SELECT st.institution, st.year, st.month, 'accrual', st.adjustment_fund_fen, a.balance_fen, {}, {}, {}, {}"
+        " FROM capitation_statement st JOIN adjustment_fund_account a"
+        " ON a.institution = st.institution AND a.year = st.year"
+        " WHERE st.close = {} AND st.adjustment_fund_fen > 0",
+        reason,
+        rule,
+        actor,
+        at,
+        close_id,
+    )
+
+
+async def lock_fund_account(institution: int, year: int) -> None:
+    """Hold one account's row to the end of the transaction (PostgreSQL); SQLite's write transaction is serial."""
+    if not _sqlite():
+        await fetch(
+            "SELECT id FROM adjustment_fund_account WHERE institution = {} AND year = {} FOR UPDATE", institution, year
+        )
+
+
+async def fund_debit(institution: int, year: int, amount: int) -> int | None:
+    """Take ``amount`` from the account in one statement, only if the balance covers it: the balance after, or
+    None when it does not (the CHECK constraint forbids a negative balance besides)."""
+    row = await fetch_one(
+        "UPDATE adjustment_fund_account SET balance_fen = balance_fen - {}"
+        " WHERE institution = {} AND year = {} AND balance_fen >= {} RETURNING balance_fen",
+        amount,
+        institution,
+        year,
+        amount,
+    )
+    return int(row["balance_fen"]) if row else None
+
+
+async def insert_fund_movement(values: dict[str, Any]) -> dict[str, Any]:
+    row = await fetch_one(
+        _insert("adjustment_fund_movement", FUND_COLUMNS) + " RETURNING *", *(values[c] for c in FUND_COLUMNS)
+    )
+    assert row is not None
+    return row
+
+
+async def fund_settle_year(year: int, reason: str, rule: str, actor: str, at: datetime) -> None:
+    """Year end: every account of the year with a balance gets a closing movement to zero, then is zeroed."""
+    await fetch(
+        f"INSERT INTO adjustment_fund_movement ({', '.join(FUND_COLUMNS)})"  # noqa: S608
+        " SELECT institution, year, 12, 'year_end', -balance_fen, 0, {}, {}, {}, {}"
+        " FROM adjustment_fund_account WHERE year = {} AND balance_fen > 0",
+        reason,
+        rule,
+        actor,
+        at,
+        year,
+    )
+    await fetch("UPDATE adjustment_fund_account SET balance_fen = 0 WHERE year = {}", year)
+
+
+async def fund_movements(year: int, institution_id: int | None = None) -> list[dict[str, Any]]:
+    where = " AND m.institution = {}" if institution_id is not None else ""
+    args: list[object] = [year] + ([institution_id] if institution_id is not None else [])
+    return await fetch(
+        "SELECT m.*, f.code AS institution_code, f.name AS institution_name FROM adjustment_fund_movement m"  # noqa: S608
+        f" JOIN facility f ON f.id = m.institution WHERE m.year = {{}}{where} ORDER BY f.code, m.id",
+        *args,
+    )
+
+
+async def fund_totals(year: int) -> dict[int, dict[str, int]]:
+    """{institution: {accrued, allocated, settled, balance}} of the year (allocated and settled as positives)."""
+    rows = await fetch(
+        "SELECT m.institution,"
+        " SUM(CASE WHEN m.kind = 'accrual' THEN m.amount_fen ELSE 0 END) AS accrued,"
+        " SUM(CASE WHEN m.kind = 'allocation' THEN -m.amount_fen ELSE 0 END) AS allocated,"
+        " SUM(CASE WHEN m.kind = 'year_end' THEN -m.amount_fen ELSE 0 END) AS settled"
+        " FROM adjustment_fund_movement m WHERE m.year = {} GROUP BY m.institution",
+        year,
+    )
+    balances = {
+        r["institution"]: int(r["balance_fen"])
+        for r in await fetch("SELECT institution, balance_fen FROM adjustment_fund_account WHERE year = {}", year)
+    }
+    return {
+        r["institution"]: {
+            "accrued": int(r["accrued"] or 0),
+            "allocated": int(r["allocated"] or 0),
+            "settled": int(r["settled"] or 0),
+            "balance": balances.get(r["institution"], 0),
+        }
+        for r in rows
+    }
+
+
+async def allocated_to_month(institution: int, year: int, month: int) -> int:
+    row = await fetch_one(
+        "SELECT COALESCE(SUM(-amount_fen), 0) AS allocated FROM adjustment_fund_movement"
+        " WHERE institution = {} AND year = {} AND month = {} AND kind = 'allocation'",
+        institution,
+        year,
+        month,
+    )
+    return int(row["allocated"]) if row else 0
+
+
+async def cleared_month(institution: int, year: int, month: int) -> dict[str, int] | None:
+    """One institution's month as cleared: its prepayment and its actual, re-clearings included; None when the
+    month has not been cleared yet (the close of the following month clears it)."""
+    row = await fetch_one(
+        "SELECT cleared_prepayment_fen, cleared_actual_fen FROM capitation_statement"
+        " WHERE institution = {} AND cleared_year = {} AND cleared_month = {}",
+        institution,
+        year,
+        month,
+    )
+    if row is None:
+        return None
+    later = await fetch_one(
+        "SELECT COALESCE(SUM(actual_fen), 0) AS actual FROM capitation_adjustment"
+        " WHERE institution = {} AND touched_year = {} AND touched_month = {}",
+        institution,
+        year,
+        month,
+    )
+    return {
+        "prepayment_fen": int(row["cleared_prepayment_fen"]),
+        "actual_fen": int(row["cleared_actual_fen"]) + int(later["actual"] if later else 0),
+    }
+
+
+async def institution(institution_id: int) -> dict[str, Any] | None:
+    return await fetch_one("SELECT id, code, name, kind, parent FROM facility WHERE id = {}", institution_id)
+
+
+# --- R13.4 quality assessment ----------------------------------------------------------------------------------
+
+
+async def quality_assessments(year: int) -> dict[int, dict[str, Any]]:
+    rows = await fetch("SELECT * FROM quality_assessment WHERE year = {}", year)
+    return {r["institution"]: r for r in rows}
+
+
+async def upsert_quality_assessment(values: dict[str, Any]) -> dict[str, Any]:
+    """One assessment per institution and year; entering it again replaces it (before the year is settled)."""
+    columns = tuple(values)
+    row = await fetch_one(
+        f"INSERT INTO quality_assessment ({', '.join(columns)}) VALUES ({', '.join('{}' for _ in columns)})"  # noqa: S608
+        " ON CONFLICT (year, institution) DO UPDATE SET score = excluded.score, grade = excluded.grade,"
+        " release_bp = excluded.release_bp, note = excluded.note, assessed_by = excluded.assessed_by,"
+        " assessed_at = excluded.assessed_at RETURNING *",
+        *values.values(),
+    )
+    assert row is not None
+    return row

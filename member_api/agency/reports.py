@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from member_api.agency import queries
+from member_api.agency.periods import month_not_ended, policy_year
 from member_api.agency.schemas import (
     Assessment,
     AssessmentRow,
@@ -23,7 +24,6 @@ from member_api.agency.schemas import (
     StationLine,
     TierLine,
 )
-from member_api.agency.service import month_not_ended, policy_year
 from member_api.audit.service import record
 from member_api.core.clock import Clock, local_today
 from member_api.core.errors import not_found

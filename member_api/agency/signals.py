@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from member_api.agency import queries
+from member_api.agency.periods import month_not_ended, policy_year
 from member_api.agency.schemas import (
     ReviewSampleView,
     SampleCheck,
@@ -33,7 +34,6 @@ from member_api.agency.schemas import (
     SignalList,
     SignalReviewView,
 )
-from member_api.agency.service import month_not_ended, policy_year
 from member_api.audit.service import record
 from member_api.core.clock import LOCAL_TZ, Clock, local_today
 from member_api.core.errors import ApiError, FieldError

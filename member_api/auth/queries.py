@@ -66,3 +66,12 @@ async def end_sessions_of(subject: str, reason: str, now: datetime) -> list[str]
 
 async def staff_by_username(username: str) -> dict[str, Any] | None:
     return await fetch_one("SELECT id, password_hash, role, facility, active FROM staff WHERE username = {}", username)
+
+
+async def staff_names(ids: list[int]) -> dict[int, str]:
+    """{staff id: the person's name, or the user name when none was given}."""
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _ in ids)
+    rows = await fetch(f"SELECT id, username, display_name FROM staff WHERE id IN ({marks})", *ids)  # noqa: S608
+    return {r["id"]: r["display_name"] or r["username"] for r in rows}
