@@ -151,6 +151,8 @@ def route_handlers() -> list[object]:
     from member_api.agency.routes import (
         AgencyAssessmentController,
         AgencyCapitationController,
+        AgencyFundController,
+        AgencyQualityController,
         AgencyReportsController,
         AgencySignalsController,
     )
@@ -194,6 +196,8 @@ def route_handlers() -> list[object]:
         AgencyReportsController,
         AgencyAssessmentController,
         AgencySignalsController,
+        AgencyFundController,
+        AgencyQualityController,
         CounterBindingsController,
     ]
     declare_problem_responses(each_handler(controllers), problem_responses)

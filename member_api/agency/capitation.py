@@ -31,6 +31,7 @@ from member_api.agency.schemas import (
     YearStatements,
 )
 from member_api.audit.service import record
+from member_api.auth.service import actor_names
 from member_api.core.clock import Clock, local_today
 from member_api.core.errors import ApiError
 from member_api.db import UniqueViolation, write_transaction
@@ -296,6 +297,7 @@ async def month_statements(year: int, month: int, institution_id: int | None = N
         month=month,
         closed_at=close["closed_at"],
         closed_by=close["closed_by"],
+        closed_by_name=(await actor_names([close["closed_by"]]))[close["closed_by"]],
         watermark=close["watermark"],
         items=items,
         totals=totals,
@@ -413,6 +415,7 @@ async def year_statements(year: int, institution_id: int | None = None) -> YearS
         year=year,
         settled_at=header["settled_at"],
         settled_by=header["settled_by"],
+        settled_by_name=(await actor_names([header["settled_by"]]))[header["settled_by"]],
         watermark=header["watermark"],
         items=items,
     )

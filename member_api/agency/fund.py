@@ -25,6 +25,7 @@ from member_api.agency.schemas import (
     InstitutionRef,
 )
 from member_api.audit.service import record
+from member_api.auth.service import actor_names
 from member_api.core.clock import Clock
 from member_api.core.errors import ApiError, FieldError, not_found
 from member_api.core.principal import Principal
@@ -46,7 +47,7 @@ async def settle_year(now: Any, actor: str, year: int) -> None:
     await queries.fund_settle_year(year, YEAR_END_REASON, RULE, actor, now)
 
 
-def _movement(row: dict[str, Any]) -> FundMovement:
+def _movement(row: dict[str, Any], names: dict[str, str]) -> FundMovement:
     return FundMovement(
         id=row["id"],
         institution=InstitutionRef(id=row["institution"], code=row["institution_code"], name=row["institution_name"]),
@@ -59,6 +60,7 @@ def _movement(row: dict[str, Any]) -> FundMovement:
         rule=row["rule"],
         created_by=row["created_by"],
         created_at=row["created_at"],
+        created_by_name=names.get(row["created_by"], row["created_by"]),
     )
 
 
@@ -66,7 +68,9 @@ async def ledger(year: int, institution_id: int | None = None) -> FundLedger:
     """The year's accounts (accrued, allocated, settled, balance) and every movement, per institution."""
     policy_year(year)
     totals = await queries.fund_totals(year)
-    movements = [_movement(r) for r in await queries.fund_movements(year, institution_id)]
+    rows = await queries.fund_movements(year, institution_id)
+    names = await actor_names(sorted({r["created_by"] for r in rows}))
+    movements = [_movement(r, names) for r in rows]
     accounts: dict[int, FundAccount] = {}
     for m in movements:
         if m.institution.id not in accounts:
@@ -151,6 +155,9 @@ async def allocate(clock: Clock, officer: Principal, data: AllocationRequest, le
             row["id"],
             {"institution": data.institution_id, "period": f"{data.year}-{data.month:02d}", "fen": data.amount_fen},
         )
-        result = _movement({**row, "institution_code": inst["code"], "institution_name": inst["name"]})
+        result = _movement(
+            {**row, "institution_code": inst["code"], "institution_name": inst["name"]},
+            await actor_names([officer.actor]),
+        )
         await lease.complete(201, msgspec.json.encode(result), now)
     return result

@@ -54,10 +54,12 @@ async def assessments(year: int, institution_id: int | None = None) -> QualityAs
     return QualityAssessmentList(year=year, settled=year in await queries.settled_years(), items=items)
 
 
-async def enter(clock: Clock, officer: Principal, year: int, data: QualityAssessmentRequest) -> QualityAssessmentView:
+async def enter(
+    clock: Clock, officer: Principal, year: int, institution_id: int, data: QualityAssessmentRequest
+) -> QualityAssessmentView:
     """Record (or correct, before the year end) one institution's assessment score; grade and release follow."""
     params = policy_year(year)
-    if data.institution_id not in {i["id"] for i in await queries.institutions()}:
+    if institution_id not in {i["id"] for i in await queries.institutions()}:
         raise not_found("机构", "institution")
     band = capitation.grade_for(params, data.score)
     now = clock.now()
@@ -72,7 +74,7 @@ async def enter(clock: Clock, officer: Principal, year: int, data: QualityAssess
         row = await queries.upsert_quality_assessment(
             {
                 "year": year,
-                "institution": data.institution_id,
+                "institution": institution_id,
                 "score": data.score,
                 "grade": band.grade,
                 "release_bp": band.release_bp,
@@ -89,4 +91,4 @@ async def enter(clock: Clock, officer: Principal, year: int, data: QualityAssess
             row["id"],
             {"year": year, "score": data.score, "grade": band.grade},
         )
-    return (await assessments(year, data.institution_id)).items[0]
+    return (await assessments(year, institution_id)).items[0]

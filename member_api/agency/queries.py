@@ -455,9 +455,10 @@ async def referrals_by_unit(start: date, end: date) -> dict[int, int]:
 
 # --- R16 abuse signals -------------------------------------------------------------------------------------
 # Each signal is one documented query over one month's movements [start, end), optionally one unit's.
-# A movement that was reversed is left out of the visit patterns: the facility already took it back.
+# A settlement that was later reversed (by the counter or by a confirmed dispute, P2) stays in the visit
+# patterns it was part of: a split visit taken back is still a split visit; the signal says how many were.
 
-_NOT_REVERSED = "NOT EXISTS (SELECT 1 FROM settlement x WHERE x.reverses = s.id)"
+_REVERSED = "EXISTS (SELECT 1 FROM settlement x WHERE x.reverses = s.id)"
 
 
 def _unit_filter(unit_id: int | None, args: list[object], column: str = UNIT) -> str:
@@ -481,7 +482,7 @@ async def same_day_repeats(start: date, end: date, unit_id: int | None, min_visi
     return await fetch(
         f"SELECT s.member, s.facility, {UNIT} AS unit, s.visit_date AS day, COUNT(*) AS n, SUM(s.fund_fen) AS fund"  # noqa: S608
         " FROM settlement s JOIN facility f ON f.id = s.facility"
-        f" WHERE s.kind = 'counter' AND s.visit_date >= {{}} AND s.visit_date < {{}} AND {_NOT_REVERSED}{where}"
+        f" WHERE s.kind = 'counter' AND s.visit_date >= {{}} AND s.visit_date < {{}}{where}"
         f" GROUP BY s.member, s.facility, {UNIT}, s.visit_date HAVING COUNT(*) >= {{}}",
         *args,
     )
@@ -501,7 +502,7 @@ async def split_visits(
         f" SELECT s.id, s.member, s.facility, {UNIT} AS unit, s.visit_date, s.fund_fen"
         " FROM settlement s JOIN facility f ON f.id = s.facility"
         " WHERE s.kind = 'counter' AND s.visit_date >= {} AND s.visit_date < {}"
-        f" AND s.general_fee_fen + s.compliant_fen + s.non_compliant_fen < {{}} AND {_NOT_REVERSED}{where}"
+        f" AND s.general_fee_fen + s.compliant_fen + s.non_compliant_fen < {{}}{where}"
         "), windows AS ("
         " SELECT a.member, a.facility, a.unit, a.visit_date AS day, COUNT(*) AS n, SUM(b.fund_fen) AS fund"
         " FROM small a JOIN small b ON b.member = a.member AND b.facility = a.facility"
@@ -520,12 +521,13 @@ async def duplicate_receipts(start: datetime, end: datetime, unit_id: int | None
     where = _unit_filter(unit_id, args)
     return await fetch(
         "WITH month AS ("  # noqa: S608
-        f" SELECT r.sha256, MIN({UNIT}) AS unit FROM receipt r JOIN claim c ON c.id = r.claim"
+        f" SELECT r.sha256, MIN({UNIT}) AS unit, MIN(r.created_at) AS uploaded_at FROM receipt r"
+        " JOIN claim c ON c.id = r.claim"
         " JOIN facility f ON f.id = c.lodged_with"
         f" WHERE r.created_at >= {{}} AND r.created_at < {{}}{where} GROUP BY r.sha256"
-        ") SELECT m.sha256, m.unit, COUNT(DISTINCT r.claim) AS n, MIN(r.claim) AS first_claim,"
+        ") SELECT m.sha256, m.unit, m.uploaded_at, COUNT(DISTINCT r.claim) AS n, MIN(r.claim) AS first_claim,"
         " MAX(r.claim) AS last_claim FROM month m JOIN receipt r ON r.sha256 = m.sha256"
-        " GROUP BY m.sha256, m.unit HAVING COUNT(DISTINCT r.claim) >= 2",
+        " GROUP BY m.sha256, m.unit, m.uploaded_at HAVING COUNT(DISTINCT r.claim) >= 2",
         *args,
     )
 
@@ -558,6 +560,90 @@ async def many_facilities(start: date, end: date, unit_id: int | None, min_facil
         " GROUP BY s.member HAVING COUNT(DISTINCT s.facility) >= {}",
         *args,
     )
+
+
+async def pattern_settlements(start: date, end: date, members: list[int]) -> list[dict[str, Any]]:
+    """The month's settlements (not reversals) of the signalled members, with whether each was reversed since:
+    the signals link to them and say how many were taken back."""
+    found: list[dict[str, Any]] = []
+    for n in range(0, len(members), 500):
+        chunk = members[n : n + 500]
+        marks = ", ".join("{}" for _ in chunk)
+        found += await fetch(
+            f"SELECT s.id, s.member, s.facility, {UNIT} AS unit, s.kind, s.visit_date, s.fund_fen,"  # noqa: S608
+            " s.general_fee_fen + s.compliant_fen + s.non_compliant_fen AS bill_fen,"
+            f" CASE WHEN {_REVERSED} THEN 1 ELSE 0 END AS reversed"
+            " FROM settlement s JOIN facility f ON f.id = s.facility"
+            f" WHERE s.kind <> 'reversal' AND s.visit_date >= {{}} AND s.visit_date < {{}} AND s.member IN ({marks})"
+            " ORDER BY s.visit_date, s.id",
+            start,
+            end,
+            *chunk,
+        )
+    return found
+
+
+async def claims_of(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """{claim: member, when submitted, the bill claimed} for the claims a duplicate receipt links to."""
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _ in ids)
+    rows = await fetch(
+        "SELECT c.id, c.member, c.submitted_at, COALESCE(SUM(i.general_fee_fen + i.compliant_fen"  # noqa: S608
+        " + i.non_compliant_fen), 0) AS bill_fen FROM claim c LEFT JOIN claim_item i ON i.claim = c.id"
+        f" WHERE c.id IN ({marks}) GROUP BY c.id, c.member, c.submitted_at",
+        *ids,
+    )
+    return {r["id"]: r for r in rows}
+
+
+async def receipt_claims(sha256s: list[str]) -> dict[str, list[int]]:
+    if not sha256s:
+        return {}
+    marks = ", ".join("{}" for _ in sha256s)
+    rows = await fetch(
+        f"SELECT DISTINCT sha256, claim FROM receipt WHERE sha256 IN ({marks}) ORDER BY claim",  # noqa: S608
+        *sha256s,
+    )
+    found: dict[str, list[int]] = {}
+    for r in rows:
+        found.setdefault(r["sha256"], []).append(int(r["claim"]))
+    return found
+
+
+async def confirmed_disputes(start: date, end: date, unit_id: int | None = None) -> list[dict[str, Any]]:
+    """P2: confirmed disputes of settlements whose visit is in [start, end), with the disputed settlement's
+    member, facility, unit, day and fund share (the dispute reversed it)."""
+    args: list[object] = [start, end]
+    where = _unit_filter(unit_id, args)
+    return await fetch(
+        f"SELECT d.id AS dispute, d.settlement_id, d.member, s.facility, {UNIT} AS unit, s.visit_date,"  # noqa: S608
+        " s.fund_fen, d.decided_at FROM dispute d JOIN settlement s ON s.id = d.settlement_id"
+        " JOIN facility f ON f.id = s.facility"
+        f" WHERE d.status = 'confirmed' AND s.visit_date >= {{}} AND s.visit_date < {{}}{where}"
+        " ORDER BY s.visit_date, d.settlement_id",
+        *args,
+    )
+
+
+async def settled_visits_by_unit(start: date, end: date) -> dict[int, int]:
+    """Counter settlements made in [start, end) per unit, reversed ones included: the visits a unit settled,
+    the base of its dispute rate (a confirmed dispute reverses its settlement, so net visits would hide it)."""
+    rows = await fetch(
+        f"SELECT {UNIT} AS unit, COUNT(*) AS n FROM settlement s JOIN facility f ON f.id = s.facility"  # noqa: S608
+        f" WHERE s.kind = 'counter' AND s.visit_date >= {{}} AND s.visit_date < {{}} GROUP BY {UNIT}",
+        start,
+        end,
+    )
+    return {r["unit"]: int(r["n"]) for r in rows}
+
+
+async def facility_names(ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _ in ids)
+    rows = await fetch(f"SELECT id, name FROM facility WHERE id IN ({marks})", *ids)  # noqa: S608
+    return {r["id"]: r["name"] for r in rows}
 
 
 async def member_names(ids: list[int]) -> dict[int, str]:

@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 import msgspec
 
-SignalKind = Literal["same_day_repeat", "split_visits", "duplicate_receipt", "outlier_institution", "many_facilities"]
+SignalKind = Literal[
+    "same_day_repeat",
+    "split_visits",
+    "duplicate_receipt",
+    "outlier_institution",
+    "many_facilities",
+    "facility_disputes",
+    "member_disputes",
+]
 
 
 class InstitutionRef(msgspec.Struct, kw_only=True):
@@ -221,6 +229,10 @@ class ReportStatusList(msgspec.Struct, kw_only=True):
 
 class AssessmentRow(msgspec.Struct, kw_only=True):
     institution: InstitutionRef
+    confirmed_disputes: int
+    """P2: confirmed disputes of the year's settlements (by visit date)."""
+    disputes_per_1000_visits_tenths: int | None
+    """Confirmed disputes per 1,000 settled visits, in tenths (12 = 1.2 per 1,000); None without visits."""
     headcount: int
     visits: int
     visit_rate_bp: int | None
@@ -249,6 +261,7 @@ class SignalReviewView(msgspec.Struct, kw_only=True):
     note: str
     reviewed_by: int
     reviewed_at: datetime
+    reviewed_by_name: str = ""
 
 
 class Signal(msgspec.Struct, kw_only=True):
@@ -265,6 +278,16 @@ class Signal(msgspec.Struct, kw_only=True):
     amount_fen: int
     detail: str
     review: SignalReviewView | None
+    institution_name: str | None = None
+    facility_name: str | None = None
+    text_zh: str = ""
+    """What the officer reads: the pattern in Chinese with its date, the member (masked name) and the amount."""
+    settlement_ids: list[int] = []
+    """The settlements behind the signal (reversed ones included: a pattern taken back is still a pattern)."""
+    reversed_count: int = 0
+    """How many of ``settlement_ids`` were reversed since (by the counter or by a confirmed dispute)."""
+    claim_ids: list[int] = []
+    """The claims behind a duplicate-receipt signal."""
 
 
 class SignalCount(msgspec.Struct, kw_only=True):
@@ -357,6 +380,7 @@ class FundMovement(msgspec.Struct, kw_only=True):
     rule: str
     created_by: str
     created_at: datetime
+    created_by_name: str = ""
 
 
 class FundAccount(msgspec.Struct, kw_only=True):
@@ -379,7 +403,6 @@ class FundLedger(msgspec.Struct, kw_only=True):
 
 
 class QualityAssessmentRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    institution_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
     score: Annotated[int, msgspec.Meta(ge=0, le=100)]
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
