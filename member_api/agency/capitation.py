@@ -328,7 +328,7 @@ async def books(clock: Clock) -> CapitationBooks:
 # --- year end (R13.4-5) ---
 
 
-async def settle_year(clock: Clock, actor: str, year: int) -> YearStatements:
+async def close_year(clock: Clock, actor: str, year: int) -> YearStatements:
     """Settle ``year`` once (R13.4-5): needs January of the next year closed (it clears December)."""
     params = policy_year(year)
     if await queries.year_end_row(year) is None:
@@ -341,13 +341,13 @@ async def settle_year(clock: Clock, actor: str, year: int) -> YearStatements:
             )
         watermark = await queries.settlement_watermark()
         try:
-            await _settle(clock, actor, year, params, watermark)
+            await _close_year(clock, actor, year, params, watermark)
         except UniqueViolation:
             pass
     return await year_statements(year)
 
 
-async def _settle(clock: Clock, actor: str, year: int, params: parameters.PolicyYear, watermark: int) -> None:
+async def _close_year(clock: Clock, actor: str, year: int, params: parameters.PolicyYear, watermark: int) -> None:
     """The year's books in one transaction: per institution the year end (R13.4-5) with its assessment's
     release share and the adjustment fund it was allocated; then the fund's accounts of the year are settled."""
     async with write_transaction():
@@ -368,7 +368,7 @@ async def _settle(clock: Clock, actor: str, year: int, params: parameters.Policy
             f = fund_totals.get(i, {"accrued": 0, "allocated": 0, "balance": 0})
             grade = assessed.get(i)
             headcount = heads.get(i, [0])[0]
-            outcome = capitation.year_end_settlement(
+            outcome = capitation.year_account(
                 params,
                 headcount,
                 actual.get(i, 0),
@@ -385,7 +385,7 @@ async def _settle(clock: Clock, actor: str, year: int, params: parameters.Policy
                     "headcount": headcount,
                     "months_cleared": t["months"],
                     "prepaid_fen": t["prepaid"],
-                    **{k: getattr(outcome, k) for k in capitation.YearEndSettlement.__struct_fields__},
+                    **{k: getattr(outcome, k) for k in capitation.YearAccount.__struct_fields__},
                     "assessment_score": grade["score"] if grade else None,
                     "assessment_grade": grade["grade"] if grade else "",
                     "fund_accrued_fen": f["accrued"],

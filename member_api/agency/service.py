@@ -7,7 +7,7 @@ ledger), ``quality`` (the 5% guarantee by assessment), ``reports`` (R14 reports 
 
 from __future__ import annotations
 
-from member_api.agency.capitation import books, close_month, month_statements, settle_year, year_statements
+from member_api.agency.capitation import books, close_month, close_year, month_statements, year_statements
 from member_api.agency.fund import allocate, ledger
 from member_api.agency.periods import month_not_ended, policy_year
 from member_api.agency.quality import assessments as quality_assessments
@@ -22,6 +22,7 @@ __all__ = [
     "caller_unit",
     "check_sample",
     "close_month",
+    "close_year",
     "confirm",
     "draw_sample",
     "enter_quality_assessment",
@@ -35,6 +36,5 @@ __all__ = [
     "quality_assessments",
     "report_status",
     "sample",
-    "settle_year",
     "year_statements",
 ]

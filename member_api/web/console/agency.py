@@ -1,5 +1,5 @@
 """Agency (officer): capitation statements per institution as a table and a chart (R13), closing a month, the
-year-end settlement, downloads (CSV, XLSX), the R14 report confirmations, the R15 indicators and the R16 signals.
+year close (年终清算), downloads (CSV, XLSX), the R14 report confirmations, the R15 indicators and the R16 signals.
 Everything is the agency area's own services and export sheets; money stays integer fen until shown."""
 
 from __future__ import annotations
@@ -192,13 +192,13 @@ async def year_end(
 
 
 @post("/agency/year/settle", status_code=200)
-async def settle_year(request: Request[Any, Any, Any], ctx: AppContext, officer: Principal) -> Any:
+async def close_year(request: Request[Any, Any, Any], ctx: AppContext, officer: Principal) -> Any:
     form = await form_of(request)
     year = int(text(form, "year", 4)) if text(form, "year", 4).isdigit() else 0
     try:
         if text(form, "confirm", 5) != "1":
-            raise ApiError("confirmation_required", 422, "请勾选确认：年终清算后不能撤销", "Confirm the settlement.")
-        await service.settle_year(ctx.clock, officer.actor, year)
+            raise ApiError("confirmation_required", 422, "请勾选确认：年终清算后不能撤销", "Confirm the year close.")
+        await service.close_year(ctx.clock, officer.actor, year)
     except ApiError as err:
         flash(request, f"{err.message_zh}（{err.code}）", "error")
         return redirect(f"{ROOT}/agency/year?year={year}" if year else f"{ROOT}/agency/year")
