@@ -17,6 +17,7 @@ from typing import Any, Literal
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from member_api.core import labels
 from member_api.core.clock import LOCAL_TZ
 
 Kind = Literal["text", "int", "fen", "bp", "tenths", "bool", "date", "datetime"]
@@ -121,6 +122,11 @@ def _get(attr: str) -> Callable[[Any], Any]:
     return lambda r: getattr(r, attr)
 
 
+def _line(item: str, unit: str) -> str:
+    """A heading named after a bill line, in the label table's words: "合规费用(元)"."""
+    return f"{labels.LINE_ITEMS[item].zh}{unit}"
+
+
 MONTH_STATEMENT = (
     Column("年度", _get("year")),
     Column("月份", _get("month")),
@@ -182,9 +188,9 @@ YEAR_STATEMENT = (
 )
 _REPORT_FIGURES = (
     Column("就诊人次", _get("visits")),
-    Column("一般诊疗费(元)", _get("general_fee_fen"), "fen"),
-    Column("合规费用(元)", _get("compliant_fen"), "fen"),
-    Column("不合规费用(元)", _get("non_compliant_fen"), "fen"),
+    Column(_line("general_fee", "(元)"), _get("general_fee_fen"), "fen"),
+    Column(_line("compliant", "(元)"), _get("compliant_fen"), "fen"),
+    Column(_line("non_compliant", "(元)"), _get("non_compliant_fen"), "fen"),
     Column("医疗费用总额(元)", _get("bill_total_fen"), "fen"),
     Column("统筹支付(元)", _get("fund_fen"), "fen"),
     Column("个人支付(元)", _get("member_fen"), "fen"),
@@ -214,13 +220,13 @@ ASSESSMENT = (
     Column("次均费用(元)", _get("avg_cost_per_visit_fen"), "fen"),
     Column("上年次均费用(元)", _get("previous_avg_cost_per_visit_fen"), "fen"),
     Column("次均费用增幅(%)", _get("avg_cost_growth_bp"), "bp"),
-    Column("一般诊疗费占比(%)", _get("general_fee_share_bp"), "bp"),
-    Column("合规费用占比(%)", _get("compliant_share_bp"), "bp"),
-    Column("不合规费用占比(%)", _get("non_compliant_share_bp"), "bp"),
+    Column(_line("general_fee", "占比(%)"), _get("general_fee_share_bp"), "bp"),
+    Column(_line("compliant", "占比(%)"), _get("compliant_share_bp"), "bp"),
+    Column(_line("non_compliant", "占比(%)"), _get("non_compliant_share_bp"), "bp"),
     Column("确认争议笔数", _get("confirmed_disputes")),
     Column("每千人次确认争议", _get("disputes_per_1000_visits_tenths"), "tenths"),
 )
-FUND_KINDS = {"accrual": "计提", "allocation": "调节拨付", "year_end": "年终结清"}
+FUND_KINDS = labels.zh(labels.FUND_MOVEMENT_KINDS)
 FUND_ACCOUNT = (
     Column("机构编码", _inst("code"), "text"),
     Column("机构名称", _inst("name"), "text"),

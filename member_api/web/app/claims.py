@@ -18,9 +18,9 @@ from member_api.facilities import search as facility_search
 from member_api.facilities.queries import facility_row
 from member_api.facilities.schemas import FacilityView
 from member_api.referrals import service as referrals_service
-from member_api.web.app import labels
 from member_api.web.app.home import claim_windows
 from member_api.web.app.resident import ROOT, Resident
+from member_api.web.common import labels
 from member_api.web.common.errors import wants_json
 from member_api.web.common.forms import form_of, number, problem, text, uploads
 from member_api.web.common.pages import PAGE_HEADERS, flash, page, redirect

@@ -15,8 +15,8 @@ from member_api.core.uploads import check_uploads
 from member_api.facilities import designation
 from member_api.facilities import search as facility_search
 from member_api.facilities.schemas import FacilityPage
-from member_api.web.app import labels
 from member_api.web.app.resident import ROOT, Resident
+from member_api.web.common import labels
 from member_api.web.common.errors import wants_json
 from member_api.web.common.forms import form_of, number, problem, text, uploads
 from member_api.web.common.pages import PAGE_HEADERS, flash, page, redirect

@@ -30,9 +30,9 @@ from member_api.referrals import service as referrals_service
 from member_api.referrals.schemas import ReferralCreate
 from member_api.settlement import service as settlement_service
 from member_api.settlement.schemas import SettlementRequest, SettlementResult, VerifyRequest
+from member_api.web.common import labels
 from member_api.web.common.forms import form_of, text, yuan_to_fen
 from member_api.web.common.pages import flash, redirect
-from member_api.web.console import labels
 from member_api.web.console.desk import desk_page, facility_name, new_key, once
 from member_api.web.console.staff import ROOT
 

@@ -16,9 +16,9 @@ from member_api.core.errors import ApiError
 from member_api.core.idempotency import MAX_KEY_LENGTH, KeyLease, begin, fingerprint
 from member_api.core.principal import Principal
 from member_api.facilities.queries import facility_row
+from member_api.web.common import labels
 from member_api.web.common.pages import page
 from member_api.web.common.session import session_of
-from member_api.web.console import labels
 from member_api.web.console.staff import ROLE_NAMES, ROOT
 
 T = TypeVar("T", bound=msgspec.Struct)
