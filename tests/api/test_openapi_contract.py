@@ -75,6 +75,7 @@ IDEMPOTENT = {
     "recordDesignationForMember",
     "fileChangeRequestForMember",
     "recordSubscriptions",
+    "allocateAdjustmentFund",
 }
 AUTH_CODES = {"unauthorized", "token_expired", "token_invalid", "token_malformed", "token_not_yet_valid"}
 
