@@ -166,9 +166,10 @@ def route_handlers() -> list[object]:
     )
     from member_api.family.routes import CounterFamilyController, MeFamilyController
     from member_api.fhir.routes import FhirController
+    from member_api.fsi.routes import FsiController
     from member_api.notices.routes import NoticesController
     from member_api.referrals.routes import CounterReferralsController, MeReferralsController
-    from member_api.settlement.routes import CounterController
+    from member_api.settlement.routes import CounterController, ReconciliationController
 
     controllers = [
         OpsController,
@@ -179,6 +180,7 @@ def route_handlers() -> list[object]:
         ReviewChangeRequestsController,
         CredentialController,
         CounterController,
+        ReconciliationController,
         BenefitsController,
         MeClaimsController,
         MeReferralsController,
@@ -197,7 +199,8 @@ def route_handlers() -> list[object]:
         CounterBindingsController,
     ]
     declare_problem_responses(each_handler(controllers), problem_responses)
-    return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
+    # FHIR answers OperationOutcome, the facility interface its envelope: not problem+json (fhir.md, integration.md)
+    return [*controllers, FhirController, FsiController]
 
 
 async def trust_edge(request: Request) -> None:

@@ -166,3 +166,17 @@ async def facility_movements(
         created_from,
         created_before,
     )
+
+
+async def facility_counter_rows(
+    facility_id: int, created_from: datetime, created_before: datetime
+) -> list[dict[str, Any]]:
+    """Every counter settlement and reversal recorded at a facility in [from, before), oldest first, without a cap
+    on the count (daily reconciliation lists all of them)."""
+    return await fetch(
+        "SELECT * FROM settlement WHERE facility = {} AND kind IN ('counter', 'reversal')"
+        " AND created_at >= {} AND created_at < {} ORDER BY id",
+        facility_id,
+        created_from,
+        created_before,
+    )

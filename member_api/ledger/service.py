@@ -208,6 +208,7 @@ start_credential_events = events.start
 stop_credential_events = events.stop
 member_page = queries.member_page
 facility_movements = queries.facility_movements
+facility_counter_rows = queries.facility_counter_rows
 member_year_rows = queries.member_year_rows
 reversals_of = queries.reversals_of
 
