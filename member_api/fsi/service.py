@@ -227,7 +227,7 @@ def _cert_hash(cert_no: str) -> str:
 # ---- 9001 / 9002 ---------------------------------------------------------------------------------------------------
 
 
-async def t9001(ctx: AppContext, message: Message, claim: idempotency.Claim) -> bytes:
+async def t9001(ctx: AppContext, message: Message, claim: idempotency.KeyLease) -> bytes:
     data = convert(message.input, In9001, "input").signIn
     if data.opter_no != message.env.opter:
         raise Refusal(
@@ -252,7 +252,7 @@ async def t9001(ctx: AppContext, message: Message, claim: idempotency.Claim) -> 
         )
 
 
-async def t9002(ctx: AppContext, message: Message, claim: idempotency.Claim) -> bytes:
+async def t9002(ctx: AppContext, message: Message, claim: idempotency.KeyLease) -> bytes:
     data = convert(message.input, In9002, "input").data
     now = ctx.clock.now()
     async with write_transaction():
@@ -315,7 +315,7 @@ async def t1101(ctx: AppContext, message: Message) -> Any:
 # ---- 2201 / 2202 visits --------------------------------------------------------------------------------------------
 
 
-async def t2201(ctx: AppContext, message: Message, claim: idempotency.Claim) -> bytes:
+async def t2201(ctx: AppContext, message: Message, claim: idempotency.KeyLease) -> bytes:
     data = convert(message.input, In2201, "input").data
     begntime = env_.parse_time(data.begntime, "begntime")
     now = ctx.clock.now()
@@ -366,7 +366,7 @@ def _visit_state_refusal(visit: dict[str, Any]) -> Refusal:
     return Refusal("visit_cancelled", "该就诊已撤销挂号", "The visit was cancelled.")
 
 
-async def t2202(ctx: AppContext, message: Message, claim: idempotency.Claim) -> bytes:
+async def t2202(ctx: AppContext, message: Message, claim: idempotency.KeyLease) -> bytes:
     data = convert(message.input, In2202, "input").data
     visit = await _open_visit(message, data.mdtrt_id, data.psn_no)
     now = ctx.clock.now()
@@ -466,7 +466,7 @@ async def _valued(lines: list[_Line], day: date, facility_id: int) -> list[dict[
     ]
 
 
-async def t2204(ctx: AppContext, message: Message, claim: idempotency.Claim) -> bytes:
+async def t2204(ctx: AppContext, message: Message, claim: idempotency.KeyLease) -> bytes:
     details = convert(message.input, In2204, "input").feedetail
     if len(details) > MAX_LINES:
         raise Refusal("too_many_lines", f"一次最多上传 {MAX_LINES} 条明细", f"At most {MAX_LINES} lines.", "feedetail")
@@ -516,7 +516,7 @@ async def t2204(ctx: AppContext, message: Message, claim: idempotency.Claim) -> 
         return await _finish(ctx, message, claim, output)
 
 
-async def t2205(ctx: AppContext, message: Message, claim: idempotency.Claim) -> bytes:
+async def t2205(ctx: AppContext, message: Message, claim: idempotency.KeyLease) -> bytes:
     data = convert(message.input, In2205, "input").data
     visit = await _open_visit(message, data.mdtrt_id, data.psn_no)
     now = ctx.clock.now()
@@ -723,11 +723,11 @@ async def t2206(ctx: AppContext, message: Message) -> Any:
     return {"setlinfo": info, "setldetail": _setldetail(view)}
 
 
-class _EnvelopeClaim(idempotency.Claim):
+class _EnvelopeClaim(idempotency.KeyLease):
     """Completes the msgid with the envelope answer, inside the settlement's own transaction (where ``on_complete``
     also marks the visit), instead of the REST body the settlement service records."""
 
-    def __init__(self, claim: idempotency.Claim, on_complete: Callable[[bytes], Awaitable[bytes]]) -> None:
+    def __init__(self, claim: idempotency.KeyLease, on_complete: Callable[[bytes], Awaitable[bytes]]) -> None:
         object.__setattr__(self, "scope", claim.scope)
         object.__setattr__(self, "key", claim.key)
         object.__setattr__(self, "_on_complete", on_complete)
@@ -738,7 +738,7 @@ class _EnvelopeClaim(idempotency.Claim):
         await super().complete(200, answer, now)
 
 
-async def t2207(ctx: AppContext, message: Message, claim: idempotency.Claim) -> bytes:
+async def t2207(ctx: AppContext, message: Message, claim: idempotency.KeyLease) -> bytes:
     data = convert(message.input, In2206, "input").data
     bill = await _bill(ctx, message, data)
     psn = await _member_by_psn_no(data.psn_no)
@@ -763,7 +763,7 @@ async def t2207(ctx: AppContext, message: Message, claim: idempotency.Claim) -> 
     return answered[0]
 
 
-async def t2208(ctx: AppContext, message: Message, claim: idempotency.Claim) -> bytes:
+async def t2208(ctx: AppContext, message: Message, claim: idempotency.KeyLease) -> bytes:
     data = convert(message.input, In2208, "input").data
     setl_id = _setl_id(data.setl_id)
     psn = await _member_by_psn_no(data.psn_no)
@@ -957,7 +957,7 @@ async def t3202(ctx: AppContext, message: Message) -> Any:
 
 # ---- dispatch ------------------------------------------------------------------------------------------------------
 
-Write = Callable[[AppContext, Message, idempotency.Claim], Awaitable[bytes]]
+Write = Callable[[AppContext, Message, idempotency.KeyLease], Awaitable[bytes]]
 Read = Callable[[AppContext, Message], Awaitable[Any]]
 WRITES: dict[str, Write] = {
     "9001": t9001,
@@ -984,7 +984,7 @@ def _actor(message: Message) -> str:
     return f"fsi:{message.caller.client_id}"
 
 
-async def _finish(ctx: AppContext, message: Message, claim: idempotency.Claim, output: Any) -> bytes:
+async def _finish(ctx: AppContext, message: Message, claim: idempotency.KeyLease, output: Any) -> bytes:
     """The answer, stored under the msgid in the caller's transaction (a replay answers it byte for byte)."""
     body = env_.answer(message.received, ctx.clock.now(), output)
     await claim.complete(200, body, ctx.clock.now())
