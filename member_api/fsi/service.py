@@ -33,6 +33,7 @@ from typing import Any
 import msgspec
 
 from member_api.audit.service import record
+from member_api.catalogue import service as catalogue
 from member_api.core import idempotency
 from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
@@ -64,6 +65,8 @@ from member_api.fsi.schemas import (
 )
 from member_api.ledger import service as ledger
 from member_api.members.service import member_by_insurance_no, member_view
+from member_api.policy.fee_lines import FeeLine
+from member_api.policy.fee_lines import totals as fee_line_totals
 from member_api.settlement import reconciliation
 from member_api.settlement import service as settlement
 from member_api.settlement.schemas import SettlementRequest, SettlementResult, VerifyRequest
@@ -442,28 +445,46 @@ def _stored_line(row: dict[str, Any]) -> _Line:
     )
 
 
-async def _valued(lines: list[_Line], day: date, facility_id: int) -> list[dict[str, Any]]:
-    """2204's per-line answer. Until the catalogue values a code (R18), the line is not compliant, with the reason."""
-    del day, facility_id
+def _policy_lines(lines: list[_Line]) -> list[FeeLine]:
+    """The visit's lines as the catalogue values them (R18): numbered in upload order, national code first."""
     return [
-        {
-            "feedetl_sn": line.feedetl_sn,
-            "det_item_fee_sumamt": yuan(line.amount_fen),
-            "cnt": line.count,
-            "pric": yuan(line.price_fen),
-            "pric_uplmt_amt": None,
-            "selfpay_prop": Decimal("1.0000"),
-            "fulamt_ownpay_amt": yuan(line.amount_fen),
-            "overlmt_amt": yuan(0),
-            "preselfpay_amt": yuan(0),
-            "inscp_scp_amt": yuan(0),
-            "chrgitm_lv": "03",
-            "med_chrgitm_type": "",
-            "lmt_used_flag": "0",
-            "memo": "目录编码未知，不属于合规费用（not_in_catalogue）",
-        }
-        for line in lines
+        FeeLine(
+            line_no=n,
+            code=line.code.strip().upper(),
+            count=line.count,
+            unit_price_fen=line.price_fen,
+            facility_code=line.facility_code.strip() or None,
+        )
+        for n, line in enumerate(lines, start=1)
     ]
+
+
+async def _valued(lines: list[_Line], day: date, facility_id: int) -> list[dict[str, Any]]:
+    """2204's per-line answer: each line valued by the catalogue entry valid on the date of care (R18); a code the
+    catalogue does not know on that day is not compliant, with the reason."""
+    valued = await catalogue.value_lines(_policy_lines(lines), day, facility_id)
+    answer = []
+    for line, value in zip(lines, valued, strict=True):
+        words_zh, _ = catalogue.reason_words(value.reasons)
+        answer.append(
+            {
+                "feedetl_sn": line.feedetl_sn,
+                "det_item_fee_sumamt": yuan(line.amount_fen),
+                "cnt": line.count,
+                "pric": yuan(line.price_fen),
+                "pric_uplmt_amt": yuan(value.price_ceiling_fen) if value.price_ceiling_fen is not None else None,
+                "selfpay_prop": (Decimal(value.selfpay_prop_bp) / 10000).quantize(Decimal("0.0001")),
+                "fulamt_ownpay_amt": yuan(value.selfpay_fen),
+                "overlmt_amt": yuan(value.over_limit_fen),
+                "preselfpay_amt": yuan(value.preselfpay_fen),
+                "inscp_scp_amt": yuan(value.compliant_fen),
+                "chrgitm_lv": value.category,
+                "med_chrgitm_type": value.kind or "",
+                "lmt_used_flag": "0",
+                "memo": f"{words_zh}（{','.join(value.reasons)}）" if value.reasons else "",
+            }
+        )
+    return answer
 
 
 async def t2204(ctx: AppContext, message: Message, claim: idempotency.KeyLease) -> bytes:
@@ -479,6 +500,7 @@ async def t2204(ctx: AppContext, message: Message, claim: idempotency.KeyLease) 
     numbers = [line.feedetl_sn for line in lines]
     if len(set(numbers)) != len(numbers):
         raise Refusal("duplicate_line", "费用明细流水号 feedetl_sn 重复", "feedetl_sn repeats.", "feedetail")
+    catalogue.check_lines(_policy_lines(lines), field="input.feedetail")
     mdtrt_id, psn_no = visit_keys.pop()
     visit = await _open_visit(message, mdtrt_id, psn_no)
     now = ctx.clock.now()
@@ -567,16 +589,31 @@ async def _bill(ctx: AppContext, message: Message, data: SettlementInput) -> _Bi
             {"lines_total": str(yuan(total))},
         )
     credential, id_number = await _settle_identity(ctx, message, data, visit)
-    request = SettlementRequest(
+    request = await _request(lines, visit, message.caller.facility_id, credential, id_number, MED_TYPES[data.med_type])
+    return _Bill(visit=visit, lines=lines, request=request, medfee_fen=medfee)
+
+
+async def _request(
+    lines: list[_Line],
+    visit: dict[str, Any],
+    facility_id: int,
+    credential: str | None,
+    id_number: str | None,
+    emergency: bool,
+) -> SettlementRequest:
+    """The settlement service's request for the visit's lines: valued by the catalogue (R18) and handed over as the
+    three totals the counter path takes (general fee lines, compliant parts, the member's own parts)."""
+    valued = await catalogue.value_lines(_policy_lines(lines), visit["visit_date"], facility_id)
+    bill = fee_line_totals(valued)
+    return SettlementRequest(
         visit_date=visit["visit_date"],
-        general_fee_fen=0,
-        compliant_fen=0,
-        non_compliant_fen=total,
+        general_fee_fen=bill.general_fee_fen,
+        compliant_fen=bill.compliant_fen,
+        non_compliant_fen=bill.non_compliant_fen,
         credential=credential,
         id_number=id_number,
-        emergency=MED_TYPES[data.med_type],
+        emergency=emergency,
     )
-    return _Bill(visit=visit, lines=lines, request=request, medfee_fen=medfee)
 
 
 async def _settle_identity(
@@ -612,8 +649,58 @@ async def _jti_used(ctx: AppContext, token: str) -> bool:
     return await ledger.credential_used(jti)
 
 
+@dataclass(frozen=True)
+class _Figures:
+    """What ``setlinfo`` shows of a movement or a quote: the REST API's figures, whichever answered."""
+
+    id: int
+    kind: str
+    visit_date: date
+    year: int
+    created_at: datetime
+    general_fee_fen: int
+    compliant_fen: int
+    non_compliant_fen: int
+    fund_fen: int
+    member_fen: int
+    remaining_fen: int
+    reasons: list[str]
+    repeat_same_day: bool
+    reverses: int | None
+    compliant_ratio_bp: int
+    over_limit_fen: int
+    preselfpay_fen: int
+
+    @classmethod
+    def of(cls, view: Any, created_at: datetime | None = None) -> _Figures:
+        """From a settlement view or a quote (``items``, when the bill was itemised, split the member's own part)."""
+        items = list(getattr(view, "items", None) or [])
+        ratio = next((line.ratio_bp for line in view.lines if line.item == "compliant"), 0)
+        if items:
+            ratio = next((i.ratio_bp for i in items if i.compliant_fen and not i.general_fee), ratio)
+        return cls(
+            id=getattr(view, "id", 0),
+            kind=getattr(view, "kind", ledger.COUNTER),
+            visit_date=view.visit_date,
+            year=view.year,
+            created_at=created_at or view.created_at,
+            general_fee_fen=view.general_fee_fen,
+            compliant_fen=view.compliant_fen,
+            non_compliant_fen=view.non_compliant_fen,
+            fund_fen=view.fund_fen,
+            member_fen=view.member_fen,
+            remaining_fen=view.remaining_fen,
+            reasons=list(view.reasons),
+            repeat_same_day=bool(getattr(view, "repeat_same_day", False)),
+            reverses=getattr(view, "reverses", None),
+            compliant_ratio_bp=ratio,
+            over_limit_fen=sum(i.over_limit_fen for i in items),
+            preselfpay_fen=sum(i.preselfpay_fen for i in items),
+        )
+
+
 def _setlinfo(
-    view: SettlementResult,
+    view: _Figures,
     visit: dict[str, Any] | None,
     psn: Any,
     message: Message | None,
@@ -622,7 +709,8 @@ def _setlinfo(
 ) -> dict[str, Any]:
     """A movement as the interface's ``setlinfo`` (the REST settlement's figures, in yuan)."""
     bill = view.general_fee_fen + view.compliant_fen + view.non_compliant_fen
-    compliant_ratio = next((line.ratio_bp for line in view.lines if line.item == "compliant"), 0)
+    sign = -1 if view.kind == ledger.REVERSAL else 1
+    over_limit, preselfpay = sign * view.over_limit_fen, sign * view.preselfpay_fen
     return {
         "setl_id": str(view.id),
         "mdtrt_id": visit["mdtrt_id"] if visit else "",
@@ -641,13 +729,13 @@ def _setlinfo(
         "mdtrt_cert_type": cert_type,
         "med_type": med_type,
         "medfee_sumamt": yuan(bill),
-        "fulamt_ownpay_amt": yuan(view.non_compliant_fen),
-        "overlmt_selfpay": yuan(0),
-        "preselfpay_amt": yuan(0),
+        "fulamt_ownpay_amt": yuan(view.non_compliant_fen - over_limit - preselfpay),
+        "overlmt_selfpay": yuan(over_limit),
+        "preselfpay_amt": yuan(preselfpay),
         "inscp_scp_amt": yuan(view.general_fee_fen + view.compliant_fen),
         "act_pay_dedc": yuan(0),
         "hifp_pay": yuan(view.fund_fen),
-        "pool_prop_selfpay": (Decimal(compliant_ratio) / 10000).quantize(Decimal("0.0001")),
+        "pool_prop_selfpay": (Decimal(view.compliant_ratio_bp) / 10000).quantize(Decimal("0.0001")),
         "cvlserv_pay": yuan(0),
         "hifes_pay": yuan(0),
         "hifmi_pay": yuan(0),
@@ -671,7 +759,7 @@ def _setlinfo(
     }
 
 
-def _setldetail(view: SettlementResult) -> list[dict[str, Any]]:
+def _setldetail(view: _Figures) -> list[dict[str, Any]]:
     return [
         {
             "fund_pay_type": FUND_POOL,
@@ -693,30 +781,7 @@ async def t2206(ctx: AppContext, message: Message) -> Any:
     bill = await _bill(ctx, message, data)
     quote = await settlement.quote(ctx, message.caller.principal, bill.request)
     psn = await _member_by_psn_no(data.psn_no)
-    view = SettlementResult(
-        id=0,
-        kind=ledger.COUNTER,
-        member_id=quote.member_id,
-        facility_id=quote.facility_id,
-        facility_name=quote.facility_name,
-        visit_date=quote.visit_date,
-        year=quote.year,
-        general_fee_fen=quote.general_fee_fen,
-        compliant_fen=quote.compliant_fen,
-        non_compliant_fen=quote.non_compliant_fen,
-        fund_fen=quote.fund_fen,
-        member_fen=quote.member_fen,
-        reasons=quote.reasons,
-        lines=quote.lines,
-        repeat_same_day=False,
-        out_of_city=quote.out_of_city,
-        emergency=quote.emergency,
-        reverses=None,
-        reversed_by=None,
-        created_at=ctx.clock.now(),
-        remaining_fen=quote.remaining_fen,
-        remaining_out_of_city_fen=quote.remaining_out_of_city_fen,
-    )
+    view = _Figures.of(quote, created_at=ctx.clock.now())
     info = _setlinfo(view, bill.visit, psn, message, data.mdtrt_cert_type, data.med_type)
     info["setl_id"] = ""
     info["exp_content"]["quote_id"] = quote.quote_id
@@ -745,7 +810,8 @@ async def t2207(ctx: AppContext, message: Message, claim: idempotency.KeyLease) 
     answered: list[bytes] = []
 
     async def on_complete(rest_body: bytes) -> bytes:
-        view = msgspec.json.decode(rest_body, type=SettlementResult)
+        settled = msgspec.json.decode(rest_body, type=SettlementResult)
+        view = _Figures.of(settled)
         locked = await queries.lock_visit(bill.visit["id"])
         if locked is None or locked["status"] != "open":
             raise _visit_state_refusal(locked or bill.visit)
@@ -776,7 +842,7 @@ async def t2208(ctx: AppContext, message: Message, claim: idempotency.KeyLease) 
     answered: list[bytes] = []
 
     async def on_complete(rest_body: bytes) -> bytes:
-        view = msgspec.json.decode(rest_body, type=SettlementResult)
+        view = _Figures.of(msgspec.json.decode(rest_body, type=SettlementResult))
         if visit is not None:  # the visit is open again: its lines may be corrected and settled anew
             await queries.set_visit_state(visit["id"], "open", None, None)
         output = {
@@ -817,8 +883,10 @@ async def t5203(ctx: AppContext, message: Message) -> Any:
     from member_api.policy.reimbursement import remaining_caps
 
     annual, ooc = remaining_caps(parameters.for_year(row["year"]), year_state)
-    view = SettlementResult(**msgspec.structs.asdict(base), remaining_fen=annual, remaining_out_of_city_fen=ooc)
-    info = _setlinfo(view, visit, psn, None, visit["cert_type"] if visit else "", "13" if view.emergency else "11")
+    view = _Figures.of(
+        SettlementResult(**msgspec.structs.asdict(base), remaining_fen=annual, remaining_out_of_city_fen=ooc)
+    )
+    info = _setlinfo(view, visit, psn, None, visit["cert_type"] if visit else "", "13" if base.emergency else "11")
     info["fixmedins_code"] = message.caller.facility_code
     info["fixmedins_name"] = message.caller.facility_name
     info["exp_content"]["reversed_by"] = reversed_by

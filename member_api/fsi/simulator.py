@@ -121,10 +121,12 @@ class VisitResult:
     reconciled: dict[str, Any]
 
 
-DEMO_LINES = (  # national code, facility code, count, unit price (yuan)
-    ("001101000010000-110100001", "GHF01", Decimal("1"), Decimal("10.00")),
-    ("XA02BAF008A001010104155", "YP0001", Decimal("2"), Decimal("12.50")),
-    ("XJ01CAA040A001010100985", "YP0002", Decimal("1"), Decimal("40.00")),
+DEMO_LINES = (  # national code, facility code, count, unit price (yuan): the demo catalogue's entries (R18)
+    ("001102000050000", "ZL0001", Decimal("1"), Decimal("10.00")),  # general diagnosis fee (R6)
+    ("XJ01CAA040E001010100461", "YP0001", Decimal("2"), Decimal("12.50")),  # 甲类 drug
+    ("XJ01DDA131A001010101589", "YP0002", Decimal("1"), Decimal("40.00")),  # 乙类 drug, 10% up front
+    ("XV06DXB015A001010109876", "YP0017", Decimal("1"), Decimal("15.00")),  # 丙类: self-paid
+    ("XX0000000000000000000", "", Decimal("1"), Decimal("5.00")),  # not in the catalogue: not compliant
 )
 
 

@@ -150,8 +150,10 @@ async def test_r8_whole_visit_figures_equal_the_rest_api(fsi: Envelope) -> None:
     assert person["insuinfo"][0]["insutype"] == "390" and person["exp_content"]["designated_here"] is True
     balance = person["insuinfo"][0]["balc"]
     psn_no, mdtrt_id = await open_visit(fsi)
-    uploaded = await fsi.call("2204", fee_lines(psn_no, mdtrt_id))
-    assert [line["feedetl_sn"] for line in uploaded["result"]] == ["0001", "0002", "0003"]
+    uploaded = (await fsi.call("2204", fee_lines(psn_no, mdtrt_id)))["result"]
+    assert [line["chrgitm_lv"] for line in uploaded] == ["01", "01", "02", "03", "03"]  # R18 from the catalogue
+    assert uploaded[2]["preselfpay_amt"] == Decimal("4.00") and uploaded[2]["inscp_scp_amt"] == Decimal("36.00")
+    assert uploaded[4]["fulamt_ownpay_amt"] == Decimal("5.00") and "not_in_catalogue" in uploaded[4]["memo"]
     total = sum((Decimal(d["det_item_fee_sumamt"]) for d in fee_lines(psn_no, mdtrt_id)["feedetail"]), Decimal(0))
     body = settle_input(psn_no, mdtrt_id, total, ("02", MEMBER_ID_NUMBER))
     quoted = await fsi.call("2206", body)
@@ -159,7 +161,8 @@ async def test_r8_whole_visit_figures_equal_the_rest_api(fsi: Envelope) -> None:
     info = settled["setlinfo"]
     assert info["medfee_sumamt"] == total == quoted["setlinfo"]["medfee_sumamt"]
     assert info["fund_pay_sumamt"] == quoted["setlinfo"]["fund_pay_sumamt"]
-    assert info["fund_pay_sumamt"] + info["psn_cash_pay"] == total
+    assert info["fund_pay_sumamt"] + info["psn_cash_pay"] == total == Decimal("95.00")
+    assert info["fund_pay_sumamt"] == Decimal("49.70")  # R6 7.00 + R7 17.50 + 25.20 (E9's lines)
     assert info["balc"] == balance - info["fund_pay_sumamt"]
 
     clerk = await clerk_token(fsi.client, fsi.world)  # type: ignore[attr-defined]
@@ -348,7 +351,7 @@ async def test_bad_input_is_answered_in_the_envelope(fsi: Envelope) -> None:
     sub_fen = await fsi.send("2206", settle_input(psn_no, mdtrt_id, Decimal("75.005"), ("02", MEMBER_ID_NUMBER)))
     assert sub_fen["err_code"] == "invalid_amount"
     withdrawn = await fsi.call("2205", {"data": {"mdtrt_id": mdtrt_id, "chrg_bchno": "0000", "psn_no": psn_no}})
-    assert withdrawn["result"]["withdrawn_cnt"] == 3
+    assert withdrawn["result"]["withdrawn_cnt"] == len(simulator.DEMO_LINES)
     assert (await fsi.send("2207", settle_input(psn_no, mdtrt_id, total, ("02", MEMBER_ID_NUMBER))))[
         "err_code"
     ] == "no_fee_lines"
