@@ -66,7 +66,6 @@ from member_api.fsi.schemas import (
 from member_api.ledger import service as ledger
 from member_api.members.service import member_by_insurance_no, member_view
 from member_api.policy.fee_lines import FeeLine
-from member_api.policy.fee_lines import totals as fee_line_totals
 from member_api.settlement import reconciliation
 from member_api.settlement import service as settlement
 from member_api.settlement.schemas import SettlementRequest, SettlementResult, VerifyRequest
@@ -589,31 +588,40 @@ async def _bill(ctx: AppContext, message: Message, data: SettlementInput) -> _Bi
             {"lines_total": str(yuan(total))},
         )
     credential, id_number = await _settle_identity(ctx, message, data, visit)
-    request = await _request(lines, visit, message.caller.facility_id, credential, id_number, MED_TYPES[data.med_type])
+    request = await _request(lines, visit, credential, id_number, MED_TYPES[data.med_type])
     return _Bill(visit=visit, lines=lines, request=request, medfee_fen=medfee)
 
 
 async def _request(
     lines: list[_Line],
     visit: dict[str, Any],
-    facility_id: int,
     credential: str | None,
     id_number: str | None,
     emergency: bool,
 ) -> SettlementRequest:
-    """The settlement service's request for the visit's lines: valued by the catalogue (R18) and handed over as the
-    three totals the counter path takes (general fee lines, compliant parts, the member's own parts)."""
-    valued = await catalogue.value_lines(_policy_lines(lines), visit["visit_date"], facility_id)
-    bill = fee_line_totals(valued)
-    return SettlementRequest(
-        visit_date=visit["visit_date"],
-        general_fee_fen=bill.general_fee_fen,
-        compliant_fen=bill.compliant_fen,
-        non_compliant_fen=bill.non_compliant_fen,
-        credential=credential,
-        id_number=id_number,
-        emergency=emergency,
-    )
+    """The counter's settlement request for the visit's lines, itemised: the settlement service values them by the
+    catalogue (R18) and pays them per line (R6, R7) within the caps (R4), as it does for a clerk's items."""
+    items = [
+        {
+            "line_no": line.line_no,
+            "code": line.code,
+            "facility_code": line.facility_code,
+            "count": line.count,
+            "unit_price_fen": line.unit_price_fen,
+        }
+        for line in _policy_lines(lines)
+    ]
+    request = {
+        "visit_date": visit["visit_date"],
+        "items": items,
+        "credential": credential,
+        "id_number": id_number,
+        "emergency": emergency,
+    }
+    try:
+        return msgspec.convert(request, SettlementRequest, strict=False)
+    except msgspec.ValidationError as exc:
+        raise env_.validation_refusal(exc, "feedetail") from None
 
 
 async def _settle_identity(
