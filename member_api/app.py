@@ -158,6 +158,8 @@ def route_handlers() -> list[object]:
     from member_api.agency.routes import (
         AgencyAssessmentController,
         AgencyCapitationController,
+        AgencyFundController,
+        AgencyQualityController,
         AgencyReportsController,
         AgencySignalsController,
     )
@@ -205,6 +207,8 @@ def route_handlers() -> list[object]:
         AgencyReportsController,
         AgencyAssessmentController,
         AgencySignalsController,
+        AgencyFundController,
+        AgencyQualityController,
         CounterBindingsController,
         CatalogueController,
     ]

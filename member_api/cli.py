@@ -100,7 +100,7 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
     password = _read_password()
     if password is None:
         return 2
-    staff_id = _with_db(lambda s: create_staff(args.username, password, args.role, args.facility))
+    staff_id = _with_db(lambda s: create_staff(args.username, password, args.role, args.facility, args.name))
     print(f"staff {args.username} created (id {staff_id})")
     return 0
 
@@ -370,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("--role", choices=["clerk", "reviewer", "officer"], required=True)
     staff.add_argument("--facility", help="facility code (clerks)")
     staff.add_argument("--username", required=True)
+    staff.add_argument("--name", default="", help="the person's name as pages show it (default: the user name)")
     staff.set_defaults(fn=cmd_create_staff)
     exp = sub.add_parser("export-openapi", help="write the OpenAPI document")
     exp.add_argument("--output", "-o")

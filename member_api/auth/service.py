@@ -310,6 +310,22 @@ async def session_open(ctx: AppContext, sid: str) -> bool:
     return cached
 
 
+async def actor_names(actors: list[str]) -> dict[str, str]:
+    """{actor as audited ("staff:7", "cli:ops"): the name a person reads}: a staff member's name, the command
+    line's user, the system. Pages show these, never the raw actor."""
+    ids = sorted({int(a[6:]) for a in actors if a.startswith("staff:") and a[6:].isdigit()})
+    names = await queries.staff_names(ids)
+    found: dict[str, str] = {}
+    for a in actors:
+        if a.startswith("staff:") and a[6:].isdigit():
+            found[a] = names.get(int(a[6:]), "已停用账号")
+        elif a.startswith("cli:"):
+            found[a] = f"命令行（{a[4:]}）"
+        else:
+            found[a] = "系统" if a in ("", "system") else a
+    return found
+
+
 def _wechat_unavailable(ctx: AppContext) -> ApiError:
     retry = ctx.settings.sms_retry_after_s
     return ApiError(

@@ -13,7 +13,9 @@ from member_api.db import write_transaction
 from member_api.facilities.tables import Facility
 
 
-async def create_staff(username: str, password: str, role: str, facility_code: str | None) -> int:
+async def create_staff(
+    username: str, password: str, role: str, facility_code: str | None, display_name: str = ""
+) -> int:
     facility_id = None
     if role == "clerk":
         if not facility_code:
@@ -24,6 +26,7 @@ async def create_staff(username: str, password: str, role: str, facility_code: s
         facility_id = row["id"]
     staff = Staff(
         username=username,
+        display_name=display_name,
         password_hash=hash_password(password),
         role=role,
         facility=facility_id,

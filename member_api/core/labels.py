@@ -146,6 +146,13 @@ SIGNALS = {
     "duplicate_receipt": Label("重复票据", "duplicate receipt"),
     "outlier_institution": Label("机构费用异常", "institution's costs out of line"),
     "many_facilities": Label("短期内多机构就诊", "many facilities in a short time"),
+    "facility_disputes": Label("机构结算争议偏多", "many confirmed disputes at an institution"),
+    "member_disputes": Label("参保人多次结算争议", "a member's repeated confirmed disputes"),
+}
+FUND_MOVEMENT_KINDS = {
+    "accrual": Label("计提", "accrual"),
+    "allocation": Label("调节拨付", "allocation"),
+    "year_end": Label("年终结清", "settled at year end"),
 }
 
 # R18: why (part of) a bill line is the member's own; the catalogue's kinds and payment categories (chrgitm_lv).

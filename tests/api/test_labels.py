@@ -7,7 +7,7 @@ from typing import get_args
 import pytest
 
 from member_api.agency import export
-from member_api.agency.schemas import SignalKind
+from member_api.agency.schemas import FundKind, SignalKind
 from member_api.claims.schemas import ClaimCreate, ClaimStatus
 from member_api.core import labels
 from member_api.disputes.schemas import DisputeReason, DisputeStatus
@@ -34,6 +34,7 @@ CODE_SETS = [
     ("dispute statuses", set(get_args(DisputeStatus)), labels.DISPUTE_STATUSES),
     ("family scopes", set(get_args(Scope)), labels.SCOPES),
     ("signals", set(get_args(SignalKind)), labels.SIGNALS),
+    ("adjustment fund movements", set(get_args(FundKind)), labels.FUND_MOVEMENT_KINDS),
     ("facility kinds", set(PRIMARY_KINDS).union(*(y.general_fee_standard_fen for y in YEARS)), labels.FACILITY_KINDS),
     ("tiers", set().union(*(y.compliant_ratio_bp for y in YEARS)), labels.TIERS),
     ("bill line reasons (R18)", {r.value for r in LineReason}, labels.LINE_REASONS),
