@@ -330,6 +330,10 @@ def create_app(
         push=tracing.traced(make_push_sender(settings.resolved_push_backend), "send", "push.send"),
         wechat=WechatClient(settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret),
     )
+    if settings.resolved_push_backend == "wechat":
+        from member_api.notices.service import wechat_push
+
+        ctx.push = wechat_push(ctx)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

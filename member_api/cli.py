@@ -165,6 +165,29 @@ def cmd_housekeeping(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """The notice outbox for operators: counts per push state, the dead letters, and requeueing them."""
+    from member_api.notices import service as notices
+
+    async def go(_: Settings) -> tuple[int, dict[str, int], list[dict[str, Any]]]:
+        requeued = 0
+        if args.requeue_all or args.requeue:
+            requeued = await notices.requeue(None if args.requeue_all else args.requeue)
+        counts, dead = await notices.outbox(args.limit)
+        return requeued, counts, dead
+
+    requeued, counts, dead = _with_db(go)
+    if requeued:
+        print(f"requeued {requeued}")
+    print("outbox: " + (", ".join(f"{state} {n}" for state, n in sorted(counts.items())) or "empty"))
+    for row in dead:  # no text, no recipient: the kind, why and when
+        print(
+            f"dead #{row['id']} {row['kind']} attempts={row['attempts']} error={row['push_error']}"
+            f" at={row['created_at']}"
+        )
+    return 0
+
+
 def cmd_rollover(args: argparse.Namespace) -> int:
     from member_api.core.clock import SystemClock, local_today
     from member_api.jobs.rollover import rollover
@@ -378,6 +401,11 @@ def main(argv: list[str] | None = None) -> int:
     gc = sub.add_parser("gc-blobs", help="remove receipt/evidence files no row names (crash leftovers)")
     gc.add_argument("--min-age-s", type=float, default=600.0)
     gc.set_defaults(fn=cmd_gc_blobs)
+    outbox = sub.add_parser("outbox", help="notice outbox: counts per state, dead letters, requeue")
+    outbox.add_argument("--limit", type=int, default=50, help="dead letters to list (newest first)")
+    outbox.add_argument("--requeue", type=int, nargs="*", default=[], metavar="ID", help="requeue these dead letters")
+    outbox.add_argument("--requeue-all", action="store_true", help="requeue every dead letter")
+    outbox.set_defaults(fn=cmd_outbox)
     sub.add_parser(
         "housekeeping", help="remove expired idempotency keys, rate events, codes, tokens (daily)"
     ).set_defaults(fn=cmd_housekeeping)

@@ -70,6 +70,8 @@ class Settings(msgspec.Struct, kw_only=True):
     """Mini-program page a subscription message opens (with ``?id=<notice id>``)."""
     push_backend: str = ""
     push_interval_s: float = 1.0
+    alert_scan_interval_s: float = 300.0
+    """How often each worker looks for alerts due (decisions, designation dates, claim windows); 0: never."""
     push_max_attempts: int = 8
     """Failed pushes of one notice before it is dead-lettered (``member-api outbox``)."""
     push_backoff_s: float = 30.0
