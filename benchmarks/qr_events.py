@@ -135,7 +135,7 @@ async def run(
         except TimeoutError:  # a screen that never hears of its settlement fails the run
             log = (server.data_dir / "server.log").read_text()[-3000:]
             dropped = sum(x.dropped for x in shown)
-            raise SystemExit(f"screen {s.jti} never heard of its settlement; {dropped} drops; server log:\n{log}")
+            raise SystemExit(f"screen {s.jti} never heard of its settlement; {dropped} drops; log:\n{log}") from None
         assert s.used_at is not None
         latencies.append((s.used_at - sent) * 1000)
     await counter.aclose()
