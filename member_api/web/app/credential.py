@@ -29,7 +29,7 @@ from member_api.core.context import AppContext
 from member_api.credential import render, tokens
 from member_api.credential import service as credential_service
 from member_api.ledger import service as ledger_service
-from member_api.web.app.resident import Resident, bound_resident
+from member_api.web.app.resident import Resident, screen_member
 from member_api.web.common.errors import RedirectTo
 from member_api.web.common.pages import PAGE_HEADERS, page, yuan
 
@@ -81,11 +81,10 @@ async def credential_events(
     login ran out (the page reloads); nothing else but keep-alive comments until the stream ends."""
     headers = {**PAGE_HEADERS, "X-Accel-Buffering": "no"}
     try:
-        resident = await bound_resident(request, ctx)
+        member_id = await screen_member(request, ctx)
     except RedirectTo as redirect:
         return ServerSentEvent([_message("login", {"location": redirect.location})], headers=headers)
     jtis = [j for j in jti if _JTI.match(j)]
-    member_id = resident.member_id
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         deadline = time.monotonic() + STREAM_S
