@@ -350,6 +350,9 @@ def cmd_fsi_simulate(args: argparse.Namespace) -> int:
     except simulator.VisitFailed as exc:
         print(f"visit failed at {exc.infno}: {exc.answer.get('err_msg')}", file=sys.stderr)
         return 1
+    except simulator.httpx.HTTPError as exc:
+        print(f"no answer from {args.url}: {type(exc).__name__}", file=sys.stderr)
+        return 1
     if args.json:
         import msgspec
 
