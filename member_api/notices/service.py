@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from member_api.core import labels
 from member_api.core.context import AppContext
 from member_api.core.errors import invalid_field
 from member_api.core.push import OutgoingNotice, PushRetry, PushSender, PushSkipped
@@ -61,20 +62,16 @@ def _day(at: datetime | date) -> date:
 
 
 NOT_DESIGNATED = "not_designated"
+ALERT_KINDS = (
+    "cap_low",
+    "refused_visit",
+    "claim_decided",
+    "change_decided",
+    "designation_effective",
+    "newborn_window",
+)
 MONEY_KINDS = ("counter", "reversal", "claim_payout", "cap_low", "refused_visit", "claim_decided")
-KIND_TITLES = {
-    "counter": "门诊结算",
-    "reversal": "结算冲正",
-    "claim_payout": "报销到账",
-    "cap_low": "年度额度提醒",
-    "refused_visit": "非签约机构就诊",
-    "claim_decided": "报销审核结果",
-    "change_decided": "签约变更审核结果",
-    "designation_effective": "签约机构生效",
-    "newborn_window": "新生儿报销窗口",
-    "dispute_upheld": "异议处理结果",
-    "dispute_rejected": "异议处理结果",
-}
+KIND_TITLES = labels.zh(labels.NOTICE_KINDS)
 """The kinds a resident can turn off (per kind) and their titles in the app and in subscription messages."""
 
 

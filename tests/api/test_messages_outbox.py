@@ -21,7 +21,9 @@ from member_api.notices import service as notices
 from member_api.notices.service import OutboxPolicy, deliver_pending
 from tests.helpers import member_entry, member_headers, staff_headers
 from tests.helpers.claims import draft_claim
+from tests.helpers.facilities import change_form, codes
 from tests.helpers.fake_providers import FakeWechat
+from tests.helpers.files import png_bytes
 
 
 @pytest.fixture
@@ -241,3 +243,31 @@ async def test_a_kind_turned_off_stays_in_the_list_and_is_not_pushed(client: Any
     assert opened.status_code == 200 and opened.json()["read"] is True
     assert (await client.get("/v1/me/notices", headers=resident)).json()["unread"] == 0
     assert (await client.get("/v1/me/notices/999999", headers=resident)).status_code == 404
+
+
+async def test_a_change_request_decided_and_the_new_designation_in_effect_are_alerted(client: Any) -> None:
+    ids = await codes(client)
+    resident = await member_headers(client, "SG0000000003")
+    await client.put(
+        "/v1/me/designation", json={"institution_id": ids["wj_inst"], "station_id": ids["wj_station"]}, headers=resident
+    )
+    filed = await client.post(
+        "/v1/me/designation/change-requests",
+        data=change_form(ids),
+        files=[("evidence", ("lease.png", png_bytes(), "image/png"))],
+        headers=resident,
+    )
+    assert filed.status_code == 201, filed.text
+    clerk = await staff_headers(client, "clerk_wj_xh")
+    decided = await client.post(
+        f"/v1/review/change-requests/{filed.json()['id']}/decision", json={"decision": "approve"}, headers=clerk
+    )
+    assert decided.json()["effective_from"] == "2026-11-25"
+    assert await notices.scan_alerts(client.clock.now(), date(2026, 11, 24)) == 1  # decided; not yet in effect
+    client.clock.advance(24 * 3600)
+    assert await notices.scan_alerts(client.clock.now(), date(2026, 11, 25)) == 1  # in effect from today
+    assert await notices.scan_alerts(client.clock.now(), date(2026, 11, 25)) == 0
+    resident = await member_headers(client, "SG0000000003")
+    items = (await client.get("/v1/me/notices", headers=resident)).json()["items"]
+    assert [n["kind"] for n in items] == ["designation_effective", "change_decided"]
+    assert "2026-11-25 起生效" in items[1]["text_zh"] and items[0]["link"] == "/app/clinics"
