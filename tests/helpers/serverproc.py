@@ -70,7 +70,8 @@ class Server:
 
 
 @asynccontextmanager
-async def running_server(kind: str, tmp_path: Path, workers: int = 2) -> AsyncIterator[Server]:
+async def running_server(kind: str, tmp_path: Path, workers: int = 2, walk: bool = False) -> AsyncIterator[Server]:
+    """A migrated, seeded server; ``walk`` adds the README walk's data (drafts, a claim to review, a request)."""
     pg_name = None
     if kind == "postgres":
         created = await create_pg_database()
@@ -88,7 +89,8 @@ async def running_server(kind: str, tmp_path: Path, workers: int = 2) -> AsyncIt
     server = Server(env, tmp_path, workers)
     try:
         await asyncio.to_thread(server.cli, "migrate")
-        await asyncio.to_thread(server.cli, "seed-demo", "--manifest", str(tmp_path / "manifest.json"))
+        seed = ["seed-demo", "--manifest", str(tmp_path / "manifest.json"), *([] if walk else ["--no-walk"])]
+        await asyncio.to_thread(server.cli, *seed)
         server.start()
         yield server
     finally:
