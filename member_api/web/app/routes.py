@@ -27,6 +27,7 @@ def router() -> Router:
         login.logout,
         login.bind_page,
         login.bind,
+        login.new_binding_code,
         home.home,
         home.switch_member,
         home.family,

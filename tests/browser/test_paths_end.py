@@ -1,0 +1,151 @@
+"""Issue 33: every person's path ends where it should, walked in Chromium on SQLite and PostgreSQL.
+
+One two-database server pair per module (seeded with the README walk: a pair and a newborn draft, a submitted
+claim, a pending change request); a few pages per test; each page is checked by axe-core (no serious or critical
+violation) and saved under artifacts/browser/paths-*.png.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.browser.conftest import PHONE
+from tests.helpers.axe import assert_accessible
+from tests.helpers.browser import member, sms_code
+from tests.helpers.console import console_login
+from tests.helpers.files import png_bytes
+from tests.helpers.serverproc import Server, running_server
+
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest_asyncio.fixture(scope="module", params=["sqlite", "postgres"])
+async def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
+    async with running_server(request.param, tmp_path_factory.mktemp("paths"), workers=1, walk=True) as running:
+        running.manifest = json.loads((running.data_dir / "manifest.json").read_text(encoding="utf-8"))
+        running.kind = request.param
+        yield running
+
+
+async def _context(browser: Any, server: Server, viewport: dict[str, int], **options: Any) -> Any:
+    context = await browser.new_context(
+        viewport=viewport, locale="zh-CN", base_url=server.url, bypass_csp=True, **options
+    )
+    page = await context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    return page
+
+
+@pytest_asyncio.fixture
+async def app(browser: Any, server: Server) -> AsyncIterator[Any]:
+    page = await _context(browser, server, PHONE, is_mobile=True, has_touch=True)
+    try:
+        yield page
+    finally:
+        await page.context.close()
+    assert page.errors == [], page.errors
+
+
+@pytest_asyncio.fixture
+async def desk(browser: Any, server: Server) -> AsyncIterator[Any]:
+    page = await _context(browser, server, DESKTOP, accept_downloads=True)
+    try:
+        yield page
+    finally:
+        await page.context.close()
+    assert page.errors == [], page.errors
+
+
+@pytest.fixture
+def look(shots: Any, server: Server) -> Any:
+    """Screenshot (for both databases: the name says which) and axe-core on the page as it is."""
+
+    async def take(page: Any, name: str) -> Path:
+        await assert_accessible(page, name)
+        return await shots(page, f"paths-{server.kind}-{name}")
+
+    return take
+
+
+async def phone_login(page: Any, server: Server, phone: str) -> None:
+    await page.goto("/app/login")
+    await page.fill("#phone", phone)
+    await page.click("#send-code")
+    await page.locator("#login-message").get_by_text("验证码已发送").wait_for()
+    await page.fill("#code", sms_code(server, phone))
+    await page.click("#login-button")
+    await page.wait_for_url("**/app/bind")
+
+
+async def test_r2_no_phone_on_file_resident_is_bound_at_the_counter_by_code(app, desk, server, look):
+    """周国平 has no phone on file: the app shows a binding code and when it runs out; the clerk checks the ID card
+    and enters the code in 代办业务 → 绑定码绑定; the resident's next page load is the home page."""
+    zhou = member(server, "SG0000000007")
+    await phone_login(app, server, "13900000077")
+    await app.fill("#id_number", zhou["id_number"])
+    await app.fill("#name", zhou["name"])
+    await app.click("form[action='/app/bind'] button[type=submit]")
+    code = (await app.get_by_test_id("binding-code-value").inner_text()).strip()
+    expiry = await app.get_by_test_id("binding-code-expiry").inner_text()
+    assert len(code.replace("-", "")) == 8 and "前有效" in expiry
+    await look(app, "01-app-binding-code")
+
+    await console_login(desk, "clerk_wj_xh")
+    await desk.goto("/console/counter/assist")
+    await desk.get_by_role("navigation", name="代办业务").get_by_role("link", name="绑定码绑定").click()
+    await desk.wait_for_url("**/console/counter/bind")
+    await desk.fill("#binding_code", "ZZZZ-ZZZZ")  # a wrong code first: refused in words, naming the field
+    await desk.fill("#id_number", zhou["id_number"])
+    await desk.check("input[name=checked]")
+    await desk.click("#bind-form button[type=submit]")
+    await desk.locator("#binding_code-error").wait_for()
+    assert "(" not in await desk.locator("[data-problem]").inner_text()  # no raw code after the message
+    await look(desk, "02-console-bind-refused")
+    await desk.fill("#binding_code", code.lower())
+    await desk.check("input[name=checked]")
+    await desk.click("#bind-form button[type=submit]")
+    await desk.wait_for_url("**/console/counter/bind")
+    assert "已为 周**" in await desk.locator(".notice-ok").inner_text()
+    await look(desk, "03-console-bound")
+
+    await app.goto("/app/")
+    assert "周**" in await app.get_by_test_id("member-card").inner_text()
+
+
+async def test_r2_clerk_files_a_change_request_with_a_scan_and_confirms_the_r14_report(desk, server, look, tmp_path):
+    """A resident without a smartphone asks to move: the clerk files the change request with the scanned evidence
+    (it lands in the review queue the clerk sees), then confirms the unit's report of last month (R14)."""
+    chen = member(server, "SG0000000001")
+    await console_login(desk, "clerk_zj_dh")
+    await desk.goto("/console/counter/change-request")
+    await desk.fill("#id_number", chen["id_number"])
+    await desk.select_option("#institution_id", label="浈江区犁市镇卫生院")
+    await desk.select_option("#station_id", label="浈江区犁市镇犁市村卫生站")
+    await desk.select_option("#reason", "relocation")
+    await desk.fill("#reason_text", "搬到犁市镇居住")
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(png_bytes(90))
+    await desk.set_input_files("#evidence", str(scan))
+    await desk.check("input[name=checked]")
+    await look(desk, "04-console-change-request-form")
+    await desk.click("#change-form button[type=submit]")
+    await desk.wait_for_url("**/console/review/change-requests/*")
+    assert "待审核" in await desk.locator("main").inner_text()
+    assert "浈江区犁市镇卫生院" in await desk.locator("main").inner_text()
+    await look(desk, "05-console-change-request-filed")
+
+    await desk.get_by_role("link", name="月报确认").click()
+    await desk.wait_for_url("**/console/counter/report")
+    assert "待确认" in await desk.get_by_test_id("report-state").inner_text()
+    desk.once("dialog", lambda dialog: dialog.accept())
+    await desk.get_by_test_id("confirm-report").click()
+    await desk.get_by_test_id("confirmed").wait_for()
+    assert "已确认" in await desk.get_by_test_id("report-state").inner_text()
+    await look(desk, "06-console-report-confirmed")
