@@ -8,21 +8,29 @@ violation) and saved under artifacts/browser/paths-*.png.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 
+from member_api.core.clock import LOCAL_TZ
 from tests.browser.conftest import PHONE
 from tests.helpers.axe import assert_accessible
 from tests.helpers.browser import member, sms_code
-from tests.helpers.console import console_login
+from tests.helpers.console import console_login, staff_api_headers
 from tests.helpers.files import png_bytes
 from tests.helpers.serverproc import Server, running_server
 
 DESKTOP = {"width": 1280, "height": 800}
+
+
+def today() -> str:
+    return datetime.now(LOCAL_TZ).date().isoformat()  # the server's day (Shanghai)
 
 
 @pytest_asyncio.fixture(scope="module", params=["sqlite", "postgres"])
@@ -149,3 +157,97 @@ async def test_r2_clerk_files_a_change_request_with_a_scan_and_confirms_the_r14_
     await desk.get_by_test_id("confirmed").wait_for()
     assert "已确认" in await desk.get_by_test_id("report-state").inner_text()
     await look(desk, "06-console-report-confirmed")
+
+
+async def app_login(page: Any, server: Server, insurance_no: str) -> dict[str, Any]:
+    who = member(server, insurance_no)
+    await phone_login(page, server, who["phone"])
+    await page.fill("#id_number", who["id_number"])
+    await page.fill("#name", who["name"])
+    await page.click("form[action='/app/bind'] button[type=submit]")
+    await page.wait_for_url("**/app/")
+    return who
+
+
+async def test_p2_resident_disputes_a_settlement_from_its_detail_and_sees_the_outcome(app, server, look, tmp_path):
+    """P2: 有异议 on a settlement's detail (reason, photo); the status shows at once, the outcome after review."""
+    who = member(server, "SG0000000002")
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        clerk = await staff_api_headers(http, "clerk_zj_dh")
+        settled = await http.post(
+            "/v1/counter/settlements",
+            headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
+            json={"visit_date": today(), "id_number": who["id_number"], "compliant_fen": 2000, "emergency": True},
+        )
+        assert settled.status_code == 201, settled.text
+    await app_login(app, server, "SG0000000002")
+    await app.goto("/app/history")
+    await app.locator("[data-testid=movement] a").first.click()
+    await app.get_by_test_id("dispute-link").click()
+    await app.wait_for_url("**/dispute")
+    await app.check("input[name=reason][value=not_me]")
+    await app.fill("#text", "当天在外地，没有去该机构就诊")
+    photo = tmp_path / "ticket.png"
+    photo.write_bytes(png_bytes(50))
+    await app.set_input_files("#photo", str(photo))
+    await look(app, "07-app-dispute-form")
+    await app.get_by_test_id("file-dispute").click()
+    await app.wait_for_url(f"**/app/history/{settled.json()['id']}")
+    assert "待处理" in await app.get_by_test_id("dispute-status").inner_text()
+    assert await app.get_by_test_id("dispute-link").count() == 0  # one open dispute per settlement
+    await look(app, "08-app-dispute-filed")
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        reviewer = await staff_api_headers(http, "reviewer_agency")
+        queue = await http.get("/v1/review/disputes", headers=reviewer)
+        dispute = next(d for d in queue.json() if d["settlement_id"] == settled.json()["id"])
+        await http.post(f"/v1/review/disputes/{dispute['id']}/take", headers=reviewer)
+        decided = await http.post(
+            f"/v1/review/disputes/{dispute['id']}/decision",
+            headers=reviewer,
+            json={"decision": "confirm", "reason": "经核实非本人就诊"},
+        )
+        assert decided.status_code == 200, decided.text
+    await app.reload()
+    assert "异议成立" in await app.get_by_test_id("dispute-status").inner_text()
+    assert "经核实非本人就诊" in await app.get_by_test_id("dispute").inner_text()
+    await look(app, "09-app-dispute-outcome")
+
+
+async def test_p1_relative_grant_requested_confirmed_used_and_revoked_in_the_app(app, browser, server, look):
+    """P1 in the app: 黄伟明 asks to act for 陈志强 (view); 陈志强 confirms on his phone; 黄伟明 switches to him;
+    陈志强 revokes and the switch is gone."""
+    await app_login(app, server, "SG0000000003")
+    await app.get_by_test_id("family-link").click()
+    await app.fill("#grant_id_number", member(server, "SG0000000001")["id_number"])
+    await app.get_by_test_id("request-grant").click()
+    await app.wait_for_url("**/app/family")
+    assert "待确认" in await app.get_by_test_id("my-request-status").inner_text()
+    await look(app, "10-app-grant-requested")
+
+    chen = await _context(browser, server, PHONE, is_mobile=True, has_touch=True)
+    try:
+        await app_login(chen, server, "SG0000000001")
+        await chen.goto("/app/family")
+        confirm = chen.locator("[data-testid^=confirm-grant-]")
+        await look(chen, "11-app-grant-to-confirm")
+        await confirm.click()
+        await chen.wait_for_url("**/app/family")
+        assert "可为我办理" in await chen.get_by_test_id("grants").inner_text()
+
+        await app.goto("/app/")
+        await app.select_option("[data-testid=switcher]", index=1)
+        await app.wait_for_url("**/app/")
+        assert "陈**" in await app.get_by_test_id("member-card").inner_text()
+        await look(app, "12-app-acting-for-relative")
+
+        chen.once("dialog", lambda dialog: dialog.accept())
+        await chen.locator("[data-testid^=revoke-grant-]").click()
+        await chen.wait_for_url("**/app/family")
+        assert "已撤销" in await chen.get_by_test_id("grants").inner_text()
+        await look(chen, "13-app-grant-revoked")
+        assert chen.errors == []
+    finally:
+        await chen.context.close()
+    await app.goto("/app/")
+    assert await app.get_by_test_id("switcher").count() == 0
