@@ -34,7 +34,7 @@ PROBLEMS = {  # code -> status, for the OpenAPI document of every operation that
 
 
 @dataclass(frozen=True)
-class Claim:
+class KeyLease:
     """The right to process a key; ``complete`` must run inside the work's own transaction."""
 
     scope: str
@@ -111,7 +111,7 @@ def _in_progress() -> ApiError:
     )
 
 
-async def _claim_new(scope: str, key: str, print_: str, now: datetime) -> bool:
+async def _lease_new(scope: str, key: str, print_: str, now: datetime) -> bool:
     """Insert the key as running; False when it exists already."""
     inserted = await fetch(
         "INSERT INTO idempotency_record (scope, key, fingerprint, state, status_code, body, created_at, updated_at)"
@@ -126,19 +126,19 @@ async def _claim_new(scope: str, key: str, print_: str, now: datetime) -> bool:
     return bool(inserted)
 
 
-async def begin(scope: str, key: str, print_: str, now: datetime) -> Claim | Replay:
-    """Claim a new key with one statement; only a key seen before needs the locked look-up."""
-    if await retry_transient(lambda: _claim_new(scope, key, print_, now)):
-        return Claim(scope, key)
+async def begin(scope: str, key: str, print_: str, now: datetime) -> KeyLease | Replay:
+    """Lease a new key with one statement; only a key seen before needs the locked look-up."""
+    if await retry_transient(lambda: _lease_new(scope, key, print_, now)):
+        return KeyLease(scope, key)
 
-    async def seen_before() -> Claim | Replay:
+    async def seen_before() -> KeyLease | Replay:
         async with write_transaction():
             row = await lock_for_update(
                 IdempotencyRecord.select().where((IdempotencyRecord.scope == scope) & (IdempotencyRecord.key == key))
             ).first()
-            if row is None:  # released by a refused attempt in between: claim it now, unless another just did
-                if await _claim_new(scope, key, print_, now):
-                    return Claim(scope, key)
+            if row is None:  # released by a refused attempt in between: lease it now, unless another just did
+                if await _lease_new(scope, key, print_, now):
+                    return KeyLease(scope, key)
                 raise _in_progress()
             if row["fingerprint"] != print_:
                 raise ApiError(
@@ -152,7 +152,7 @@ async def begin(scope: str, key: str, print_: str, now: datetime) -> Claim | Rep
             if row["updated_at"] > now - STALE_AFTER:
                 raise _in_progress()
             await IdempotencyRecord.update({IdempotencyRecord.updated_at: now}).where(IdempotencyRecord.id == row["id"])
-            return Claim(scope, key)
+            return KeyLease(scope, key)
 
     return await retry_transient(seen_before)
 
@@ -161,7 +161,7 @@ async def run_idempotent(
     request: Request,
     ctx: AppContext,
     scope: str,
-    work: Callable[[Claim], Awaitable[msgspec.Struct]],
+    work: Callable[[KeyLease], Awaitable[msgspec.Struct]],
     completes_itself: bool = True,
     fingerprint_body: bytes | None = None,
 ) -> Response[bytes]:
