@@ -20,7 +20,7 @@ import pytest_asyncio
 
 from member_api.core.clock import LOCAL_TZ
 from tests.browser.conftest import PHONE
-from tests.helpers.axe import assert_accessible
+from tests.helpers.axe import assert_accessible, axe_violations
 from tests.helpers.browser import member, sms_code
 from tests.helpers.console import console_login, staff_api_headers
 from tests.helpers.files import png_bytes
@@ -251,3 +251,83 @@ async def test_p1_relative_grant_requested_confirmed_used_and_revoked_in_the_app
         await chen.context.close()
     await app.goto("/app/")
     assert await app.get_by_test_id("switcher").count() == 0
+
+
+APP_PAGES = [
+    "/app/",
+    "/app/credential",
+    "/app/clinics",
+    "/app/clinics/{institution}",
+    "/app/history",
+    "/app/claims",
+    "/app/claims/new?kind=newborn",
+    "/app/claims/new?kind=referral",
+    "/app/claims/{draft}",
+    "/app/family",
+]
+CONSOLE_PAGES = {
+    "clerk_zj_dh": [
+        "/console/counter",
+        "/console/counter/today",
+        "/console/counter/referral",
+        "/console/counter/assist",
+        "/console/counter/bind",
+        "/console/counter/change-request",
+        "/console/counter/report",
+        "/console/review/change-requests",
+    ],
+    "reviewer_agency": [
+        "/console/review/claims",
+        "/console/review/claims/{claim}",
+        "/console/review/change-requests",
+        "/console/review/change-requests/{request}",
+        "/console/review/disputes",
+    ],
+    "officer_agency": [
+        "/console/agency",
+        "/console/agency/year",
+        "/console/agency/reports",
+        "/console/agency/assessment",
+        "/console/agency/signals",
+    ],
+}
+
+
+async def test_every_app_and_console_page_has_no_serious_axe_violation_and_a_main_heading(app, desk, server, shots):
+    """Issue 33 items 7-8: axe-core (WCAG 2.1 A/AA + best practice) on every page a resident and each staff role
+    opens, in the resident's both modes: no serious or critical violation, and one h1 per page."""
+    walk = server.manifest["walk"] if "walk" in server.manifest else {}
+    ids = {
+        "draft": walk.get("newborn_draft_claim", 1),
+        "claim": walk.get("submitted_claim", 2),
+        "request": walk.get("pending_change_request", 1),
+        "institution": 1,
+    }
+    found: dict[str, Any] = {}
+
+    async def look(page: Any, name: str) -> None:
+        """Every page's violations are collected, so one run lists all that is left to fix."""
+        violations = await axe_violations(page)
+        if await page.locator("h1").count() != 1:
+            violations.append({"id": "one-main-heading", "count": await page.locator("h1").count()})
+        if violations:
+            found[name] = violations
+        await shots(page, f"paths-{server.kind}-{name}")
+
+    await app.goto("/app/login")
+    await look(app, "a11y-app-login")
+    await app_login(app, server, "SG0000000004")
+    await app.select_option("[data-testid=switcher]", index=1)  # the newborn: the draft is theirs
+    await app.wait_for_url("**/app/")
+    for path in APP_PAGES:
+        await app.goto(path.format(**ids))
+        await look(app, "a11y-app" + path.replace("/", "-").replace("?", "-").replace("=", "-").rstrip("-"))
+    for username, paths in CONSOLE_PAGES.items():
+        await desk.context.clear_cookies()
+        await console_login(desk, username)
+        for path in paths:
+            await desk.goto(path.format(**ids))
+            await look(desk, f"a11y-{username}" + path.replace("/", "-"))
+    await desk.goto("/console/login")
+    await look(desk, "a11y-console-login")
+    assert not found, json.dumps(found, ensure_ascii=False, indent=1)

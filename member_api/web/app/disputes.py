@@ -12,19 +12,14 @@ from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, FieldError
 from member_api.core.uploads import check_uploads
 from member_api.disputes import service as disputes_service
-from member_api.web.app import labels
 from member_api.web.app.resident import ROOT, Resident
+from member_api.web.common import labels
 from member_api.web.common.forms import form_of, problem, text, uploads
 from member_api.web.common.pages import flash, page, redirect
 
 UPLOAD_LIMIT = 8 * 1_048_576  # as the API's dispute route
-REASONS = {"not_me": "不是本人就诊", "wrong_amount": "金额不对", "not_received": "没有接受这次诊疗", "other": "其他"}
-STATUSES = {
-    "open": "已提交，待处理",
-    "in_review": "医保经办机构处理中",
-    "confirmed": "异议成立，已撤销这笔结算并退回额度",
-    "rejected": "异议不成立",
-}
+REASONS = labels.DISPUTE_REASONS
+STATUSES = labels.DISPUTE_STATUSES
 
 
 async def disputes_of(member_id: int, settlement_id: int) -> list[Any]:

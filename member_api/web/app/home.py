@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request, get, post
 
 from member_api.benefits import service as benefits_service
+from member_api.core import labels
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, not_found
@@ -81,6 +82,7 @@ async def family(request: Request[Any, Any, Any], ctx: AppContext, household: Re
         tab="home",
         year=year,
         scope_words=SCOPE_WORDS,
+        grant_words=labels.zh(labels.GRANT_STATUSES),
         grants=grants,
         typed=typed,
     )

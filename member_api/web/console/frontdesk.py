@@ -25,13 +25,14 @@ from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, FieldError
 from member_api.core.principal import Principal
 from member_api.core.uploads import check_uploads
-from member_api.facilities import catalogue, designation
+from member_api.facilities import designation
+from member_api.facilities import search as catalogue
 from member_api.facilities.schemas import ChangeRequestView
 from member_api.members import service as members_service
 from member_api.members.schemas import CounterBinding
+from member_api.web.common import labels
 from member_api.web.common.forms import form_of, number, text, uploads
 from member_api.web.common.pages import flash, redirect
-from member_api.web.console import labels
 from member_api.web.console.desk import desk_page, new_key, once
 from member_api.web.console.staff import ROOT
 
