@@ -76,6 +76,8 @@ IDEMPOTENT = {
     "fileChangeRequestForMember",
     "createReferral",  # issue 33 item 10
     "addClaimReceipts",
+    "recordSubscriptions",
+    "allocateAdjustmentFund",
 }
 AUTH_CODES = {"unauthorized", "token_expired", "token_invalid", "token_malformed", "token_not_yet_valid"}
 
