@@ -75,6 +75,8 @@ IDEMPOTENT = {
     "recordDesignationForMember",
     "fileChangeRequestForMember",
     "allocateAdjustmentFund",
+    "submitFacilityStatistics",
+    "uploadFacilityStatistics",
 }
 AUTH_CODES = {"unauthorized", "token_expired", "token_invalid", "token_malformed", "token_not_yet_valid"}
 
