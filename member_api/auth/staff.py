@@ -48,3 +48,9 @@ async def set_staff_password(username: str, password: str, now: datetime | None 
         ended = await queries.end_sessions_of(f"s{row['id']}", "password_changed", now)
         await record(now, "cli", "staff_password_changed", "staff", row["id"], {"sessions_ended": len(ended)})
     return len(ended)
+
+
+async def deactivate_staff(staff_id: int) -> None:
+    """A system account's credential was revoked: the account is off (tokens of it, if any, stop within the cache
+    period)."""
+    await Staff.update({Staff.active: False}).where(Staff.id == staff_id)

@@ -74,6 +74,7 @@ IDEMPOTENT = {
     "createCounterBinding",
     "recordDesignationForMember",
     "fileChangeRequestForMember",
+    "recordSubscriptions",
     "allocateAdjustmentFund",
     "submitFacilityStatistics",
     "uploadFacilityStatistics",
