@@ -109,7 +109,7 @@ async def test_every_id_route_admits_only_its_callers(client):
     referral = (
         await client.post(
             "/v1/counter/referrals",
-            headers=own_clerk,
+            headers={**own_clerk, "Idempotency-Key": str(uuid.uuid4())},
             json={
                 "id_number": entry["id_number"],
                 "target_facility_id": await facility_id(client, HOSPITAL),

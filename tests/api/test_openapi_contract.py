@@ -74,6 +74,8 @@ IDEMPOTENT = {
     "createCounterBinding",
     "recordDesignationForMember",
     "fileChangeRequestForMember",
+    "createReferral",  # issue 33 item 10
+    "addClaimReceipts",
     "recordSubscriptions",
     "allocateAdjustmentFund",
     "submitFacilityStatistics",
