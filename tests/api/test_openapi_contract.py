@@ -78,6 +78,8 @@ IDEMPOTENT = {
     "addClaimReceipts",
     "recordSubscriptions",
     "allocateAdjustmentFund",
+    "submitFacilityStatistics",
+    "uploadFacilityStatistics",
 }
 AUTH_CODES = {"unauthorized", "token_expired", "token_invalid", "token_malformed", "token_not_yet_valid"}
 
