@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from member_api.core.push import PushSender
+from member_api.core.types import MAX_ID
 from member_api.family import queries as family_queries
 from member_api.notices import queries
 from member_api.notices.schemas import NoticePage, NoticeView
@@ -86,7 +87,7 @@ async def page(recipient: int, before_id: int | None, limit: int) -> NoticePage:
 
 
 async def mark_read(recipient: int, up_to_id: int, now: datetime) -> tuple[int, int]:
-    marked = await queries.mark_read(recipient, up_to_id or 2**62, now)
+    marked = await queries.mark_read(recipient, up_to_id or MAX_ID, now)  # the id column is a serial (int4)
     return marked, await queries.unread(recipient)
 
 
