@@ -288,11 +288,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        from member_api.ledger import service as ledger_service
         from member_api.notices import delivery
 
         db.activate(engine)
         if owns_engine:
             await db.prepare(engine)
+        await ledger_service.start_credential_events(settings.resolved_listen_database_url)
         pusher = asyncio.create_task(delivery.run(ctx))
         warn_missing_holiday_calendars(ctx.clock)
         try:
@@ -301,6 +303,7 @@ def create_app(
             pusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pusher
+            await ledger_service.stop_credential_events()
             if owns_engine:
                 await db.close(engine)
 

@@ -13,6 +13,20 @@ class Settings(msgspec.Struct, kw_only=True):
     """Runtime configuration. Every field maps to ``MEMBER_API_<FIELD>`` (upper case)."""
 
     database_url: str = ""
+    listen_database_url: str = ""
+    """A DIRECT PostgreSQL connection for the credential-used LISTEN (one per worker); default: ``database_url``.
+    Set it when ``database_url`` points at PgBouncer in transaction mode, which cannot keep a LISTEN."""
+    read_database_url: str = ""
+    """A streaming replica for reads that may lag (agency analytics, exports, FHIR searches, history before today);
+    empty: everything reads the primary. A replica that is down or behind is skipped (``read_max_lag_s``)."""
+    read_max_lag_s: float = 5.0
+    """The replica is used only while it has replayed everything the primary had written this long ago."""
+    db_statement_cache_size: int = -1
+    """asyncpg's prepared-statement cache per connection; -1 keeps asyncpg's default (100). Behind PgBouncer in
+    transaction mode set 0 (Debian 12's PgBouncer 1.18 has no ``max_prepared_statements``)."""
+    otel_endpoint: str = ""
+    """OTLP/HTTP traces endpoint (e.g. ``http://collector:4318/v1/traces``); empty: no tracing, at no cost."""
+    otel_service_name: str = "member-api"
     data_dir: str = "./var"
     key_dir: str = ""
     access_token_ttl_s: int = 900
@@ -81,6 +95,10 @@ class Settings(msgspec.Struct, kw_only=True):
             if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
                 raise ValueError(f"MEMBER_API_CORS_ORIGINS: {origin!r} is not an origin like https://h5.example.cn")
         return origins
+
+    @property
+    def resolved_listen_database_url(self) -> str:
+        return self.listen_database_url or self.resolved_database_url
 
     @property
     def is_sqlite(self) -> bool:

@@ -79,6 +79,15 @@ async def jti_used(jti: str) -> bool:
     return await fetch_one("SELECT 1 AS used FROM settlement WHERE credential_jti = {}", jti) is not None
 
 
+async def used_jtis(jtis: list[str]) -> list[str]:
+    """Which of these e-credential ids a movement carries (unique index on credential_jti)."""
+    if not jtis:
+        return []
+    marks = ", ".join("{}" for _ in jtis)
+    rows = await fetch(f"SELECT credential_jti FROM settlement WHERE credential_jti IN ({marks})", *jtis)  # noqa: S608
+    return [r["credential_jti"] for r in rows]
+
+
 async def member_movement_by_credential(member_id: int, jtis: list[str]) -> dict[str, Any] | None:
     """The member's movement settled with one of these e-credential ids (unique index on credential_jti)."""
     if not jtis:

@@ -7,6 +7,7 @@ member never exceed the caps (R4). Callers run these inside ``db.write_transacti
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,7 +17,7 @@ import msgspec
 
 from member_api.core.clock import LOCAL_TZ
 from member_api.core.errors import ApiError
-from member_api.ledger import queries
+from member_api.ledger import events, queries
 from member_api.ledger.schemas import LineView, SettlementView
 from member_api.notices.service import notify_movement
 from member_api.policy.reimbursement import AccountState, Bill, Reimbursement
@@ -191,6 +192,20 @@ async def member_movement_by_credential(member_id: int, jtis: list[str]) -> dict
     return await queries.member_movement_by_credential(member_id, jtis)
 
 
+async def wait_credential_used(jtis: list[str], timeout: float) -> bool:  # noqa: ASYNC109
+    """Whether a counter settled one of these e-credentials within ``timeout`` seconds: pushed by the database
+    (LISTEN/NOTIFY) to this worker's hub; a hub not started (no app lifespan) is replaced by one direct check."""
+    hub = events.hub()
+    if not hub.running:
+        if await queries.used_jtis(jtis):
+            return True
+        await asyncio.sleep(min(timeout, events.SQLITE_POLL_S))
+        return False
+    return await hub.wait(jtis, timeout) is not None
+
+
+start_credential_events = events.start
+stop_credential_events = events.stop
 member_page = queries.member_page
 facility_movements = queries.facility_movements
 member_year_rows = queries.member_year_rows

@@ -68,3 +68,23 @@ async def db_rows(server: Server, sql: str, *args: object) -> list[dict[str, Any
     with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute(re.sub(r"\$\d+", "?", sql), args).fetchall()]
+
+
+async def web_login(http: httpx.AsyncClient, server: Server, insurance_no: str) -> None:
+    """Sign a resident in to the H5 pages (/app) and bind their record; ``http`` keeps the session cookie."""
+    import re
+
+    entry = member(server, insurance_no)
+
+    async def form(path: str, page: str, data: dict[str, str]) -> httpx.Response:
+        html = (await http.get(page)).text
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+        assert token, f"{page} without a CSRF token"
+        return await http.post(path, data={**data, "_csrf_token": token.group(1)}, follow_redirects=False)
+
+    sent = await form("/app/login/code", "/app/login", {"phone": entry["phone"]})
+    assert sent.status_code == 200, sent.text
+    done = await form("/app/login", "/app/login", {"phone": entry["phone"], "code": last_code(server, entry["phone"])})
+    assert done.status_code == 303, done.text
+    bound = await form("/app/bind", "/app/bind", {"id_number": entry["id_number"], "name": entry["name"]})
+    assert bound.status_code == 303, bound.text

@@ -1,13 +1,14 @@
 """The e-credential screen: a QR code that renews itself, and that turns to "已使用" when a counter settles it.
 
 How the screen learns of the settlement: server-sent events. The page opens one ``EventSource`` on
-``/app/credential/events?jti=...`` (the ids of the codes it showed that may still be scanned); the handler polls the
-database every half second for a fund movement carrying one of those ids (``settlement.credential_jti``, unique
-and indexed) and sends ``used`` with the amounts as soon as it appears. Polling the database, rather than an
-in-process signal, is what makes it work across worker processes and replicas: the clerk's settlement may be
-handled by any of them, and the database is all they share (SQLite has no LISTEN/NOTIFY). SSE rather than a long
-poll because the browser reconnects by itself, with the retry delay the server sets, and one stream replaces a
-request per check. Each stream ends after ``STREAM_S`` so no connection lives forever; the browser reopens it.
+``/app/credential/events?jti=...`` (the ids of the codes it showed that may still be scanned); the handler waits on
+this worker's credential-events hub (``ledger/events.py``): on PostgreSQL the settling transaction sends a NOTIFY
+that the worker's one listening connection receives, whichever worker or host settled, so an open screen costs the
+database nothing while it waits; on SQLite one query per worker checks all waiting codes every half second. When
+one of the codes is used the handler reads the movement (checking it is this member's) and sends ``used`` with the
+amounts. SSE rather than a long poll because the browser reconnects by itself, with the retry delay the server
+sets, and one stream replaces a request per check. Each stream ends after ``STREAM_S`` so no connection lives
+forever; the browser reopens it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from member_api.web.app.resident import Resident, bound_resident
 from member_api.web.common.errors import RedirectTo
 from member_api.web.common.pages import PAGE_HEADERS, page, yuan
 
-POLL_S = 0.5
+KEEPALIVE_S = 10.0
 STREAM_S = 30.0
 RETRY_MS = 800
 QR_PX = 300
@@ -88,10 +89,12 @@ async def credential_events(
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         deadline = time.monotonic() + STREAM_S
-        beat = 0
-        while time.monotonic() < deadline:
-            row = await ledger_service.member_movement_by_credential(member_id, jtis)
-            if row is not None:
+        while (left := deadline - time.monotonic()) > 0:
+            if await ledger_service.wait_credential_used(jtis, min(KEEPALIVE_S, left)):
+                row = await ledger_service.member_movement_by_credential(member_id, jtis)
+                if row is None:  # another member's code (a forged query): nothing to tell this screen
+                    await anyio.sleep(max(0.0, deadline - time.monotonic()))
+                    break
                 view = await benefits_service.one(member_id, row["id"])
                 yield _message(
                     "used",
@@ -105,10 +108,7 @@ async def credential_events(
                     },
                 )
                 return
-            beat += 1
-            if beat % 20 == 0:
-                yield ServerSentEventMessage(data=None, comment="keep-alive")
-            await anyio.sleep(POLL_S)
+            yield ServerSentEventMessage(data=None, comment="keep-alive")
         yield _message("idle", {})
 
     return ServerSentEvent(stream(), headers=headers)
