@@ -214,14 +214,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         cmd_migrate(args)
     os.environ.setdefault("PICCOLO_CONF", "member_api.piccolo_conf")
-    if args.reload:
-        import uvicorn
-
-        uvicorn.run("member_api.asgi:app", host=args.host, port=args.port, reload=True)
-        return 0
     from granian import Granian
     from granian.constants import Interfaces
 
+    options: dict[str, Any] = {}
+    if args.reload:  # development: granian's own reloader (watchfiles, in the dev extra) restarts the workers
+        options = {"reload": True, "reload_paths": [Path(__file__).parent]}
     Granian(
         "member_api.asgi:app",
         address=args.host,
@@ -230,6 +228,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_access=False,
         websockets=False,
+        # Supervision: a worker that dies (a crash, the OOM killer, SIGKILL) is replaced and the others keep
+        # serving; SIGTERM stops accepting, lets in-flight requests finish for up to --graceful-timeout seconds.
+        respawn_failed_workers=True,
+        respawn_interval=1.0,
+        workers_kill_timeout=args.graceful_timeout,
+        **options,
     ).serve()
     return 0
 
@@ -262,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--reload", action="store_true", help="development: restart on code change")
+    serve.add_argument(
+        "--graceful-timeout", type=int, default=30, help="seconds a stopping worker may finish in-flight requests"
+    )
     serve.add_argument("--no-migrate", action="store_true")
     serve.set_defaults(fn=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)

@@ -382,8 +382,10 @@ def unavailable(exc: BaseException) -> str | None:
             current
         ):
             return UNAVAILABLE
-        if isinstance(current, OSError) and current.errno in (28, 122):  # ENOSPC, EDQUOT (the SQLite file's disk)
+        if isinstance(current, OSError) and current.errno in (28, 122):  # ENOSPC, EDQUOT (a blob, the SQLite file)
             return STORAGE_FULL
+        if isinstance(current, OSError) and current.errno == 5:  # EIO: a blob that did not read back as written
+            return UNAVAILABLE
         current = current.__cause__ or current.__context__
     return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from member_api.db import fetch, fetch_one
+from member_api.db import fetch, fetch_one, gate
 from member_api.ledger.tables import Settlement
 
 MOVEMENT_COLUMNS = tuple(c._meta.db_column_name for c in Settlement._meta.non_default_columns)
@@ -18,16 +18,19 @@ async def lock_account(member_id: int, year: int, now: datetime) -> dict[str, An
     """The member's account for the year, created on first use and row-locked, in one statement.
 
     On PostgreSQL the upsert's row lock holds to the end of the transaction; on SQLite the transaction
-    already holds the database's write lock (BEGIN IMMEDIATE).
+    already holds the database's write lock (BEGIN IMMEDIATE). The wait for the lock is bounded (``lock_timeout``)
+    and so is the number of this worker's requests waiting on one account (``gate``): an account locked elsewhere
+    never ties up every pooled connection.
     """
-    row = await fetch_one(
-        "INSERT INTO benefit_account (member, year, used_fen, used_out_of_city_fen, updated_at)"
-        " VALUES ({}, {}, 0, 0, {}) ON CONFLICT (member, year) DO UPDATE SET updated_at = excluded.updated_at"
-        " RETURNING id, used_fen, used_out_of_city_fen",
-        member_id,
-        year,
-        now,
-    )
+    async with gate(f"account:{member_id}:{year}"):
+        row = await fetch_one(
+            "INSERT INTO benefit_account (member, year, used_fen, used_out_of_city_fen, updated_at)"
+            " VALUES ({}, {}, 0, 0, {}) ON CONFLICT (member, year) DO UPDATE SET updated_at = excluded.updated_at"
+            " RETURNING id, used_fen, used_out_of_city_fen",
+            member_id,
+            year,
+            now,
+        )
     assert row is not None
     return row
 
