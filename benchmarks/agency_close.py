@@ -44,7 +44,7 @@ WITH heads AS (
   FROM designation WHERE year = 2026 GROUP BY institution
 ), actual AS (
   SELECT COALESCE(f.parent, f.id) AS unit, SUM(s.fund_fen)::bigint AS fund
-  FROM settlement s JOIN facility f ON f.id = s.facility
+  FROM movement s JOIN facility f ON f.id = s.facility
   WHERE s.visit_date >= '2026-09-01' AND s.visit_date < '2026-10-01' GROUP BY 1
 ), figures AS (
   SELECT i.id, COALESCE(h.oct, 0) AS headcount, COALESCE(h.sep, 0) AS prepayment_headcount,
@@ -116,7 +116,7 @@ async def grow(url: str, institutions: int, members: int, visit_share: float) ->
                 institutions,
             )
             await conn.execute(
-                "INSERT INTO settlement (member, facility, kind, year, visit_date, clerk_id, general_fee_fen,"
+                "INSERT INTO movement (member, facility, kind, year, visit_date, clerk_id, general_fee_fen,"
                 " compliant_fen, non_compliant_fen, emergency, referral_id, out_of_city, fund_fen, member_fen, lines,"
                 " reasons, repeat_same_day, credential_jti, reverses, reason_text, created_at)"
                 " SELECT g, CASE WHEN g % 2 = 0 THEN $4::int + (g % $5::int) * 3 + (g / $5::int) % 3"
@@ -144,7 +144,7 @@ async def main(members: int, institutions: int, visit_share: float, repeat: int)
         conn = await asyncpg.connect(url)
         counts = await conn.fetchrow(
             "SELECT (SELECT count(*) FROM member) m, (SELECT count(*) FROM designation) d,"
-            " (SELECT count(*) FROM settlement) s"
+            " (SELECT count(*) FROM movement) s"
         )
         clock = FrozenClock(datetime(2026, 11, 3, 2, 0, tzinfo=UTC))
         api_times, sql_times = [], []

@@ -66,7 +66,7 @@ async def grow(url: str, first: int, last: int) -> float:
                 hi,
             )
             await conn.execute(
-                "INSERT INTO settlement (member, facility, kind, year, visit_date, clerk_id, general_fee_fen,"
+                "INSERT INTO movement (member, facility, kind, year, visit_date, clerk_id, general_fee_fen,"
                 " compliant_fen, non_compliant_fen, emergency, referral_id, out_of_city, fund_fen, member_fen, lines,"
                 " reasons, repeat_same_day, credential_jti, reverses, reason_text, created_at)"
                 " SELECT g, $1, 'counter', 2026, date '2026-01-01' + ((k * 31 + g) % 330), NULL, 1000, 2000, 0,"
@@ -138,7 +138,7 @@ async def main(small: int, large: int) -> None:
             t_large = await grow(url, small + 1, large)
             at_large = await measure(server.url, url, Path(tmp) / "keys")
             conn = await asyncpg.connect(url)
-            counts = await conn.fetchrow("SELECT (SELECT count(*) FROM member) m, (SELECT count(*) FROM settlement) s")
+            counts = await conn.fetchrow("SELECT (SELECT count(*) FROM member) m, (SELECT count(*) FROM movement) s")
             await conn.close()
     print(f"machine: {machine()}; load {t_small:.0f} s + {t_large:.0f} s; {SAMPLES} random members per endpoint")
     print(f"rows at large scale: {counts['m']:,} members, {counts['s']:,} settlements")

@@ -126,11 +126,10 @@ LOCK_ACCOUNT = (
     " RETURNING id, used_fen, used_out_of_city_fen"
 )
 SAME_DAY = (
-    "SELECT 1 AS hit FROM settlement WHERE member = $1 AND facility = $2 AND visit_date = $3 AND kind = 'counter'"
-    " LIMIT 1"
+    "SELECT 1 AS hit FROM movement WHERE member = $1 AND facility = $2 AND visit_date = $3 AND kind = 'counter' LIMIT 1"
 )
 MOVEMENT = (
-    "INSERT INTO settlement (member, facility, kind, year, visit_date, clerk_id, general_fee_fen, compliant_fen,"
+    "INSERT INTO movement (member, facility, kind, year, visit_date, clerk_id, general_fee_fen, compliant_fen,"
     " non_compliant_fen, emergency, referral_id, out_of_city, fund_fen, member_fen, lines, reasons, repeat_same_day,"
     " credential_jti, reverses, reason_text, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
     " $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING *"
@@ -158,7 +157,7 @@ async def stored_values(conn: asyncpg.Connection) -> dict[str, str]:
         "SELECT (SELECT body FROM idempotency_record WHERE state = 'done' AND status_code = 201 ORDER BY id DESC"
         " LIMIT 1) AS body, (SELECT data FROM audit_event WHERE action = 'settlement' ORDER BY id DESC LIMIT 1)"
         " AS audit, (SELECT text_zh FROM notice ORDER BY id DESC LIMIT 1) AS notice,"
-        " (SELECT lines FROM settlement WHERE kind = 'counter' ORDER BY id DESC LIMIT 1) AS lines"
+        " (SELECT lines FROM movement WHERE kind = 'counter' ORDER BY id DESC LIMIT 1) AS lines"
     )
     return {k: str(v) for k, v in dict(row).items()}
 

@@ -25,7 +25,7 @@ from piccolo.engine.base import Engine
 
 from member_api import db, web
 from member_api.auth.guards import authenticate_first, request_principal
-from member_api.auth.routes import AuthController
+from member_api.auth.routes import AuthController, SmsReceiptsController
 from member_api.core.clock import Clock, SystemClock, local_today
 from member_api.core.context import AppContext, provide_ctx
 from member_api.core.edge import StrictRequest, check_request_text, secure_headers
@@ -37,6 +37,7 @@ from member_api.core.principal import provide_clerk, provide_officer, provide_re
 from member_api.core.push import make_push_sender
 from member_api.core.sms import make_sender
 from member_api.core.storage import BlobStore
+from member_api.core.wechat import WechatClient
 from member_api.family.callers import provide_subject_member
 from member_api.members.callers import provide_member_caller
 from member_api.members.routes import CounterBindingsController, MeController
@@ -129,6 +130,11 @@ TAGS = [
         description="P2: a member disputes a counter settlement of theirs within a window; a confirmed dispute "
         "reverses it through the ledger.",
     ),
+    Tag(
+        name="catalogue",
+        description="R18: the medical insurance catalogue (drugs, consumables, services) that values every bill line: "
+        "category, up-front self-pay share and price ceiling, by the version valid on the date of care.",
+    ),
 ]
 # Named schemas for the enums the routes and bodies spell as literals (by value set); others get a name from
 # where they appear (component and property, or operation and parameter).
@@ -155,6 +161,7 @@ def route_handlers() -> list[object]:
         AgencySignalsController,
     )
     from member_api.benefits.routes import BenefitsController
+    from member_api.catalogue.routes import CatalogueController
     from member_api.claims.routes import MeClaimsController, ReviewClaimsController
     from member_api.credential.routes import CredentialController
     from member_api.disputes.routes import MeDisputesController, ReviewDisputesController
@@ -173,6 +180,7 @@ def route_handlers() -> list[object]:
     controllers = [
         OpsController,
         AuthController,
+        SmsReceiptsController,
         MeController,
         FacilitiesController,
         DesignationController,
@@ -195,6 +203,7 @@ def route_handlers() -> list[object]:
         AgencyAssessmentController,
         AgencySignalsController,
         CounterBindingsController,
+        CatalogueController,
     ]
     declare_problem_responses(each_handler(controllers), problem_responses)
     return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
@@ -284,6 +293,7 @@ def create_app(
         sms=make_sender(settings.resolved_sms_backend),
         blobs=BlobStore(data_dir / "blobs"),
         push=make_push_sender(settings.resolved_push_backend),
+        wechat=WechatClient(settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret),
     )
 
     @asynccontextmanager

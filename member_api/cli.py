@@ -64,6 +64,36 @@ def cmd_import_members(args: argparse.Namespace) -> int:
     return 1 if report.fatal else 0
 
 
+def cmd_catalogue_import(args: argparse.Namespace) -> int:
+    """R18: national catalogue files (CSV, UTF-8 or GB18030); idempotent, newer versions close superseded ones."""
+    import msgspec
+
+    from member_api.catalogue import service
+    from member_api.core.clock import SystemClock
+
+    async def go(_: Settings) -> list[Any]:
+        reports = []
+        for name in args.files:
+            reports.append(await service.import_catalogue(Path(name), SystemClock().now(), kind=args.kind))
+        return reports
+
+    reports = _with_db(go)
+    print(json.dumps(msgspec.to_builtins(reports), ensure_ascii=False, indent=2))
+    return 1 if any(r.rejected for r in reports) else 0
+
+
+def cmd_catalogue_codes(args: argparse.Namespace) -> int:
+    """A facility's own item codes mapped to national codes (medins_list_codg -> med_list_codg)."""
+    import msgspec
+
+    from member_api.catalogue import service
+    from member_api.core.clock import SystemClock
+
+    report = _with_db(lambda _: service.import_facility_codes(Path(args.file), args.facility_id, SystemClock().now()))
+    print(json.dumps(msgspec.to_builtins(report), ensure_ascii=False, indent=2))
+    return 1 if report.rejected else 0
+
+
 def cmd_create_staff(args: argparse.Namespace) -> int:
     from member_api.auth.staff import create_staff
 
@@ -159,7 +189,7 @@ def cmd_capitation(args: argparse.Namespace) -> int:
             year, month = (int(x) for x in args.period.split("-"))
             result: Any = _with_db(lambda _s: service.close_month(clock, actor, year, month))
         else:
-            result = _with_db(lambda _s: service.settle_year(clock, actor, int(args.period)))
+            result = _with_db(lambda _s: service.close_year(clock, actor, int(args.period)))
     except ApiError as exc:
         print(f"{exc.code}: {exc.message_en}", file=sys.stderr)
         return 1
@@ -279,6 +309,16 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("file")
     imp.add_argument("--quiet", action="store_true")
     imp.set_defaults(fn=cmd_import_members)
+    cat = sub.add_parser(
+        "catalogue-import", help="import national catalogue CSV files (drugs, consumables, services; idempotent)"
+    )
+    cat.add_argument("files", nargs="+")
+    cat.add_argument("--kind", choices=["drug", "consumable", "service"], help="when the file has no list_type")
+    cat.set_defaults(fn=cmd_catalogue_import)
+    codes = sub.add_parser("catalogue-codes", help="import a facility's code mapping CSV (idempotent)")
+    codes.add_argument("file")
+    codes.add_argument("--facility-id", type=int, required=True, help="the facility's id (GET /v1/facilities)")
+    codes.set_defaults(fn=cmd_catalogue_codes)
     staff = sub.add_parser(
         "create-staff", help="create a clerk, reviewer or agency officer (password from prompt or stdin)"
     )

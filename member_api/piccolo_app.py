@@ -21,6 +21,7 @@ APP_CONFIG = AppConfig(
             "member_api.disputes.tables",
             "member_api.claims.tables",
             "member_api.agency.tables",
+            "member_api.catalogue.tables",
         ],
         exclude_imported=True,
     ),

@@ -54,8 +54,28 @@ class Settings(msgspec.Struct, kw_only=True):
     staff_forget_s: float = 3600.0
     """A key with no attempt for this long starts again from zero."""
     sms_backend: str = ""
+    """``tencent:``, ``aliyun:``, ``file:PATH``, ``none`` or a comma-separated failover list (docs/operations.md)."""
+    sms_retry_after_s: int = 30
+    """Retry-After of the 503 answered when no SMS provider accepted a message."""
+    sms_receipt_token: str = ""
+    """Shared secret in the delivery-receipt callback URLs the providers call; empty: callbacks refused."""
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    """The mini-program's AppSecret (or ``MEMBER_API_WECHAT_APP_SECRET_FILE``); empty: WeChat login is off."""
+    wechat_logins_per_client_per_hour: int = 30
+    wechat_templates: str = ""
+    """Subscription-message template ids per notice kind: ``settlement=ID,claim_decided=ID,...``."""
+    wechat_page: str = "pages/notices/index"
+    """Mini-program page a subscription message opens (with ``?id=<notice id>``)."""
     push_backend: str = ""
     push_interval_s: float = 1.0
+    push_max_attempts: int = 8
+    """Failed pushes of one notice before it is dead-lettered (``member-api outbox``)."""
+    push_backoff_s: float = 30.0
+    """First retry delay of a failed push; doubles per attempt (at most an hour)."""
+    push_expire_s: int = 3 * 24 * 3600
+    """A notice not pushed within this long is dead-lettered as ``expired`` (it stays in the app's list)."""
     log_level: str = "INFO"
     docs_assets_dir: str = ""  # Swagger UI files for /docs; default: node_modules/swagger-ui-dist of the checkout
     max_body_bytes: int = 1_048_576
@@ -109,6 +129,14 @@ class Settings(msgspec.Struct, kw_only=True):
         return origins
 
     @property
+    def wechat_template_map(self) -> dict[str, str]:
+        pairs = (p.split("=", 1) for p in self.wechat_templates.split(",") if "=" in p)
+        return {k.strip(): v.strip() for k, v in pairs}
+
+    def __repr__(self) -> str:  # settings hold secrets: never print them whole
+        return f"Settings(database_url=<{len(self.database_url)} chars>, data_dir={self.data_dir!r})"
+
+    @property
     def resolved_listen_database_url(self) -> str:
         return self.listen_database_url or self.resolved_database_url
 
@@ -123,6 +151,9 @@ class Settings(msgspec.Struct, kw_only=True):
         raw: dict[str, object] = {}
         for field in msgspec.structs.fields(cls):
             value = env.get(f"MEMBER_API_{field.name.upper()}")
+            secret_file = env.get(f"MEMBER_API_{field.name.upper()}_FILE")
+            if value is None and secret_file:  # secrets mounted as files (Docker/Kubernetes secrets)
+                value = Path(secret_file).read_text().strip()
             if value is not None:
                 raw[field.name] = value
         raw.update(overrides)

@@ -17,6 +17,8 @@ from typing import Any, Literal
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from member_api.core import labels
+
 Kind = Literal["text", "int", "fen", "bp", "bool", "date"]
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -115,6 +117,11 @@ def _get(attr: str) -> Callable[[Any], Any]:
     return lambda r: getattr(r, attr)
 
 
+def _line(item: str, unit: str) -> str:
+    """A heading named after a bill line, in the label table's words: "合规费用(元)"."""
+    return f"{labels.LINE_ITEMS[item].zh}{unit}"
+
+
 MONTH_STATEMENT = (
     Column("年度", _get("year")),
     Column("月份", _get("month")),
@@ -171,9 +178,9 @@ YEAR_STATEMENT = (
 )
 _REPORT_FIGURES = (
     Column("就诊人次", _get("visits")),
-    Column("一般诊疗费(元)", _get("general_fee_fen"), "fen"),
-    Column("合规费用(元)", _get("compliant_fen"), "fen"),
-    Column("不合规费用(元)", _get("non_compliant_fen"), "fen"),
+    Column(_line("general_fee", "(元)"), _get("general_fee_fen"), "fen"),
+    Column(_line("compliant", "(元)"), _get("compliant_fen"), "fen"),
+    Column(_line("non_compliant", "(元)"), _get("non_compliant_fen"), "fen"),
     Column("医疗费用总额(元)", _get("bill_total_fen"), "fen"),
     Column("统筹支付(元)", _get("fund_fen"), "fen"),
     Column("个人支付(元)", _get("member_fen"), "fen"),
@@ -203,7 +210,7 @@ ASSESSMENT = (
     Column("次均费用(元)", _get("avg_cost_per_visit_fen"), "fen"),
     Column("上年次均费用(元)", _get("previous_avg_cost_per_visit_fen"), "fen"),
     Column("次均费用增幅(%)", _get("avg_cost_growth_bp"), "bp"),
-    Column("一般诊疗费占比(%)", _get("general_fee_share_bp"), "bp"),
-    Column("合规费用占比(%)", _get("compliant_share_bp"), "bp"),
-    Column("不合规费用占比(%)", _get("non_compliant_share_bp"), "bp"),
+    Column(_line("general_fee", "占比(%)"), _get("general_fee_share_bp"), "bp"),
+    Column(_line("compliant", "占比(%)"), _get("compliant_share_bp"), "bp"),
+    Column(_line("non_compliant", "占比(%)"), _get("non_compliant_share_bp"), "bp"),
 )

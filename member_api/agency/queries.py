@@ -41,11 +41,11 @@ async def settlement_watermark() -> int:
     On SQLite writers are serial: a movement not yet committed gets an id above the maximum seen.
     """
     if _sqlite():
-        row = await fetch_one("SELECT COALESCE(MAX(id), 0) AS watermark FROM settlement")
+        row = await fetch_one("SELECT COALESCE(MAX(id), 0) AS watermark FROM movement")
     else:
         async with db.write_transaction():
-            await fetch("LOCK TABLE settlement IN SHARE MODE")
-            row = await fetch_one("SELECT COALESCE(MAX(id), 0) AS watermark FROM settlement")
+            await fetch("LOCK TABLE movement IN SHARE MODE")
+            row = await fetch_one("SELECT COALESCE(MAX(id), 0) AS watermark FROM movement")
     assert row is not None
     return int(row["watermark"])
 
@@ -112,7 +112,7 @@ async def headcounts(days: list[date]) -> dict[int, list[int]]:
 async def actual_by_unit(start: date, end: date, watermark: int) -> dict[int, int]:
     """R13.3: fund payments of visits in [start, end) per unit, movements up to the watermark (reversals net)."""
     rows = await fetch(
-        f"SELECT {UNIT} AS unit, SUM(s.fund_fen) AS fund FROM settlement s JOIN facility f ON f.id = s.facility"  # noqa: S608
+        f"SELECT {UNIT} AS unit, SUM(s.fund_fen) AS fund FROM movement s JOIN facility f ON f.id = s.facility"  # noqa: S608
         f" WHERE s.visit_date >= {{}} AND s.visit_date < {{}} AND s.id <= {{}} GROUP BY {UNIT}",
         start,
         end,
@@ -125,7 +125,7 @@ async def late_movements(after_id: int, upto_id: int, before: date) -> list[dict
     """Movements recorded since the previous close that reach a month already cleared: per unit and visit day."""
     return await fetch(
         f"SELECT {UNIT} AS unit, s.visit_date AS day, COUNT(*) AS movements, SUM(s.fund_fen) AS fund"  # noqa: S608
-        " FROM settlement s JOIN facility f ON f.id = s.facility"
+        " FROM movement s JOIN facility f ON f.id = s.facility"
         f" WHERE s.id > {{}} AND s.id <= {{}} AND s.visit_date < {{}} GROUP BY {UNIT}, s.visit_date",
         after_id,
         upto_id,
@@ -137,7 +137,7 @@ async def late_movement_lines(unit_id: int, after_id: int, upto_id: int, before:
     """The movements behind one statement's adjustment lines (no personal data: ids, dates, amounts)."""
     return await fetch(
         "SELECT s.id, s.kind, s.facility, s.visit_date, s.fund_fen, s.reverses, s.created_at"  # noqa: S608
-        f" FROM settlement s JOIN facility f ON f.id = s.facility WHERE {UNIT} = {{}}"
+        f" FROM movement s JOIN facility f ON f.id = s.facility WHERE {UNIT} = {{}}"
         " AND s.id > {} AND s.id <= {} AND s.visit_date < {} ORDER BY s.id",
         unit_id,
         after_id,
@@ -148,7 +148,7 @@ async def late_movement_lines(unit_id: int, after_id: int, upto_id: int, before:
 
 async def year_actual_by_unit(year: int, watermark: int) -> dict[int, int]:
     rows = await fetch(
-        f"SELECT {UNIT} AS unit, SUM(s.fund_fen) AS fund FROM settlement s JOIN facility f ON f.id = s.facility"  # noqa: S608
+        f"SELECT {UNIT} AS unit, SUM(s.fund_fen) AS fund FROM movement s JOIN facility f ON f.id = s.facility"  # noqa: S608
         f" WHERE s.year = {{}} AND s.id <= {{}} GROUP BY {UNIT}",
         year,
         watermark,
@@ -398,7 +398,7 @@ async def report_by_facility(unit_id: int | None, start: date, end: date) -> lis
     where = f" AND {UNIT} = {{}}" if unit_id is not None else ""
     args: list[object] = [start, end] + ([unit_id] if unit_id is not None else [])
     return await fetch(
-        f"SELECT s.facility, {UNIT} AS unit, {_FIGURES} FROM settlement s JOIN facility f ON f.id = s.facility"  # noqa: S608
+        f"SELECT s.facility, {UNIT} AS unit, {_FIGURES} FROM movement s JOIN facility f ON f.id = s.facility"  # noqa: S608
         f" WHERE s.visit_date >= {{}} AND s.visit_date < {{}}{where} GROUP BY s.facility, {UNIT}",
         *args,
     )
@@ -430,7 +430,7 @@ async def insert_confirmation(values: dict[str, Any]) -> dict[str, Any] | None:
 
 async def year_figures(year: int) -> dict[int, dict[str, int]]:
     rows = await fetch(
-        f"SELECT {UNIT} AS unit, {_FIGURES} FROM settlement s JOIN facility f ON f.id = s.facility"  # noqa: S608
+        f"SELECT {UNIT} AS unit, {_FIGURES} FROM movement s JOIN facility f ON f.id = s.facility"  # noqa: S608
         f" WHERE s.year = {{}} GROUP BY {UNIT}",
         year,
     )
@@ -452,7 +452,7 @@ async def referrals_by_unit(start: date, end: date) -> dict[int, int]:
 # Each signal is one documented query over one month's movements [start, end), optionally one unit's.
 # A movement that was reversed is left out of the visit patterns: the facility already took it back.
 
-_NOT_REVERSED = "NOT EXISTS (SELECT 1 FROM settlement x WHERE x.reverses = s.id)"
+_NOT_REVERSED = "NOT EXISTS (SELECT 1 FROM movement x WHERE x.reverses = s.id)"
 
 
 def _unit_filter(unit_id: int | None, args: list[object], column: str = UNIT) -> str:
@@ -475,7 +475,7 @@ async def same_day_repeats(start: date, end: date, unit_id: int | None, min_visi
     args.append(min_visits)
     return await fetch(
         f"SELECT s.member, s.facility, {UNIT} AS unit, s.visit_date AS day, COUNT(*) AS n, SUM(s.fund_fen) AS fund"  # noqa: S608
-        " FROM settlement s JOIN facility f ON f.id = s.facility"
+        " FROM movement s JOIN facility f ON f.id = s.facility"
         f" WHERE s.kind = 'counter' AND s.visit_date >= {{}} AND s.visit_date < {{}} AND {_NOT_REVERSED}{where}"
         f" GROUP BY s.member, s.facility, {UNIT}, s.visit_date HAVING COUNT(*) >= {{}}",
         *args,
@@ -494,7 +494,7 @@ async def split_visits(
     return await fetch(
         "WITH small AS ("  # noqa: S608
         f" SELECT s.id, s.member, s.facility, {UNIT} AS unit, s.visit_date, s.fund_fen"
-        " FROM settlement s JOIN facility f ON f.id = s.facility"
+        " FROM movement s JOIN facility f ON f.id = s.facility"
         " WHERE s.kind = 'counter' AND s.visit_date >= {} AND s.visit_date < {}"
         f" AND s.general_fee_fen + s.compliant_fen + s.non_compliant_fen < {{}} AND {_NOT_REVERSED}{where}"
         "), windows AS ("
@@ -527,7 +527,7 @@ async def duplicate_receipts(start: datetime, end: datetime, unit_id: int | None
 
 async def month_unit_figures(start: date, end: date) -> dict[int, dict[str, int]]:
     rows = await fetch(
-        f"SELECT {UNIT} AS unit, {_FIGURES} FROM settlement s JOIN facility f ON f.id = s.facility"  # noqa: S608
+        f"SELECT {UNIT} AS unit, {_FIGURES} FROM movement s JOIN facility f ON f.id = s.facility"  # noqa: S608
         f" WHERE s.visit_date >= {{}} AND s.visit_date < {{}} GROUP BY {UNIT}",
         start,
         end,
@@ -542,13 +542,13 @@ async def many_facilities(start: date, end: date, unit_id: int | None, min_facil
     where = ""
     if unit_id is not None:
         where = (
-            " AND s.member IN (SELECT y.member FROM settlement y JOIN facility g ON g.id = y.facility"
+            " AND s.member IN (SELECT y.member FROM movement y JOIN facility g ON g.id = y.facility"
             " WHERE y.visit_date >= {} AND y.visit_date < {} AND COALESCE(g.parent, g.id) = {})"
         )
         args += [start, end, unit_id]
     args.append(min_facilities)
     return await fetch(
-        "SELECT s.member, COUNT(DISTINCT s.facility) AS n, SUM(s.fund_fen) AS fund FROM settlement s"  # noqa: S608
+        "SELECT s.member, COUNT(DISTINCT s.facility) AS n, SUM(s.fund_fen) AS fund FROM movement s"  # noqa: S608
         f" WHERE s.kind <> 'reversal' AND s.visit_date >= {{}} AND s.visit_date < {{}}{where}"
         " GROUP BY s.member HAVING COUNT(DISTINCT s.facility) >= {}",
         *args,
@@ -609,7 +609,7 @@ async def draw_settlements(
         "SELECT id, unit, n FROM ("  # noqa: S608
         f" SELECT s.id, {UNIT} AS unit, COUNT(*) OVER (PARTITION BY {UNIT}) AS n,"
         f" ROW_NUMBER() OVER (PARTITION BY {UNIT} ORDER BY {_shuffled('s.id', seed)}, s.id) AS rn"
-        " FROM settlement s JOIN facility f ON f.id = s.facility"
+        " FROM movement s JOIN facility f ON f.id = s.facility"
         " WHERE s.kind <> 'reversal' AND s.visit_date >= {} AND s.visit_date < {} AND s.id <= {}"
         f") t WHERE rn <= {_size(share_bp, minimum)} ORDER BY unit, id",
         start,
@@ -640,7 +640,7 @@ async def population(
     """{unit: [settlements, claims]} the draw chooses from."""
     found: dict[int, list[int]] = {}
     for r in await fetch(
-        f"SELECT {UNIT} AS unit, COUNT(*) AS n FROM settlement s JOIN facility f ON f.id = s.facility"  # noqa: S608
+        f"SELECT {UNIT} AS unit, COUNT(*) AS n FROM movement s JOIN facility f ON f.id = s.facility"  # noqa: S608
         " WHERE s.kind <> 'reversal' AND s.visit_date >= {} AND s.visit_date < {} AND s.id <= {}"
         f" GROUP BY {UNIT}",
         start,

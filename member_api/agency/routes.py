@@ -121,7 +121,7 @@ class AgencyCapitationController(Controller):
         opt=problems(no_policy_year=404, december_not_cleared=409),
     )
     async def settle(self, year: Year, ctx: AppContext, officer: Principal) -> YearStatements:
-        return await service.settle_year(ctx.clock, officer.actor, year)
+        return await service.close_year(ctx.clock, officer.actor, year)
 
     @get(
         "/{year:int}/statements",

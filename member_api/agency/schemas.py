@@ -105,7 +105,7 @@ class CapitationBooks(msgspec.Struct, kw_only=True):
 
 
 class YearStatement(msgspec.Struct, kw_only=True):
-    """One institution's year-end settlement (R13.4-5), money in fen."""
+    """One institution's year close: its final account of the year (R13.4-5), money in fen."""
 
     year: int
     institution: InstitutionRef

@@ -1,4 +1,4 @@
-"""Capitation books (R13): monthly close, year-end settlement, statements.
+"""Capitation books (R13): monthly close, year close (the final account of a year), statements.
 
 The books of month M (closed once M has ended) hold, per primary institution: the headcount snapshot as of
 M's last day; M's prepayment by the headcount of M-1 (当月预付); the clearing of M-1 by M-1's actual fund
@@ -298,7 +298,7 @@ async def books(clock: Clock) -> CapitationBooks:
 # --- year end (R13.4-5) ---
 
 
-async def settle_year(clock: Clock, actor: str, year: int) -> YearStatements:
+async def close_year(clock: Clock, actor: str, year: int) -> YearStatements:
     """Settle ``year`` once (R13.4-5): needs January of the next year closed (it clears December)."""
     params = policy_year(year)
     if await queries.year_end_row(year) is None:
@@ -311,13 +311,13 @@ async def settle_year(clock: Clock, actor: str, year: int) -> YearStatements:
             )
         watermark = await queries.settlement_watermark()
         try:
-            await _settle(clock, actor, year, params, watermark)
+            await _close_year(clock, actor, year, params, watermark)
         except UniqueViolation:
             pass
     return await year_statements(year)
 
 
-async def _settle(clock: Clock, actor: str, year: int, params: parameters.PolicyYear, watermark: int) -> None:
+async def _close_year(clock: Clock, actor: str, year: int, params: parameters.PolicyYear, watermark: int) -> None:
     async with write_transaction():
         await queries.lock_table("capitation_year_end")
         if await queries.year_end_row(year) is not None:
@@ -332,7 +332,7 @@ async def _settle(clock: Clock, actor: str, year: int, params: parameters.Policy
             i = inst["id"]
             t = totals.get(i, {"prepaid": 0, "cleared": 0, "withheld": 0, "months": 0})
             headcount = heads.get(i, [0])[0]
-            outcome = capitation.year_end_settlement(params, headcount, actual.get(i, 0), t["cleared"], t["withheld"])
+            outcome = capitation.year_account(params, headcount, actual.get(i, 0), t["cleared"], t["withheld"])
             rows.append(
                 {
                     "year_end": header["id"],
@@ -342,7 +342,7 @@ async def _settle(clock: Clock, actor: str, year: int, params: parameters.Policy
                     "months_cleared": t["months"],
                     "prepaid_fen": t["prepaid"],
                     "guarantee_release_bp": params.quality_guarantee_release_bp,
-                    **{k: getattr(outcome, k) for k in capitation.YearEndSettlement.__struct_fields__},
+                    **{k: getattr(outcome, k) for k in capitation.YearAccount.__struct_fields__},
                 }
             )
         await queries.insert_year_statements(rows)

@@ -1,6 +1,6 @@
 """Capitation books (R13), report confirmations (R14), signal reviews (R16) and review samples.
 
-Rows here are written once and never updated: a closed month, a year-end settlement, a confirmation, a review
+Rows here are written once and never updated: a closed month, a year close, a confirmation, a review
 and a drawn sample are records the agency can be audited on. Uniqueness per period is a database index.
 """
 

@@ -66,3 +66,96 @@ async def end_sessions_of(subject: str, reason: str, now: datetime) -> list[str]
 
 async def staff_by_username(username: str) -> dict[str, Any] | None:
     return await fetch_one("SELECT id, password_hash, role, facility, active FROM staff WHERE username = {}", username)
+
+
+async def record_sms(provider: str, message_id: str, phone_hash: str, purpose: str, now: datetime) -> None:
+    await fetch(
+        "INSERT INTO sms_message (provider, message_id, phone_hash, purpose, sent_at, status)"
+        " VALUES ({}, {}, {}, {}, {}, {})",
+        provider,
+        message_id,
+        phone_hash,
+        purpose,
+        now,
+        "sent",
+    )
+
+
+async def sms_receipt(provider: str, message_id: str, status: str, code: str, at: datetime) -> bool:
+    """A provider's delivery receipt; a repeated receipt changes nothing."""
+    rows = await fetch(
+        "UPDATE sms_message SET status = {}, status_code = {}, status_at = {}"
+        " WHERE provider = {} AND message_id = {} AND status = {} RETURNING id",
+        status,
+        code[:64],
+        at,
+        provider,
+        message_id,
+        "sent",
+    )
+    return bool(rows)
+
+
+async def sms_status(provider: str, message_id: str) -> str | None:
+    row = await fetch_one(
+        "SELECT status FROM sms_message WHERE provider = {} AND message_id = {}", provider, message_id
+    )
+    return str(row["status"]) if row else None
+
+
+async def wechat_identity(openid: str) -> dict[str, Any] | None:
+    return await fetch_one("SELECT id, account, app_id FROM wechat_identity WHERE openid = {}", openid)
+
+
+async def wechat_identity_of(account_id: int) -> dict[str, Any] | None:
+    return await fetch_one("SELECT id, openid FROM wechat_identity WHERE account = {}", account_id)
+
+
+async def link_wechat(
+    app_id: str, openid: str, unionid: str | None, account_id: int, proof: str, now: datetime
+) -> bool:
+    """Link once: the openid and the account are each unique, so a second link of either inserts nothing."""
+    rows = await fetch(
+        "INSERT INTO wechat_identity (app_id, openid, unionid, account, linked_at, proof)"
+        " VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT DO NOTHING RETURNING id",
+        app_id,
+        openid,
+        unionid,
+        account_id,
+        now,
+        proof,
+    )
+    return bool(rows)
+
+
+async def unlink_wechat(account_id: int) -> bool:
+    return bool(await fetch("DELETE FROM wechat_identity WHERE account = {} RETURNING id", account_id))
+
+
+async def wechat_token(app_id: str) -> dict[str, Any] | None:
+    return await fetch_one("SELECT access_token, expires_at FROM wechat_token WHERE app_id = {}", app_id)
+
+
+async def store_wechat_token(app_id: str, token: str, expires_at: datetime, now: datetime) -> None:
+    await fetch(
+        "INSERT INTO wechat_token (app_id, access_token, expires_at, fetched_at) VALUES ({}, {}, {}, {})"
+        " ON CONFLICT (app_id) DO UPDATE SET access_token = excluded.access_token,"
+        " expires_at = excluded.expires_at, fetched_at = excluded.fetched_at",
+        app_id,
+        token,
+        expires_at,
+        now,
+    )
+
+
+async def openids_of_members(member_ids: list[int]) -> dict[int, str]:
+    """The WeChat openid of each member's bound phone account, where it has one."""
+    found: dict[int, str] = {}
+    for member_id in member_ids:
+        row = await fetch_one(
+            "SELECT w.openid FROM wechat_identity w JOIN account a ON a.id = w.account WHERE a.member = {}",
+            member_id,
+        )
+        if row:
+            found[member_id] = str(row["openid"])
+    return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import anyio
 
@@ -20,10 +20,12 @@ from member_api.auth.passwords import verify_password
 from member_api.auth.schemas import TokenPair
 from member_api.auth.tables import AuthSession, OtpChallenge, RefreshToken
 from member_api.auth.tokens import access_token
-from member_api.core import ratelimit
+from member_api.core import ratelimit, wechat
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, invalid_field
 from member_api.core.principal import Principal
+from member_api.core.sms import SmsRejected, SmsUnavailable
+from member_api.core.wechat import WechatError, WechatUnavailable
 from member_api.db import write_transaction
 from member_api.members.identity import mask_phone, valid_phone
 from member_api.members.tables import Account
@@ -50,10 +52,36 @@ def _check_phone(phone: str) -> str:
     return phone
 
 
+def _sms_rejected(reason: str) -> ApiError:
+    texts = {
+        "throttled": ("该手机号今日接收短信过多，请稍后再试", "This number has received too many messages; try later."),
+        "invalid_number": ("短信无法发送到该号码，请检查手机号", "Messages cannot be sent to this number; check it."),
+        "blocked": ("该号码拒收短信，请联系运营商或使用其他号码", "This number refuses messages; use another one."),
+    }
+    zh, en = texts.get(reason, texts["invalid_number"])
+    return ApiError("sms_rejected", 422, zh, en, extra={"reason": reason})
+
+
+def sms_unavailable(retry_after_s: int) -> ApiError:
+    return ApiError(
+        "sms_unavailable",
+        503,
+        "短信服务暂时不可用，请稍后再试",
+        "The SMS service is unavailable; try again shortly.",
+        headers={"Retry-After": str(retry_after_s)},
+        extra={"retry_after_s": retry_after_s},
+    )
+
+
+_OTP_LIMITS = (("otp_phone_minute", timedelta(minutes=1)), ("otp_phone_day", timedelta(days=1)))
+
+
 async def send_otp(ctx: AppContext, phone: str, client: str) -> int:
     """Send a code unless a limit says no. The answer is the same for known and unknown phones.
 
-    The three limits are counted in one transaction: if any refuses, none of the others is spent.
+    The three limits are counted in one transaction: if any refuses, none of the others is spent. The code is
+    stored only once a provider accepted the message; when none did, the counted send is given back (so the
+    resident may retry at once) and the answer is a 4xx naming the reason (the number) or a 503 (providers).
     """
     phone = _check_phone(phone)
     s, now = ctx.settings, ctx.clock.now()
@@ -64,6 +92,18 @@ async def send_otp(ctx: AppContext, phone: str, client: str) -> int:
         await ratelimit.hit("otp_phone_minute", phone_hash, now, s.otp_per_phone_per_minute, timedelta(minutes=1))
         await ratelimit.hit("otp_phone_day", phone_hash, now, s.otp_per_phone_per_day, timedelta(days=1))
         await ratelimit.hit("otp_client", client_hash, now, s.otp_per_client_per_hour, timedelta(hours=1))
+    minutes = str(max(1, s.otp_ttl_s // 60))
+    try:
+        sent = await ctx.sms.send(phone, "login", {"code": code, "minutes": minutes}, now)
+    except (SmsRejected, SmsUnavailable) as exc:
+        async with write_transaction():
+            for kind, window in _OTP_LIMITS:
+                await ratelimit.unhit(kind, phone_hash, now, window)
+            await ratelimit.unhit("otp_client", client_hash, now, timedelta(hours=1))
+        if isinstance(exc, SmsRejected):
+            raise _sms_rejected(exc.reason) from None
+        raise sms_unavailable(s.sms_retry_after_s) from None
+    async with write_transaction():
         # A new code replaces any earlier one: only the latest can be used.
         await OtpChallenge.update({OtpChallenge.used: True}).where(
             (OtpChallenge.phone_hash == phone_hash) & (OtpChallenge.used == False)  # noqa: E712
@@ -78,8 +118,28 @@ async def send_otp(ctx: AppContext, phone: str, client: str) -> int:
                 created_at=now,
             )
         ).run()
-    await ctx.sms.send_code(phone, code, now)
+        if sent.message_id:
+            await queries.record_sms(sent.provider, sent.message_id, phone_hash, "login", now)
     return s.otp_ttl_s
+
+
+async def _spend_otp(ctx: AppContext, phone: str, code: str) -> bool:
+    """One counted try at the phone's newest code, inside the caller's transaction."""
+    challenge = await queries.take_otp_try(
+        ctx.keyring.keyed_hash("phone", phone), ctx.clock.now(), ctx.settings.otp_max_attempts
+    )
+    if challenge is None:
+        return False
+    expected = ctx.keyring.keyed_hash("otp", f"{phone}:{code.strip()}")
+    return hmac.compare_digest(expected, challenge["code_hash"]) and await queries.spend_otp(challenge["id"])
+
+
+async def _account_for(phone: str, phone_hash: str, now: datetime) -> Account:
+    account = await Account.objects().where(Account.phone_hash == phone_hash).first()
+    if account is None:
+        account = Account(phone_hash=phone_hash, phone_masked=mask_phone(phone), created_at=now)
+        await account.save()
+    return account
 
 
 async def login_with_otp(ctx: AppContext, phone: str, code: str) -> TokenPair:
@@ -88,16 +148,9 @@ async def login_with_otp(ctx: AppContext, phone: str, code: str) -> TokenPair:
     now = ctx.clock.now()
     phone_hash = ctx.keyring.keyed_hash("phone", phone)
     async with write_transaction():
-        challenge = await queries.take_otp_try(phone_hash, now, ctx.settings.otp_max_attempts)
-        ok = False
-        if challenge is not None:
-            expected = ctx.keyring.keyed_hash("otp", f"{phone}:{code.strip()}")
-            ok = hmac.compare_digest(expected, challenge["code_hash"]) and await queries.spend_otp(challenge["id"])
+        ok = await _spend_otp(ctx, phone, code)
         if ok:
-            account = await Account.objects().where(Account.phone_hash == phone_hash).first()
-            if account is None:
-                account = Account(phone_hash=phone_hash, phone_masked=mask_phone(phone), created_at=now)
-                await account.save()
+            account = await _account_for(phone, phone_hash, now)
             await record(now, f"account:{account.id}", "login", "account", account.id)
             pair = await _issue(ctx, subject=f"a{account.id}", role="member", facility_id=None)
     if not ok:  # the counted try commits with the transaction above
@@ -255,3 +308,149 @@ async def session_open(ctx: AppContext, sid: str) -> bool:
     if cached is None:
         cached = ctx.caches.sessions[sid] = await queries.session_open(sid)
     return cached
+
+
+def _wechat_unavailable(ctx: AppContext) -> ApiError:
+    retry = ctx.settings.sms_retry_after_s
+    return ApiError(
+        "wechat_unavailable",
+        503,
+        "微信服务暂时不可用，请稍后再试或使用短信验证码登录",
+        "WeChat is unavailable; try again shortly or log in with an SMS code.",
+        headers={"Retry-After": str(retry)},
+        extra={"retry_after_s": retry},
+    )
+
+
+def _wechat_code_invalid() -> ApiError:
+    return ApiError(
+        "wechat_code_invalid", 401, "微信登录凭证无效或已使用，请重试", "The wx.login code is invalid or used."
+    )
+
+
+async def wechat_access_token(ctx: AppContext, *, stale: str | None = None) -> str:
+    """The app's access token, shared by all workers through the database: fetched when missing, near its
+    expiry, or when a caller found ``stale`` refused (WeChat errcode 40001/42001)."""
+    now = ctx.clock.now()
+    app_id = ctx.wechat.app_id
+    row = await queries.wechat_token(app_id)
+    if row and row["access_token"] != stale and _aware(row["expires_at"]) > now + timedelta(minutes=5):
+        return str(row["access_token"])
+    token = await ctx.wechat.fetch_token()
+    async with write_transaction():
+        await queries.store_wechat_token(app_id, token.access_token, now + timedelta(seconds=token.expires_in), now)
+    return token.access_token
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def _wechat_phone(ctx: AppContext, phone_code: str) -> str:
+    token = await wechat_access_token(ctx)
+    try:
+        return await ctx.wechat.phone_number(token, phone_code)
+    except WechatError as exc:
+        if exc.errcode not in wechat.TOKEN_INVALID:
+            raise
+    return await ctx.wechat.phone_number(await wechat_access_token(ctx, stale=token), phone_code)
+
+
+async def wechat_login(
+    ctx: AppContext,
+    code: str,
+    client: str,
+    *,
+    phone_code: str | None = None,
+    phone: str | None = None,
+    sms_code: str | None = None,
+) -> TokenPair:
+    """Log in with a ``wx.login`` code. A WeChat user not linked yet proves a phone once, by WeChat's
+    phone-number grant (``phone_code``) or an SMS code, and is linked to that phone's account."""
+    if not ctx.wechat.configured:
+        raise _wechat_unavailable(ctx)
+    s, now = ctx.settings, ctx.clock.now()
+    client_hash = ctx.keyring.keyed_hash("client", client)
+    async with write_transaction():
+        await ratelimit.hit("wechat_client", client_hash, now, s.wechat_logins_per_client_per_hour, timedelta(hours=1))
+    try:
+        session = await ctx.wechat.code2session(code)
+        identity = await queries.wechat_identity(session.openid)
+        proof = None
+        if identity is None and phone_code:
+            phone, proof = _check_phone(await _wechat_phone(ctx, phone_code)), "wechat_phone"
+    except WechatError as exc:
+        if exc.errcode in (wechat.INVALID_CODE, wechat.CODE_USED):
+            raise _wechat_code_invalid() from None
+        if exc.errcode == wechat.RATE_LIMITED:
+            raise ratelimit.too_many(60) from None
+        raise _wechat_unavailable(ctx) from None
+    except WechatUnavailable:
+        raise _wechat_unavailable(ctx) from None
+    async with write_transaction():
+        if identity is not None:
+            account_id = int(identity["account"])
+            await record(now, f"account:{account_id}", "wechat_login", "account", account_id)
+            return await _issue(ctx, subject=f"a{account_id}", role="member", facility_id=None)
+        if proof is None and phone and sms_code:
+            phone = _check_phone(phone)
+            if await _spend_otp(ctx, phone, sms_code):
+                proof = "sms"
+        if proof is not None and phone:
+            account = await _account_for(phone, ctx.keyring.keyed_hash("phone", phone), now)
+            linked = await queries.link_wechat(
+                ctx.wechat.app_id, session.openid, session.unionid, int(account.id), proof, now
+            )
+            if linked:
+                await record(now, f"account:{account.id}", "wechat_link", "account", account.id)
+                return await _issue(ctx, subject=f"a{account.id}", role="member", facility_id=None)
+    if proof is not None:
+        raise ApiError(
+            "wechat_already_linked",
+            409,
+            "该手机号已绑定另一个微信，请先在原微信中解除绑定",
+            "This phone account is linked to another WeChat user; unlink it there first.",
+        )
+    if sms_code:
+        raise _otp_invalid()
+    raise ApiError(
+        "wechat_not_linked",
+        401,
+        "首次使用微信登录，请验证手机号",
+        "First WeChat login: prove your phone (WeChat's phone-number button or an SMS code).",
+    )
+
+
+async def wechat_unlink(ctx: AppContext, principal: Principal) -> bool:
+    """The resident ends the link of their WeChat user to their phone account (WeChat login stops working)."""
+    now = ctx.clock.now()
+    async with write_transaction():
+        removed = await queries.unlink_wechat(principal.account_id)
+        if removed:
+            await record(now, f"account:{principal.account_id}", "wechat_unlink", "account", principal.account_id)
+    return removed
+
+
+async def wechat_linked(principal: Principal) -> bool:
+    return await queries.wechat_identity_of(principal.account_id) is not None
+
+
+async def openids_of_members(member_ids: list[int]) -> dict[int, str]:
+    """For the notices area's subscription messages: the openid of each member's linked WeChat user."""
+    return await queries.openids_of_members(member_ids)
+
+
+async def sms_receipts(provider: str, receipts: list[tuple[str, bool, str, datetime]]) -> int:
+    """Delivery receipts pushed by a provider: (message id, delivered, provider code, when)."""
+    changed = 0
+    async with write_transaction():
+        for message_id, delivered, code, at in receipts:
+            status = "delivered" if delivered else "failed"
+            changed += await queries.sms_receipt(provider, message_id, status, code, at)
+    return changed
+
+
+async def sms_status(provider: str, message_id: str) -> str | None:
+    return await queries.sms_status(provider, message_id)

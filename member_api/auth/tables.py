@@ -4,6 +4,7 @@ from piccolo.columns import BigInt, Boolean, ForeignKey, Integer, OnDelete, Time
 from piccolo.table import Table
 
 from member_api.facilities.tables import Facility
+from member_api.members.tables import Account
 
 
 class OtpChallenge(Table, tablename="otp_challenge"):
@@ -52,3 +53,38 @@ class AuthSession(Table, tablename="auth_session"):
     created_at = Timestamptz()
     ended_at = Timestamptz(null=True, default=None)
     end_reason = Varchar(length=32, null=True, default=None)
+
+
+class SmsMessage(Table, tablename="sms_message"):
+    """A message a provider accepted: its id there, for delivery receipts. No phone, no text (hash only)."""
+
+    provider = Varchar(length=16)
+    message_id = Varchar(length=64, index=True)
+    phone_hash = Varchar(length=64)
+    purpose = Varchar(length=16)
+    sent_at = Timestamptz(index=True)
+    status = Varchar(length=16, default="sent")
+    """``sent`` (accepted), ``delivered`` or ``failed`` (by the provider's receipt)."""
+    status_code = Varchar(length=64, null=True, default=None)
+    status_at = Timestamptz(null=True, default=None)
+
+
+class WechatIdentity(Table, tablename="wechat_identity"):
+    """A mini-program user (app id + openid) linked once to a phone account; the resident may unlink it."""
+
+    app_id = Varchar(length=32)
+    openid = Varchar(length=64, unique=True)
+    unionid = Varchar(length=64, null=True, default=None)
+    account = ForeignKey(references=Account, on_delete=OnDelete.cascade, unique=True)
+    linked_at = Timestamptz()
+    proof = Varchar(length=16)
+    """How the phone was proven when linking: ``sms`` or ``wechat_phone`` (WeChat's phone-number grant)."""
+
+
+class WechatToken(Table, tablename="wechat_token"):
+    """The app's access token, shared by every worker; whoever finds it expired fetches a new one."""
+
+    app_id = Varchar(length=32, unique=True)
+    access_token = Varchar(length=512)
+    expires_at = Timestamptz()
+    fetched_at = Timestamptz()

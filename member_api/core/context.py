@@ -1,4 +1,4 @@
-"""What every request may use: settings, keys, the clock, the SMS sender, the blob store."""
+"""What every request may use: settings, keys, the clock, the SMS sender, the blob store, the WeChat client."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from member_api.core.keys import KeyRing
 from member_api.core.push import NoPushSender, PushSender
 from member_api.core.sms import SmsSender
 from member_api.core.storage import BlobStore
+from member_api.core.wechat import WechatClient
 from member_api.settings import Settings
 
 
@@ -24,6 +25,7 @@ class AppContext:
     blobs: BlobStore
     caches: Caches = field(default_factory=Caches)
     push: PushSender = field(default_factory=NoPushSender)
+    wechat: WechatClient = field(default_factory=lambda: WechatClient("", "", ""))
 
 
 def provide_ctx(request: Request) -> AppContext:

@@ -41,14 +41,17 @@ PROBLEMS = {  # code -> status, for the OpenAPI document of every operation that
 }
 
 
+_background: set[asyncio.Task[None]] = set()
+
+
 @dataclass(frozen=True)
-class Claim:
+class KeyLease:
     """The right to process a key; ``complete`` must run inside the work's own transaction."""
 
     scope: str
     key: str
     since: datetime | None = None
-    """When this holder claimed the key (``updated_at``): a later takeover changes it and fences this one out."""
+    """When this holder leased the key (``updated_at``): a later takeover changes it and fences this one out."""
 
     async def complete(self, status: int, body: bytes, now: datetime) -> None:
         done = await fetch(
@@ -76,6 +79,19 @@ class Claim:
             self.since,
         )
 
+    async def release_after(self, failure: BaseException) -> None:
+        """Free the key after ``failure`` ended the work uncommitted, so the client may retry at once. When the
+        database is away, the key is freed as soon as it is back, and the 503 names the lease as the longest wait."""
+        try:
+            await self.release()
+        except Exception as release_error:
+            if unavailable(release_error) is None:
+                raise
+            _background.add(task := asyncio.create_task(self.release_later()))
+            task.add_done_callback(_background.discard)
+            with contextlib.suppress(AttributeError, TypeError):
+                failure.retry_after_s = int(STALE_AFTER.total_seconds())  # type: ignore[attr-defined]
+
     async def release_later(self) -> None:
         """The database refused the release too: keep trying until it is back (or the lease has run out)."""
         for _ in range(int(STALE_AFTER.total_seconds() / RELEASE_RETRY_S)):
@@ -87,9 +103,6 @@ class Claim:
                 if unavailable(exc) is None:
                     log.warning("idempotency_release_failed", extra={"error": type(exc).__name__})
                     return
-
-
-_background: set[asyncio.Task[None]] = set()
 
 
 @dataclass(frozen=True)
@@ -142,7 +155,7 @@ def _in_progress(retry_after_s: int = 1) -> ApiError:
     )
 
 
-async def _claim_new(scope: str, key: str, print_: str, now: datetime) -> bool:
+async def _lease_new(scope: str, key: str, print_: str, now: datetime) -> bool:
     """Insert the key as running; False when it exists already."""
     inserted = await fetch(
         "INSERT INTO idempotency_record (scope, key, fingerprint, state, status_code, body, created_at, updated_at)"
@@ -157,19 +170,19 @@ async def _claim_new(scope: str, key: str, print_: str, now: datetime) -> bool:
     return bool(inserted)
 
 
-async def begin(scope: str, key: str, print_: str, now: datetime) -> Claim | Replay:
-    """Claim a new key with one statement; only a key seen before needs the locked look-up."""
-    if await retry_transient(lambda: _claim_new(scope, key, print_, now)):
-        return Claim(scope, key, now)
+async def begin(scope: str, key: str, print_: str, now: datetime) -> KeyLease | Replay:
+    """Lease a new key with one statement; only a key seen before needs the locked look-up."""
+    if await retry_transient(lambda: _lease_new(scope, key, print_, now)):
+        return KeyLease(scope, key, now)
 
-    async def seen_before() -> Claim | Replay:
+    async def seen_before() -> KeyLease | Replay:
         async with write_transaction():
             row = await lock_for_update(
                 IdempotencyRecord.select().where((IdempotencyRecord.scope == scope) & (IdempotencyRecord.key == key))
             ).first()
-            if row is None:  # released by a refused attempt in between: claim it now, unless another just did
-                if await _claim_new(scope, key, print_, now):
-                    return Claim(scope, key, now)
+            if row is None:  # released by a refused attempt in between: lease it now, unless another just did
+                if await _lease_new(scope, key, print_, now):
+                    return KeyLease(scope, key, now)
                 raise _in_progress()
             if row["fingerprint"] != print_:
                 raise ApiError(
@@ -183,7 +196,7 @@ async def begin(scope: str, key: str, print_: str, now: datetime) -> Claim | Rep
             if row["updated_at"] > now - STALE_AFTER:
                 raise _in_progress(int((row["updated_at"] + STALE_AFTER - now).total_seconds()) + 1)
             await fetch("UPDATE idempotency_record SET updated_at = {} WHERE id = {}", now, row["id"])
-            return Claim(scope, key, now)
+            return KeyLease(scope, key, now)
 
     return await retry_transient(seen_before)
 
@@ -192,7 +205,7 @@ async def run_idempotent(
     request: Request,
     ctx: AppContext,
     scope: str,
-    work: Callable[[Claim], Awaitable[msgspec.Struct]],
+    work: Callable[[KeyLease], Awaitable[msgspec.Struct]],
     completes_itself: bool = True,
     fingerprint_body: bytes | None = None,
 ) -> Response[bytes]:
@@ -210,16 +223,7 @@ async def run_idempotent(
     try:
         result = await work(gate)
     except BaseException as exc:
-        try:
-            await gate.release()
-        except Exception as release_error:
-            if unavailable(release_error) is None:
-                raise
-            # the database is away: free the key as soon as it is back; the 503 names the lease as the longest wait
-            _background.add(task := asyncio.create_task(gate.release_later()))
-            task.add_done_callback(_background.discard)
-            with contextlib.suppress(AttributeError, TypeError):
-                exc.retry_after_s = int(STALE_AFTER.total_seconds())  # type: ignore[attr-defined]
+        await gate.release_after(exc)
         raise
     body = msgspec.json.encode(result)
     if not completes_itself:

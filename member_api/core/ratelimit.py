@@ -60,6 +60,17 @@ async def hit(
     return int(rows[0]["n"])
 
 
+async def unhit(kind: str, key_hash: str, now: datetime, window: timedelta) -> None:
+    """Give back one event counted by ``hit`` in the window holding ``now`` (the action did not happen)."""
+    start, _ = window_of(now, window)
+    await fetch(
+        "UPDATE rate_counter SET n = n - 1 WHERE kind = {} AND key_hash = {} AND window_start = {} AND n > 0",
+        kind,
+        key_hash,
+        start,
+    )
+
+
 @dataclass(frozen=True)
 class Backoff:
     """``free`` attempts, then a wait of ``base_s`` doubling per attempt up to ``max_s``; quiet ``forget_s`` resets."""

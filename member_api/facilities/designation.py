@@ -20,7 +20,6 @@ from member_api.core.principal import Principal
 from member_api.core.uploads import CheckedFile
 from member_api.db import write_transaction
 from member_api.facilities import queries
-from member_api.facilities.catalogue import to_view
 from member_api.facilities.schemas import (
     ChangeRequestView,
     CurrentDesignation,
@@ -28,6 +27,7 @@ from member_api.facilities.schemas import (
     EvidenceView,
     MadeBy,
 )
+from member_api.facilities.search import to_view
 from member_api.facilities.tables import ChangeRequest, Designation, EvidenceFile, Facility
 from member_api.members.identity import id_problem, normalise_id
 from member_api.members.service import eligibility

@@ -18,7 +18,8 @@ from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import Cursor, Near, PathId, QueryId
 from member_api.core.uploads import check_files, check_uploads
-from member_api.facilities import catalogue, designation
+from member_api.facilities import designation
+from member_api.facilities import search as facility_search
 from member_api.facilities.designation import COUNTER_PROBLEMS, PAIR_PROBLEMS
 from member_api.facilities.schemas import (
     ChangeRequestForm,
@@ -57,13 +58,13 @@ class FacilitiesController(Controller):
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> FacilityPage:
-        return await catalogue.search(
+        return await facility_search.search(
             division=division, kind=kind, tier=tier, q=q, near=near, cursor=cursor, limit=limit
         )
 
     @get("/{facility_id:int}", operation_id="getFacility", summary="A facility with the village stations it runs")
     async def detail(self, facility_id: PathId) -> FacilityDetail:
-        return await catalogue.detail(facility_id)
+        return await facility_search.detail(facility_id)
 
 
 class DesignationController(Controller):

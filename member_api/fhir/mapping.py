@@ -18,6 +18,8 @@ from typing import Any
 
 import msgspec
 
+from member_api.core import labels
+from member_api.core.labels import bilingual
 from member_api.ledger.schemas import SettlementView
 from member_api.members.schemas import EnrollmentView, MemberView
 
@@ -65,23 +67,10 @@ AGENCY_NAME = "韶关市医疗保障经办机构"
 AGENCY_REF = {"reference": f"Organization/{AGENCY_ID}", "display": AGENCY_NAME}
 PLAN_CODE, PLAN_NAME = "outpatient-pooling", "城乡居民基本医疗保险普通门诊统筹 (residents' general outpatient pooling)"
 
-FACILITY_KINDS = {
-    "village_station": "村卫生站 village health station",
-    "township_center": "乡镇卫生院 township health center",
-    "community_center": "社区卫生服务中心 community health service center",
-    "school_clinic": "大中专技校校医院 college clinic",
-    "hospital": "医院 hospital",
-}
-MOVEMENT_KINDS = {
-    "counter": "柜台结算 counter settlement",
-    "claim_payout": "零星报销 claim payout",
-    "reversal": "冲正 reversal",
-}
-BILL_ITEMS = {
-    "general_fee": "一般诊疗费 general diagnosis fee",
-    "compliant": "合规费用 compliant expenses",
-    "non_compliant": "不合规费用 non-compliant expenses",
-}
+# Display texts: both words of the one label table (core/labels.py), Chinese first.
+FACILITY_KINDS = {code: bilingual(label) for code, label in labels.FACILITY_KINDS.items()}
+MOVEMENT_KINDS = {code: bilingual(label) for code, label in labels.MOVEMENT_KINDS.items()}
+BILL_ITEMS = {code: bilingual(label) for code, label in labels.LINE_ITEMS.items()}
 CAP_REASONS = ("annual_cap_reached", "out_of_city_cap_reached")
 ISSUE_TYPES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported"}
 ISSUE_TYPES |= {406: "not-supported", 409: "conflict", 413: "too-long", 415: "not-supported", 422: "invalid"}

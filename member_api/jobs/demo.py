@@ -7,6 +7,7 @@ from typing import Any
 
 from member_api.auth.passwords import hash_password
 from member_api.auth.tables import Staff
+from member_api.catalogue import service as catalogue
 from member_api.core.clock import SystemClock, local_today
 from member_api.core.divisions import DIVISIONS
 from member_api.core.keys import load_keyring
@@ -334,6 +335,8 @@ async def seed_demo(settings: Settings, today: date | None = None) -> dict[str, 
                     )
                 ).run()
     await carry_over_year(year, today)  # what the daily job does on the first day of a year
+    # R18: the sample catalogue, with the designated pair's own codes mapped (idempotent re-imports).
+    await catalogue.import_sample(datetime.now(UTC), [ids[institution], ids[station]])
     return {
         "today": today.isoformat(),
         "note": "Demo data only. Log in residents with POST /v1/auth/otp then /v1/auth/login; the SMS code is "

@@ -6,10 +6,10 @@ from datetime import date, datetime
 from typing import Any
 
 from member_api.db import fetch, fetch_one, gate
-from member_api.ledger.tables import Settlement
+from member_api.ledger.tables import Movement
 
-MOVEMENT_COLUMNS = tuple(c._meta.db_column_name for c in Settlement._meta.non_default_columns)
-_INSERT_MOVEMENT = "INSERT INTO settlement ({}) VALUES ({}) RETURNING *".format(  # noqa: S608 - names from the Table
+MOVEMENT_COLUMNS = tuple(c._meta.db_column_name for c in Movement._meta.non_default_columns)
+_INSERT_MOVEMENT = "INSERT INTO movement ({}) VALUES ({}) RETURNING *".format(  # noqa: S608 - names from the Table
     ", ".join(MOVEMENT_COLUMNS), ", ".join("{}" for _ in MOVEMENT_COLUMNS)
 )
 
@@ -58,15 +58,15 @@ async def insert_movement(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def movement(movement_id: int) -> dict[str, Any] | None:
-    return await fetch_one("SELECT * FROM settlement WHERE id = {}", movement_id)
+    return await fetch_one("SELECT * FROM movement WHERE id = {}", movement_id)
 
 
 async def member_movement(member_id: int, movement_id: int) -> dict[str, Any] | None:
-    return await fetch_one("SELECT * FROM settlement WHERE id = {} AND member = {}", movement_id, member_id)
+    return await fetch_one("SELECT * FROM movement WHERE id = {} AND member = {}", movement_id, member_id)
 
 
 async def reversal_of(movement_id: int) -> dict[str, Any] | None:
-    return await fetch_one("SELECT id FROM settlement WHERE reverses = {}", movement_id)
+    return await fetch_one("SELECT id FROM movement WHERE reverses = {}", movement_id)
 
 
 async def reversals_of(ids: list[int]) -> dict[int, int]:
@@ -74,12 +74,12 @@ async def reversals_of(ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
     marks = ", ".join("{}" for _ in ids)
-    rows = await fetch(f"SELECT id, reverses FROM settlement WHERE reverses IN ({marks})", *ids)  # noqa: S608
+    rows = await fetch(f"SELECT id, reverses FROM movement WHERE reverses IN ({marks})", *ids)  # noqa: S608
     return {r["reverses"]: r["id"] for r in rows}
 
 
 async def jti_used(jti: str) -> bool:
-    return await fetch_one("SELECT 1 AS used FROM settlement WHERE credential_jti = {}", jti) is not None
+    return await fetch_one("SELECT 1 AS used FROM movement WHERE credential_jti = {}", jti) is not None
 
 
 async def used_jtis(jtis: list[str]) -> list[str]:
@@ -87,7 +87,7 @@ async def used_jtis(jtis: list[str]) -> list[str]:
     if not jtis:
         return []
     marks = ", ".join("{}" for _ in jtis)
-    rows = await fetch(f"SELECT credential_jti FROM settlement WHERE credential_jti IN ({marks})", *jtis)  # noqa: S608
+    rows = await fetch(f"SELECT credential_jti FROM movement WHERE credential_jti IN ({marks})", *jtis)  # noqa: S608
     return [r["credential_jti"] for r in rows]
 
 
@@ -97,7 +97,7 @@ async def member_movement_by_credential(member_id: int, jtis: list[str]) -> dict
         return None
     marks = ", ".join("{}" for _ in jtis)
     return await fetch_one(
-        f"SELECT * FROM settlement WHERE credential_jti IN ({marks}) AND member = {{}}",  # noqa: S608
+        f"SELECT * FROM movement WHERE credential_jti IN ({marks}) AND member = {{}}",  # noqa: S608
         *jtis,
         member_id,
     )
@@ -106,7 +106,7 @@ async def member_movement_by_credential(member_id: int, jtis: list[str]) -> dict
 async def counter_visit_exists(member_id: int, facility_id: int, day: date) -> bool:
     return (
         await fetch_one(
-            "SELECT 1 AS hit FROM settlement WHERE member = {} AND facility = {} AND visit_date = {}"
+            "SELECT 1 AS hit FROM movement WHERE member = {} AND facility = {} AND visit_date = {}"
             " AND kind = 'counter' LIMIT 1",
             member_id,
             facility_id,
@@ -146,13 +146,13 @@ async def member_page(
     if before_id:
         where.append("id < {}")
         args.append(before_id)
-    sql = f"SELECT * FROM settlement WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT {{}}"  # noqa: S608
+    sql = f"SELECT * FROM movement WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT {{}}"  # noqa: S608
     return await fetch(sql, *args, limit)
 
 
 async def member_year_rows(member_id: int, year: int) -> list[dict[str, Any]]:
     return await fetch(
-        "SELECT visit_date, facility, fund_fen, member_fen, kind FROM settlement WHERE member = {} AND year = {}",
+        "SELECT visit_date, facility, fund_fen, member_fen, kind FROM movement WHERE member = {} AND year = {}",
         member_id,
         year,
     )
@@ -163,7 +163,7 @@ async def facility_movements(
 ) -> list[dict[str, Any]]:
     """Counter settlements and reversals recorded at a facility in [from, before), newest first (the counter's day)."""
     return await fetch(
-        "SELECT * FROM settlement WHERE facility = {} AND kind IN ('counter', 'reversal')"
+        "SELECT * FROM movement WHERE facility = {} AND kind IN ('counter', 'reversal')"
         " AND created_at >= {} AND created_at < {} ORDER BY id DESC LIMIT 500",
         facility_id,
         created_from,

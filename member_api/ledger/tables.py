@@ -28,7 +28,7 @@ class BenefitAccount(Table, tablename="benefit_account"):
     updated_at = Timestamptz()
 
 
-class Settlement(Table, tablename="settlement"):
+class Movement(Table, tablename="movement"):
     """A fund movement: a counter settlement, a claim payout or a reversal. Never updated or deleted."""
 
     member = ForeignKey(references=Member, on_delete=OnDelete.restrict)

@@ -101,6 +101,6 @@ class CounterBindingsController(Controller):
             request,
             ctx,
             f"staff:{staff.staff_id}",
-            lambda _claim: service.bind_at_counter(ctx, staff, data.binding_code, data.id_number),
+            lambda _lease: service.bind_at_counter(ctx, staff, data.binding_code, data.id_number),
             completes_itself=False,
         )  # type: ignore[return-value]

@@ -1,4 +1,4 @@
-"""R13: capitation of primary institutions: package, monthly prepayment, clearing, year-end settlement."""
+"""R13: capitation of primary institutions: package, monthly prepayment, clearing, the year close (final account)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class Clearing(msgspec.Struct, kw_only=True, frozen=True):
     paid_fen: int
 
 
-class YearEnd(msgspec.Struct, kw_only=True, frozen=True):
+class PackageOutcome(msgspec.Struct, kw_only=True, frozen=True):
     paid_fen: int
     reward_fen: int
     returned_to_fund_fen: int
@@ -51,16 +51,16 @@ def monthly_clearing(params: PolicyYear, prepayment_fen: int, actual_fund_fen: i
     return Clearing(cleared_fen=cleared, withheld_fen=withheld, paid_fen=cleared - withheld)
 
 
-def year_end(params: PolicyYear, package: int, actual_fen: int) -> YearEnd:
+def package_outcome(params: PolicyYear, package: int, actual_fen: int) -> PackageOutcome:
     """R13.4-5: at least 80% used earns the whole package; less is paid as actual; overspend is not paid."""
     if actual_fen * BP >= package * params.year_end_threshold_bp:
-        return YearEnd(
+        return PackageOutcome(
             paid_fen=package,
             reward_fen=max(0, package - actual_fen),
             returned_to_fund_fen=0,
             uncompensated_overspend_fen=max(0, actual_fen - package),
         )
-    return YearEnd(
+    return PackageOutcome(
         paid_fen=actual_fen, reward_fen=0, returned_to_fund_fen=package - actual_fen, uncompensated_overspend_fen=0
     )
 
@@ -117,7 +117,7 @@ def reclear(params: PolicyYear, prepayment_fen: int, actual_before_fen: int, act
 # --- Year end (R13.4-5) ---
 
 
-class YearEndSettlement(msgspec.Struct, kw_only=True, frozen=True):
+class YearAccount(msgspec.Struct, kw_only=True, frozen=True):
     package_fen: int
     actual_fen: int
     threshold_reached: bool
@@ -133,9 +133,9 @@ class YearEndSettlement(msgspec.Struct, kw_only=True, frozen=True):
     """Paid (> 0) or recovered (< 0) at year end: due - cleared during the year + released guarantee."""
 
 
-def year_end_settlement(
+def year_account(
     params: PolicyYear, headcount: int, actual_fen: int, cleared_fen: int, withheld_fen: int
-) -> YearEndSettlement:
+) -> YearAccount:
     """R13.4-5 with the monthly clearings: the year's due amount, less what the clearings already paid (the
     cleared amounts, of which the withheld 5% is still held), plus the released share of the withheld guarantee.
 
@@ -143,9 +143,9 @@ def year_end_settlement(
     passes (release 100%), less the forfeited guarantee otherwise.
     """
     package = package_fen(params, headcount)
-    outcome = year_end(params, package, max(actual_fen, 0))
+    outcome = package_outcome(params, package, max(actual_fen, 0))
     released = apply_ratio(max(withheld_fen, 0), params.quality_guarantee_release_bp)
-    return YearEndSettlement(
+    return YearAccount(
         package_fen=package,
         actual_fen=actual_fen,
         threshold_reached=max(actual_fen, 0) * BP >= package * params.year_end_threshold_bp,

@@ -34,8 +34,11 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     family_max_relatives: int
     dispute_window_days: int
     late_settlement_days: int = 15
+    general_fee_codes: tuple[str, ...] = ("001102000050000",)
+    """R6/R18: the national service codes of the general diagnosis fee (一般诊疗费): lines with one of them are paid
+    under R6, every other compliant line under R7."""
     """R17: a visit of this year still settles (and its settlements still reverse) for this many days after
-    ``valid_to``, against this year's parameters and cap; see ``policy.settlement_window``."""
+    ``valid_to``, against this year's parameters and cap; see ``policy.year_grace``."""
     official_holidays: list[date] = []
     """R9: the State Council's holidays of the year (放假), for a year the holiday package does not cover yet."""
     adjusted_working_days: list[date] = []
@@ -57,6 +60,8 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     """R16 thresholds: see ``agency.signals`` for the query each one tunes."""
     review_sample_bp: int
     review_sample_min: int
+    cap_alert_below_bp: int = 2000
+    """A resident is alerted once a year when the remaining cap falls below this share of the annual cap."""
     """Review sampling: share of each institution's settlements and claims drawn per month, at least this many."""
 
 

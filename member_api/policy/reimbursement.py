@@ -1,4 +1,9 @@
-"""Visit reimbursement (R3, R4, R6, R7): the fund's share of a bill within the annual caps."""
+"""Visit reimbursement (R3, R4, R6, R7): the fund's share of a bill within the annual caps.
+
+A bill is either itemised (lines valued by the catalogue, R18: ``reimburse_lines``) or, for the transition, three
+typed totals (``reimburse``); both pay the general diagnosis fee by ``general_fee_line`` (R6), compliant amounts by
+``compliant_ratio_bp`` (R7) rounded per line, and cap the sum by ``capped_fund`` (R4).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from enum import StrEnum
 
 import msgspec
 
+from member_api.policy.fee_lines import ValuedLine, totals
 from member_api.policy.money import apply_ratio
 from member_api.policy.parameters import PolicyYear
 
@@ -61,12 +67,22 @@ class Line(msgspec.Struct, kw_only=True, frozen=True):
     reasons: list[str] = []
 
 
+class PaidLine(ValuedLine, kw_only=True, frozen=True):
+    """A catalogue-valued line (R18) with the fund's share of its compliant part (R6 or R7), before the cap (R4)."""
+
+    ratio_bp: int
+    fund_fen: int
+
+
 class Reimbursement(msgspec.Struct, kw_only=True, frozen=True):
     fund_fen: int
     member_fen: int
     lines: list[Line]
+    """The three totals' lines (general fee, compliant, non-compliant); for an itemised bill, summed from ``items``."""
     reasons: list[str]
     out_of_city: bool
+    items: list[PaidLine] = []
+    """An itemised bill's lines (R18); empty for a bill typed as three totals (manual entry)."""
 
     def remaining_after(self, params: PolicyYear, account: AccountState) -> tuple[int, int]:
         used = account.used_fen + self.fund_fen
@@ -81,12 +97,17 @@ def remaining_caps(params: PolicyYear, account: AccountState) -> tuple[int, int]
     return annual, out_of_city
 
 
-def general_fee_line(params: PolicyYear, facility: FacilityFacts, fee_fen: int) -> Line:
-    """R6: the fund pays its ratio of the standard per-visit fee of the facility's kind, no more."""
+def general_fee_line(params: PolicyYear, facility: FacilityFacts, fee_fen: int, counted_fen: int = 0) -> Line:
+    """R6: the fund pays its ratio of the standard per-visit fee of the facility's kind, no more.
+
+    ``counted_fen``: what of the visit's general fee earlier lines already brought (an itemised bill may carry the
+    fee's service line more than once; the standard is per visit).
+    """
     standard = params.general_fee_standard_fen.get(facility.kind)
     if standard is None:
         reasons = [Reason.GENERAL_FEE_NOT_COVERED.value] if fee_fen else []
         return Line(item="general_fee", amount_fen=fee_fen, ratio_bp=0, fund_fen=0, reasons=reasons)
+    standard = max(0, standard - counted_fen)
     covered = min(fee_fen, standard)
     reasons = [Reason.GENERAL_FEE_ABOVE_STANDARD.value] if fee_fen > standard else []
     fund = apply_ratio(covered, params.general_fee_ratio_bp)
@@ -176,3 +197,75 @@ def reimburse(
     return Reimbursement(
         fund_fen=fund, member_fen=bill.total_fen - fund, lines=lines, reasons=reasons, out_of_city=out_of_city
     )
+
+
+def _paid(line: ValuedLine, ratio_bp: int, fund_fen: int, reasons: list[str]) -> PaidLine:
+    return PaidLine(
+        **{f: getattr(line, f) for f in line.__struct_fields__ if f != "reasons"},
+        reasons=[*line.reasons, *reasons],
+        ratio_bp=ratio_bp,
+        fund_fen=fund_fen,
+    )
+
+
+def reimburse_lines(
+    params: PolicyYear, facility: FacilityFacts, coverage: Coverage, lines: list[ValuedLine], account: AccountState
+) -> Reimbursement:
+    """An itemised bill (R18): each line's compliant part paid at R7's ratio, the general diagnosis fee's lines under
+    R6, each rounded half up, then summed and capped (R4) exactly as a bill of three totals."""
+    out_of_city = not facility.in_city
+    refused = refusal_reason(coverage, out_of_city)
+    ratio = compliant_ratio_bp(params, facility)
+    items: list[PaidLine] = []
+    general_counted = 0
+    for line in lines:
+        if refused is not None:
+            items.append(_paid(line, 0, 0, [refused.value]))
+        elif line.general_fee:
+            fee = general_fee_line(params, facility, line.compliant_fen, general_counted)
+            general_counted += line.compliant_fen
+            items.append(_paid(line, fee.ratio_bp, fee.fund_fen, list(fee.reasons)))
+        else:
+            items.append(_paid(line, ratio if line.compliant_fen else 0, apply_ratio(line.compliant_fen, ratio), []))
+    bill = totals(lines)
+    general_fund = sum(i.fund_fen for i in items if i.general_fee)
+    compliant_fund = sum(i.fund_fen for i in items if not i.general_fee)
+    general_reasons = sorted({r for i in items if i.general_fee for r in i.reasons if r in _GENERAL_FEE_REASONS})
+    summary = [
+        Line(
+            item="general_fee",
+            amount_fen=bill.general_fee_fen,
+            ratio_bp=0 if refused else params.general_fee_ratio_bp,
+            fund_fen=general_fund,
+            reasons=[refused.value] if refused and bill.general_fee_fen else general_reasons,
+        ),
+        Line(
+            item="compliant",
+            amount_fen=bill.compliant_fen,
+            ratio_bp=0 if refused else ratio,
+            fund_fen=compliant_fund,
+            reasons=[refused.value] if refused and bill.compliant_fen else [],
+        ),
+        Line(
+            item="non_compliant",
+            amount_fen=bill.non_compliant_fen,
+            ratio_bp=0,
+            fund_fen=0,
+            reasons=[(refused or Reason.NON_COMPLIANT).value] if bill.non_compliant_fen else [],
+        ),
+    ]
+    total = bill.general_fee_fen + bill.compliant_fen + bill.non_compliant_fen
+    if refused is not None:
+        return Reimbursement(
+            fund_fen=0, member_fen=total, lines=summary, reasons=[refused.value], out_of_city=out_of_city, items=items
+        )
+    reasons = [reason for line in summary for reason in line.reasons]
+    fund, capped = capped_fund(params, general_fund + compliant_fund, out_of_city, account)
+    if capped is not None:
+        reasons.append(capped.value)
+    return Reimbursement(
+        fund_fen=fund, member_fen=total - fund, lines=summary, reasons=reasons, out_of_city=out_of_city, items=items
+    )
+
+
+_GENERAL_FEE_REASONS = frozenset({Reason.GENERAL_FEE_NOT_COVERED.value, Reason.GENERAL_FEE_ABOVE_STANDARD.value})

@@ -55,4 +55,8 @@ RULES: dict[str, tuple[str, str]] = {
         "member_api/policy/capitation.py::outliers",
     ),
     "R17": ("Yearly parameters looked up by the date of care", "member_api/policy/parameters.py::for_date"),
+    "R18": (
+        "Compliant amount of a bill line from the catalogue entry valid on the date of care",
+        "member_api/policy/fee_lines.py::value_line",
+    ),
 }

@@ -76,7 +76,7 @@ class CounterController(Controller):
         self, data: SettlementRequest, request: Request, ctx: AppContext, clerk: Principal
     ) -> Response[SettlementResult]:
         return await run_idempotent(
-            request, ctx, f"staff:{clerk.staff_id}", lambda claim: service.settle(ctx, clerk, data, claim)
+            request, ctx, f"staff:{clerk.staff_id}", lambda lease: service.settle(ctx, clerk, data, lease)
         )  # type: ignore[return-value]
 
     @post(
@@ -93,5 +93,5 @@ class CounterController(Controller):
             request,
             ctx,
             f"staff:{clerk.staff_id}",
-            lambda claim: service.reverse(ctx, clerk, settlement_id, data.reason, claim),
+            lambda lease: service.reverse(ctx, clerk, settlement_id, data.reason, lease),
         )  # type: ignore[return-value]

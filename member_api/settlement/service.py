@@ -14,7 +14,7 @@ from member_api.core import tokens
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, FieldError, invalid_field, not_found
-from member_api.core.idempotency import Claim
+from member_api.core.idempotency import KeyLease
 from member_api.core.principal import Principal
 from member_api.credential.identify import identify_member
 from member_api.db import UniqueViolation, retry_transient, write_transaction
@@ -34,7 +34,7 @@ from member_api.policy.reimbursement import (
     reimburse,
     remaining_caps,
 )
-from member_api.policy.settlement_window import may_settle, settle_until
+from member_api.policy.year_grace import may_settle, settle_until
 from member_api.referrals.service import referral_for
 from member_api.settlement.schemas import (
     QuotedFigures,
@@ -282,7 +282,7 @@ def _compare(claims: dict[str, Any] | None, quote_id: str | None, view: Settleme
 # ---- settlement and reversal ------------------------------------------------------------------------------------
 
 
-async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, claim: Claim) -> SettlementResult:
+async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, lease: KeyLease) -> SettlementResult:
     """Verify, compute with the policy engine, and commit movement + account + audit + idempotency at once.
 
     Every read shares the write transaction's connection: one pool checkout per settlement. A visit of the
@@ -326,7 +326,7 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
             if quoted is not None:
                 details["changed_since_quote"] = view.changed_since_quote
             await record(now, clerk.actor, "settlement", "settlement", view.id, details)
-            await claim.complete(201, msgspec.json.encode(view), now)
+            await lease.complete(201, msgspec.json.encode(view), now)
         return view
 
     try:
@@ -335,7 +335,9 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, clai
         raise _credential_used() from exc  # a concurrent settlement consumed the same jti first
 
 
-async def reverse(ctx: AppContext, clerk: Principal, settlement_id: int, reason: str, claim: Claim) -> SettlementResult:
+async def reverse(
+    ctx: AppContext, clerk: Principal, settlement_id: int, reason: str, lease: KeyLease
+) -> SettlementResult:
     """A counter settlement is undone by a new negative row that restores the cap; the original stays (R11).
 
     R17: a settlement of the previous policy year can be reversed during that year's late-settlement window
@@ -364,7 +366,7 @@ async def reverse(ctx: AppContext, clerk: Principal, settlement_id: int, reason:
             facility = await facility_row(original["facility"])
             view = _result(posted.movement, facility["name"], annual, ooc_left)
             await record(now, clerk.actor, "reversal", "settlement", settlement_id, {"reversal_id": view.id})
-            await claim.complete(201, msgspec.json.encode(view), now)
+            await lease.complete(201, msgspec.json.encode(view), now)
         return view
 
     try:

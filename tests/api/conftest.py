@@ -22,8 +22,15 @@ from tests.helpers.databases import create_pg_database, drop_pg_database
 # 10:00 Shanghai time on a weekday in the 2026 policy year.
 START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 TABLES_IN_DELETE_ORDER = (
+    "catalogue_facility_code",
+    "catalogue_entry",
     "dispute",
     "notice",
+    "notice_preference",
+    "notice_subscription",
+    "sms_message",
+    "wechat_identity",
+    "wechat_token",
     "family_grant",
     "review_sample_item",
     "review_sample",
@@ -40,7 +47,7 @@ TABLES_IN_DELETE_ORDER = (
     "claim_item",
     "claim",
     "referral",
-    "settlement",
+    "movement",
     "benefit_account",
     "rate_counter",
     "rate_backoff",

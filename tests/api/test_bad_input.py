@@ -10,7 +10,7 @@ import pytest
 from member_api.audit.tables import AuditEvent
 from member_api.claims.tables import Claim
 from member_api.facilities.tables import ChangeRequest
-from member_api.ledger.tables import Settlement
+from member_api.ledger.tables import Movement
 from tests.helpers import member_entry, member_headers, staff_headers
 from tests.helpers.problems import assert_problem
 
@@ -50,7 +50,7 @@ async def test_hostile_settlement_bodies(client, label, body, status):
     assert_problem(response, response.status_code)
     if status:
         assert response.status_code == status, (label, response.text[:300])
-    assert await Settlement.count() == 0
+    assert await Movement.count() == 0
     assert await AuditEvent.count() == before
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from member_api.claims.tables import Receipt
-from member_api.ledger.tables import BenefitAccount, Settlement
+from member_api.ledger.tables import BenefitAccount, Movement
 from tests.helpers import facility_id, member_entry, member_headers, staff_headers
 from tests.helpers.claims import HOSPITAL, add_receipt, draft_claim, idem
 from tests.helpers.files import png_bytes
@@ -307,7 +307,7 @@ async def test_claim_payout_racing_counter_settlements_never_overspends(client):
     )
     responses = await asyncio.gather(decision, *counter)
     assert all(r.status_code in (200, 201) for r in responses)
-    total = sum(row["fund_fen"] for row in await Settlement.select(Settlement.fund_fen))
+    total = sum(row["fund_fen"] for row in await Movement.select(Movement.fund_fen))
     account = await BenefitAccount.select().first()
     assert total == account["used_fen"] == 30000
 

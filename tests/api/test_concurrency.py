@@ -29,7 +29,7 @@ async def _totals(kind: str, url: str) -> tuple[int, int, int, int]:
         try:
             s = await conn.fetchrow(
                 "SELECT COALESCE(SUM(fund_fen),0) a, "
-                "COALESCE(SUM(fund_fen) FILTER (WHERE out_of_city),0) b FROM settlement"
+                "COALESCE(SUM(fund_fen) FILTER (WHERE out_of_city),0) b FROM movement"
             )
             acc = await conn.fetchrow("SELECT used_fen, used_out_of_city_fen FROM benefit_account")
         finally:
@@ -39,7 +39,7 @@ async def _totals(kind: str, url: str) -> tuple[int, int, int, int]:
 
     with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
         a, b = conn.execute(
-            "SELECT COALESCE(SUM(fund_fen),0), COALESCE(SUM(CASE WHEN out_of_city THEN fund_fen END),0) FROM settlement"
+            "SELECT COALESCE(SUM(fund_fen),0), COALESCE(SUM(CASE WHEN out_of_city THEN fund_fen END),0) FROM movement"
         ).fetchone()
         used, used_ooc = conn.execute("SELECT used_fen, used_out_of_city_fen FROM benefit_account").fetchone()
     return a, b, used, used_ooc

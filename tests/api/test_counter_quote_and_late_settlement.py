@@ -9,7 +9,7 @@ import pytest
 
 from member_api.audit.tables import AuditEvent
 from member_api.core.tables import IdempotencyRecord
-from member_api.ledger.tables import Settlement
+from member_api.ledger.tables import Movement
 from member_api.members.tables import Enrollment, Member
 from tests.helpers import member_entry, member_headers, staff_headers
 from tests.helpers.problems import assert_problem
@@ -47,7 +47,7 @@ async def test_r8_quote_writes_nothing_and_leaves_the_e_credential_for_the_settl
     assert (quoted["fund_fen"], quoted["member_fen"]) == (3500, 3000)  # E1
     assert (quoted["remaining_before_fen"], quoted["remaining_fen"]) == (30000, 26500)
     assert [line["fund_fen"] for line in quoted["lines"]] == [700, 2800, 0] and "non_compliant" in quoted["reasons"]
-    assert await Settlement.count() == 0 and await IdempotencyRecord.count() == 0
+    assert await Movement.count() == 0 and await IdempotencyRecord.count() == 0
     assert await AuditEvent.count() == audit_before
     again = await quote(client, clerk, body)  # the credential is still unused
     settled = await settle(client, clerk, {**body, "quote_id": again["quote_id"]})
@@ -79,7 +79,7 @@ async def test_r4_quote_race_a_second_settlement_between_quote_and_settle(client
         "remaining_out_of_city_fen": 6000,
     }
     assert settled["reasons"][-1] == "annual_cap_reached"
-    stored = await Settlement.select().where(Settlement.id == settled["id"]).first()
+    stored = await Movement.select().where(Movement.id == settled["id"]).first()
     assert stored["fund_fen"] == 1000  # what was answered is what was recorded
 
 
@@ -121,7 +121,7 @@ async def test_r8_a_quote_binds_its_visit_facility_member_and_lifetime(client):
         422,
         "quote_expired",
     )
-    assert await Settlement.count() == 0
+    assert await Movement.count() == 0
     assert_problem(await client.post("/v1/counter/quotes", json=body, headers=await member_headers(client)), 403)
 
 
@@ -162,7 +162,7 @@ async def test_r17_last_years_visit_refused_after_the_window_with_the_date_it_wa
         )
         assert body["extra"] == {"year": 2026, "settle_until": "2027-01-15"}
         assert "2027-01-15" in body["message_zh"] and "2027-01-15" in body["message_en"]
-    assert await Settlement.count() == 0
+    assert await Movement.count() == 0
     assert (await settle(client, clerk, {**late, "visit_date": "2027-01-16"}))["year"] == 2027
 
 
@@ -179,7 +179,7 @@ async def test_r17_reversal_of_last_years_settlement_follows_the_same_window(cli
     )
     body = assert_problem(refused, 422, "reversal_outside_policy_year")
     assert body["extra"]["settle_until"] == "2027-01-15"
-    assert await Settlement.count() == 1
+    assert await Movement.count() == 1
 
 
 # ---- R1: mid-year enrollment --------------------------------------------------------------------------------------

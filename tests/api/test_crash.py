@@ -139,18 +139,16 @@ async def test_crash_restart_keeps_every_acknowledged_write_once_and_caps_intact
         assert acknowledged, "no settlement got through: the test proved nothing"
         conn = await asyncpg.connect(url)
         try:
-            ids = [
-                r["id"] for r in await conn.fetch("SELECT id FROM settlement WHERE id = ANY($1::int[])", acknowledged)
-            ]
+            ids = [r["id"] for r in await conn.fetch("SELECT id FROM movement WHERE id = ANY($1::int[])", acknowledged)]
             assert sorted(ids) == sorted(set(acknowledged)) and len(acknowledged) == len(set(acknowledged))
             done = await conn.fetchval(
                 "SELECT count(*) FROM idempotency_record WHERE state = 'done' AND scope LIKE 'staff:%'"
             )
-            rows = await conn.fetchval("SELECT count(*) FROM settlement WHERE kind = 'counter'")
+            rows = await conn.fetchval("SELECT count(*) FROM movement WHERE kind = 'counter'")
             assert rows == done  # no key settled twice, however often it was retried across restarts
             accounts = await conn.fetch(
                 "SELECT a.member, a.used_fen, a.used_out_of_city_fen, COALESCE(SUM(s.fund_fen), 0) AS moved "
-                "FROM benefit_account a LEFT JOIN settlement s ON s.member = a.member AND s.year = a.year "
+                "FROM benefit_account a LEFT JOIN movement s ON s.member = a.member AND s.year = a.year "
                 "GROUP BY a.id"
             )
             for account in accounts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from member_api.auth.tables import OtpChallenge
 from member_api.core.tables import IdempotencyRecord, RateCounter
 from member_api.jobs.housekeeping import purge
-from member_api.ledger.tables import Settlement
+from member_api.ledger.tables import Movement
 from tests.helpers import login_phone, member_entry, staff_headers
 
 
@@ -29,7 +29,7 @@ async def test_housekeeping_removes_only_what_has_expired(client):
 
     assert removed["idempotency_records"] == 1 and removed["otp_challenges"] == 1 and removed["rate_counters"] >= 1
     assert removed["refresh_tokens"] == 0  # not 30 days past its expiry
-    assert await IdempotencyRecord.count() == 0 and await Settlement.count() == 1  # money rows are never touched
+    assert await IdempotencyRecord.count() == 0 and await Movement.count() == 1  # money rows are never touched
     assert await OtpChallenge.count() == 1 and await RateCounter.count() >= 1  # today's login keeps its rows
     refreshed = await client.post("/v1/auth/refresh", json={"refresh_token": old_login["refresh_token"]})
     assert refreshed.status_code == 200

@@ -25,8 +25,8 @@ async def _login(http: httpx.AsyncClient, username: str) -> dict[str, str]:
 async def _ledger(kind: str, url: str) -> tuple[int, int, int]:
     """(reversal rows, sum of fund movements, account used)."""
     sql = (
-        "SELECT (SELECT COUNT(*) FROM settlement WHERE reverses IS NOT NULL),"
-        " (SELECT COALESCE(SUM(fund_fen), 0) FROM settlement), (SELECT used_fen FROM benefit_account)"
+        "SELECT (SELECT COUNT(*) FROM movement WHERE reverses IS NOT NULL),"
+        " (SELECT COALESCE(SUM(fund_fen), 0) FROM movement), (SELECT used_fen FROM benefit_account)"
     )
     if kind == "postgres":
         conn = await asyncpg.connect(url)

@@ -13,7 +13,7 @@ from PIL import Image
 from member_api.auth.staff import create_staff
 from member_api.core import idempotency
 from member_api.jobs.demo import DEMO_PASSWORD
-from member_api.ledger.tables import BenefitAccount, Settlement
+from member_api.ledger.tables import BenefitAccount, Movement
 from tests.helpers import member_entry, member_headers, staff_headers
 from tests.helpers.problems import assert_problem
 
@@ -141,7 +141,7 @@ async def test_idempotency_all_four_cases(client):
     replay = await client.post("/v1/counter/settlements", json=body, headers={**clerk, **same})
     assert first.status_code == replay.status_code == 201
     assert replay.json() == first.json() and replay.headers["idempotent-replayed"] == "true"
-    assert await Settlement.count() == 1
+    assert await Movement.count() == 1
     other = await client.post(
         "/v1/counter/settlements", json={**body, "compliant_fen": 2000}, headers={**clerk, **same}
     )
@@ -159,7 +159,7 @@ async def test_idempotency_all_four_cases(client):
         "/v1/counter/settlements", content=raw, headers={**clerk, **running, "content-type": "application/json"}
     )
     assert_problem(concurrent, 409, "idempotency_in_progress")
-    assert await Settlement.count() == 1
+    assert await Movement.count() == 1
 
 
 async def test_r11_reversal_restores_the_cap_and_keeps_both_records(client):
@@ -188,7 +188,7 @@ async def test_r11_reversal_restores_the_cap_and_keeps_both_records(client):
         409,
         "already_reversed",
     )
-    assert await Settlement.count() == 2
+    assert await Movement.count() == 2
     account = await BenefitAccount.select().first()
     assert account["used_fen"] == 0
     member = await member_headers(client)
@@ -226,7 +226,7 @@ async def test_bad_amounts_are_refused_and_nothing_stored(client):
         body = {"visit_date": VISIT, "id_number": entry["id_number"], **bad}
         response = await client.post("/v1/counter/settlements", json=body, headers={**clerk, **key()})
         assert response.status_code == 422, (bad, response.text)
-    assert await Settlement.count() == 0
+    assert await Movement.count() == 0
 
 
 async def test_qr_png_decodes_to_the_token_and_verifies_with_only_the_jwks(client):

@@ -84,7 +84,7 @@ async def test_r8_resident_logs_in_binds_chooses_shows_qr_and_sees_it_used_with_
     detail = phone.locator("[data-testid=movement-detail]")
     await detail.wait_for()
     lines = await phone.locator("table.lines").inner_text()
-    assert "一般诊疗费" in lines and "合规费用" in lines and "目录外费用" in lines
+    assert "一般诊疗费" in lines and "合规费用" in lines and "不合规费用" in lines
     assert "不在药品、耗材、服务目录内的费用由个人支付" in lines  # the reason in words
     await shots(phone, "08-history-detail")
 

@@ -88,7 +88,7 @@ async def movement(
     compliant = fund_fen if compliant_fen is None else compliant_fen
     async with db.write_transaction():
         row = await db.fetch_one(
-            "INSERT INTO settlement (member, facility, kind, year, visit_date, clerk_id, general_fee_fen,"
+            "INSERT INTO movement (member, facility, kind, year, visit_date, clerk_id, general_fee_fen,"
             " compliant_fen, non_compliant_fen, emergency, referral_id, out_of_city, fund_fen, member_fen, lines,"
             " reasons, repeat_same_day, credential_jti, reverses, reason_text, created_at) VALUES ({}, {}, {}, {},"
             " {}, NULL, {}, {}, {}, {}, NULL, {}, {}, {}, '[]', '[]', {}, NULL, NULL, '', {}) RETURNING id",

@@ -36,8 +36,8 @@ def test_no_module_imports_a_private_name_of_another_area():
 
 
 WRITES_MONEY = re.compile(
-    r"INSERT\s+INTO\s+(settlement|benefit_account)\b|UPDATE\s+(settlement|benefit_account)\b"
-    r"|DELETE\s+FROM\s+(settlement|benefit_account)\b|\b(Settlement|BenefitAccount)\.(insert|update|delete)\(",
+    r"INSERT\s+INTO\s+(movement|benefit_account)\b|UPDATE\s+(movement|benefit_account)\b"
+    r"|DELETE\s+FROM\s+(movement|benefit_account)\b|\b(Movement|BenefitAccount)\.(insert|update|delete)\(",
     re.IGNORECASE,
 )
 

@@ -20,7 +20,7 @@ from member_api.policy.holidays import (
     years_missing_calendar,
 )
 from member_api.policy.parameters import all_years, for_year
-from member_api.policy.settlement_window import may_settle, settle_until
+from member_api.policy.year_grace import may_settle, settle_until
 
 P = for_year(2025)
 

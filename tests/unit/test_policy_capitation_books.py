@@ -38,7 +38,7 @@ def test_r13_late_reversal_re_clears_the_closed_month_by_difference():
 
 
 def test_r13_4_year_end_at_exactly_80_percent_pays_the_package():
-    outcome = capitation.year_end_settlement(P, 10, actual_fen=48_000, cleared_fen=4_000, withheld_fen=200)
+    outcome = capitation.year_account(P, 10, actual_fen=48_000, cleared_fen=4_000, withheld_fen=200)
     assert outcome.package_fen == 60_000 and outcome.threshold_reached
     assert (outcome.due_fen, outcome.reward_fen, outcome.returned_to_fund_fen) == (60_000, 12_000, 0)
     assert (outcome.guarantee_released_fen, outcome.guarantee_forfeited_fen) == (200, 0)
@@ -46,14 +46,14 @@ def test_r13_4_year_end_at_exactly_80_percent_pays_the_package():
 
 
 def test_r13_4_year_end_below_80_percent_pays_actual_and_returns_the_rest():
-    outcome = capitation.year_end_settlement(P, 10, actual_fen=47_999, cleared_fen=4_000, withheld_fen=200)
+    outcome = capitation.year_account(P, 10, actual_fen=47_999, cleared_fen=4_000, withheld_fen=200)
     assert not outcome.threshold_reached
     assert (outcome.due_fen, outcome.returned_to_fund_fen, outcome.reward_fen) == (47_999, 12_001, 0)
 
 
 def test_r13_5_overspend_is_not_compensated_and_release_follows_the_parameter():
     half = msgspec.structs.replace(P, quality_guarantee_release_bp=5_000)
-    outcome = capitation.year_end_settlement(half, 10, actual_fen=70_000, cleared_fen=48_000, withheld_fen=2_400)
+    outcome = capitation.year_account(half, 10, actual_fen=70_000, cleared_fen=48_000, withheld_fen=2_400)
     assert (outcome.due_fen, outcome.uncompensated_overspend_fen) == (60_000, 10_000)
     assert (outcome.guarantee_released_fen, outcome.guarantee_forfeited_fen) == (1_200, 1_200)
     assert outcome.balance_fen == 60_000 - 48_000 + 1_200
@@ -72,7 +72,7 @@ def test_r13_the_year_ends_with_due_less_forfeited_guarantee(headcount, actual, 
     clearings = [capitation.monthly_clearing(params, p, share) for p in prepaid]
     cleared, withheld = sum(c.cleared_fen for c in clearings), sum(c.withheld_fen for c in clearings)
     paid_in_year = sum(c.paid_fen for c in clearings)
-    outcome = capitation.year_end_settlement(params, headcount, actual, cleared, withheld)
+    outcome = capitation.year_account(params, headcount, actual, cleared, withheld)
     assert paid_in_year + outcome.balance_fen == outcome.due_fen - outcome.guarantee_forfeited_fen
 
 

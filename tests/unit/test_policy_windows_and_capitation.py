@@ -69,11 +69,11 @@ def test_r12_r13_package_clearing_and_year_end():
     assert package == 6_000_000
     clearing = capitation.monthly_clearing(P, prepayment_fen=400_000, actual_fund_fen=450_000)
     assert (clearing.cleared_fen, clearing.withheld_fen, clearing.paid_fen) == (400_000, 20_000, 380_000)
-    reward = capitation.year_end(P, package, 4_800_000)
+    reward = capitation.package_outcome(P, package, 4_800_000)
     assert (reward.paid_fen, reward.reward_fen) == (package, 1_200_000)
-    under = capitation.year_end(P, package, 4_799_999)
+    under = capitation.package_outcome(P, package, 4_799_999)
     assert (under.paid_fen, under.returned_to_fund_fen) == (4_799_999, 1_200_001)
-    over = capitation.year_end(P, package, 7_000_000)
+    over = capitation.package_outcome(P, package, 7_000_000)
     assert (over.paid_fen, over.uncompensated_overspend_fen) == (package, 1_000_000)
 
 

@@ -14,13 +14,13 @@ from member_api.claims.schemas import ClaimCreate, ClaimView
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, FieldError
 from member_api.core.uploads import check_uploads, file_response
-from member_api.facilities import catalogue
+from member_api.facilities import search as facility_search
 from member_api.facilities.queries import facility_row
 from member_api.facilities.schemas import FacilityView
 from member_api.referrals import service as referrals_service
-from member_api.web.app import labels
 from member_api.web.app.home import claim_windows
 from member_api.web.app.resident import ROOT, Resident
+from member_api.web.common import labels
 from member_api.web.common.errors import wants_json
 from member_api.web.common.forms import form_of, number, problem, text, uploads
 from member_api.web.common.pages import PAGE_HEADERS, flash, page, redirect
@@ -35,7 +35,9 @@ async def _all_facilities() -> list[FacilityView]:
     found: list[FacilityView] = []
     cursor = None
     while True:
-        batch = await catalogue.search(division=None, kind=None, tier=None, q=None, near=None, cursor=cursor, limit=100)
+        batch = await facility_search.search(
+            division=None, kind=None, tier=None, q=None, near=None, cursor=cursor, limit=100
+        )
         found += batch.items
         if not batch.next_cursor:
             return found

@@ -12,10 +12,11 @@ from member_api.core.context import AppContext
 from member_api.core.divisions import DIVISIONS
 from member_api.core.errors import ApiError
 from member_api.core.uploads import check_uploads
-from member_api.facilities import catalogue, designation
+from member_api.facilities import designation
+from member_api.facilities import search as facility_search
 from member_api.facilities.schemas import FacilityPage
-from member_api.web.app import labels
 from member_api.web.app.resident import ROOT, Resident
+from member_api.web.common import labels
 from member_api.web.common.errors import wants_json
 from member_api.web.common.forms import form_of, number, problem, text, uploads
 from member_api.web.common.pages import PAGE_HEADERS, flash, page, redirect
@@ -33,7 +34,7 @@ async def _overview(ctx: AppContext, resident: Resident) -> dict[str, Any]:
         for fid in (r.institution_id, r.station_id):
             if fid and fid not in names:
                 try:
-                    names[fid] = (await catalogue.detail(fid)).name
+                    names[fid] = (await facility_search.detail(fid)).name
                 except ApiError:
                     names[fid] = f"机构 {fid}"
     return {
@@ -60,7 +61,7 @@ async def clinics(
         division = resident.acting.view.division
     division = division if division in DIVISIONS else None  # "all" (or anything else): every division
     try:
-        results = await catalogue.search(
+        results = await facility_search.search(
             division=division, kind=None, tier=None, q=q or None, near=near, cursor=cursor, limit=15
         )
     except ApiError as err:
@@ -83,7 +84,7 @@ async def clinics(
 async def _detail_page(
     ctx: AppContext, resident: Resident, facility_id: int, station_id: int | None, status: int = 200, **extra: Any
 ) -> Any:
-    facility = await catalogue.detail(facility_id)
+    facility = await facility_search.detail(facility_id)
     current = await designation.current(ctx, resident.member_id, None)
     return page(
         "app/clinic.html",
@@ -102,7 +103,7 @@ async def _detail_page(
 async def clinic(
     ctx: AppContext, resident: Resident, facility_id: int, station: Annotated[int | None, Parameter(ge=1)] = None
 ) -> Any:
-    facility = await catalogue.detail(facility_id)
+    facility = await facility_search.detail(facility_id)
     if facility.kind == "village_station" and facility.parent_id:  # a station is chosen with its institution
         return redirect(f"{ROOT}/clinics/{facility.parent_id}?station={facility.id}")
     return await _detail_page(ctx, resident, facility_id, station)
@@ -131,7 +132,7 @@ async def choose(request: Request[Any, Any, Any], ctx: AppContext, resident: Res
 async def _change_page(
     ctx: AppContext, resident: Resident, institution_id: int, station_id: int | None, status: int = 200, **extra: Any
 ) -> Any:
-    institution = await catalogue.detail(institution_id)
+    institution = await facility_search.detail(institution_id)
     station = next((s for s in institution.stations if s.id == station_id), None)
     return page(
         "app/change.html",

@@ -13,9 +13,9 @@ from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError
 from member_api.core.types import Cursor
-from member_api.web.app import labels
 from member_api.web.app.charts import fund_by_month
 from member_api.web.app.resident import ROOT, Resident
+from member_api.web.common import labels
 from member_api.web.common.forms import problem
 from member_api.web.common.pages import PAGE_HEADERS, page
 

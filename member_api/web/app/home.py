@@ -13,9 +13,9 @@ from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, not_found
 from member_api.facilities import designation
 from member_api.policy.claim_window import next_claim_window
-from member_api.web.app.labels import SCOPE_WORDS
 from member_api.web.app.resident import ROOT, Resident
 from member_api.web.common.forms import form_of, number, problem, text
+from member_api.web.common.labels import SCOPE_WORDS
 from member_api.web.common.pages import flash, local_path, page, redirect
 from member_api.web.common.session import session_of
 

@@ -1,5 +1,5 @@
 """Agency (officer): capitation statements per institution as a table and a chart (R13), closing a month, the
-year-end settlement, downloads (CSV, XLSX), the R14 report confirmations, the R15 indicators and the R16 signals.
+year close (年终清算), downloads (CSV, XLSX), the R14 report confirmations, the R15 indicators and the R16 signals.
 Everything is the agency area's own services and export sheets; money stays integer fen until shown."""
 
 from __future__ import annotations
@@ -19,19 +19,12 @@ from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError
 from member_api.core.principal import Principal
+from member_api.web.common import labels
 from member_api.web.common.forms import form_of, text
 from member_api.web.common.pages import flash, redirect
-from member_api.web.console import labels
 from member_api.web.console.desk import desk_page
 from member_api.web.console.staff import ROOT
 
-SIGNAL_KINDS = {
-    "same_day_repeat": "同日同机构多次结算",
-    "split_visits": "疑似分解就诊",
-    "duplicate_receipt": "重复票据",
-    "outlier_institution": "机构费用异常",
-    "many_facilities": "短期内多机构就诊",
-}
 _PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 
@@ -192,13 +185,13 @@ async def year_end(
 
 
 @post("/agency/year/settle", status_code=200)
-async def settle_year(request: Request[Any, Any, Any], ctx: AppContext, officer: Principal) -> Any:
+async def close_year(request: Request[Any, Any, Any], ctx: AppContext, officer: Principal) -> Any:
     form = await form_of(request)
     year = int(text(form, "year", 4)) if text(form, "year", 4).isdigit() else 0
     try:
         if text(form, "confirm", 5) != "1":
-            raise ApiError("confirmation_required", 422, "请勾选确认：年终清算后不能撤销", "Confirm the settlement.")
-        await service.settle_year(ctx.clock, officer.actor, year)
+            raise ApiError("confirmation_required", 422, "请勾选确认：年终清算后不能撤销", "Confirm the year close.")
+        await service.close_year(ctx.clock, officer.actor, year)
     except ApiError as err:
         flash(request, f"{err.message_zh}（{err.code}）", "error")
         return redirect(f"{ROOT}/agency/year?year={year}" if year else f"{ROOT}/agency/year")
@@ -284,7 +277,7 @@ async def signal_list(
     reviewed: str | None = None,
 ) -> Any:
     year, month = _period(period, (local_today(ctx.clock).year, local_today(ctx.clock).month))
-    kind = kind if kind in SIGNAL_KINDS else None
+    kind = kind if kind in labels.SIGNALS else None
     seen = {"yes": True, "no": False}.get(reviewed or "")
     listing, missing = None, None
     try:
@@ -300,7 +293,7 @@ async def signal_list(
         listing=listing,
         missing=missing,
         shown=f"{year:04d}-{month:02d}",
-        kinds=SIGNAL_KINDS,
+        kinds=labels.SIGNALS,
         filters={"kind": kind or "", "reviewed": reviewed or ""},
     )
 

@@ -18,7 +18,8 @@ from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, FieldError, not_found
 from member_api.core.principal import Principal
-from member_api.facilities import catalogue, designation
+from member_api.facilities import designation
+from member_api.facilities import search as facility_search
 from member_api.facilities.schemas import CurrentDesignation
 from member_api.ledger import service as ledger
 from member_api.members.identity import mask_name
@@ -29,9 +30,9 @@ from member_api.referrals import service as referrals_service
 from member_api.referrals.schemas import ReferralCreate
 from member_api.settlement import service as settlement_service
 from member_api.settlement.schemas import SettlementRequest, SettlementResult, VerifyRequest
+from member_api.web.common import labels
 from member_api.web.common.forms import form_of, text, yuan_to_fen
 from member_api.web.common.pages import flash, redirect
-from member_api.web.console import labels
 from member_api.web.console.desk import desk_page, facility_name, new_key, once
 from member_api.web.console.staff import ROOT
 
@@ -189,7 +190,7 @@ async def settle(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princi
             "/v1/counter/settlements",
             req,
             SettlementResult,
-            lambda claim: settlement_service.settle(ctx, clerk, req, claim),
+            lambda lease: settlement_service.settle(ctx, clerk, req, lease),
         )
     except ApiError as err:
         identity = _identity_from(form)
@@ -299,7 +300,7 @@ async def reverse(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princ
             f"/v1/counter/settlements/{settlement_id}/reversal",
             {"reason": reason},
             SettlementResult,
-            lambda claim: settlement_service.reverse(ctx, clerk, settlement_id, reason, claim),
+            lambda lease: settlement_service.reverse(ctx, clerk, settlement_id, reason, lease),
         )
     except ApiError as err:
         row = await _own_settlement(clerk, settlement_id)
@@ -331,7 +332,9 @@ async def _hospitals() -> list[Any]:
     """Shaoguan designated hospitals (tier 2 and 3), the targets a referral may name."""
     found = []
     for tier in ("secondary", "tertiary"):
-        listed = await catalogue.search(division=None, kind=None, tier=tier, q=None, near=None, cursor=None, limit=200)
+        listed = await facility_search.search(
+            division=None, kind=None, tier=tier, q=None, near=None, cursor=None, limit=200
+        )
         found += [f for f in listed.items if f.in_city]
     return found
 
@@ -385,7 +388,7 @@ async def _assist_page(
     request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal, status: int = 200, **context: Any
 ) -> Any:
     assert clerk.facility_id is not None
-    here = await catalogue.detail(clerk.facility_id)
+    here = await facility_search.detail(clerk.facility_id)
     context.setdefault("typed", {})
     context.setdefault("key", new_key())
     return await desk_page(request, ctx, clerk, "console/assist.html", "assist", status=status, here=here, **context)
@@ -414,7 +417,7 @@ async def assist_designation(request: Request[Any, Any, Any], ctx: AppContext, c
             "/v1/counter/designations",
             {"id_number": id_number, "station_id": station},
             CurrentDesignation,
-            lambda _claim: designation.record_for_member(ctx, clerk, id_number, station),
+            lambda _lease: designation.record_for_member(ctx, clerk, id_number, station),
             completes_itself=False,
         )
     except ApiError as err:

@@ -13,12 +13,12 @@ from litestar.response import Template
 
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError
-from member_api.core.idempotency import MAX_KEY_LENGTH, Claim, begin, fingerprint
+from member_api.core.idempotency import MAX_KEY_LENGTH, KeyLease, begin, fingerprint
 from member_api.core.principal import Principal
 from member_api.facilities.queries import facility_row
+from member_api.web.common import labels
 from member_api.web.common.pages import page
 from member_api.web.common.session import session_of
-from member_api.web.console import labels
 from member_api.web.console.staff import ROLE_NAMES, ROOT
 
 T = TypeVar("T", bound=msgspec.Struct)
@@ -89,7 +89,7 @@ async def once(
     api_path: str,
     payload: msgspec.Struct | dict[str, Any],
     result_type: type[T],
-    work: Callable[[Claim], Awaitable[T]],
+    work: Callable[[KeyLease], Awaitable[T]],
     completes_itself: bool = True,
 ) -> T:
     """Run ``work`` under the form's key, in the same scope and with the same semantics as the API's POST
@@ -99,12 +99,12 @@ async def once(
         raise ApiError("idempotency_key_missing", 400, "表单已失效，请刷新页面后重试", "The form has no valid key.")
     body = msgspec.json.encode(payload)
     gate = await begin(f"staff:{principal.staff_id}", key, fingerprint("POST", api_path, body), ctx.clock.now())
-    if not isinstance(gate, Claim):
+    if not isinstance(gate, KeyLease):
         return msgspec.json.decode(gate.body, type=result_type)
     try:
         result = await work(gate)
-    except BaseException:
-        await gate.release()
+    except BaseException as exc:
+        await gate.release_after(exc)
         raise
     if not completes_itself:
         await gate.complete(201, msgspec.json.encode(result), ctx.clock.now())

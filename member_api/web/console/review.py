@@ -20,9 +20,9 @@ from member_api.facilities import designation
 from member_api.ledger import service as ledger
 from member_api.members.identity import mask_name
 from member_api.members.service import member_view
+from member_api.web.common import labels
 from member_api.web.common.forms import form_of, text
 from member_api.web.common.pages import flash, redirect
-from member_api.web.console import labels
 from member_api.web.console.desk import desk_page, facility_name
 from member_api.web.console.documents import page_count, page_image, picture_headers
 from member_api.web.console.staff import ROOT

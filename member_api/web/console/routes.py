@@ -61,7 +61,7 @@ def handlers() -> list[object]:
         agency.month_csv,
         agency.month_xlsx,
         agency.year_end,
-        agency.settle_year,
+        agency.close_year,
         agency.year_csv,
         agency.year_xlsx,
         agency.report_status,

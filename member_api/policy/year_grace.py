@@ -1,4 +1,4 @@
-"""R17: until when a visit of a policy year may be settled (or a settlement of that year reversed).
+"""R17: a policy year's grace days, after its end, in which its visits still settle (and its settlements reverse).
 
 Interpretation (DOMAIN.md R17): a visit settles against the parameters and cap of the policy year of the date
 of care. A visit of the previous year presented in the first ``late_settlement_days`` days of the new year

@@ -1,0 +1,54 @@
+"""Issue 27: one label table; every code the API can emit has words in Chinese and English."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import pytest
+
+from member_api.agency import export
+from member_api.agency.schemas import SignalKind
+from member_api.claims.schemas import ClaimCreate, ClaimStatus
+from member_api.core import labels
+from member_api.disputes.schemas import DisputeReason, DisputeStatus
+from member_api.facilities.schemas import ChangeReason
+from member_api.family.schemas import Scope
+from member_api.fhir import mapping
+from member_api.ledger.service import KINDS
+from member_api.policy import parameters
+from member_api.policy.designation import PRIMARY_KINDS
+from member_api.policy.reimbursement import Reason
+from member_api.web.common import labels as page_words
+
+YEARS = parameters.all_years()
+CODE_SETS = [
+    ("movement kinds", set(KINDS), labels.MOVEMENT_KINDS),
+    ("line items", {"general_fee", "compliant", "non_compliant"}, labels.LINE_ITEMS),
+    ("reasons", {r.value for r in Reason} | {"reversal"}, labels.REASONS),
+    ("claim statuses", set(get_args(ClaimStatus)), labels.CLAIM_STATUSES),
+    ("claim kinds", set(get_args(ClaimCreate.__annotations__["kind"])), labels.CLAIM_KINDS),
+    ("claim item statuses", {"pending", "approved", "rejected"}, labels.ITEM_STATUSES),
+    ("change reasons", set(get_args(ChangeReason)), labels.CHANGE_REASONS),
+    ("dispute reasons", set(get_args(DisputeReason)), labels.DISPUTE_REASONS),
+    ("dispute statuses", set(get_args(DisputeStatus)), labels.DISPUTE_STATUSES),
+    ("family scopes", set(get_args(Scope)), labels.SCOPES),
+    ("signals", set(get_args(SignalKind)), labels.SIGNALS),
+    ("facility kinds", set(PRIMARY_KINDS).union(*(y.general_fee_standard_fen for y in YEARS)), labels.FACILITY_KINDS),
+    ("tiers", set().union(*(y.compliant_ratio_bp for y in YEARS)), labels.TIERS),
+]
+
+
+@pytest.mark.parametrize(("name", "codes", "table"), CODE_SETS, ids=[c[0] for c in CODE_SETS])
+def test_every_code_has_words_in_both_languages(name: str, codes: set[str], table: dict[str, labels.Label]) -> None:
+    assert codes, name
+    missing = sorted(codes - set(table))
+    assert missing == [], f"{name}: no label for {missing}"
+    empty = sorted(code for code in codes if not (table[code].zh.strip() and table[code].en.strip()))
+    assert empty == [], f"{name}: a language missing for {empty}"
+
+
+def test_the_pages_fhir_and_exports_say_the_same_words() -> None:
+    """The three vocabularies of before (app, console, FHIR) are one: a reversal is 冲正 everywhere."""
+    assert page_words.MOVEMENT_KINDS["reversal"] == "冲正"
+    assert mapping.MOVEMENT_KINDS["counter"] == "门诊结算 counter settlement"
+    assert "不合规费用(元)" in [c.heading for c in export.REPORT_BY_TIER]
