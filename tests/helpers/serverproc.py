@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -31,6 +31,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.serve_env: dict[str, str] = {}
+        """Overrides for the server process only (a database URL through a proxy, a timeout), not the CLI."""
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
         done = subprocess.run(
@@ -47,7 +49,7 @@ class Server:
         log = open(self.data_dir / "server.log", "ab")
         self.proc = subprocess.Popen(
             [str(BIN), "serve", "--no-migrate", "--port", str(self.port), "--workers", str(self.workers)],
-            env=self.env,
+            env={**self.env, **self.serve_env},
             stdout=log,
             stderr=log,
             start_new_session=True,
@@ -62,6 +64,20 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError("server did not become ready: " + (self.data_dir / "server.log").read_text()[-2000:])
 
+    def workers_pids(self) -> list[int]:
+        """The worker processes (children of the granian main process)."""
+        assert self.proc is not None
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.proc.pid:
+                    found.append(int(entry.name))
+        return sorted(found)
+
     def kill(self) -> None:
         """SIGKILL the whole process group: no graceful shutdown, as in a crash."""
         if self.proc and self.proc.poll() is None:
@@ -70,7 +86,15 @@ class Server:
 
 
 @asynccontextmanager
-async def running_server(kind: str, tmp_path: Path, workers: int = 2) -> AsyncIterator[Server]:
+async def running_server(
+    kind: str,
+    tmp_path: Path,
+    workers: int = 2,
+    serve_env: dict[str, str] | None = None,
+    route_database: Callable[[str], str] | None = None,
+) -> AsyncIterator[Server]:
+    """``serve_env``: extra environment of the server process; ``route_database``: the URL it uses instead of the
+    database's own (through a proxy), while migrations and demo data go direct."""
     pg_name = None
     if kind == "postgres":
         created = await create_pg_database()
@@ -86,10 +110,13 @@ async def running_server(kind: str, tmp_path: Path, workers: int = 2) -> AsyncIt
         "MEMBER_API_DB_POOL": "8",
     }
     server = Server(env, tmp_path, workers)
+    server.serve_env = dict(serve_env or {})
+    if route_database is not None:
+        server.serve_env["MEMBER_API_DATABASE_URL"] = route_database(url)
     try:
         await asyncio.to_thread(server.cli, "migrate")
         await asyncio.to_thread(server.cli, "seed-demo", "--manifest", str(tmp_path / "manifest.json"))
-        server.start()
+        await asyncio.to_thread(server.start)  # not blocking the loop: a proxy in this process must run
         yield server
     finally:
         server.kill()
