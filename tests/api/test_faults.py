@@ -41,6 +41,12 @@ PG_TIMEOUTS = {
 }
 
 
+# keys whose recorded answer is a counter settlement (not the referral or claims of the same test)
+DONE_SETTLEMENT_KEYS = (
+    "SELECT count(*) FROM idempotency_record WHERE state = 'done' AND body LIKE '%\"kind\":\"counter\"%'"
+)
+
+
 class Counter:
     """A clinic's terminal: settles by ID number and keeps what was acknowledged."""
 
@@ -99,14 +105,14 @@ async def money_invariant(server: Server, acknowledged: set[int]) -> None:
             ids = {r[0] for r in conn.execute("SELECT id FROM movement")}
             names = ("member", "year", "used_fen", "moved")
             accounts = [dict(zip(names, r, strict=True)) for r in conn.execute(accounts_sql)]
-            keys_done = conn.execute("SELECT count(*) FROM idempotency_record WHERE state = 'done'").fetchone()[0]
+            keys_done = conn.execute(DONE_SETTLEMENT_KEYS).fetchone()[0]
             counter_rows = conn.execute("SELECT count(*) FROM movement WHERE kind = 'counter'").fetchone()[0]
     else:
         conn = await asyncpg.connect(url)
         try:
             ids = {r["id"] for r in await conn.fetch("SELECT id FROM movement")}
             accounts = [dict(r) for r in await conn.fetch(accounts_sql)]
-            keys_done = await conn.fetchval("SELECT count(*) FROM idempotency_record WHERE state = 'done'")
+            keys_done = await conn.fetchval(DONE_SETTLEMENT_KEYS)
             counter_rows = await conn.fetchval("SELECT count(*) FROM movement WHERE kind = 'counter'")
         finally:
             await conn.close()
@@ -267,14 +273,14 @@ async def test_sqlite_full_disk_is_507_nothing_half_stored_and_a_locked_database
     """Blobs and metrics on a 1 MiB filesystem: uploads fill it, the next one answers 507 storage_full with nothing
     stored, every stored file reads back as its hash, and the workers keep serving. A write lock held elsewhere
     longer than the busy timeout is 503 (SQLite's "database is locked"), not 500."""
-    small = tmp_path / "small"
-    if os.geteuid() != 0 or not _mount_tmpfs(small, "1m"):
+    small, metrics = tmp_path / "small", tmp_path / "metrics"
+    if os.geteuid() != 0 or not _mount_tmpfs(small, "1m") or not _mount_tmpfs(metrics, "1m"):
         pytest.skip("needs root to mount a small tmpfs (core/storage.py's injected-writer unit tests cover ENOSPC)")
     try:
         (small / "blobs").mkdir()
-        (small / "metrics").mkdir()
         (tmp_path / "blobs").symlink_to(small / "blobs")
-        env = {"MEMBER_API_DB_BUSY_TIMEOUT_S": "1", "PROMETHEUS_MULTIPROC_DIR": str(small / "metrics")}
+        # a worker's metric files want 1 MiB each: this disk is full from the start
+        env = {"MEMBER_API_DB_BUSY_TIMEOUT_S": "1", "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
         async with running_server("sqlite", tmp_path, workers=2, serve_env=env) as server:
             async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
                 counter = await Counter.open(server, http)
@@ -291,7 +297,8 @@ async def test_sqlite_full_disk_is_507_nothing_half_stored_and_a_locked_database
                 assert (await counter.settle(member)).status_code == 201
                 await money_invariant(server, counter.acknowledged)
     finally:
-        await asyncio.to_thread(subprocess.run, ["umount", "-l", str(small)], check=False)
+        for mounted in (small, metrics):
+            await asyncio.to_thread(subprocess.run, ["umount", "-l", str(mounted)], check=False)
 
 
 async def _full_disk(server: Server, http: httpx.AsyncClient, clerk: dict[str, str]) -> None:
