@@ -26,6 +26,7 @@ from piccolo.engine.base import Engine
 from member_api import db, web
 from member_api.auth.guards import authenticate_first, request_principal
 from member_api.auth.routes import AuthController, SmsReceiptsController
+from member_api.core import replica, tracing
 from member_api.core.clock import Clock, SystemClock, local_today
 from member_api.core.context import AppContext, provide_ctx
 from member_api.core.edge import StrictRequest, check_request_text, secure_headers
@@ -209,12 +210,31 @@ def route_handlers() -> list[object]:
     return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
 
 
+REPLICA_PATHS = ("/v1/agency/",)
+REPLICA_OPERATIONS = frozenset({"fhirSearchCoverage", "fhirGetCoverage", "fhirGetOrganization", "fhirGetLocation"})
+"""Reads that may lag behind the primary by ``read_max_lag_s``: agency analytics and exports, and FHIR reads that
+carry no money (a member's history pages before today choose for themselves, in ``ledger.member_page``)."""
+
+
+def mark_replica_reads(app: Litestar) -> None:
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if "GET" in handler.http_methods and (
+                route.path.startswith(REPLICA_PATHS) or handler.operation_id in REPLICA_OPERATIONS
+            ):
+                handler.opt["reads"] = "replica"
+
+
 async def trust_edge(request: Request) -> None:
     """``before_request``: the bearer token before any input, so a request without valid credentials is 401 whatever
     its query or body hold (a client fixes its login first, and an anonymous upload is never parsed); then hostile
     text in the query, data headers and form fields."""
     await authenticate_first(request)
     await check_request_text(request)
+    if request.route_handler.opt.get("reads") == "replica":
+        replica.prefer()
 
 
 class MetricsController(PrometheusController):
@@ -278,21 +298,29 @@ def openapi_config() -> OpenAPIConfig:
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    span_exporter: object | None = None,
 ) -> Litestar:
-    """The app. An ``engine`` passed in is the caller's to open and close (tests share one per database)."""
+    """The app. An ``engine`` passed in is the caller's to open and close (tests share one per database).
+
+    ``span_exporter``: traces go there instead of OTLP (tests); tracing is otherwise on only with an OTLP endpoint.
+    """
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
+    otel = tracing.plugins(settings.otel_endpoint, settings.otel_service_name, exporter=span_exporter)
     owns_engine = engine is None
-    engine = engine or db.make_engine(settings.resolved_database_url)
+    engine = engine or db.make_engine(settings.resolved_database_url, settings.db_statement_cache_size)
     data_dir = Path(settings.data_dir)
     ctx = AppContext(
         settings=settings,
         keyring=load_keyring(settings.resolved_key_dir),
         clock=clock or SystemClock(),
-        sms=make_sender(settings.resolved_sms_backend),
+        sms=tracing.traced(make_sender(settings.resolved_sms_backend), "send", "sms.send"),
         blobs=BlobStore(data_dir / "blobs"),
-        push=make_push_sender(settings.resolved_push_backend),
+        push=tracing.traced(make_push_sender(settings.resolved_push_backend), "send", "push.send"),
         wechat=WechatClient(settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret),
     )
 
@@ -305,6 +333,7 @@ def create_app(
         if owns_engine:
             await db.prepare(engine)
         await ledger_service.start_credential_events(settings.resolved_listen_database_url)
+        await db.start_replica(settings.read_database_url, settings.read_max_lag_s, settings.db_statement_cache_size)
         pusher = asyncio.create_task(delivery.run(ctx))
         warn_missing_holiday_calendars(ctx.clock)
         try:
@@ -314,6 +343,8 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await pusher
             await ledger_service.stop_credential_events()
+            await db.stop_replica()
+            tracing.flush()
             if owns_engine:
                 await db.close(engine)
 
@@ -349,9 +380,11 @@ def create_app(
         state=State({"ctx": ctx}),
         request_max_body_size=settings.max_body_bytes,
         on_app_init=[_no_debug],
+        plugins=otel,
         logging_config=None,  # our JSON formatter (configure_logging) stays in charge
         debug=False,
     )
+    mark_replica_reads(app)
     _close_request_schemas(app)
     _constrain_form_fields(app)
     handlers = {

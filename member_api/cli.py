@@ -22,7 +22,7 @@ def _with_db(fn: Callable[[Settings], Awaitable[Any]]) -> Any:
     settings = Settings.from_env()
 
     async def run() -> Any:
-        engine = db.make_engine(settings.resolved_database_url, db.Timeouts.of(settings).for_batch())
+        engine = db.make_engine(settings.resolved_database_url, timeouts=db.Timeouts.of(settings).for_batch())
         db.activate(engine)
         await db.prepare(engine)
         try:

@@ -20,6 +20,7 @@ from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
+from member_api.core import replica
 from member_api.settings import Settings
 
 os.environ.setdefault("PICCOLO_CONF", "member_api.piccolo_conf")
@@ -90,8 +91,14 @@ class BoundedPool(asyncpg.Pool):
             raise PoolExhausted("no database connection came free in time") from exc
 
 
-def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
-    """SQLite for ``sqlite:///path`` (the embedded default), PostgreSQL for ``postgresql://``."""
+def make_engine(url: str, statement_cache_size: int | None = None, timeouts: Timeouts | None = None) -> Engine:
+    """SQLite for ``sqlite:///path`` (the embedded default), PostgreSQL for ``postgresql://``.
+
+    ``statement_cache_size``: asyncpg's prepared statements per connection (default: the setting
+    ``MEMBER_API_DB_STATEMENT_CACHE_SIZE``; -1 is asyncpg's own default). 0 behind PgBouncer in transaction mode,
+    where a named prepared statement lives on a server connection the next transaction may not get.
+    ``timeouts``: every wait's bound (default: the ``MEMBER_API_DB_*_TIMEOUT_S`` settings).
+    """
     global _timeouts
     timeouts = _timeouts = timeouts or Timeouts.of(Settings.from_env())
     if url.startswith("sqlite"):
@@ -99,7 +106,12 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEngine(path=path, timeout=timeouts.busy or 3600.0)
     if url.startswith(("postgresql://", "postgres://")):
-        return PostgresEngine(config={"dsn": url})
+        if statement_cache_size is None:
+            statement_cache_size = Settings.from_env().db_statement_cache_size
+        config: dict[str, Any] = {"dsn": url}
+        if statement_cache_size >= 0:
+            config["statement_cache_size"] = statement_cache_size
+        return PostgresEngine(config=config)
     raise ValueError("MEMBER_API_DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
@@ -141,7 +153,10 @@ async def prepare(engine: Engine, pool: bool = True, timeouts: Timeouts | None =
     elif pool and engine.pool is None:
         timeouts = timeouts or _timeouts
         config: dict[str, Any] = dict(engine.config)
-        config.setdefault("server_settings", {}).update(timeouts.server_settings())
+        if config.get("statement_cache_size") != 0:
+            # PgBouncer (statement cache 0) refuses start-up parameters: there the role carries them (ALTER ROLE ..
+            # SET lock_timeout ..., docs/operations.md "Faults"); the client-side limits below hold either way
+            config["server_settings"] = {**config.get("server_settings", {}), **timeouts.server_settings()}
         connection_pool = BoundedPool(
             min_size=1,
             max_size=int(os.environ.get("MEMBER_API_DB_POOL", "10")),
@@ -296,6 +311,10 @@ async def _fetch(sql: str, *args: object) -> list[dict[str, Any]]:
         transaction = engine.current_transaction.get()
         if transaction is not None:
             return [dict(r) for r in await transaction.connection.fetch(numbered, *args)]
+        if replica.wanted() and (found := replica.current()) is not None:
+            rows = await found.fetch(numbered, args)
+            if rows is not None:
+                return rows
         if engine.pool is not None:
             for attempt in (1, 2):
                 try:
@@ -309,6 +328,23 @@ async def _fetch(sql: str, *args: object) -> list[dict[str, Any]]:
                     engine.pool.expire_connections()
     rows: list[dict[str, Any]] = await engine.run_querystring(QueryString(sql, *args))
     return rows
+
+
+async def primary_wal_position() -> int:
+    """The primary's current WAL position in bytes (what a replica must have replayed to be as new)."""
+    with replica.primary_only():
+        row = await fetch_one("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn AS position")
+    assert row is not None
+    return int(row["position"])
+
+
+async def start_replica(read_url: str, max_lag_s: float, statement_cache_size: int = -1) -> None:
+    """Reads that may lag go to ``read_url`` while it keeps up (``member_api/core/replica.py``); PostgreSQL only."""
+    if read_url and isinstance(current_engine(), PostgresEngine):
+        await replica.start(read_url, max_lag_s, primary_wal_position, statement_cache_size)
+
+
+stop_replica = replica.stop
 
 
 async def fetch_one(sql: str, *args: object) -> dict[str, Any] | None:

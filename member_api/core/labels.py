@@ -147,3 +147,34 @@ SIGNALS = {
     "outlier_institution": Label("机构费用异常", "institution's costs out of line"),
     "many_facilities": Label("短期内多机构就诊", "many facilities in a short time"),
 }
+
+# R18: why (part of) a bill line is the member's own; the catalogue's kinds and payment categories (chrgitm_lv).
+LINE_REASONS = {
+    "not_in_catalogue": Label("不在医保目录内，由个人全额自付", "Not in the catalogue: fully self-paid."),
+    "not_valid_on_date_of_care": Label(
+        "就诊当日不在医保目录有效期内，由个人全额自付", "Not in the catalogue on the date of care: fully self-paid."
+    ),
+    "facility_code_unmapped": Label(
+        "本机构项目编码未与医保目录对照，由个人全额自付",
+        "The facility's own code is not mapped to the catalogue: fully self-paid.",
+    ),
+    "category_self_paid": Label("丙类项目，由个人全额自付", "Category 03 (丙类): fully self-paid."),
+    "over_price_ceiling": Label(
+        "单价超出医保支付限价的部分由个人支付", "The unit price above the price ceiling is self-paid."
+    ),
+    "up_front_self_pay": Label(
+        "乙类项目按比例先行自付，其余纳入合规费用", "Category 02 (乙类): an up-front self-pay share first."
+    ),
+}
+CATALOGUE_KINDS = {
+    "drug": Label("药品", "drug"),
+    "consumable": Label("医用耗材", "medical consumable"),
+    "service": Label("诊疗项目", "medical service"),
+}
+CATEGORIES = {
+    "01": Label("甲类", "category A (01)"),
+    "02": Label("乙类", "category B (02)"),
+    "03": Label("丙类", "category C (03, self-paid)"),
+}
+MANUAL_ENTRY = Label("手工录入", "manual entry")
+"""A bill typed as three totals (the deprecated body) rather than itemised lines valued by the catalogue."""

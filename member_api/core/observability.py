@@ -21,6 +21,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.mmap_dict import MmapedDict
 
+from member_api.core import tracing
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -174,7 +176,8 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        rid = incoming if _REQUEST_ID_OK.match(incoming) else new_request_id()
+        # With tracing on, the request id IS the trace id (one id leads from a log line to the trace).
+        rid = tracing.trace_id() or (incoming if _REQUEST_ID_OK.match(incoming) else new_request_id())
         token = request_id_var.set(rid)
         started = time.perf_counter()
         status = 500

@@ -47,6 +47,7 @@ TABLES_IN_DELETE_ORDER = (
     "claim_item",
     "claim",
     "referral",
+    "movement_item",
     "movement",
     "benefit_account",
     "rate_counter",

@@ -17,6 +17,7 @@ from member_api.fhir import mapping
 from member_api.ledger.service import KINDS
 from member_api.policy import parameters
 from member_api.policy.designation import PRIMARY_KINDS
+from member_api.policy.fee_lines import Category, Kind, LineReason
 from member_api.policy.reimbursement import Reason
 from member_api.web.common import labels as page_words
 
@@ -35,6 +36,9 @@ CODE_SETS = [
     ("signals", set(get_args(SignalKind)), labels.SIGNALS),
     ("facility kinds", set(PRIMARY_KINDS).union(*(y.general_fee_standard_fen for y in YEARS)), labels.FACILITY_KINDS),
     ("tiers", set().union(*(y.compliant_ratio_bp for y in YEARS)), labels.TIERS),
+    ("bill line reasons (R18)", {r.value for r in LineReason}, labels.LINE_REASONS),
+    ("catalogue kinds", {k.value for k in Kind}, labels.CATALOGUE_KINDS),
+    ("payment categories", {c.value for c in Category}, labels.CATEGORIES),
 ]
 
 

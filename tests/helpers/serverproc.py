@@ -90,11 +90,13 @@ async def running_server(
     kind: str,
     tmp_path: Path,
     workers: int = 2,
+    env: Callable[[str], dict[str, str]] | None = None,
     serve_env: dict[str, str] | None = None,
     route_database: Callable[[str], str] | None = None,
 ) -> AsyncIterator[Server]:
-    """``serve_env``: extra environment of the server process; ``route_database``: the URL it uses instead of the
-    database's own (through a proxy), while migrations and demo data go direct."""
+    """``env``: given the database's direct URL, more environment for the server and its commands (e.g. a pooler in
+    between); ``serve_env``: extra environment of the server process only; ``route_database``: the URL the server
+    uses instead of the database's own (through a proxy), while migrations and demo data go direct."""
     pg_name = None
     if kind == "postgres":
         created = await create_pg_database()
@@ -108,6 +110,7 @@ async def running_server(
         "MEMBER_API_DATA_DIR": str(tmp_path),
         "MEMBER_API_LOG_LEVEL": "WARNING",
         "MEMBER_API_DB_POOL": "8",
+        **(env(url) if env is not None else {}),
     }
     server = Server(env, tmp_path, workers)
     server.serve_env = dict(serve_env or {})
