@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -29,6 +30,9 @@ import asyncpg
 import httpx
 import pytest
 
+from member_api import db
+from member_api.core.errors import fault_problem
+from member_api.core.storage import StorageFull
 from member_api.jobs.demo import DEMO_PASSWORD
 from tests.helpers.serverproc import Server, running_server
 from tests.helpers.tcpproxy import TcpProxy
@@ -120,6 +124,43 @@ async def money_invariant(server: Server, acknowledged: set[int]) -> None:
     assert counter_rows == keys_done  # each settled key is one row, however often it was retried
     for account in accounts:
         assert account["used_fen"] == account["moved"], account
+
+
+# ---- what is database trouble ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.exceptions.LockNotAvailableError("canceling statement due to lock timeout"),
+        asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"),
+        db.PoolExhausted("no database connection came free in time"),
+        db.DatabaseBusy("account:1:2026"),
+        TimeoutError(),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_database_trouble_is_503_service_unavailable(exc: BaseException) -> None:
+    wrapped = RuntimeError("a library's wrapper")
+    wrapped.__cause__ = exc
+    for raised in (exc, wrapped, sqlite3.OperationalError("database is locked")):
+        problem = fault_problem(raised)
+        assert problem is not None and (problem.status, problem.code) == (503, "service_unavailable")
+        assert problem.headers and problem.headers["Retry-After"].isdigit() and problem.message_zh
+
+
+def test_other_failures_are_not_mistaken_for_database_trouble() -> None:
+    assert fault_problem(ValueError("a bug")) is None
+    assert fault_problem(asyncpg.exceptions.UniqueViolationError("duplicate key")) is None
+
+
+def test_no_space_is_507_storage_full() -> None:
+    problem = fault_problem(StorageFull(errno.ENOSPC, "no space left for the file"))
+    assert problem is not None and (problem.status, problem.code) == (507, "storage_full")
 
 
 # ---- PostgreSQL behind a proxy ------------------------------------------------------------------------------------

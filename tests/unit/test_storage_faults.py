@@ -1,6 +1,6 @@
 """Issue 26: the blob store never lies. A disk that takes fewer bytes than asked, or none (ENOSPC), leaves nothing
 behind: the write loops, then verifies size and hash before the file gets its name; no space is ``StorageFull``
-(answered 507 storage_full), a short file never exists under a hash."""
+(answered 507 storage_full), a short file never exists under a hash. Pure: no database, no web stack."""
 
 from __future__ import annotations
 
@@ -9,11 +9,8 @@ import hashlib
 import os
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from member_api import db
-from member_api.core.errors import fault_problem
 from member_api.core.storage import BlobStore, StorageFault, StorageFull
 
 DATA = os.urandom(351_327)
@@ -43,8 +40,7 @@ def test_no_space_after_some_bytes_stores_nothing_and_is_storage_full(tmp_path: 
     with pytest.raises(StorageFull) as caught:
         store.put(DATA)
     assert store.stored() == [] and store.stray_temp_files() == []
-    problem = fault_problem(caught.value)
-    assert problem is not None and (problem.status, problem.code) == (507, "storage_full")
+    assert caught.value.errno == errno.ENOSPC  # answered 507 storage_full (tests/api/test_faults.py)
 
 
 def test_a_file_that_does_not_read_back_as_written_is_refused(tmp_path: Path) -> None:
@@ -64,34 +60,3 @@ def test_a_truncated_file_from_before_is_written_again(tmp_path: Path) -> None:
     (tmp_path / digest[:2] / digest).write_bytes(DATA[:1000])  # what the single os.write once left behind
     assert store.put(DATA) == digest
     assert store.get(digest) == DATA
-
-
-@pytest.mark.parametrize(
-    "exc",
-    [
-        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
-        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
-        asyncpg.exceptions.LockNotAvailableError("canceling statement due to lock timeout"),
-        asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
-        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
-        ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"),
-        db.PoolExhausted("no database connection came free in time"),
-        db.DatabaseBusy("account:1:2026"),
-        TimeoutError(),
-    ],
-    ids=lambda e: type(e).__name__,
-)
-def test_database_trouble_is_503_service_unavailable(exc: BaseException) -> None:
-    import sqlite3
-
-    wrapped = RuntimeError("a library's wrapper")
-    wrapped.__cause__ = exc
-    for raised in (exc, wrapped, sqlite3.OperationalError("database is locked")):
-        problem = fault_problem(raised)
-        assert problem is not None and (problem.status, problem.code) == (503, "service_unavailable")
-        assert problem.headers and problem.headers["Retry-After"].isdigit() and problem.message_zh
-
-
-def test_other_failures_are_not_mistaken_for_database_trouble() -> None:
-    assert fault_problem(ValueError("a bug")) is None
-    assert fault_problem(asyncpg.exceptions.UniqueViolationError("duplicate key")) is None
