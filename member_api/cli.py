@@ -268,6 +268,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger_check(_: argparse.Namespace) -> int:
+    """Every account equals the sum of its movements; exit 1 (and list them) when any does not."""
+    from member_api.ledger import service
+
+    report = _with_db(lambda _s: service.check())
+    bad = report["account_mismatches"] or report["reversal_mismatches"]
+    print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    if bad:
+        print("ledger-check: MISMATCH", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def cmd_calendar_check(args: argparse.Namespace) -> int:
     """R9: which holiday calendar covers YEAR; exit 1 when none does (weekends only) or the data disagree."""
     import msgspec
@@ -351,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     pw = sub.add_parser("set-staff-password", help="replace a staff password (stdin or prompt); ends its sessions")
     pw.add_argument("--username", required=True)
     pw.set_defaults(fn=cmd_set_staff_password)
+    sub.add_parser(
+        "ledger-check", help="verify every account equals the sum of its movements (exit 1 on a mismatch)"
+    ).set_defaults(fn=cmd_ledger_check)
     cal = sub.add_parser(
         "calendar-check", help="R9: report which holiday calendar covers YEAR (exit 1 when missing or inconsistent)"
     )

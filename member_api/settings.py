@@ -41,6 +41,8 @@ class Settings(msgspec.Struct, kw_only=True):
     otp_per_client_per_hour: int = 30
     binding_failures_per_day: int = 5
     """Self-service binding attempts per account per (UTC) day; each is counted before it is evaluated."""
+    family_requests_per_day: int = 5
+    """Family authorisation requests per account per (UTC) day; each is counted before it is evaluated."""
     binding_code_ttl_s: int = 600
     binding_codes_per_hour: int = 10
     counter_bindings_per_hour: int = 60
