@@ -41,7 +41,7 @@ async def test_r11_movement_rows_refuse_update_and_delete_and_a_reversal_still_u
         with pytest.raises(Exception, match="immutable"):
             await fetch(statement, done["id"])
     rows = await fetch("SELECT fund_fen FROM movement WHERE id = {}", done["id"])
-    assert rows == [{"fund_fen": done["fund_fen"]}]
+    assert [r["fund_fen"] for r in rows] == [done["fund_fen"]]
     reversed_ = await client.post(
         f"/v1/counter/settlements/{done['id']}/reversal", json={"reason": "录入错误"}, headers={**clerk, **key()}
     )
