@@ -91,11 +91,13 @@ async def running_server(
     tmp_path: Path,
     workers: int = 2,
     env: Callable[[str], dict[str, str]] | None = None,
+    walk: bool = False,
     serve_env: dict[str, str] | None = None,
     route_database: Callable[[str], str] | None = None,
 ) -> AsyncIterator[Server]:
     """``env``: given the database's direct URL, more environment for the server and its commands (e.g. a pooler in
-    between); ``serve_env``: extra environment of the server process only; ``route_database``: the URL the server
+    between); ``walk``: seed the README walk's data too (a newborn draft, a claim to review, a pending change
+    request); ``serve_env``: extra environment of the server process only; ``route_database``: the URL the server
     uses instead of the database's own (through a proxy), while migrations and demo data go direct."""
     pg_name = None
     if kind == "postgres":
@@ -118,7 +120,8 @@ async def running_server(
         server.serve_env["MEMBER_API_DATABASE_URL"] = route_database(url)
     try:
         await asyncio.to_thread(server.cli, "migrate")
-        await asyncio.to_thread(server.cli, "seed-demo", "--manifest", str(tmp_path / "manifest.json"))
+        seed = ["seed-demo", "--manifest", str(tmp_path / "manifest.json"), *([] if walk else ["--no-walk"])]
+        await asyncio.to_thread(server.cli, *seed)
         await asyncio.to_thread(server.start)  # not blocking the loop: a proxy in this process must run
         yield server
     finally:
