@@ -213,6 +213,7 @@ async def deliver_pending(
     async with write_transaction():
         await queries.expire_pending(now - timedelta(seconds=policy.expire_s), now)
         claimed = await queries.claim_due(now, now + timedelta(seconds=policy.lease_s), batch)
+    done: list[int] = []
     for row in claimed:
         notice = OutgoingNotice(
             id=row["id"],
@@ -235,7 +236,8 @@ async def deliver_pending(
                 await queries.push_retry(notice.id, now + policy.delay(row["attempts"]), reason or "failed")
                 log.info("push_retry", extra={"notice": notice.id, "reason": reason})
         else:
-            await queries.push_done(notice.id, now)
+            done.append(notice.id)
+    await queries.push_done(done, now)  # a crash before this pushes the batch again after its lease: at least once
     return len(claimed)
 
 
