@@ -13,7 +13,6 @@ from typing import Any
 
 from member_api.core import labels
 from member_api.core.context import AppContext
-from member_api.core.errors import invalid_field
 from member_api.core.push import OutgoingNotice, PushRetry, PushSender, PushSkipped
 from member_api.db import write_transaction
 from member_api.family import queries as family_queries
@@ -291,9 +290,6 @@ async def preferences(member_id: int) -> list[NoticePreferenceView]:
 
 
 async def set_preferences(member_id: int, choices: dict[str, bool]) -> list[NoticePreferenceView]:
-    unknown = sorted(set(choices) - set(KIND_TITLES))
-    if unknown:
-        raise invalid_field("preferences", f"未知的消息类型：{unknown[0]}", f"unknown notice kind {unknown[0]}")
     async with write_transaction():
         for kind, enabled in choices.items():
             await queries.set_preference(member_id, kind, enabled)
