@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.credential import national, tokens
+from member_api.credential import certificate, national, tokens
 from member_api.credential.schemas import Credential
 from member_api.members.service import eligibility
 
@@ -47,3 +47,13 @@ async def resolve_scan(
         return None, scanned.replace(" ", "").upper()
     found = await national.decode(ctx, scanned, org_id, operator_id, operator_name)
     return None, found.id_number
+
+
+def sign_certificate(ctx: AppContext, facts: dict[str, object]) -> tuple[str, str]:
+    """A signed 参保证明 token over exactly the facts it shows, and its number (``credential.certificate``)."""
+    return certificate.issue(ctx.keyring, facts, ctx.clock.now())
+
+
+def read_certificate(ctx: AppContext, token: str) -> dict[str, object]:
+    """The facts of a genuine, unexpired certificate; 422 ``certificate_invalid`` / ``certificate_expired``."""
+    return certificate.read(ctx.keyring, token, ctx.clock.now())
