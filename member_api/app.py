@@ -158,6 +158,8 @@ def route_handlers() -> list[object]:
     from member_api.agency.routes import (
         AgencyAssessmentController,
         AgencyCapitationController,
+        AgencyFundController,
+        AgencyQualityController,
         AgencyReportsController,
         AgencySignalsController,
     )
@@ -174,9 +176,10 @@ def route_handlers() -> list[object]:
     )
     from member_api.family.routes import CounterFamilyController, MeFamilyController
     from member_api.fhir.routes import FhirController
+    from member_api.fsi.routes import FsiController
     from member_api.notices.routes import NoticesController
     from member_api.referrals.routes import CounterReferralsController, MeReferralsController
-    from member_api.settlement.routes import CounterController
+    from member_api.settlement.routes import CounterController, ReconciliationController
 
     controllers = [
         OpsController,
@@ -188,6 +191,7 @@ def route_handlers() -> list[object]:
         ReviewChangeRequestsController,
         CredentialController,
         CounterController,
+        ReconciliationController,
         BenefitsController,
         MeClaimsController,
         MeReferralsController,
@@ -203,11 +207,14 @@ def route_handlers() -> list[object]:
         AgencyReportsController,
         AgencyAssessmentController,
         AgencySignalsController,
+        AgencyFundController,
+        AgencyQualityController,
         CounterBindingsController,
         CatalogueController,
     ]
     declare_problem_responses(each_handler(controllers), problem_responses)
-    return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
+    # FHIR answers OperationOutcome, the facility interface its envelope: not problem+json (fhir.md, integration.md)
+    return [*controllers, FhirController, FsiController]
 
 
 REPLICA_PATHS = ("/v1/agency/",)
@@ -323,6 +330,10 @@ def create_app(
         push=tracing.traced(make_push_sender(settings.resolved_push_backend), "send", "push.send"),
         wechat=WechatClient(settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret),
     )
+    if settings.resolved_push_backend == "wechat":
+        from member_api.notices.service import wechat_push
+
+        ctx.push = wechat_push(ctx)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from member_api.agency import queries
+from member_api.agency.periods import month_not_ended, policy_year
 from member_api.agency.schemas import (
     Assessment,
     AssessmentRow,
@@ -23,7 +24,6 @@ from member_api.agency.schemas import (
     StationLine,
     TierLine,
 )
-from member_api.agency.service import month_not_ended, policy_year
 from member_api.audit.service import record
 from member_api.core.clock import Clock, local_today
 from member_api.core.errors import not_found
@@ -195,6 +195,10 @@ async def assessment(clock: Clock, year: int, institution_id: int | None = None)
     heads = await queries.headcounts([as_of])
     current, previous = await queries.year_figures(year), await queries.year_figures(year - 1)
     referrals = await queries.referrals_by_unit(date(year, 1, 1), date(year + 1, 1, 1))
+    disputes: dict[int, int] = {}
+    for d in await queries.confirmed_disputes(date(year, 1, 1), date(year + 1, 1, 1)):
+        disputes[d["unit"]] = disputes.get(d["unit"], 0) + 1
+    settled = await queries.settled_visits_by_unit(date(year, 1, 1), date(year + 1, 1, 1))
     items = []
     for inst in await queries.institutions():
         i = inst["id"]
@@ -215,6 +219,8 @@ async def assessment(clock: Clock, year: int, institution_id: int | None = None)
         items.append(
             AssessmentRow(
                 institution=InstitutionRef(id=i, code=inst["code"], name=inst["name"]),
+                confirmed_disputes=disputes.get(i, 0),
+                disputes_per_1000_visits_tenths=capitation.per_thousand_tenths(disputes.get(i, 0), settled.get(i, 0)),
                 **{k: getattr(figures, k) for k in capitation.Indicators.__struct_fields__},
             )
         )

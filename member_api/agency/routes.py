@@ -5,18 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import CacheControlHeader
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from member_api.agency import export, reports, service, signals
+from member_api.agency import export, fund, quality, reports, service, signals
 from member_api.agency.export import CSV_TYPE, XLSX_TYPE, Sheet
 from member_api.agency.schemas import (
+    AllocationRequest,
     Assessment,
     CapitationBooks,
     FacilityReport,
+    FundLedger,
+    FundMovement,
     MonthStatements,
+    QualityAssessmentList,
+    QualityAssessmentRequest,
+    QualityAssessmentView,
     ReportStatusList,
     ReviewSampleView,
     SampleCheck,
@@ -29,6 +35,7 @@ from member_api.agency.schemas import (
     YearStatements,
 )
 from member_api.core.context import AppContext
+from member_api.core.idempotency import run_idempotent
 from member_api.core.openapi import problems
 from member_api.core.principal import Principal
 from member_api.core.types import PathId, QueryId
@@ -344,3 +351,105 @@ class AgencySignalsController(Controller):
     )
     async def check(self, year: Year, month: Month, officer: Principal) -> SampleCheck:
         return await signals.check_sample(year, month)
+
+
+def _fund_sheets(data: FundLedger) -> tuple[Sheet, Sheet]:
+    return (
+        Sheet("调节金台账", export.FUND_MOVEMENT, data.movements),
+        Sheet("调节金账户", export.FUND_ACCOUNT, data.accounts),
+    )
+
+
+class AgencyFundController(Controller):
+    """The 15% adjustment fund (调节金) as a ledger per institution and year (R13.2 interpretation)."""
+
+    path = "/v1/agency/adjustment-fund"
+    tags = ["agency"]
+    security = [{"bearer": []}]
+
+    @get(
+        "/{year:int}",
+        operation_id="getAdjustmentFundLedger",
+        summary="The year's adjustment fund: accounts (accrued, allocated, settled, balance) and every movement",
+        opt=problems(no_policy_year=404),
+    )
+    async def one(self, year: Year, officer: Principal, institution_id: QueryId = None) -> FundLedger:
+        return await fund.ledger(year, institution_id)
+
+    @get(
+        "/{year:int}/ledger.csv",
+        operation_id="downloadAdjustmentFundLedgerCsv",
+        summary="The year's adjustment fund movements as CSV (UTF-8 with BOM, yuan)",
+        media_type=CSV_TYPE,
+        opt=problems(no_policy_year=404),
+    )
+    async def one_csv(self, year: Year, officer: Principal, institution_id: QueryId = None) -> Response[bytes]:
+        data = await fund.ledger(year, institution_id)
+        return _csv(_fund_sheets(data)[0], f"adjustment-fund-{year}.csv")
+
+    @get(
+        "/{year:int}/ledger.xlsx",
+        operation_id="downloadAdjustmentFundLedgerXlsx",
+        summary="The year's adjustment fund as XLSX (yuan): movements, accounts",
+        media_type=XLSX_TYPE,
+        opt=problems(no_policy_year=404),
+    )
+    async def one_xlsx(self, year: Year, officer: Principal, institution_id: QueryId = None) -> Response[bytes]:
+        data = await fund.ledger(year, institution_id)
+        return _xlsx(f"adjustment-fund-{year}.xlsx", *_fund_sheets(data))
+
+    @post(
+        "/allocations",
+        status_code=HTTP_201_CREATED,
+        operation_id="allocateAdjustmentFund",
+        summary="Allocate from an institution's adjustment fund to a cleared month whose actual exceeded its "
+        "prepayment (with a reason and the rule cited); audited; the balance never goes negative",
+        opt=problems(
+            idempotent=True,
+            no_policy_year=404,
+            not_found=404,
+            year_already_settled=409,
+            month_not_cleared=409,
+            allocation_exceeds_overspend=409,
+            adjustment_fund_insufficient=409,
+        ),
+    )
+    async def allocate(
+        self, data: AllocationRequest, request: Request, ctx: AppContext, officer: Principal
+    ) -> Response[FundMovement]:
+        return await run_idempotent(  # type: ignore[return-value]
+            request, ctx, f"staff:{officer.staff_id}", lambda lease: fund.allocate(ctx.clock, officer, data, lease)
+        )
+
+
+class AgencyQualityController(Controller):
+    """The 5% quality guarantee by assessment (R13.4): the officer's score per institution and year."""
+
+    path = "/v1/agency/quality"
+    tags = ["agency"]
+    security = [{"bearer": []}]
+
+    @get(
+        "/{year:int}",
+        operation_id="listQualityAssessments",
+        summary="Every primary institution's year-end assessment: score, grade, release share of the guarantee",
+        opt=problems(no_policy_year=404),
+    )
+    async def list_all(self, year: Year, officer: Principal) -> QualityAssessmentList:
+        return await quality.assessments(year)
+
+    @put(
+        "/{year:int}/institutions/{institution_id:int}",
+        operation_id="enterQualityAssessment",
+        summary="Enter (or correct, until the year is settled) an institution's assessment score; audited",
+        opt=problems(no_policy_year=404, not_found=404, year_already_settled=409),
+    )
+    async def enter(
+        self,
+        year: Year,
+        institution_id: PathId,
+        data: QualityAssessmentRequest,
+        ctx: AppContext,
+        officer: Principal,
+    ) -> QualityAssessmentView:
+        return await quality.enter(ctx.clock, officer, year, institution_id, data)

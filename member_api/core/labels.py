@@ -146,6 +146,13 @@ SIGNALS = {
     "duplicate_receipt": Label("重复票据", "duplicate receipt"),
     "outlier_institution": Label("机构费用异常", "institution's costs out of line"),
     "many_facilities": Label("短期内多机构就诊", "many facilities in a short time"),
+    "facility_disputes": Label("机构结算争议偏多", "many confirmed disputes at an institution"),
+    "member_disputes": Label("参保人多次结算争议", "a member's repeated confirmed disputes"),
+}
+FUND_MOVEMENT_KINDS = {
+    "accrual": Label("计提", "accrual"),
+    "allocation": Label("调节拨付", "allocation"),
+    "year_end": Label("年终结清", "settled at year end"),
 }
 
 # R18: why (part of) a bill line is the member's own; the catalogue's kinds and payment categories (chrgitm_lv).
@@ -178,3 +185,25 @@ CATEGORIES = {
 }
 MANUAL_ENTRY = Label("手工录入", "manual entry")
 """A bill typed as three totals (the deprecated body) rather than itemised lines valued by the catalogue."""
+NOTICE_KINDS = {
+    "counter": Label("门诊结算", "counter settlement"),
+    "reversal": Label("结算冲正", "reversal"),
+    "claim_payout": Label("报销到账", "claim payout"),
+    "cap_low": Label("年度额度提醒", "annual cap running low"),
+    "refused_visit": Label("非约定机构就诊", "visit outside the designated pair"),
+    "claim_decided": Label("报销审核结果", "claim decided"),
+    "change_decided": Label("约定机构变更审核结果", "designation change request decided"),
+    "designation_effective": Label("约定机构生效", "designation in effect"),
+    "newborn_window": Label("新生儿报销受理期", "newborn claim window open"),
+    "dispute_confirmed": Label("异议处理结果", "dispute confirmed"),
+    "dispute_rejected": Label("异议处理结果", "dispute rejected"),
+}
+"""Notice kinds: the title of a notice in the app's list and in WeChat subscription messages (issue 30)."""
+SMS_REJECTIONS = {
+    "throttled": Label(
+        "该手机号今日接收短信过多，请稍后再试", "This number has received too many messages; try later."
+    ),
+    "invalid_number": Label("短信无法发送到该号码，请检查手机号", "Messages cannot be sent to this number; check it."),
+    "blocked": Label("该号码拒收短信，请联系运营商或使用其他号码", "This number refuses messages; use another one."),
+}
+"""Why an SMS provider refused a number (``sms_rejected``'s ``extra.reason``)."""

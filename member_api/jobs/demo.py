@@ -323,11 +323,13 @@ async def seed_demo(settings: Settings, today: date | None = None) -> dict[str, 
             ("reviewer_agency_2", "reviewer", None),
             ("officer_agency", "officer", None),
         ]
+        names = {"officer_agency": "王晓梅", "reviewer_agency": "李国强", "reviewer_agency_2": "陈静"}
         for username, role, code in staff:
             if not await Staff.exists().where(Staff.username == username):
                 await Staff.insert(
                     Staff(
                         username=username,
+                        display_name=names.get(username, ""),
                         password_hash=hash_password(DEMO_PASSWORD),
                         role=role,
                         facility=ids[code] if code else None,

@@ -169,6 +169,20 @@ async def facility_movements(
     )
 
 
+async def facility_counter_rows(
+    facility_id: int, created_from: datetime, created_before: datetime
+) -> list[dict[str, Any]]:
+    """Every counter settlement and reversal recorded at a facility in [from, before), oldest first, without a cap
+    on the count (daily reconciliation lists all of them)."""
+    return await fetch(
+        "SELECT * FROM movement WHERE facility = {} AND kind IN ('counter', 'reversal')"
+        " AND created_at >= {} AND created_at < {} ORDER BY id",
+        facility_id,
+        created_from,
+        created_before,
+    )
+
+
 async def insert_items(movement_id: int, rows: list[tuple[object, ...]]) -> None:
     """A movement's lines (``ITEM_COLUMNS`` order) in one multi-row statement: one round trip whatever the count."""
     if not rows:

@@ -264,6 +264,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 facility_movements = queries.facility_movements
+facility_counter_rows = queries.facility_counter_rows
 member_year_rows = queries.member_year_rows
 reversals_of = queries.reversals_of
 

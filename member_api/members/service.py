@@ -54,6 +54,12 @@ async def member_view(member_id: int) -> MemberView | None:
     return views[0] if views else None
 
 
+async def member_by_insurance_no(insurance_no: str) -> MemberView | None:
+    """The registry record with this insurance number (the facility interface's ``psn_no``), or None."""
+    views = await member_views(Member.insurance_no == insurance_no)
+    return views[0] if views else None
+
+
 async def me(principal: Principal) -> MeView:
     account = await Account.select().where(Account.id == principal.account_id).first()
     if account is None:
@@ -270,3 +276,11 @@ async def eligibility(member_id: int, day: date, *, newborn_before_enrollment: b
     """R1 for care on ``day``, decided by the one policy function."""
     facts = await enrollment(member_id, day.year)
     return is_eligible(facts, day, newborn_before_enrollment=newborn_before_enrollment)
+
+
+async def insurance_numbers(member_ids: list[int]) -> dict[int, str]:
+    """{member id: insurance number} for these members (lists that show ``psn_no`` beside a settlement)."""
+    if not member_ids:
+        return {}
+    rows = await Member.select(Member.id, Member.insurance_no).where(Member.id.is_in(sorted(set(member_ids))))
+    return {r["id"]: r["insurance_no"] for r in rows}

@@ -94,3 +94,56 @@ class QuoteResult(msgspec.Struct, kw_only=True):
 
 class ReversalRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class ReconciliationKind(msgspec.Struct, kw_only=True):
+    """Counts and sums of one kind of movement (``counter`` settlements, their ``reversal``s; reversals negative)."""
+
+    kind: str
+    count: int
+    medfee_fen: int
+    """The bills' total (general fee + compliant + non-compliant)."""
+    fund_fen: int
+    member_fen: int
+
+
+class ReconciliationFund(msgspec.Struct, kw_only=True):
+    """Sums by who pays: ``390100`` the residents' pooling fund (统筹基金), ``cash`` the member at the counter."""
+
+    fund_pay_type: str
+    name: str
+    count: int
+    amount_fen: int
+
+
+class ReconciliationLine(msgspec.Struct, kw_only=True):
+    settlement_id: int
+    kind: str
+    reverses: int | None
+    member_id: int
+    psn_no: str
+    visit_date: date
+    settled_at: datetime
+    medfee_fen: int
+    fund_fen: int
+    member_fen: int
+
+
+class Reconciliation(msgspec.Struct, kw_only=True):
+    """A facility's counter day (or days) as the ledger recorded it: totals, by kind, by fund type, and every line.
+
+    Days are local (Asia/Shanghai) and inclusive; a movement belongs to the day it was recorded (a reversal to the
+    day it was made, not the day of the settlement it undoes). ``count`` counts records, reversals included.
+    """
+
+    facility_id: int
+    facility_name: str
+    date_from: date
+    date_to: date
+    count: int
+    medfee_fen: int
+    fund_fen: int
+    member_fen: int
+    by_kind: list[ReconciliationKind]
+    by_fund_type: list[ReconciliationFund]
+    items: list[ReconciliationLine]

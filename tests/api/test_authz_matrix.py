@@ -56,6 +56,11 @@ ALLOWED: dict[str, set[str]] = {
     "/v1/agency/assessment/{year:int}/indicators.xlsx": AGENCY,
     "/v1/agency/samples/{year:int}/{month:int}": AGENCY,
     "/v1/agency/samples/{year:int}/{month:int}/check": AGENCY,
+    "/v1/agency/adjustment-fund/{year:int}": AGENCY,
+    "/v1/agency/adjustment-fund/{year:int}/ledger.csv": AGENCY,
+    "/v1/agency/adjustment-fund/{year:int}/ledger.xlsx": AGENCY,
+    "/v1/agency/quality/{year:int}": AGENCY,
+    "/v1/agency/quality/{year:int}/institutions/{institution_id:int}": AGENCY,
 }
 DENIED = {401, 403, 404}
 

@@ -74,6 +74,8 @@ IDEMPOTENT = {
     "createCounterBinding",
     "recordDesignationForMember",
     "fileChangeRequestForMember",
+    "recordSubscriptions",
+    "allocateAdjustmentFund",
 }
 AUTH_CODES = {"unauthorized", "token_expired", "token_invalid", "token_malformed", "token_not_yet_valid"}
 

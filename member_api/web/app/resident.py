@@ -31,6 +31,7 @@ from member_api.members.identity import mask_name
 from member_api.members.schemas import MemberView, MeView
 from member_api.members.service import me, member_views
 from member_api.members.tables import Member
+from member_api.notices import service as notices_service
 from member_api.policy import parameters
 from member_api.policy.family import SCOPES, guardianship_applies
 from member_api.web.common.errors import RedirectTo, wants_json
@@ -131,6 +132,8 @@ class Resident:
     member_id: int
     account: MeView
     people: list[Person]
+    unread: int = 0
+    """The resident's unread notices (the badge on 消息)."""
 
     @property
     def acting(self) -> Person:
@@ -187,7 +190,12 @@ async def household(request: Request[Any, Any, Any], ctx: AppContext) -> Residen
         session.update(m=None)
         wanted = None
     return Resident(
-        principal=principal, caller=caller, member_id=wanted or caller.member_id, account=account, people=people
+        principal=principal,
+        caller=caller,
+        member_id=wanted or caller.member_id,
+        account=account,
+        people=people,
+        unread=await notices_service.unread(caller.member_id),
     )
 
 

@@ -8,7 +8,7 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 
-from member_api.web.app import claims, clinics, credential, history, home, login
+from member_api.web.app import claims, clinics, credential, history, home, login, messages
 from member_api.web.app.resident import ROOT, account_principal, bound_resident, household
 from member_api.web.common.pages import register_static
 from member_api.web.common.router import area_router
@@ -50,6 +50,8 @@ def router() -> Router:
         claims.add_receipts,
         claims.submit_claim,
         claims.receipt,
+        messages.messages,
+        messages.open_message,
     ]
     return area_router(
         ROOT,
