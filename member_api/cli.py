@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,18 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from member_api.jobs.demo import seed_demo
+    from member_api.jobs.demo_walk import seed_walk, walk_note
 
-    manifest = _with_db(lambda s: seed_demo(s))
+    async def go(settings: Settings) -> dict[str, Any]:
+        manifest = await seed_demo(settings)
+        if not args.no_walk:  # the README's walk: a pair, a newborn draft, a claim to review, a change request
+            manifest["walk"] = {
+                **await seed_walk(settings, manifest),
+                "note": walk_note(date.fromisoformat(manifest["today"])),
+            }
+        return manifest
+
+    manifest = _with_db(go)
     if args.manifest:
         Path(args.manifest).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         print(f"demo data ready; accounts written to {args.manifest}")
@@ -350,8 +361,14 @@ def cmd_fsi_simulate(args: argparse.Namespace) -> int:
     except simulator.VisitFailed as exc:
         print(f"visit failed at {exc.infno}: {exc.answer.get('err_msg')}", file=sys.stderr)
         return 1
+    except simulator.httpx.HTTPError as exc:
+        print(f"no answer from {args.url}: {type(exc).__name__}", file=sys.stderr)
+        return 1
     if args.json:
-        print(json.dumps([{"infno": i, "answer": a} for i, a in facility.log], ensure_ascii=False, default=str))
+        import msgspec
+
+        encoder = msgspec.json.Encoder(decimal_format="number")  # yuan stay numbers with two decimals
+        print(encoder.encode([{"infno": i, "answer": a} for i, a in facility.log]).decode())
     else:
         for infno, answer in facility.log:
             print(f"{infno} infcode={answer['infcode']} {answer.get('err_msg', '')}")
@@ -372,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
     seed = sub.add_parser("seed-demo", help="load the demo catalogue, members and staff (idempotent)")
     seed.add_argument("--manifest", help="write the demo accounts as JSON to this file")
+    seed.add_argument(
+        "--no-walk", action="store_true", help="only the catalogue, members and staff (no drafts, claims, requests)"
+    )
     seed.set_defaults(fn=cmd_seed_demo)
     imp = sub.add_parser("import-members", help="import the enrollment system's CSV export")
     imp.add_argument("file")

@@ -71,9 +71,14 @@ class Server:
 
 @asynccontextmanager
 async def running_server(
-    kind: str, tmp_path: Path, workers: int = 2, env: Callable[[str], dict[str, str]] | None = None
+    kind: str,
+    tmp_path: Path,
+    workers: int = 2,
+    env: Callable[[str], dict[str, str]] | None = None,
+    walk: bool = False,
 ) -> AsyncIterator[Server]:
-    """``env``: given the database's direct URL, more environment for the server (e.g. a pooler in between)."""
+    """``env``: given the database's direct URL, more environment for the server (e.g. a pooler in between);
+    ``walk``: seed the README walk's data too (a newborn draft, a claim to review, a pending change request)."""
     pg_name = None
     if kind == "postgres":
         created = await create_pg_database()
@@ -92,7 +97,8 @@ async def running_server(
     server = Server(env, tmp_path, workers)
     try:
         await asyncio.to_thread(server.cli, "migrate")
-        await asyncio.to_thread(server.cli, "seed-demo", "--manifest", str(tmp_path / "manifest.json"))
+        seed = ["seed-demo", "--manifest", str(tmp_path / "manifest.json"), *([] if walk else ["--no-walk"])]
+        await asyncio.to_thread(server.cli, *seed)
         server.start()
         yield server
     finally:

@@ -23,6 +23,7 @@ from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, FieldError, not_found
 from member_api.core.principal import Principal
+from member_api.credential import service as credential_service
 from member_api.facilities import designation
 from member_api.facilities import search as facility_search
 from member_api.facilities.schemas import CurrentDesignation
@@ -32,7 +33,7 @@ from member_api.members.service import member_view
 from member_api.policy import parameters
 from member_api.policy.reimbursement import remaining_caps
 from member_api.referrals import service as referrals_service
-from member_api.referrals.schemas import ReferralCreate
+from member_api.referrals.schemas import ReferralCreate, ReferralView
 from member_api.settlement import service as settlement_service
 from member_api.settlement.schemas import SettlementRequest, SettlementResult, VerifyRequest
 from member_api.web.common import labels
@@ -51,6 +52,17 @@ def identity_of(scan: str) -> dict[str, str | None]:
     if value.count(".") == 2 and len(value) > 40:
         return {"credential": value, "id_number": None}
     return {"credential": None, "id_number": value.replace(" ", "").upper() or None}
+
+
+async def scan_identity(ctx: AppContext, clerk: Principal, scan: str) -> dict[str, str | None]:
+    """R8: member-api's QR code, a typed ID number, or the national e-credential (resolved to the ID number it names
+    by the national decoding service; the steps after verify carry that ID number like a typed one)."""
+    if identity_of(scan)["credential"]:
+        return identity_of(scan)
+    credential, id_number = await credential_service.resolve_scan(
+        ctx, scan, clerk.facility_id, f"staff:{clerk.staff_id}"
+    )
+    return {"credential": credential, "id_number": id_number}
 
 
 def _identity_from(form: FormMultiDict) -> dict[str, str | None]:
@@ -166,8 +178,8 @@ async def verify(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princi
         return await _counter(
             request, ctx, clerk, 422, problem={"code": "scan_empty", "message_zh": "请扫码或输入身份证号"}
         )
-    identity = identity_of(scan)
     try:
+        identity = await scan_identity(ctx, clerk, scan)
         member = await settlement_service.verify(ctx, clerk, VerifyRequest(**identity))
     except ApiError as err:
         return await _counter(request, ctx, clerk, err.status, problem=labels.words(err))
@@ -421,6 +433,7 @@ async def _referral_page(
     context.setdefault(
         "typed", {"valid_from": today_.isoformat(), "valid_to": (today_ + timedelta(days=30)).isoformat()}
     )
+    context.setdefault("key", new_key())
     return await desk_page(
         request, ctx, clerk, "console/referral.html", "referral", status=status, hospitals=await _hospitals(), **context
     )
@@ -434,7 +447,9 @@ async def referral_form(request: Request[Any, Any, Any], ctx: AppContext, clerk:
 @post("/counter/referral", status_code=200)
 async def referral(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
     form = await form_of(request)
-    typed = {k: text(form, k, 1024) for k in ("scan", "target_facility_id", "valid_from", "valid_to")}
+    typed = {
+        k: text(form, k, 1024) for k in ("scan", "target_facility_id", "valid_from", "valid_to", "idempotency_key")
+    }
     try:
         target = int(typed["target_facility_id"]) if typed["target_facility_id"].isdigit() else 0
         body = {
@@ -447,11 +462,30 @@ async def referral(request: Request[Any, Any, Any], ctx: AppContext, clerk: Prin
             req = msgspec.convert(body, ReferralCreate)
         except msgspec.ValidationError as exc:
             raise ApiError(
-                "referral_form_invalid", 422, "请选择转往医院并填写有效期", "Choose a hospital and the dates."
+                "referral_form_invalid",
+                422,
+                "请选择转往医院并填写有效期",
+                "Choose a hospital and the dates.",
+                errors=[
+                    FieldError(field=k, message="required")
+                    for k in ("target_facility_id", "valid_from", "valid_to")
+                    if not (typed[k].isdigit() and int(typed[k]) > 0 if k == "target_facility_id" else typed[k])
+                ],
             ) from exc
-        made = await referrals_service.create_referral(ctx, clerk, req)
+        made = await once(
+            ctx,
+            clerk,
+            typed["idempotency_key"],
+            "/v1/counter/referrals",
+            req,
+            ReferralView,
+            lambda _claim: referrals_service.create_referral(ctx, clerk, req),
+            completes_itself=False,
+        )
     except ApiError as err:
-        return await _referral_page(request, ctx, clerk, err.status, typed=typed, problem=labels.words(err))
+        return await _referral_page(
+            request, ctx, clerk, err.status, typed=typed, problem=labels.words(err), key=typed["idempotency_key"]
+        )
     flash(request, f"转诊已登记，转诊单号 #{made.id}（{made.valid_from} 至 {made.valid_to}）")
     return redirect(f"{ROOT}/counter/referral")
 
