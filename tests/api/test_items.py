@@ -132,7 +132,7 @@ async def test_r18_referral_claim_lines_valued_at_the_care_date_paid_as_claimed(
             "valid_from": VISIT,
             "valid_to": "2026-12-31",
         },
-        headers=clerk,
+        headers={**clerk, **key()},
     )
     member = await member_headers(client)
     lines = [E9_ITEMS[0], E9_ITEMS[1], {"line_no": 5, "code": "XZZZ0000", "count": 1, "unit_price_fen": 500}]
