@@ -401,7 +401,7 @@ async def pgbouncer_run(seconds: int, connections: int, workers: int) -> None:
             },
         }
         for name, env in behind.items():
-            run_dir = Path(tmp) / name
+            run_dir = Path(tmp) / f"server-{name}"
             run_dir.mkdir()
             direct: dict[str, str] = {}
 

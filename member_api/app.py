@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, get
@@ -279,6 +282,38 @@ def docs_assets_dir(settings: Settings) -> Path:
     return Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist"
 
 
+class LinkedSwaggerPlugin(SwaggerRenderPlugin):
+    """Swagger UI that fetches the document (``/docs/openapi.json``, cached by the browser) instead of inlining all
+    of it into the page: the page is a few hundred bytes and renders at once (issue 33 item 9)."""
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        title = html.escape(str(openapi_schema["info"]["title"]))
+        url = json.dumps(self.get_openapi_json_route(request))
+        return f"""<!DOCTYPE html><html lang="en"><head><title>{title}</title>{self.favicon}<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><link href="{self.css_url}" rel="stylesheet">
+<script src="{self.js_url}"></script><script src="{self.standalone_preset_js_url}"></script>{self.style}</head>
+<body><div id="swagger-container"></div><script>
+SwaggerUIBundle({{url: {url}, dom_id: "#swagger-container", deepLinking: true, showExtensions: true,
+  showCommonExtensions: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]}});
+</script></body></html>""".encode()
+
+
+INDEX = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>member-api</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>
+<main><h1>韶关医保 · 门诊统筹 (member-api)</h1><ul>
+<li><a href="/app/">/app/</a> 居民 H5（resident app）</li>
+<li><a href="/console/">/console/</a> 工作台（staff console）</li>
+<li><a href="/docs">/docs</a> API 文档（OpenAPI 3.1: <a href="/openapi.json">/openapi.json</a>）</li>
+<li><a href="/fhir/R4/metadata">/fhir/R4</a> FHIR R4</li>
+</ul></main></body></html>"""
+
+
+@get("/", include_in_schema=False, media_type="text/html", sync_to_thread=False)
+def index() -> str:
+    """``GET /``: where a newcomer (or a load balancer's check) lands: the app, the console and the docs."""
+    return INDEX
+
+
 def openapi_config() -> OpenAPIConfig:
     assets = DOCS_ASSETS
     return OpenAPIConfig(
@@ -288,7 +323,7 @@ def openapi_config() -> OpenAPIConfig:
         "counter settlement and agency review. Money is integer fen. Errors are application/problem+json.",
         path="/docs",
         render_plugins=[
-            SwaggerRenderPlugin(
+            LinkedSwaggerPlugin(
                 path="/",
                 js_url=f"{assets}/swagger-ui-bundle.js",
                 css_url=f"{assets}/swagger-ui.css",
@@ -365,7 +400,14 @@ def create_app(
     docs_assets = create_static_files_router(path=DOCS_ASSETS, directories=[assets_dir], include_in_schema=False)
     db.activate(engine)
     app = Litestar(
-        route_handlers=[*route_handlers(), MetricsController, docs_assets, openapi_document, *web.route_handlers()],
+        route_handlers=[
+            *route_handlers(),
+            MetricsController,
+            docs_assets,
+            openapi_document,
+            index,
+            *web.route_handlers(),
+        ],
         template_config=web.template_config(),
         dependencies={
             "ctx": Provide(provide_ctx, sync_to_thread=False),

@@ -958,3 +958,76 @@ async def upsert_quality_assessment(values: dict[str, Any]) -> dict[str, Any]:
     )
     assert row is not None
     return row
+
+
+# --- R14 facility submissions and changes after a confirmation ---------------------------------------------------
+
+
+async def insert_submission(values: dict[str, Any], lines: list[tuple[int, int, int, int, int]]) -> int:
+    columns = tuple(values)
+    row = await fetch_one(
+        f"INSERT INTO facility_submission ({', '.join(columns)}) VALUES ({', '.join('{}' for _ in columns)})"  # noqa: S608
+        " RETURNING id",
+        *values.values(),
+    )
+    assert row is not None
+    await execute_many(
+        "INSERT INTO facility_submission_line (submission, facility, visits, bill_total_fen, fund_fen, member_fen)"
+        " VALUES ({}, {}, {}, {}, {}, {})",
+        [(row["id"], *line) for line in lines],
+    )
+    return int(row["id"])
+
+
+async def latest_submission(year: int, month: int, unit_id: int) -> dict[str, Any] | None:
+    return await fetch_one(
+        "SELECT * FROM facility_submission WHERE year = {} AND month = {} AND institution = {}"
+        " ORDER BY id DESC LIMIT 1",
+        year,
+        month,
+        unit_id,
+    )
+
+
+async def submission_lines(submission_id: int) -> dict[int, dict[str, Any]]:
+    rows = await fetch("SELECT * FROM facility_submission_line WHERE submission = {}", submission_id)
+    return {r["facility"]: r for r in rows}
+
+
+async def latest_submissions(year: int, month: int) -> dict[int, int]:
+    """{unit: its latest submission id} of the month."""
+    rows = await fetch(
+        "SELECT institution, MAX(id) AS id FROM facility_submission WHERE year = {} AND month = {}"
+        " GROUP BY institution",
+        year,
+        month,
+    )
+    return {r["institution"]: int(r["id"]) for r in rows}
+
+
+async def movements_after(unit_id: int, start: date, end: date, after_id: int) -> list[dict[str, Any]]:
+    """The unit's movements of visits in [start, end) recorded after ``after_id``: what changed a confirmed month."""
+    return await fetch(
+        "SELECT s.id, s.kind, s.facility, f.name AS facility_name, s.visit_date, s.fund_fen, s.reverses"  # noqa: S608
+        f" FROM movement s JOIN facility f ON f.id = s.facility WHERE {UNIT} = {{}}"
+        " AND s.visit_date >= {} AND s.visit_date < {} AND s.id > {} ORDER BY s.id",
+        unit_id,
+        start,
+        end,
+        after_id,
+    )
+
+
+async def changed_confirmations(year: int, month: int, start: date, end: date) -> set[int]:
+    """Units whose confirmed month has movements recorded after the confirmation."""
+    rows = await fetch(
+        f"SELECT DISTINCT c.institution FROM report_confirmation c JOIN facility f ON {UNIT} = c.institution"  # noqa: S608
+        " JOIN movement s ON s.facility = f.id"
+        " WHERE c.year = {} AND c.month = {} AND c.settlement_watermark IS NOT NULL"
+        " AND s.visit_date >= {} AND s.visit_date < {} AND s.id > c.settlement_watermark",
+        year,
+        month,
+        start,
+        end,
+    )
+    return {int(r["institution"]) for r in rows}

@@ -3,10 +3,12 @@ review samples (R16). Officers see every facility; a clerk sees and confirms onl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import CacheControlHeader
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -32,6 +34,8 @@ from member_api.agency.schemas import (
     SignalList,
     SignalReviewRequest,
     StationLine,
+    Submission,
+    SubmissionRequest,
     YearStatements,
 )
 from member_api.core.context import AppContext
@@ -46,6 +50,18 @@ NO_STORE = {"Cache-Control": "private, no-store"}
 PRIVATE = CacheControlHeader(private=True, no_store=True)
 # What a period can answer: a year without policy parameters (404), a month that has not ended or begun (409).
 PERIOD = {"no_policy_year": 404, "month_not_ended": 409}
+
+
+@dataclass
+class CsvBodyOperation(Operation):
+    """An operation whose body is a CSV file read raw (litestar would decode a ``bytes`` body as JSON)."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
+            description="The unit's statistics as CSV (UTF-8 or GB18030), one line per facility.",
+            required=True,
+        )
 
 
 def _csv(sheet: Sheet, filename: str) -> Response[bytes]:
@@ -233,6 +249,59 @@ class AgencyReportsController(Controller):
         await reports.caller_unit(principal, institution_id)
         report = await reports.facility_report(ctx.clock, year, month, institution_id)
         return _xlsx(f"report-{report.institution.code}-{year}-{month:02d}.xlsx", *_report_sheets(report))
+
+    @post(
+        "/{year:int}/{month:int}/submissions",
+        status_code=HTTP_201_CREATED,
+        operation_id="submitFacilityStatistics",
+        summary="R14: the clerk's unit submits its own statistics of the month (one line per facility); the answer "
+        "compares them with the system's figures line by line",
+        opt=problems(**PERIOD, idempotent=True, submission_invalid=422),
+    )
+    async def submit(
+        self, year: Year, month: Month, data: SubmissionRequest, request: Request, ctx: AppContext, clerk: Principal
+    ) -> Response[Submission]:
+        return await run_idempotent(  # type: ignore[return-value]
+            request,
+            ctx,
+            f"staff:{clerk.staff_id}",
+            lambda _: reports.submit(ctx.clock, clerk, year, month, data.lines, "api"),
+            completes_itself=False,
+        )
+
+    @post(
+        "/{year:int}/{month:int}/submissions.csv",
+        status_code=HTTP_201_CREATED,
+        operation_id="uploadFacilityStatistics",
+        summary="R14: the same as a CSV upload with the headings of the report's download (机构编码, 就诊人次, "
+        "医疗费用总额(元), 统筹支付(元), 个人支付(元)); UTF-8 or GB18030",
+        opt=problems(**PERIOD, idempotent=True, submission_invalid=422, submission_file_invalid=422),
+        operation_class=CsvBodyOperation,
+    )
+    async def upload(
+        self, year: Year, month: Month, request: Request, ctx: AppContext, clerk: Principal
+    ) -> Response[Submission]:
+        lines = reports.parse_upload(await request.body())
+        return await run_idempotent(  # type: ignore[return-value]
+            request,
+            ctx,
+            f"staff:{clerk.staff_id}",
+            lambda _: reports.submit(ctx.clock, clerk, year, month, lines, "upload"),
+            completes_itself=False,
+        )
+
+    @get(
+        "/{year:int}/{month:int}/institutions/{institution_id:int}/submission",
+        operation_id="getFacilitySubmissionComparison",
+        summary="R14: the unit's latest submission against the system's figures, differences line by line "
+        "(officer, or the unit's clerk)",
+        opt=problems(**PERIOD, forbidden=403, submission_not_found=404),
+    )
+    async def comparison(
+        self, year: Year, month: Month, institution_id: PathId, ctx: AppContext, principal: Principal
+    ) -> Response[Submission]:
+        await reports.caller_unit(principal, institution_id)
+        return Response(await reports.comparison(ctx.clock, year, month, institution_id), headers=NO_STORE)
 
     @post(
         "/{year:int}/{month:int}/confirm",

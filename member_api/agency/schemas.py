@@ -192,6 +192,24 @@ class Confirmation(msgspec.Struct, kw_only=True):
     member_fen: int
 
 
+class ChangedSettlement(msgspec.Struct, kw_only=True):
+    settlement_id: int
+    kind: str
+    facility_id: int
+    facility_name: str
+    visit_date: date
+    fund_fen: int
+    reverses: int | None
+
+
+class ConfirmationChange(msgspec.Struct, kw_only=True):
+    """R14 interpretation: the month's figures moved after the unit confirmed them; the movements that moved them."""
+
+    confirmed: Figures
+    now: Figures
+    settlements: list[ChangedSettlement]
+
+
 class FacilityReport(msgspec.Struct, kw_only=True):
     """R14: one unit's settled visits of one month, by tier (facility level) and by station."""
 
@@ -203,6 +221,8 @@ class FacilityReport(msgspec.Struct, kw_only=True):
     by_tier: list[TierLine]
     by_station: list[StationLine]
     confirmation: Confirmation | None
+    changed_since_confirmation: ConfirmationChange | None = None
+    """Set when settlements recorded after the confirmation (late visits, reversals) changed the month."""
 
 
 class ReportStatus(msgspec.Struct, kw_only=True):
@@ -213,6 +233,11 @@ class ReportStatus(msgspec.Struct, kw_only=True):
     confirmed_at: datetime | None
     on_time: bool | None
     overdue: bool
+    changed_since_confirmation: bool = False
+    submitted: bool = False
+    """The unit submitted its own statistics of the month."""
+    submission_matches: bool | None = None
+    """The latest submission agrees with the system's figures line by line; None: nothing submitted."""
 
 
 class ReportStatusList(msgspec.Struct, kw_only=True):
@@ -426,3 +451,57 @@ class QualityAssessmentList(msgspec.Struct, kw_only=True):
     year: int
     settled: bool
     items: list[QualityAssessmentView]
+
+
+# --- R14 facility submissions ---
+
+
+class SubmittedLine(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    facility_code: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    visits: Annotated[int, msgspec.Meta(ge=-1_000_000, le=10_000_000)]
+    bill_total_fen: Annotated[int, msgspec.Meta(ge=-(10**11), le=10**11)]
+    fund_fen: Annotated[int, msgspec.Meta(ge=-(10**11), le=10**11)]
+    member_fen: Annotated[int, msgspec.Meta(ge=-(10**11), le=10**11)]
+
+
+class SubmissionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A unit's own monthly statistics, one line per facility (the unit and its stations)."""
+
+    lines: Annotated[list[SubmittedLine], msgspec.Meta(min_length=1, max_length=500)]
+
+
+class Figures(msgspec.Struct, kw_only=True):
+    visits: int
+    bill_total_fen: int
+    fund_fen: int
+    member_fen: int
+
+
+class FigureDifference(msgspec.Struct, kw_only=True):
+    figure: Literal["visits", "bill_total_fen", "fund_fen", "member_fen"]
+    submitted: int
+    system: int
+    difference: int
+    """submitted - system."""
+
+
+class ComparisonLine(msgspec.Struct, kw_only=True):
+    facility_id: int
+    facility_code: str
+    facility_name: str
+    submitted: Figures | None
+    """None: the unit's submission has no line for this facility."""
+    system: Figures
+    differences: list[FigureDifference]
+
+
+class Submission(msgspec.Struct, kw_only=True):
+    id: int
+    year: int
+    month: int
+    institution: InstitutionRef
+    source: Literal["api", "upload"]
+    submitted_by_name: str
+    submitted_at: datetime
+    matches: bool
+    lines: list[ComparisonLine]

@@ -61,6 +61,9 @@ ALLOWED: dict[str, set[str]] = {
     "/v1/agency/adjustment-fund/{year:int}/ledger.xlsx": AGENCY,
     "/v1/agency/quality/{year:int}": AGENCY,
     "/v1/agency/quality/{year:int}/institutions/{institution_id:int}": AGENCY,
+    "/v1/agency/reports/{year:int}/{month:int}/submissions": {"own_clerk", "other_clerk"},
+    "/v1/agency/reports/{year:int}/{month:int}/submissions.csv": {"own_clerk", "other_clerk"},
+    "/v1/agency/reports/{year:int}/{month:int}/institutions/{institution_id:int}/submission": {"officer", "own_clerk"},
 }
 DENIED = {401, 403, 404}
 
@@ -106,7 +109,7 @@ async def test_every_id_route_admits_only_its_callers(client):
     referral = (
         await client.post(
             "/v1/counter/referrals",
-            headers=own_clerk,
+            headers={**own_clerk, "Idempotency-Key": str(uuid.uuid4())},
             json={
                 "id_number": entry["id_number"],
                 "target_facility_id": await facility_id(client, HOSPITAL),
@@ -132,7 +135,8 @@ async def test_every_id_route_admits_only_its_callers(client):
     grant = await client.post(
         "/v1/me/family/grants", json={"id_number": entry["id_number"], "scopes": ["view"]}, headers=relative
     )
-    assert grant.status_code == 201, grant.text
+    assert grant.status_code == 202, grant.text
+    [asked] = (await client.get("/v1/me/family", headers=owner)).json()["acting_for_me"]  # only the owner sees it
     dispute = await client.post(
         "/v1/me/disputes",
         data={"settlement_id": str(settlement["id"]), "reason": "not_me"},
@@ -154,6 +158,16 @@ async def test_every_id_route_admits_only_its_callers(client):
     # Agency state the id routes read: a drawn review sample and a settled year (the year's books, empty here).
     drawn = await client.post("/v1/agency/samples/2026/10", headers=headers["officer"])
     assert drawn.status_code == 200, drawn.text
+    submitted = await client.post(
+        "/v1/agency/reports/2026/10/submissions",
+        json={
+            "lines": [
+                {"facility_code": "H44020300001", "visits": 0, "bill_total_fen": 0, "fund_fen": 0, "member_fen": 0}
+            ]
+        },
+        headers={**own_clerk, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert submitted.status_code == 201, submitted.text
     await fetch(
         "INSERT INTO capitation_year_end (year, watermark, settled_at, settled_by) VALUES (2026, 0, {}, 'test')",
         client.clock.now(),
@@ -164,13 +178,15 @@ async def test_every_id_route_admits_only_its_callers(client):
         "claim_id": claim["id"],
         "receipt_id": receipt_id,
         "request_id": request_id,
-        "grant_id": grant.json()["id"],
+        "grant_id": asked["id"],
         "dispute_id": dispute.json()["id"],
         "year": 2026,
         "month": 10,
         "institution_id": ids["wj_inst"],
     }
+    line = {"facility_code": "H44020300001", "visits": 0, "bill_total_fen": 0, "fund_fen": 0, "member_fen": 0}
     bodies = {
+        "/v1/agency/reports/{year:int}/{month:int}/submissions": {"json": {"lines": [line]}},
         "/v1/review/change-requests/{request_id:int}/decision": {"json": {"decision": "reject"}},
         "/v1/review/claims/{claim_id:int}/decision": {
             "json": {"items": [{"item_id": claim["items"][0]["id"], "decision": "reject"}]}

@@ -104,6 +104,7 @@ PAGE_SCOPES: tuple[tuple[str, str, str], ...] = (
     ("GET", f"{ROOT}/credential", "credential"),
     ("POST", f"{ROOT}/claims", "claims"),
     ("POST", f"{ROOT}/clinics", "designation"),
+    ("POST", f"{ROOT}/history", "claims"),  # disputes, as the API's /v1/me/disputes
 )
 
 

@@ -8,7 +8,18 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 
-from member_api.web.app import claims, clinics, credential, history, home, login, messages
+from member_api.web.app import (
+    certificate,
+    claims,
+    clinics,
+    credential,
+    disputes,
+    family,
+    history,
+    home,
+    login,
+    messages,
+)
 from member_api.web.app.resident import ROOT, account_principal, bound_resident, household
 from member_api.web.common.pages import register_static
 from member_api.web.common.router import area_router
@@ -27,6 +38,7 @@ def router() -> Router:
         login.logout,
         login.bind_page,
         login.bind,
+        login.new_binding_code,
         home.home,
         home.switch_member,
         home.family,
@@ -43,6 +55,14 @@ def router() -> Router:
         history.history_more,
         history.history_detail,
         history.history_chart,
+        disputes.dispute_form,
+        disputes.file_dispute,
+        family.request_grant,
+        certificate.certificate_page,
+        certificate.certificate_pdf,
+        certificate.verify_page,
+        family.confirm_grant,
+        family.revoke_grant,
         claims.claims,
         claims.new_claim,
         claims.create_claim,
