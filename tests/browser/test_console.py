@@ -59,7 +59,9 @@ async def test_r8_r11_clerk_scans_quotes_settles_prints_and_reverses_with_the_ke
     await page.get_by_test_id("member").wait_for()
     assert (await page.get_by_test_id("member-name").inner_text()).startswith("陈")
     assert "本机构为约定机构" in await page.get_by_test_id("member").inner_text()
-    assert await page.evaluate("document.activeElement.id") == "general_fee"
+    assert await page.evaluate("document.activeElement.id") == "item-search"  # R18: lines first
+    await page.click("details.manual summary")  # the transition's three typed totals (manual entry)
+    await page.focus("#general_fee")
 
     # A bad amount is refused in words, next to its field (never rounded).
     await page.keyboard.type("10.005")

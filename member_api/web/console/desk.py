@@ -107,8 +107,8 @@ async def once(
         return msgspec.json.decode(gate.body, type=result_type)
     try:
         result = await work(gate)
-    except BaseException:
-        await gate.release()
+    except BaseException as exc:
+        await gate.release_after(exc)
         raise
     if not completes_itself:
         await gate.complete(201, msgspec.json.encode(result), ctx.clock.now())
