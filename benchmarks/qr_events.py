@@ -110,10 +110,14 @@ async def run(
         await web_login(http, server, no)
     per = -(-screens // len(clients))
     shown: list[Screen] = []
-    for http in clients.values():
-        for _ in range(min(per, screens - len(shown))):
-            code = (await http.get("/app/credential/code")).json()
-            shown.append(Screen(http, code))
+    gate = asyncio.Semaphore(16)
+
+    async def code_for(http: httpx.AsyncClient) -> Screen:
+        async with gate:
+            return Screen(http, (await http.get("/app/credential/code")).json())
+
+    wanted = [http for http in clients.values() for _ in range(per)][:screens]
+    shown.extend(await asyncio.gather(*(code_for(http) for http in wanted)))
     tasks = [asyncio.create_task(s.run()) for s in shown]
     await asyncio.wait_for(asyncio.gather(*(s.opened.wait() for s in shown)), 300)
     open_rate = await rate(url, window)
