@@ -43,6 +43,10 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     family_max_relatives: int
     dispute_window_days: int
     late_settlement_days: int = 15
+    contribution_opens: str = "09-01"
+    """参保缴费: collection for this year opens on this MM-DD of the previous year (``policy.contribution``)."""
+    contribution_closes: str = "12-31"
+    """参保缴费: and closes on this MM-DD of the previous year."""
     general_fee_codes: tuple[str, ...] = ("001102000050000",)
     """R6/R18: the national service codes of the general diagnosis fee (一般诊疗费): lines with one of them are paid
     under R6, every other compliant line under R7."""

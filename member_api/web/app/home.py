@@ -15,6 +15,7 @@ from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, not_found
 from member_api.facilities import designation
 from member_api.family import service as family_service
+from member_api.members import service as members_service
 from member_api.policy.claim_window import next_claim_window
 from member_api.web.app.resident import ROOT, Resident
 from member_api.web.common.forms import form_of, number, problem, text
@@ -49,6 +50,7 @@ async def home(ctx: AppContext, resident: Resident) -> Any:
         benefits_problem=benefits_problem,
         pair=pair,
         windows=claim_windows(ctx),
+        contribution=await members_service.contribution_status(ctx, resident.member_id),
     )
 
 
