@@ -372,8 +372,14 @@ def cmd_fsi_simulate(args: argparse.Namespace) -> int:
     except simulator.VisitFailed as exc:
         print(f"visit failed at {exc.infno}: {exc.answer.get('err_msg')}", file=sys.stderr)
         return 1
+    except simulator.httpx.HTTPError as exc:
+        print(f"no answer from {args.url}: {type(exc).__name__}", file=sys.stderr)
+        return 1
     if args.json:
-        print(json.dumps([{"infno": i, "answer": a} for i, a in facility.log], ensure_ascii=False, default=str))
+        import msgspec
+
+        encoder = msgspec.json.Encoder(decimal_format="number")  # yuan stay numbers with two decimals
+        print(encoder.encode([{"infno": i, "answer": a} for i, a in facility.log]).decode())
     else:
         for infno, answer in facility.log:
             print(f"{infno} infcode={answer['infcode']} {answer.get('err_msg', '')}")

@@ -96,6 +96,7 @@ class AuthController(Controller):
             wechat_code_invalid=401,
             wechat_not_linked=401,
             otp_invalid=401,
+            wechat_not_configured=404,
             wechat_already_linked=409,
             rate_limited=429,
             wechat_unavailable=503,

@@ -25,6 +25,7 @@ from member_api.core.clock import LOCAL_TZ, FrozenClock
 from member_api.fsi import service as fsi_service
 from member_api.fsi import signing, simulator
 from tests.helpers.ecfake import PAAS_ID, PAAS_TOKEN, FakeDecoder
+from tests.helpers.web import csrf_of
 
 ENCODER = msgspec.json.Encoder(decimal_format="number")
 MEMBER_ID_NUMBER = "440204198504120132"  # demo member SG0000000001, designated at the demo institution
@@ -259,8 +260,28 @@ async def test_r8_national_e_credential_signatures_and_system_credentials(fsi: E
     total = sum((Decimal(d["det_item_fee_sumamt"]) for d in fee_lines(psn_no, mdtrt_id)["feedetail"]), Decimal(0))
     settled = await fsi.call("2207", settle_input(psn_no, mdtrt_id, total, ("01", NATIONAL_CODE)))
     assert settled["setlinfo"]["mdtrt_cert_type"] == "01"
+    await console_scans_both_credentials(fsi)
     await signed_messages(fsi, clock)
     await systems_authenticate_and_operators_sign_in(fsi, clock)
+
+
+async def console_scans_both_credentials(fsi: Envelope) -> None:
+    """The counter console's scan field takes the national e-credential as well as member-api's QR code (R8)."""
+    page = await fsi.client.get("/console/login")
+    clerk = next(s for s in fsi.world["staff"] if s["username"] == "clerk_zj_dh")  # type: ignore[attr-defined]
+    login = {"username": clerk["username"], "password": clerk["password"], "_csrf_token": csrf_of(page.text)}
+    assert (await fsi.client.post("/console/login", data=login, follow_redirects=False)).status_code == 303
+    counter = await fsi.client.get("/console/counter")
+    scanned = await fsi.client.post(
+        "/console/counter/verify", data={"scan": NATIONAL_CODE, "_csrf_token": csrf_of(counter.text)}
+    )
+    assert scanned.status_code == 200 and "本机构为约定机构" in scanned.text
+    fsi.decoder.down = True  # type: ignore[attr-defined]
+    down = await fsi.client.post(
+        "/console/counter/verify", data={"scan": NATIONAL_CODE, "_csrf_token": csrf_of(counter.text)}
+    )
+    fsi.decoder.down = False  # type: ignore[attr-defined]
+    assert down.status_code == 503 and "解码服务暂不可用" in down.text
 
 
 async def signed_messages(fsi: Envelope, clock: FrozenClock) -> None:

@@ -18,6 +18,7 @@ from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import ApiError, FieldError, not_found
 from member_api.core.principal import Principal
+from member_api.credential import service as credential_service
 from member_api.facilities import designation
 from member_api.facilities import search as facility_search
 from member_api.facilities.schemas import CurrentDesignation
@@ -45,6 +46,17 @@ def identity_of(scan: str) -> dict[str, str | None]:
     if value.count(".") == 2 and len(value) > 40:
         return {"credential": value, "id_number": None}
     return {"credential": None, "id_number": value.replace(" ", "").upper() or None}
+
+
+async def scan_identity(ctx: AppContext, clerk: Principal, scan: str) -> dict[str, str | None]:
+    """R8: member-api's QR code, a typed ID number, or the national e-credential (resolved to the ID number it names
+    by the national decoding service; the steps after verify carry that ID number like a typed one)."""
+    if identity_of(scan)["credential"]:
+        return identity_of(scan)
+    credential, id_number = await credential_service.resolve_scan(
+        ctx, scan, clerk.facility_id, f"staff:{clerk.staff_id}"
+    )
+    return {"credential": credential, "id_number": id_number}
 
 
 def _identity_from(form: FormMultiDict) -> dict[str, str | None]:
@@ -106,8 +118,8 @@ async def verify(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princi
         return await _counter(
             request, ctx, clerk, 422, problem={"code": "scan_empty", "message_zh": "请扫码或输入身份证号"}
         )
-    identity = identity_of(scan)
     try:
+        identity = await scan_identity(ctx, clerk, scan)
         member = await settlement_service.verify(ctx, clerk, VerifyRequest(**identity))
     except ApiError as err:
         return await _counter(request, ctx, clerk, err.status, problem=labels.words(err))
