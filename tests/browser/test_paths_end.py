@@ -124,6 +124,9 @@ async def test_r2_no_phone_on_file_resident_is_bound_at_the_counter_by_code(app,
     await desk.wait_for_url("**/console/counter/bind")
     assert "已为 周**" in await desk.locator(".notice-ok").inner_text()
     await look(desk, "03-console-bound")
+    await desk.set_viewport_size({"width": 1024, "height": 768})  # the console's menu stays on one line (item 7)
+    assert await desk.locator(".topbar-inner").evaluate("e => e.getBoundingClientRect().height") < 60
+    await look(desk, "03b-console-1024")
 
     await app.goto("/app/")
     assert "周**" in await app.get_by_test_id("member-card").inner_text()
