@@ -47,6 +47,7 @@ def handlers() -> list[object]:
         frontdesk.change_file,
         frontdesk.my_report,
         frontdesk.confirm_report,
+        frontdesk.submit_report,
         review.claims,
         review.claim_detail,
         review.take_claim,
@@ -76,6 +77,13 @@ def handlers() -> list[object]:
         agency.assessment_xlsx,
         agency.signal_list,
         agency.review_signal,
+        agency.fund_page,
+        agency.allocate,
+        agency.fund_csv,
+        agency.fund_xlsx,
+        agency.quality_page,
+        agency.enter_quality,
+        agency.report_detail,
     ]
     return found
 
