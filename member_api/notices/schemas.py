@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
+
+from member_api.core.types import MAX_ID
 
 
 class NoticeView(msgspec.Struct, kw_only=True):
@@ -29,7 +32,8 @@ class NoticePage(msgspec.Struct, kw_only=True):
 
 
 class MarkRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    up_to_id: int = msgspec.field(default=0)
+    up_to_id: Annotated[int, msgspec.Meta(ge=0, le=MAX_ID)] = 0
+    """Mark notices up to this id read; 0 (the default): all of them."""
 
 
 class MarkedRead(msgspec.Struct, kw_only=True):

@@ -14,6 +14,7 @@ from typing import Any
 from member_api.core import labels
 from member_api.core.context import AppContext
 from member_api.core.push import OutgoingNotice, PushRetry, PushSender, PushSkipped
+from member_api.core.types import MAX_ID
 from member_api.db import write_transaction
 from member_api.family import queries as family_queries
 from member_api.notices import queries
@@ -176,7 +177,7 @@ async def page(recipient: int, before_id: int | None, limit: int) -> NoticePage:
 
 
 async def mark_read(recipient: int, up_to_id: int, now: datetime) -> tuple[int, int]:
-    marked = await queries.mark_read(recipient, up_to_id or 2**62, now)
+    marked = await queries.mark_read(recipient, up_to_id or MAX_ID, now)  # the id column is a serial (int4)
     return marked, await queries.unread(recipient)
 
 
