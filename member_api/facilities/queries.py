@@ -103,9 +103,3 @@ async def carry_over_pair(year: int, institution_id: int, station_id: int | None
         *args,
     )
     return len(rows)
-
-
-async def facility_code(facility_id: int) -> str:
-    """The facility's national code (``fixmedins_code``: the ``orgId`` of national e-credential look-ups)."""
-    row = await fetch_one("SELECT code FROM facility WHERE id = {}", facility_id)
-    return str(row["code"]) if row else ""

@@ -54,6 +54,7 @@ TABLES_IN_DELETE_ORDER = (
     "audit_event",
     "idempotency_record",
     "receipt",
+    "claim_line",
     "claim_item",
     "claim",
     "referral",

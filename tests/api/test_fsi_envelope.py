@@ -40,6 +40,7 @@ class Envelope:
         self.facility = simulator.Facility(
             url="", credential=credential, code=code, now=lambda: clock.now().astimezone(LOCAL_TZ)
         )
+        self.facility._seq = itertools.count(1)  # the clock is frozen: msgids differ by their sequence alone
 
     async def raw(self, body: bytes, credential: str | None = None, path: str = simulator.PATH) -> dict[str, Any]:
         answer = await self.client.post(
@@ -74,6 +75,7 @@ async def fsi(database: dict[str, Any], world: dict[str, Any], clock: FrozenCloc
             national_ec_paas_id=PAAS_ID,
             national_ec_paas_token=PAAS_TOKEN,
             national_ec_timeout_s=2.0,
+            push_interval_s=0,  # no background notice delivery: nothing but the test writes to the database
         )
         app = create_app(settings, clock=clock, engine=database["engine"])
         code = world["facilities"]["designated_institution"]
@@ -144,7 +146,7 @@ async def clerk_token(client: AsyncTestClient, world: dict[str, Any]) -> dict[st
     return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
-async def test_r8_whole_visit_figures_equal_the_rest_api(fsi: Envelope) -> None:
+async def test_r8_r11_whole_visit_figures_equal_the_rest_api(fsi: Envelope) -> None:
     """R4/R6/R7 figures of 2206/2207 are the counter's; the settlement is the REST API's movement (R11 reversal)."""
     person = await fsi.call("1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": MEMBER_ID_NUMBER}})
     assert person["baseinfo"]["psn_no"] == "SG0000000001"
@@ -203,11 +205,11 @@ async def test_r8_whole_visit_figures_equal_the_rest_api(fsi: Envelope) -> None:
     csv = await fsi.client.get(f"/v1/counter/reconciliation/csv?date={day}", headers=clerk)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert info["setl_id"] in csv.text and "total" in csv.text
+    await rest_settlement_is_seen_by_5203_and_3201(fsi, clerk, day)
 
 
-async def test_r11_rest_settlement_is_seen_by_5203_and_3201(fsi: Envelope) -> None:
-    clerk = await clerk_token(fsi.client, fsi.world)  # type: ignore[attr-defined]
-    day = fsi.facility.now().date().isoformat()
+async def rest_settlement_is_seen_by_5203_and_3201(fsi: Envelope, clerk: dict[str, str], day: str) -> None:
+    """R11: a settlement made at a REST counter is queried, reconciled and reversed through the envelope."""
     made = await fsi.client.post(
         "/v1/counter/settlements",
         json={"visit_date": day, "id_number": MEMBER_ID_NUMBER, "general_fee_fen": 1000, "compliant_fen": 4000},
@@ -223,7 +225,7 @@ async def test_r11_rest_settlement_is_seen_by_5203_and_3201(fsi: Envelope) -> No
         "stmt_enddate": day,
         "medfee_sumamt": Decimal("50.00"),
         "fund_pay_sumamt": Decimal(row["fund_fen"]) / 100,
-        "fixmedins_setl_cnt": 1,
+        "fixmedins_setl_cnt": 3,  # the envelope's settlement and its reversal (net 0.00) earlier that day, and this
     }
     assert (await fsi.call("3201", {"data": stmt}))["stmtinfo"]["stmt_rslt"] == "0"
     undone = await fsi.call("2208", {"data": {"psn_no": "SG0000000001", "setl_id": str(row["id"])}})
@@ -242,7 +244,9 @@ async def test_r11_rest_settlement_is_seen_by_5203_and_3201(fsi: Envelope) -> No
     assert reused["infcode"] == -1 and reused["err_code"] == "idempotency_key_reused"
 
 
-async def test_r8_national_e_credential_signatures_and_system_credentials(fsi: Envelope, clock: FrozenClock) -> None:
+async def test_r8_national_e_credential_console_bad_input_signatures_credentials(
+    fsi: Envelope, clock: FrozenClock
+) -> None:
     """mdtrt_cert_type 01: member-api's QR token, or a national code resolved by the decoding service (R8)."""
     national = await fsi.call("1101", {"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": NATIONAL_CODE}})
     assert national["baseinfo"]["psn_no"] == "SG0000000001"
@@ -261,6 +265,7 @@ async def test_r8_national_e_credential_signatures_and_system_credentials(fsi: E
     settled = await fsi.call("2207", settle_input(psn_no, mdtrt_id, total, ("01", NATIONAL_CODE)))
     assert settled["setlinfo"]["mdtrt_cert_type"] == "01"
     await console_scans_both_credentials(fsi)
+    await bad_input_is_answered_in_the_envelope(fsi)
     await signed_messages(fsi, clock)
     await systems_authenticate_and_operators_sign_in(fsi, clock)
 
@@ -347,7 +352,7 @@ BAD_INPUT = [
 ]
 
 
-async def test_bad_input_is_answered_in_the_envelope(fsi: Envelope) -> None:
+async def bad_input_is_answered_in_the_envelope(fsi: Envelope) -> None:
     """The bad-input catalogue: every case is an envelope with infcode -1 and its stable code, never a 5xx."""
     for case, change, code in BAD_INPUT:
         answer = await fsi.raw(_mutated(fsi, change))
