@@ -292,6 +292,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_access=False,
         websockets=False,
+        # Each open e-credential screen holds a request (its event stream): a worker takes this many at once.
+        backlog=2048,
+        backpressure=Settings.from_env().max_requests_per_worker,
         # Supervision: a worker that dies (a crash, the OOM killer, SIGKILL) is replaced and the others keep
         # serving; SIGTERM stops accepting, lets in-flight requests finish for up to --graceful-timeout seconds.
         respawn_failed_workers=True,

@@ -24,6 +24,9 @@ class Settings(msgspec.Struct, kw_only=True):
     db_statement_cache_size: int = -1
     """asyncpg's prepared-statement cache per connection; -1 keeps asyncpg's default (100). Behind PgBouncer in
     transaction mode set 0 (Debian 12's PgBouncer 1.18 has no ``max_prepared_statements``)."""
+    max_requests_per_worker: int = 4096
+    """Requests one server worker holds at once (granian's backpressure); every open e-credential screen holds one,
+    its event stream, so this bounds the screens a worker serves (the database does not: they cost it nothing)."""
     otel_endpoint: str = ""
     """OTLP/HTTP traces endpoint (e.g. ``http://collector:4318/v1/traces``); empty: no tracing, at no cost."""
     otel_service_name: str = "member-api"

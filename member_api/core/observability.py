@@ -206,7 +206,6 @@ class ObservabilityMiddleware:
                 )
             request_id_var.reset(token)
 
-
     @staticmethod
     def _start(method: str, route: str) -> Any:
         running = _in_progress(method, route)

@@ -217,3 +217,27 @@ async def bound_resident(request: Request[Any, Any, Any], ctx: AppContext) -> Re
         flash(request, exc.message_zh, "error")
         raise RedirectTo(f"{ROOT}/family", exc.code, exc.message_zh) from exc
     return resident
+
+
+async def screen_member(request: Request[Any, Any, Any], ctx: AppContext) -> int:
+    """The member whose e-credential screen a background stream serves: what ``bound_resident`` decides, without
+    the household and the unread badge a page shows (a QR screen reopens its stream every half minute, so this
+    reads only the per-worker caches unless a relative acts for the member, which is checked as on any page)."""
+    principal = await account_principal(request, ctx)
+    try:
+        caller = await provide_member_caller(principal, ctx)
+    except ApiError as exc:
+        if exc.code == "binding_required":
+            raise RedirectTo(f"{ROOT}/bind", "binding_required", exc.message_zh) from exc
+        raise
+    wanted = session_of(request).get("m")
+    if wanted is None or wanted == caller.member_id:
+        return caller.member_id
+    method, path = request.method, request.url.path
+    try:
+        await subject_member(ctx, caller, wanted, page_scope(method, path), method=method, path=path)
+    except ApiError as exc:
+        if exc.code != "family_scope_missing":
+            raise
+        raise RedirectTo(f"{ROOT}/family", exc.code, exc.message_zh) from exc
+    return int(wanted)
