@@ -44,7 +44,7 @@ from member_api.core.storage import BlobStore
 from member_api.core.wechat import WechatClient
 from member_api.family.callers import provide_subject_member
 from member_api.members.callers import provide_member_caller
-from member_api.members.routes import CounterBindingsController, MeController
+from member_api.members.routes import CounterBindingsController, MeController, PaymentEventsController
 from member_api.ops.routes import OpsController
 from member_api.settings import Settings
 
@@ -80,6 +80,11 @@ TAGS = [
         name="auth",
         description="Residents log in with an SMS code; staff with a password. Access tokens last "
         "15 minutes; the refresh token rotates on every use and its reuse revokes the whole login.",
+    ),
+    Tag(
+        name="payments",
+        description="参保缴费: the agency's payment system reports contributions as they are paid (a system "
+        "credential), so a resident who has just paid is covered without waiting for the next registry import.",
     ),
     Tag(
         name="me",
@@ -213,6 +218,7 @@ def route_handlers() -> list[object]:
         AgencyFundController,
         AgencyQualityController,
         CounterBindingsController,
+        PaymentEventsController,
         CatalogueController,
     ]
     declare_problem_responses(each_handler(controllers), problem_responses)

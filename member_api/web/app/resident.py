@@ -54,15 +54,18 @@ def sign_in(ctx: AppContext, session: WebSession, pair: TokenPair) -> None:
     session.update(a=pair.access_token, r=pair.refresh_token, x=now + pair.expires_in)
 
 
-def login_location(request: Request[Any, Any, Any]) -> str:
+def login_location(request: Request[Any, Any, Any], reason: str = "") -> str:
+    """The login page, told why (``reason=expired``: it says so) and where to return."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if request.method != "GET" or wants_json(request) or target.rstrip("/") == ROOT:
-        return f"{ROOT}/login"
-    return f"{ROOT}/login?next={quote(target)}"
+    query = [f"reason={reason}"] if reason else []
+    if not (request.method != "GET" or wants_json(request) or target.rstrip("/") == ROOT):
+        query.append(f"next={quote(target)}")
+    return f"{ROOT}/login" + (f"?{'&'.join(query)}" if query else "")
 
 
 def _login_required(request: Request[Any, Any, Any], message: str = "请先登录") -> RedirectTo:
-    return RedirectTo(login_location(request), "login_required", message)
+    reason = "expired" if message != "请先登录" else ""
+    return RedirectTo(login_location(request, reason), "login_required", message)
 
 
 async def _rotate(ctx: AppContext, session: WebSession) -> bool:
