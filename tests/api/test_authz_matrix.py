@@ -34,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "/v1/me/family/grants/{grant_id:int}/confirm": {"owner"},
     "/v1/me/family/grants/{grant_id:int}/revoke": {"owner"},
     "/v1/me/disputes/{dispute_id:int}": {"owner"},
+    "/v1/me/notices/{notice_id:int}": {"owner"},
     "/v1/review/disputes/{dispute_id:int}": {"reviewer"},
     "/v1/review/disputes/{dispute_id:int}/photo": {"reviewer"},
     "/v1/review/disputes/{dispute_id:int}/take": {"reviewer"},
@@ -172,7 +173,10 @@ async def test_every_id_route_admits_only_its_callers(client):
         "INSERT INTO capitation_year_end (year, watermark, settled_at, settled_by) VALUES (2026, 0, {}, 'test')",
         client.clock.now(),
     )
+    notices = (await client.get("/v1/me/notices", headers=owner)).json()["items"]
+    assert notices, "the settlement wrote the owner a notice"
     values = {
+        "notice_id": notices[0]["id"],
         "facility_id": ids["inst"],
         "settlement_id": settlement["id"],
         "claim_id": claim["id"],
