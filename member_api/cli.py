@@ -115,14 +115,14 @@ def _read_password() -> str | None:
 
 def cmd_set_staff_password(args: argparse.Namespace) -> int:
     from member_api.auth.staff import set_staff_password
-    from member_api.core.errors import ApiError
+    from member_api.core.errors import DomainError
 
     password = _read_password()
     if password is None:
         return 2
     try:
         ended = _with_db(lambda s: set_staff_password(args.username, password))
-    except ApiError as exc:
+    except DomainError as exc:
         print(exc.message_en, file=sys.stderr)
         return 1
     print(f"password of {args.username} changed; {ended} open sessions ended")
@@ -181,7 +181,7 @@ def cmd_capitation(args: argparse.Namespace) -> int:
 
     from member_api.agency import service
     from member_api.core.clock import SystemClock
-    from member_api.core.errors import ApiError
+    from member_api.core.errors import DomainError
 
     clock, actor = SystemClock(), f"cli:{getpass.getuser()}"[:48]
     try:
@@ -190,7 +190,7 @@ def cmd_capitation(args: argparse.Namespace) -> int:
             result: Any = _with_db(lambda _s: service.close_month(clock, actor, year, month))
         else:
             result = _with_db(lambda _s: service.close_year(clock, actor, int(args.period)))
-    except ApiError as exc:
+    except DomainError as exc:
         print(f"{exc.code}: {exc.message_en}", file=sys.stderr)
         return 1
     except ValueError:

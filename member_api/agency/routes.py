@@ -37,8 +37,8 @@ Year = Annotated[int, Parameter(ge=2000, le=2100, description="policy year")]
 Month = Annotated[int, Parameter(ge=1, le=12, description="calendar month")]
 NO_STORE = {"Cache-Control": "private, no-store"}
 PRIVATE = CacheControlHeader(private=True, no_store=True)
-# What a period can answer: a year without policy parameters (404), a month that has not ended or begun (409).
-PERIOD = {"no_policy_year": 404, "month_not_ended": 409}
+# What a period can answer: a year without policy parameters, a month that has not ended or begun.
+PERIOD = ("no_policy_year", "month_not_ended")
 
 
 def _csv(sheet: Sheet, filename: str) -> Response[bytes]:
@@ -71,7 +71,7 @@ class AgencyCapitationController(Controller):
         status_code=HTTP_200_OK,
         operation_id="closeCapitationMonth",
         summary="Close a month's capitation books (R13.2-3) once; a replay returns the same statements",
-        opt=problems(**PERIOD, month_out_of_order=409),
+        opt=problems(*PERIOD, "month_out_of_order"),
     )
     async def close(self, year: Year, month: Month, ctx: AppContext, officer: Principal) -> MonthStatements:
         return await service.close_month(ctx.clock, officer.actor, year, month)
@@ -80,7 +80,7 @@ class AgencyCapitationController(Controller):
         "/{year:int}/{month:int}/statements",
         operation_id="getCapitationMonthStatements",
         summary="A closed month's statement per institution (fen); one institution's with its adjustment movements",
-        opt=problems(month_not_closed=404),
+        opt=problems("month_not_closed"),
     )
     async def month(
         self, year: Year, month: Month, officer: Principal, institution_id: QueryId = None
@@ -92,7 +92,7 @@ class AgencyCapitationController(Controller):
         operation_id="downloadCapitationMonthStatementsCsv",
         summary="A closed month's statements as CSV (UTF-8 with BOM, yuan)",
         media_type=CSV_TYPE,
-        opt=problems(month_not_closed=404),
+        opt=problems("month_not_closed"),
     )
     async def month_csv(
         self, year: Year, month: Month, officer: Principal, institution_id: QueryId = None
@@ -105,7 +105,7 @@ class AgencyCapitationController(Controller):
         operation_id="downloadCapitationMonthStatementsXlsx",
         summary="A closed month's statements and adjustment lines as XLSX (yuan)",
         media_type=XLSX_TYPE,
-        opt=problems(month_not_closed=404),
+        opt=problems("month_not_closed"),
     )
     async def month_xlsx(
         self, year: Year, month: Month, officer: Principal, institution_id: QueryId = None
@@ -118,7 +118,7 @@ class AgencyCapitationController(Controller):
         status_code=HTTP_200_OK,
         operation_id="settleCapitationYear",
         summary="Year-end settlement (R13.4-5) once, after January of the next year is closed",
-        opt=problems(no_policy_year=404, december_not_cleared=409),
+        opt=problems("no_policy_year", "december_not_cleared"),
     )
     async def settle(self, year: Year, ctx: AppContext, officer: Principal) -> YearStatements:
         return await service.close_year(ctx.clock, officer.actor, year)
@@ -127,7 +127,7 @@ class AgencyCapitationController(Controller):
         "/{year:int}/statements",
         operation_id="getCapitationYearStatements",
         summary="A settled year per institution",
-        opt=problems(year_not_settled=404),
+        opt=problems("year_not_settled"),
     )
     async def year(self, year: Year, officer: Principal, institution_id: QueryId = None) -> YearStatements:
         return await service.year_statements(year, institution_id)
@@ -137,7 +137,7 @@ class AgencyCapitationController(Controller):
         operation_id="downloadCapitationYearStatementsCsv",
         summary="A settled year as CSV (UTF-8 with BOM, yuan)",
         media_type=CSV_TYPE,
-        opt=problems(year_not_settled=404),
+        opt=problems("year_not_settled"),
     )
     async def year_csv(self, year: Year, officer: Principal, institution_id: QueryId = None) -> Response[bytes]:
         books = await service.year_statements(year, institution_id)
@@ -148,7 +148,7 @@ class AgencyCapitationController(Controller):
         operation_id="downloadCapitationYearStatementsXlsx",
         summary="A settled year as XLSX (yuan)",
         media_type=XLSX_TYPE,
-        opt=problems(year_not_settled=404),
+        opt=problems("year_not_settled"),
     )
     async def year_xlsx(self, year: Year, officer: Principal, institution_id: QueryId = None) -> Response[bytes]:
         books = await service.year_statements(year, institution_id)
@@ -180,7 +180,7 @@ class AgencyReportsController(Controller):
         operation_id="listFacilityReports",
         cache_control=PRIVATE,
         summary="R14: every unit's report of the month, confirmed or not (confirmed=false: who has not)",
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def status(
         self, year: Year, month: Month, ctx: AppContext, officer: Principal, confirmed: bool | None = None
@@ -191,7 +191,7 @@ class AgencyReportsController(Controller):
         "/{year:int}/{month:int}/institutions/{institution_id:int}",
         operation_id="getFacilityReport",
         summary="R14: a unit's settled visits of the month by tier and by station (officer, or the unit's clerk)",
-        opt=problems(**PERIOD, forbidden=403),
+        opt=problems(*PERIOD, "forbidden"),
     )
     async def one(
         self, year: Year, month: Month, institution_id: PathId, ctx: AppContext, principal: Principal
@@ -204,7 +204,7 @@ class AgencyReportsController(Controller):
         operation_id="downloadFacilityReportCsv",
         summary="R14 report as CSV (UTF-8 with BOM, yuan), by station with a total line",
         media_type=CSV_TYPE,
-        opt=problems(**PERIOD, forbidden=403),
+        opt=problems(*PERIOD, "forbidden"),
     )
     async def one_csv(
         self, year: Year, month: Month, institution_id: PathId, ctx: AppContext, principal: Principal
@@ -218,7 +218,7 @@ class AgencyReportsController(Controller):
         operation_id="downloadFacilityReportXlsx",
         summary="R14 report as XLSX (yuan): by station, by tier",
         media_type=XLSX_TYPE,
-        opt=problems(**PERIOD, forbidden=403),
+        opt=problems(*PERIOD, "forbidden"),
     )
     async def one_xlsx(
         self, year: Year, month: Month, institution_id: PathId, ctx: AppContext, principal: Principal
@@ -232,7 +232,7 @@ class AgencyReportsController(Controller):
         status_code=HTTP_200_OK,
         operation_id="confirmFacilityReport",
         summary="R14: the clerk confirms their unit's report of the month (by the 5th; later is recorded as late)",
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def confirm(self, year: Year, month: Month, ctx: AppContext, clerk: Principal) -> FacilityReport:
         return await reports.confirm(ctx.clock, clerk, year, month)
@@ -247,7 +247,7 @@ class AgencyAssessmentController(Controller):
         "/{year:int}",
         operation_id="getAssessment",
         summary="R15 indicators per primary institution",
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def one(self, year: Year, ctx: AppContext, officer: Principal, institution_id: QueryId = None) -> Assessment:
         return await reports.assessment(ctx.clock, year, institution_id)
@@ -257,7 +257,7 @@ class AgencyAssessmentController(Controller):
         operation_id="downloadAssessmentCsv",
         summary="R15 indicators as CSV (UTF-8 with BOM; yuan, percent)",
         media_type=CSV_TYPE,
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def one_csv(
         self, year: Year, ctx: AppContext, officer: Principal, institution_id: QueryId = None
@@ -270,7 +270,7 @@ class AgencyAssessmentController(Controller):
         operation_id="downloadAssessmentXlsx",
         summary="R15 indicators as XLSX (yuan, percent)",
         media_type=XLSX_TYPE,
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def one_xlsx(
         self, year: Year, ctx: AppContext, officer: Principal, institution_id: QueryId = None
@@ -289,7 +289,7 @@ class AgencySignalsController(Controller):
         operation_id="listAbuseSignals",
         summary="R16 signals of a month with counts per kind",
         cache_control=PRIVATE,
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def list_signals(
         self,
@@ -309,7 +309,7 @@ class AgencySignalsController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="reviewAbuseSignal",
         summary="Mark a signal reviewed with a note (once; audited)",
-        opt=problems(no_policy_year=404, signal_not_found=404, signal_already_reviewed=409),
+        opt=problems("no_policy_year", "signal_not_found", "signal_already_reviewed"),
     )
     async def review(self, data: SignalReviewRequest, ctx: AppContext, officer: Principal) -> Signal:
         return await signals.mark_reviewed(ctx.clock, officer, data.signal_key, data.note)  # type: ignore[no-any-return]
@@ -319,7 +319,7 @@ class AgencySignalsController(Controller):
         status_code=HTTP_200_OK,
         operation_id="drawReviewSample",
         summary="Draw the month's seeded review sample of settlements and claims (once; a replay returns it)",
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def draw(
         self, year: Year, month: Month, ctx: AppContext, officer: Principal, data: SampleRequest | None = None
@@ -331,7 +331,7 @@ class AgencySignalsController(Controller):
         operation_id="getReviewSample",
         summary="The month's review sample",
         cache_control=PRIVATE,
-        opt=problems(sample_not_drawn=404),
+        opt=problems("sample_not_drawn"),
     )
     async def get_sample(self, year: Year, month: Month, officer: Principal) -> ReviewSampleView:
         return await signals.sample(year, month)
@@ -340,7 +340,7 @@ class AgencySignalsController(Controller):
         "/samples/{year:int}/{month:int}/check",
         operation_id="checkReviewSample",
         summary="Draw again with the stored seed and watermarks: is the stored sample reproduced?",
-        opt=problems(sample_not_drawn=404),
+        opt=problems("sample_not_drawn"),
     )
     async def check(self, year: Year, month: Month, officer: Principal) -> SampleCheck:
         return await signals.check_sample(year, month)

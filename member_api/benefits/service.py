@@ -8,7 +8,7 @@ from typing import Any
 from member_api.benefits.schemas import Benefits, FacilityTotal, MonthTotal, SettlementPage, Summary
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, not_found
+from member_api.core.errors import DomainError, not_found
 from member_api.core.types import decode_cursor, encode_cursor
 from member_api.facilities import designation as designation_service
 from member_api.facilities.tables import Facility
@@ -24,8 +24,8 @@ def _year_params(year: int) -> parameters.PolicyYear:
     try:
         return parameters.for_year(year)
     except parameters.NoPolicyYear:
-        raise ApiError(
-            "no_policy_year", 404, f"{year} 年度没有普通门诊统筹政策参数", f"No policy parameters for {year}."
+        raise DomainError(
+            "no_policy_year", f"{year} 年度没有普通门诊统筹政策参数", f"No policy parameters for {year}."
         ) from None
 
 
@@ -35,8 +35,8 @@ async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefit
     params = _year_params(year)
     enrolled = await enrollment(member_id, year)
     if enrolled is None:
-        raise ApiError(
-            "not_enrolled", 404, f"{year} 年度未参加居民医保", f"Not enrolled for {year}.", extra={"year": year}
+        raise DomainError(
+            "not_enrolled", f"{year} 年度未参加居民医保", f"Not enrolled for {year}.", extra={"year": year}
         )
     state = await ledger.state(member_id, year)
     annual, ooc = remaining_caps(params, state)

@@ -16,7 +16,7 @@ from member_api.claims.schemas import (
 from member_api.claims.tables import Claim, ClaimItem, Receipt
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError, invalid_field, not_found
+from member_api.core.errors import DomainError, FieldError, invalid_field, not_found
 from member_api.core.principal import Principal
 from member_api.core.uploads import CheckedFile
 from member_api.db import retry_transient, write_transaction
@@ -143,14 +143,14 @@ async def create(
         except parameters.NoPolicyYear:
             errors.append(FieldError(field=f"items[{n}].care_date", message="no policy year covers this date"))
     if errors:
-        raise ApiError(
-            "validation_error", 422, "报销明细有误，请检查标出的项目", "Some items are invalid.", errors=errors
+        raise DomainError(
+            "validation_error", "报销明细有误，请检查标出的项目", "Some items are invalid.", errors=errors
         )
     lodged = req.lodged_with_id
     if lodged is None:
         designation = await designation_on(member_id, today) or await designation_on(caller_member_id, today)
         if designation is None:
-            raise ApiError("no_designation", 409, "请先选定约定医疗机构", "Choose a designated facility first.")
+            raise DomainError("no_designation", "请先选定约定医疗机构", "Choose a designated facility first.")
         lodged = designation["institution"]
     elif not await Facility.exists().where((Facility.id == lodged) & (Facility.in_city == True)):  # noqa: E712
         raise invalid_field("lodged_with_id", "受理机构不存在", "No such facility.")
@@ -191,7 +191,7 @@ async def add_receipts(
     """Files are made durable (temp, fsync, rename) before the rows that name them commit."""
     claim = await _one(claim_id, member_id)
     if claim["status"] != DRAFT:
-        raise ApiError("claim_not_draft", 409, "申请已提交，不能再修改", "The claim was submitted and cannot change.")
+        raise DomainError("claim_not_draft", "申请已提交，不能再修改", "The claim was submitted and cannot change.")
     if not await ClaimItem.exists().where((ClaimItem.id == item_id) & (ClaimItem.claim == claim_id)):
         raise invalid_field("item_id", "报销明细不存在", "No such item on this claim.")
     digests = [ctx.blobs.put(f.data) for f in files]
@@ -237,12 +237,11 @@ async def receipt_file(claim_id: int, receipt_id: int, member_id: int | None) ->
     return row["sha256"], row["content_type"], row["filename"]
 
 
-def _outside_window(today: date) -> ApiError:
+def _outside_window(today: date) -> DomainError:
     """R9: the next window, and which holiday calendar its end was computed with (``calendar_source``)."""
     window = next_claim_window(today)
-    return ApiError(
+    return DomainError(
         "outside_claim_window",
-        422,
         f"新生儿报销请于每月最后 5 天办理（逢节假日顺延），下一次办理时间：{window.start} 至 {window.end}",
         f"Newborn claims are accepted in the last days of each month; next window {window.start} to {window.end}.",
         extra={
@@ -268,9 +267,8 @@ async def _newborn_paid_up(member_id: int, items: list[dict[str, Any]]) -> None:
         return
     years = sorted({day.year for _, day in unpaid})
     listed = "、".join(str(y) for y in years)
-    raise ApiError(
+    raise DomainError(
         "newborn_not_paid_up",
-        422,
         f"新生儿 {listed} 年度未参保缴费，该年度的门诊费用不能报销，请先办理参保缴费",
         f"The newborn is not enrolled and paid up for {', '.join(map(str, years))}; "
         "expenses of that year cannot be claimed (R1).",
@@ -286,7 +284,7 @@ async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: in
     today, now = local_today(ctx.clock), ctx.clock.now()
     claim = await _one(claim_id, member_id)
     if claim["status"] != DRAFT:
-        raise ApiError("claim_not_draft", 409, "申请已提交", "The claim was already submitted.")
+        raise DomainError("claim_not_draft", "申请已提交", "The claim was already submitted.")
     items = await ClaimItem.select().where(ClaimItem.claim == claim_id)
     receipts = {r["item"] for r in await Receipt.select(Receipt.item).where(Receipt.claim == claim_id)}
     errors = [
@@ -304,9 +302,8 @@ async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: in
         if enrollment is None or not enrolled_in_newborn_window(
             params, member["birth_date"], enrollment["enrolled_on"]
         ):
-            raise ApiError(
+            raise DomainError(
                 "newborn_not_eligible",
-                422,
                 "新生儿须在出生后 6 个月内参保方可报销",
                 "The newborn was not enrolled within 6 months of birth (R5).",
             )
@@ -323,9 +320,8 @@ async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: in
             ):
                 errors.append(FieldError(field=f"items[{n}]", message="not covered by the approved referral (R10)"))
     if errors:
-        raise ApiError(
+        raise DomainError(
             "claim_incomplete",
-            422,
             "申请不符合报销条件，请检查标出的项目",
             "The claim cannot be submitted.",
             errors=errors,
@@ -337,7 +333,7 @@ async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: in
             .returning(Claim.id)
         )
         if not updated:
-            raise ApiError("claim_not_draft", 409, "申请已提交", "The claim was already submitted.")
+            raise DomainError("claim_not_draft", "申请已提交", "The claim was already submitted.")
         await record(now, actor.actor, "claim_submitted", "claim", claim_id)
     return await view(claim_id)
 
@@ -364,8 +360,8 @@ async def review_list(
     return await _views(await Claim.select().where(where).order_by(Claim.id, ascending=False).limit(limit))
 
 
-def _not_reviewable() -> ApiError:
-    return ApiError("claim_not_reviewable", 409, "该申请不在待审核状态", "The claim is not awaiting review.")
+def _not_reviewable() -> DomainError:
+    return DomainError("claim_not_reviewable", "该申请不在待审核状态", "The claim is not awaiting review.")
 
 
 async def start_review(ctx: AppContext, reviewer: Principal, claim_id: int) -> ClaimView:
@@ -389,9 +385,8 @@ async def start_review(ctx: AppContext, reviewer: Principal, claim_id: int) -> C
 
 def _check_reviewer(claim: dict[str, Any], reviewer: Principal) -> None:
     if claim["status"] == IN_REVIEW and claim["review_started_by"] != reviewer.staff_id:
-        raise ApiError(
+        raise DomainError(
             "claim_taken_by_another_reviewer",
-            409,
             "该申请正由其他审核人员审核",
             "Another reviewer has taken this claim.",
         )

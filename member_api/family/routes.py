@@ -28,11 +28,7 @@ class MeFamilyController(Controller):
         status_code=HTTP_201_CREATED,
         summary="Ask an adult member (by ID number) to let me act for them in these scopes",
         opt=problems(
-            invalid_id_number=422,
-            member_not_found=404,
-            family_self=422,
-            family_member_is_minor=422,
-            family_grant_exists=409,
+            "invalid_id_number", "member_not_found", "family_self", "family_member_is_minor", "family_grant_exists"
         ),
     )
     async def request_grant(self, data: GrantRequest, ctx: AppContext, caller: MemberCaller) -> GrantView:
@@ -43,7 +39,7 @@ class MeFamilyController(Controller):
         operation_id="confirmFamilyGrant",
         status_code=HTTP_200_OK,
         summary="As the member acted for, confirm a relative's request",
-        opt=problems(family_grant_not_pending=409, family_limit_reached=409),
+        opt=problems("family_grant_not_pending", "family_limit_reached"),
     )
     async def confirm(self, grant_id: PathId, ctx: AppContext, caller: MemberCaller) -> GrantView:
         return await service.confirm(ctx, caller, grant_id)
@@ -53,7 +49,7 @@ class MeFamilyController(Controller):
         operation_id="revokeFamilyGrant",
         status_code=HTTP_200_OK,
         summary="End an authorisation (either side, at any time)",
-        opt=problems(family_grant_ended=409),
+        opt=problems("family_grant_ended"),
     )
     async def revoke(self, grant_id: PathId, ctx: AppContext, caller: MemberCaller) -> GrantView:
         return await service.revoke(ctx, caller, grant_id)
@@ -73,7 +69,7 @@ class CounterFamilyController(Controller):
         operation_id="confirmFamilyGrantAtCounter",
         status_code=HTTP_200_OK,
         summary="Confirm for a member without a phone, after checking their ID card",
-        opt=problems(invalid_id_number=422, family_grant_not_pending=409, family_limit_reached=409),
+        opt=problems("invalid_id_number", "family_grant_not_pending", "family_limit_reached"),
     )
     async def confirm(
         self, grant_id: PathId, data: CounterConfirmation, ctx: AppContext, clerk: Principal, request: Request

@@ -10,7 +10,7 @@ import msgspec
 from member_api.audit.service import record
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, invalid_field, not_found
+from member_api.core.errors import DomainError, invalid_field, not_found
 from member_api.core.principal import MemberCaller, Principal
 from member_api.db import write_transaction
 from member_api.family import queries
@@ -65,21 +65,20 @@ async def request(ctx: AppContext, caller: MemberCaller, id_number: str, scopes:
     params = parameters.for_date(local_today(ctx.clock))
     target = await queries.member_by_id_hash(_id_hash(ctx, id_number))
     if target is None:
-        raise ApiError("member_not_found", 404, "未找到该参保人", "No member with this ID number.")
+        raise DomainError("member_not_found", "未找到该参保人", "No member with this ID number.")
     if target["id"] == caller.member_id:
         raise invalid_field("id_number", "不能为自己授权", "You cannot act for yourself.", code="family_self")
     if not is_adult(params, target["birth_date"], local_today(ctx.clock)):
-        raise ApiError(
+        raise DomainError(
             "family_member_is_minor",
-            422,
             "未成年人由监护人代办，无需亲情授权",
             "A minor is represented by the registered guardian, not by family authorisation.",
         )
     async with write_transaction():
         await queries.lock_member(target["id"])
         if await queries.open_grant_between(target["id"], caller.member_id):
-            raise ApiError(
-                "family_grant_exists", 409, "已有待确认或有效的授权", "A pending or active authorisation exists."
+            raise DomainError(
+                "family_grant_exists", "已有待确认或有效的授权", "A pending or active authorisation exists."
             )
         grant_id = await queries.insert_grant(target["id"], caller.member_id, ",".join(sorted(set(scopes))), now)
         await record(now, caller.principal.actor, "family_grant_requested", "member", target["id"], {"grant": grant_id})
@@ -91,7 +90,7 @@ async def _pending_of(member_id: int, grant_id: int) -> dict[str, Any]:
     if row is None or row["member"] != member_id:
         raise not_found("授权", "authorisation")
     if row["status"] != queries.PENDING:
-        raise ApiError("family_grant_not_pending", 409, "该授权不在待确认状态", "The authorisation is not pending.")
+        raise DomainError("family_grant_not_pending", "该授权不在待确认状态", "The authorisation is not pending.")
     return row
 
 
@@ -102,9 +101,8 @@ async def _activate(ctx: AppContext, member_id: int, grant_id: int, actor: str, 
         await queries.lock_member(member_id)
         await _pending_of(member_id, grant_id)
         if not may_add_relative(params, await queries.active_relatives(member_id)):
-            raise ApiError(
+            raise DomainError(
                 "family_limit_reached",
-                409,
                 f"最多可授权 {params.family_max_relatives} 位亲属",
                 f"At most {params.family_max_relatives} relatives may act for one member.",
             )
@@ -136,7 +134,7 @@ async def revoke(ctx: AppContext, caller: MemberCaller, grant_id: int) -> GrantV
         if row is None or caller.member_id not in (row["member"], row["relative"]):
             raise not_found("授权", "authorisation")
         if row["status"] not in queries.OPEN:
-            raise ApiError("family_grant_ended", 409, "该授权已结束", "The authorisation has already ended.")
+            raise DomainError("family_grant_ended", "该授权已结束", "The authorisation has already ended.")
         await queries.update_status(
             grant_id, {"status": queries.REVOKED, "ended_at": now, "ended_by": caller.principal.actor}
         )

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, not_found
+from member_api.core.errors import DomainError, not_found
 from member_api.core.principal import MemberCaller, Principal, forbidden
 from member_api.core.types import MAX_ID
 from member_api.facilities import designation as designation_service
@@ -170,7 +170,7 @@ async def explanation(ctx: AppContext, principal: Principal, movement_id: int) -
     if caller is not None:
         try:
             await subject_member(ctx, caller, row["member"], "view", path="/fhir/R4")
-        except ApiError as exc:
+        except DomainError as exc:
             raise not_found("结算记录", "ExplanationOfBenefit") from exc
     return (await _explanations([row]))[0]
 

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from member_api.core.clock import LOCAL_TZ
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.ledger import events, queries
 from member_api.ledger.schemas import LineView, SettlementView
 from member_api.notices.service import notify_movement
@@ -52,8 +52,8 @@ class Posted:
     after: AccountState
 
 
-def already_reversed() -> ApiError:
-    return ApiError("already_reversed", 409, "该结算已冲正", "This settlement was already reversed.")
+def already_reversed() -> DomainError:
+    return DomainError("already_reversed", "该结算已冲正", "This settlement was already reversed.")
 
 
 def _json(value: Any) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.principal import MemberCaller, Principal, forbidden
 from member_api.members.tables import Account
 
@@ -20,9 +20,8 @@ async def provide_member_caller(principal: Principal, ctx: AppContext) -> Member
         )
         if not row or row["member"] is None:
             reason = row["unbound_reason"] if row else None
-            raise ApiError(
+            raise DomainError(
                 "binding_required",
-                403,
                 "请先绑定参保信息",
                 "Bind your insurance record first.",
                 extra={"unbound_reason": reason} if reason else None,

@@ -42,12 +42,12 @@ class MeController(Controller):
         "`binding_needs_verification` carrying a binding code (`extra.binding_code`) to show at a counter.",
         operation_id="bindRecord",
         opt=problems(
-            invalid_id_number=422,
-            member_not_found=404,
-            account_already_bound=409,
-            already_bound=409,
-            binding_locked=429,
-            binding_needs_verification=403,
+            "invalid_id_number",
+            "member_not_found",
+            "account_already_bound",
+            "already_bound",
+            "binding_locked",
+            "binding_needs_verification",
         ),
     )
     async def bind(self, data: BindingRequest, account: Principal, ctx: AppContext) -> MeView:
@@ -58,7 +58,7 @@ class MeController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="createBindingCode",
         summary="A short-lived single-use code for binding at a counter (the previous one stops working)",
-        opt=problems(account_already_bound=409, rate_limited=429),
+        opt=problems("account_already_bound", "rate_limited"),
     )
     async def binding_code(self, account: Principal, ctx: AppContext) -> Response[BindingCode]:
         return Response(await service.binding_code(ctx, account), status_code=HTTP_201_CREATED, headers=NO_STORE)
@@ -85,13 +85,13 @@ class CounterBindingsController(Controller):
         description="Clerks and agency reviewers. Requires an `Idempotency-Key` header. A record bound to "
         "another phone is moved to this one; that account is unbound and told why.",
         opt=problems(
+            "invalid_id_number",
+            "member_not_found",
+            "binding_code_invalid",
+            "account_already_bound",
+            "already_bound",
+            "rate_limited",
             idempotent=True,
-            invalid_id_number=422,
-            member_not_found=404,
-            binding_code_invalid=422,
-            account_already_bound=409,
-            already_bound=409,
-            rate_limited=429,
         ),
     )
     async def bind(

@@ -12,7 +12,7 @@ from piccolo.columns.combination import Where
 from member_api.audit.service import record
 from member_api.core import ratelimit
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError, invalid_field
+from member_api.core.errors import DomainError, FieldError, invalid_field
 from member_api.core.principal import Principal
 from member_api.db import UniqueViolation, fetch_one, write_transaction
 from member_api.members import queries
@@ -57,7 +57,7 @@ async def member_view(member_id: int) -> MemberView | None:
 async def me(principal: Principal) -> MeView:
     account = await Account.select().where(Account.id == principal.account_id).first()
     if account is None:
-        raise ApiError("unauthorized", 401, "登录已失效，请重新登录", "The account no longer exists.")
+        raise DomainError("unauthorized", "登录已失效，请重新登录", "The account no longer exists.")
     views = await member_views(Member.id == account["member"]) if account["member"] else []
     return MeView(
         phone_masked=account["phone_masked"],
@@ -88,28 +88,25 @@ def _check_id(id_number: str) -> str:
     return normalise_id(id_number)
 
 
-def _member_not_found() -> ApiError:
-    return ApiError(
+def _member_not_found() -> DomainError:
+    return DomainError(
         "member_not_found",
-        404,
         "未找到与身份证号和姓名相符的参保信息",
         "No insurance record matches this ID number and name.",
     )
 
 
-def _account_already_bound() -> ApiError:
-    return ApiError(
+def _account_already_bound() -> DomainError:
+    return DomainError(
         "account_already_bound",
-        409,
         "该手机号已绑定其他参保人",
         "This phone is already bound to another insurance record.",
     )
 
 
-def _already_bound() -> ApiError:
-    return ApiError(
+def _already_bound() -> DomainError:
+    return DomainError(
         "already_bound",
-        409,
         "该参保信息已被其他手机号绑定，请携带身份证到经办机构或定点医疗机构柜台办理",
         "This record is bound to another phone; bind it at a counter with your ID card.",
     )
@@ -132,7 +129,7 @@ async def binding_code(ctx: AppContext, principal: Principal) -> BindingCode:
         await ratelimit.hit("binding_code", key, now, ctx.settings.binding_codes_per_hour, HOUR)
         account = await queries.account(principal.account_id)
         if account is None:
-            raise ApiError("unauthorized", 401, "登录已失效，请重新登录", "The account no longer exists.")
+            raise DomainError("unauthorized", "登录已失效，请重新登录", "The account no longer exists.")
         if account["member"] is not None:
             raise _account_already_bound()
         return await _issue_code(ctx, principal.account_id)
@@ -152,12 +149,12 @@ async def bind(ctx: AppContext, principal: Principal, id_number: str, name: str)
     key = ctx.keyring.keyed_hash("bind", str(principal.account_id))
     async with write_transaction():  # committed on its own: the attempt counts whatever follows
         await ratelimit.hit("bind_attempt", key, now, ctx.settings.binding_failures_per_day, DAY, "binding_locked")
-    refusal: ApiError | None = None
+    refusal: DomainError | None = None
     async with write_transaction():
         account = await queries.account(principal.account_id)
         member = await queries.member_by_id_hash(ctx.keyring.keyed_hash("id", id_number))
         if account is None:
-            raise ApiError("unauthorized", 401, "登录已失效，请重新登录", "The account no longer exists.")
+            raise DomainError("unauthorized", "登录已失效，请重新登录", "The account no longer exists.")
         if member is None:
             raise _member_not_found()
         if account["member"] not in (None, member["id"]):
@@ -165,9 +162,8 @@ async def bind(ctx: AppContext, principal: Principal, id_number: str, name: str)
         if member["phone_hash"] is None or not hmac.compare_digest(member["phone_hash"], account["phone_hash"]):
             code = await _issue_code(ctx, principal.account_id)  # kept: the refusal is raised after commit
             await record(now, principal.actor, "binding_needs_verification", "account", principal.account_id)
-            refusal = ApiError(
+            refusal = DomainError(
                 "binding_needs_verification",
-                403,
                 "您登录的手机号与参保登记的手机号不一致，请携带身份证到经办机构或定点医疗机构柜台，"
                 "出示此绑定码办理绑定",
                 "This phone is not the one on file for the record. Bind at a counter: show this binding code "
@@ -209,12 +205,11 @@ async def bind_at_counter(ctx: AppContext, staff: Principal, code: str, id_numbe
     async with write_transaction():
         member = await queries.member_by_id_hash(ctx.keyring.keyed_hash("id", id_number))
         if member is None:
-            raise ApiError("member_not_found", 404, "未找到该参保人", "No member with this ID number.")
+            raise DomainError("member_not_found", "未找到该参保人", "No member with this ID number.")
         account_id = await queries.spend_binding_code(_code_hash(ctx, normalised), staff.actor, now)
         if account_id is None:
-            raise ApiError(
+            raise DomainError(
                 "binding_code_invalid",
-                422,
                 "绑定码错误、已使用或已过期，请让参保人在手机上重新获取",
                 "The binding code is wrong, used or expired; ask the resident for a new one.",
                 errors=[FieldError(field="binding_code", message="wrong, used or expired")],

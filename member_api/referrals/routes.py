@@ -33,7 +33,7 @@ class CounterReferralsController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="createReferral",
         summary="Record a referral approved by the designated facility (R10)",
-        opt=problems(**IDENTIFY_PROBLEMS, not_designated_facility=403, invalid_referral_target=422),
+        opt=problems(*IDENTIFY_PROBLEMS, "not_designated_facility", "invalid_referral_target"),
     )
     async def create(self, data: ReferralCreate, ctx: AppContext, clerk: Principal) -> ReferralView:
         return await service.create_referral(ctx, clerk, data)

@@ -8,7 +8,7 @@ from typing import Any
 from member_api.audit.service import record
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, invalid_field
+from member_api.core.errors import DomainError, invalid_field
 from member_api.core.principal import Principal
 from member_api.credential.identify import identify_member
 from member_api.db import write_transaction
@@ -37,9 +37,8 @@ async def create_referral(ctx: AppContext, clerk: Principal, req: ReferralCreate
     today = local_today(ctx.clock)
     designation = await designation_on(member["id"], today)
     if not designation or clerk.facility_id not in (designation["institution"], designation["station"]):
-        raise ApiError(
+        raise DomainError(
             "not_designated_facility",
-            403,
             "只有参保人的约定医疗机构可以办理转诊",
             "Only the member's designated facility may refer.",
         )

@@ -13,7 +13,7 @@ from member_api.audit.service import record
 from member_api.core import tokens
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError, invalid_field, not_found
+from member_api.core.errors import DomainError, FieldError, invalid_field, not_found
 from member_api.core.idempotency import KeyLease
 from member_api.core.principal import Principal
 from member_api.credential.identify import identify_member
@@ -57,8 +57,8 @@ def _params(day: date) -> parameters.PolicyYear:
         ) from None
 
 
-def _credential_used() -> ApiError:
-    return ApiError("credential_used", 409, "该二维码已使用，请刷新后重新出示", "This e-credential was already used.")
+def _credential_used() -> DomainError:
+    return DomainError("credential_used", "该二维码已使用，请刷新后重新出示", "This e-credential was already used.")
 
 
 def _age(birth: date, on: date) -> int:
@@ -102,9 +102,8 @@ def _visit_params(visit_date: date, today: date) -> parameters.PolicyYear:
     params = _params(visit_date)
     if not may_settle(params, today):
         until = settle_until(params)
-        raise ApiError(
+        raise DomainError(
             "visit_outside_policy_year",
-            422,
             f"该就诊属于 {params.year} 医保年度，只能在 {until.isoformat()} 前（含当日）结算，现已不能结算",
             f"This visit belongs to policy year {params.year}; it could be settled until {until.isoformat()}.",
             errors=[FieldError(field="visit_date", message=f"settlement possible until {until.isoformat()}")],
@@ -229,8 +228,8 @@ async def quote(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> Qu
     )
 
 
-def _quote_problem(code: str, zh: str, en: str) -> ApiError:
-    return ApiError(code, 422, zh, en, errors=[FieldError(field="quote_id", message=en)])
+def _quote_problem(code: str, zh: str, en: str) -> DomainError:
+    return DomainError(code, zh, en, errors=[FieldError(field="quote_id", message=en)])
 
 
 def _read_quote(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> dict[str, Any] | None:
@@ -353,9 +352,8 @@ async def reverse(
             params = parameters.for_year(original["year"])
             if not may_settle(params, today):
                 until = settle_until(params)
-                raise ApiError(
+                raise DomainError(
                     "reversal_outside_policy_year",
-                    422,
                     f"该结算属于 {params.year} 医保年度，只能在 {until.isoformat()} 前（含当日）冲正",
                     f"This settlement belongs to policy year {params.year}; "
                     f"it could be reversed until {until.isoformat()}.",

@@ -63,3 +63,14 @@ def test_unit_tests_import_no_web_database_or_orm_stack():
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_services_raise_domain_errors_and_one_table_gives_the_status():
+    """Issue 27: a refusal names its code; ``core/problems.py`` maps it to HTTP. Only the HTTP edge
+    (core/errors.py, translating litestar's own exceptions) states a status itself."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in _modules()
+        if path.name != "errors.py" and re.search(r"\bApiError\(", path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

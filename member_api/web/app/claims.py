@@ -12,7 +12,7 @@ from litestar.datastructures import FormMultiDict
 from member_api.claims import service as claims_service
 from member_api.claims.schemas import ClaimCreate, ClaimView
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError
+from member_api.core.errors import DomainError, FieldError
 from member_api.core.uploads import check_uploads, file_response
 from member_api.facilities import search as facility_search
 from member_api.facilities.queries import facility_row
@@ -50,7 +50,7 @@ async def _names(ids: set[int | None]) -> dict[int, str]:
         if fid:
             try:
                 names[fid] = (await facility_row(fid))["name"]
-            except ApiError:
+            except DomainError:
                 names[fid] = f"机构 {fid}"
     return names
 
@@ -163,24 +163,23 @@ async def create_claim(request: Request[Any, Any, Any], ctx: AppContext, residen
     items, errors, rows = _items(form, kind, referral.target_facility_id if referral else None)
     try:
         if errors:
-            raise ApiError("validation_error", 422, "金额格式不正确（最多两位小数）", "Bad amounts.", errors=errors)
+            raise DomainError("validation_error", "金额格式不正确（最多两位小数）", "Bad amounts.", errors=errors)
         if not items:
-            raise ApiError("validation_error", 422, "请至少填写一项就诊明细", "Fill in at least one item.")
+            raise DomainError("validation_error", "请至少填写一项就诊明细", "Fill in at least one item.")
         body: dict[str, Any] = {"kind": kind, "items": items}
         if kind == "referral":
             body["referral_id"] = referral.id if referral else None
         try:
             req = msgspec.convert(body, ClaimCreate)
         except msgspec.ValidationError as exc:
-            raise ApiError(
+            raise DomainError(
                 "validation_error",
-                422,
                 "填写的内容有误，请检查",
                 str(exc),
                 errors=[FieldError(field="items", message=str(exc))],
             ) from exc
         claim = await claims_service.create(ctx, resident.caller.member_id, resident.principal, resident.member_id, req)
-    except ApiError as err:
+    except DomainError as err:
         shown = problem(err, labels.field_message)
         return await _new_page(
             ctx,
@@ -235,10 +234,10 @@ async def add_receipts(request: Request[Any, Any, Any], ctx: AppContext, residen
     try:
         item_id = number(form, "item_id")
         if item_id is None:
-            raise ApiError("validation_error", 422, "请选择要上传票据的明细", "item_id is required.")
+            raise DomainError("validation_error", "请选择要上传票据的明细", "item_id is required.")
         files = await check_uploads(ctx.settings, uploads(form, "files"), "files")
         await claims_service.add_receipts(ctx, resident.principal, resident.member_id, claim_id, item_id, files)
-    except ApiError as err:
+    except DomainError as err:
         if wants_json(request):
             raise
         return await _claim_page(ctx, resident, claim_id, status=err.status, problem=problem(err, labels.field_message))
@@ -252,7 +251,7 @@ async def add_receipts(request: Request[Any, Any, Any], ctx: AppContext, residen
 async def submit_claim(request: Request[Any, Any, Any], ctx: AppContext, resident: Resident, claim_id: int) -> Any:
     try:
         await claims_service.submit(ctx, resident.principal, resident.member_id, claim_id)
-    except ApiError as err:
+    except DomainError as err:
         return await _claim_page(ctx, resident, claim_id, status=err.status, problem=problem(err, labels.field_message))
     flash(request, "申请已提交，请等待经办机构审核")
     return redirect(f"{ROOT}/claims/{claim_id}")

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from member_api.core.context import AppContext
 from member_api.core.divisions import DIVISIONS
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.uploads import check_uploads
 from member_api.facilities import designation
 from member_api.facilities import search as facility_search
@@ -35,7 +35,7 @@ async def _overview(ctx: AppContext, resident: Resident) -> dict[str, Any]:
             if fid and fid not in names:
                 try:
                     names[fid] = (await facility_search.detail(fid)).name
-                except ApiError:
+                except DomainError:
                     names[fid] = f"机构 {fid}"
     return {
         "current": current,
@@ -64,7 +64,7 @@ async def clinics(
         results = await facility_search.search(
             division=division, kind=None, tier=None, q=q or None, near=near, cursor=cursor, limit=15
         )
-    except ApiError as err:
+    except DomainError as err:
         search_problem = problem(err)
     return page(
         "app/clinics.html",
@@ -117,7 +117,7 @@ async def choose(request: Request[Any, Any, Any], ctx: AppContext, resident: Res
         return redirect(f"{ROOT}/clinics")
     try:
         await designation.choose(ctx, resident.principal, resident.member_id, institution_id, station_id)
-    except ApiError as err:
+    except DomainError as err:
         if err.code == "change_request_required":
             flash(request, "本年度已选定机构，变更需提交申请，经审核后次日生效", "warn")
             query = f"institution_id={institution_id}" + (f"&station_id={station_id}" if station_id else "")
@@ -165,12 +165,12 @@ async def change_submit(request: Request[Any, Any, Any], ctx: AppContext, reside
     reason, reason_text = text(form, "reason", 32), text(form, "reason_text", 500)
     try:
         if institution_id is None or reason not in labels.CHANGE_REASONS:
-            raise ApiError("validation_error", 422, "请选择变更原因", "Choose a reason.")
+            raise DomainError("validation_error", "请选择变更原因", "Choose a reason.")
         files = await check_uploads(ctx.settings, uploads(form, "evidence"), "evidence")
         await designation.submit_change_request(
             ctx, resident.principal, resident.member_id, institution_id, station_id, reason, reason_text, files
         )
-    except ApiError as err:
+    except DomainError as err:
         if wants_json(request) or institution_id is None:
             raise
         return await _change_page(

@@ -22,7 +22,7 @@ from member_api.auth.guards import provide_principal
 from member_api.auth.schemas import TokenPair
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.principal import MemberCaller, Principal
 from member_api.family import service as family_service
 from member_api.family.callers import subject_member
@@ -67,7 +67,7 @@ def _login_required(request: Request[Any, Any, Any], message: str = "请先登�
 async def _rotate(ctx: AppContext, session: WebSession) -> bool:
     try:
         sign_in(ctx, session, await auth_service.refresh(ctx, session.get("r", "")))
-    except ApiError:
+    except DomainError:
         session.clear()
         return False
     return True
@@ -84,7 +84,7 @@ async def account_principal(request: Request[Any, Any, Any], ctx: AppContext) ->
             raise _login_required(request, "登录已失效，请重新登录")
     try:
         principal = await provide_principal(_Bearer(session.get("a")), ctx)  # type: ignore[arg-type]
-    except ApiError as exc:
+    except DomainError as exc:
         expired = exc.code == "token_expired"
         if not (may_rotate and expired and await _rotate(ctx, session)):
             if not expired:  # forged, revoked key, unknown: forget it; an expired one waits for the next page load
@@ -175,7 +175,7 @@ async def household(request: Request[Any, Any, Any], ctx: AppContext) -> Residen
     principal = await account_principal(request, ctx)
     try:
         caller = await provide_member_caller(principal, ctx)
-    except ApiError as exc:
+    except DomainError as exc:
         if exc.code == "binding_required":
             raise RedirectTo(f"{ROOT}/bind", "binding_required", exc.message_zh) from exc
         raise
@@ -202,7 +202,7 @@ async def bound_resident(request: Request[Any, Any, Any], ctx: AppContext) -> Re
         await subject_member(
             ctx, resident.caller, resident.member_id, page_scope(method, path), method=method, path=path
         )
-    except ApiError as exc:
+    except DomainError as exc:
         if exc.code != "family_scope_missing":
             raise
         flash(request, exc.message_zh, "error")

@@ -17,7 +17,7 @@ from member_api.agency.export import CSV_TYPE, XLSX_TYPE, Sheet
 from member_api.agency.schemas import MonthStatements
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.principal import Principal
 from member_api.web.common import labels
 from member_api.web.common.forms import form_of, text
@@ -61,7 +61,7 @@ async def capitation(
     statements, missing = None, None
     try:
         statements = await service.month_statements(*shown)
-    except ApiError as err:
+    except DomainError as err:
         missing = labels.words(err)
     next_close = books.next_open or "{:04d}-{:02d}".format(*_previous_month(local_today(ctx.clock)))
     return await desk_page(
@@ -84,11 +84,11 @@ async def close_month(request: Request[Any, Any, Any], ctx: AppContext, officer:
     year, month = _period(text(form, "period", 7), (0, 0))
     try:
         if not year:
-            raise ApiError("period_invalid", 422, "请选择要月结的月份", "Choose a month.")
+            raise DomainError("period_invalid", "请选择要月结的月份", "Choose a month.")
         if text(form, "confirm", 5) != "1":
-            raise ApiError("confirmation_required", 422, "请勾选确认：月结后不能撤销", "Confirm the close.")
+            raise DomainError("confirmation_required", "请勾选确认：月结后不能撤销", "Confirm the close.")
         await service.close_month(ctx.clock, officer.actor, year, month)
-    except ApiError as err:
+    except DomainError as err:
         flash(request, f"{err.message_zh}（{err.code}）", "error")
         return redirect(f"{ROOT}/agency")
     flash(request, f"{year} 年 {month} 月已月结，结算单已生成")
@@ -169,7 +169,7 @@ async def year_end(
     statements, missing = None, None
     try:
         statements = await service.year_statements(year)
-    except ApiError as err:
+    except DomainError as err:
         missing = labels.words(err)
     return await desk_page(
         request,
@@ -190,9 +190,9 @@ async def close_year(request: Request[Any, Any, Any], ctx: AppContext, officer: 
     year = int(text(form, "year", 4)) if text(form, "year", 4).isdigit() else 0
     try:
         if text(form, "confirm", 5) != "1":
-            raise ApiError("confirmation_required", 422, "请勾选确认：年终清算后不能撤销", "Confirm the year close.")
+            raise DomainError("confirmation_required", "请勾选确认：年终清算后不能撤销", "Confirm the year close.")
         await service.close_year(ctx.clock, officer.actor, year)
-    except ApiError as err:
+    except DomainError as err:
         flash(request, f"{err.message_zh}（{err.code}）", "error")
         return redirect(f"{ROOT}/agency/year?year={year}" if year else f"{ROOT}/agency/year")
     flash(request, f"{year} 年度年终清算已完成")
@@ -224,7 +224,7 @@ async def report_status(
     report, missing = None, None
     try:
         report = await reports.report_status(ctx.clock, year, month, None)
-    except ApiError as err:
+    except DomainError as err:
         missing = labels.words(err)
     return await desk_page(
         request,
@@ -246,7 +246,7 @@ async def assessment(
     data, missing = None, None
     try:
         data = await reports.assessment(ctx.clock, year, None)
-    except ApiError as err:
+    except DomainError as err:
         missing = labels.words(err)
     return await desk_page(
         request, ctx, officer, "console/assessment.html", "assessment", year=year, data=data, missing=missing
@@ -282,7 +282,7 @@ async def signal_list(
     listing, missing = None, None
     try:
         listing = await signals.listing(ctx.clock, year, month, kind, None, seen, 200)  # type: ignore[arg-type]
-    except ApiError as err:
+    except DomainError as err:
         missing = labels.words(err)
     return await desk_page(
         request,
@@ -304,9 +304,9 @@ async def review_signal(request: Request[Any, Any, Any], ctx: AppContext, office
     key, note, back = text(form, "signal_key", 160), text(form, "note", 2000), text(form, "back", 300)
     try:
         if not note:
-            raise ApiError("note_required", 422, "请填写核查说明", "A note is required.")
+            raise DomainError("note_required", "请填写核查说明", "A note is required.")
         await signals.mark_reviewed(ctx.clock, officer, key, note)
-    except ApiError as err:
+    except DomainError as err:
         flash(request, f"{err.message_zh}（{err.code}）", "error")
     else:
         flash(request, "已标记为已核查")

@@ -16,7 +16,7 @@ from litestar.datastructures import FormMultiDict
 
 from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError, not_found
+from member_api.core.errors import DomainError, FieldError, not_found
 from member_api.core.principal import Principal
 from member_api.facilities import designation
 from member_api.facilities import search as facility_search
@@ -79,7 +79,7 @@ def _bill_from(form: FormMultiDict, today: date) -> tuple[dict[str, Any], dict[s
     return body, typed, errors
 
 
-def _fields(err: ApiError) -> dict[str, str]:
+def _fields(err: DomainError) -> dict[str, str]:
     """A service's field errors, on the form's field names (``general_fee_fen`` -> ``general_fee``)."""
     return {e.field.removesuffix("_fen"): labels.field_message(e.message) for e in err.errors or []}
 
@@ -109,7 +109,7 @@ async def verify(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princi
     identity = identity_of(scan)
     try:
         member = await settlement_service.verify(ctx, clerk, VerifyRequest(**identity))
-    except ApiError as err:
+    except DomainError as err:
         return await _counter(request, ctx, clerk, err.status, problem=labels.words(err))
     return await _counter(request, ctx, clerk, member=member, identity=identity, typed={})
 
@@ -124,16 +124,15 @@ async def quote(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princip
     try:
         member = await settlement_service.verify(ctx, clerk, VerifyRequest(**identity))
         if errors:
-            raise ApiError(
+            raise DomainError(
                 "invalid_amount",
-                422,
                 "请检查标出的项目",
                 "Check the marked fields.",
                 errors=[FieldError(field=k, message=v) for k, v in errors.items()],
             )
         req = SettlementRequest(**body, **identity)
         quoted = await settlement_service.quote(ctx, clerk, req)
-    except ApiError as err:
+    except DomainError as err:
         fields = errors or _fields(err)
         return await _counter(
             request,
@@ -174,7 +173,7 @@ def _settlement_request(form: FormMultiDict) -> SettlementRequest:
             **identity,
         )
     except (ValueError, msgspec.ValidationError) as exc:
-        raise ApiError("form_invalid", 400, "表单内容无效，请重新预结算", "The form is not valid.") from exc
+        raise DomainError("form_invalid", "表单内容无效，请重新预结算", "The form is not valid.") from exc
 
 
 @post("/counter/settle", status_code=200)
@@ -192,7 +191,7 @@ async def settle(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princi
             SettlementResult,
             lambda lease: settlement_service.settle(ctx, clerk, req, lease),
         )
-    except ApiError as err:
+    except DomainError as err:
         identity = _identity_from(form)
         return await _counter(request, ctx, clerk, err.status, problem=labels.words(err), identity=identity, retry=True)
     if getattr(result, "changed_since_quote", False):
@@ -286,9 +285,8 @@ async def reverse(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princ
     reason, key = text(form, "reason", 500), text(form, "idempotency_key", 255)
     try:
         if not reason:
-            raise ApiError(
+            raise DomainError(
                 "reason_required",
-                422,
                 "请填写冲正原因",
                 "A reason is required.",
                 errors=[FieldError(field="reason", message="请填写冲正原因")],
@@ -302,7 +300,7 @@ async def reverse(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princ
             SettlementResult,
             lambda lease: settlement_service.reverse(ctx, clerk, settlement_id, reason, lease),
         )
-    except ApiError as err:
+    except DomainError as err:
         row = await _own_settlement(clerk, settlement_id)
         return await desk_page(
             request,
@@ -371,11 +369,11 @@ async def referral(request: Request[Any, Any, Any], ctx: AppContext, clerk: Prin
         try:
             req = msgspec.convert(body, ReferralCreate)
         except msgspec.ValidationError as exc:
-            raise ApiError(
-                "referral_form_invalid", 422, "请选择转往医院并填写有效期", "Choose a hospital and the dates."
+            raise DomainError(
+                "referral_form_invalid", "请选择转往医院并填写有效期", "Choose a hospital and the dates."
             ) from exc
         made = await referrals_service.create_referral(ctx, clerk, req)
-    except ApiError as err:
+    except DomainError as err:
         return await _referral_page(request, ctx, clerk, err.status, typed=typed, problem=labels.words(err))
     flash(request, f"转诊已登记，转诊单号 #{made.id}（{made.valid_from} 至 {made.valid_to}）")
     return redirect(f"{ROOT}/counter/referral")
@@ -409,7 +407,7 @@ async def assist_designation(request: Request[Any, Any, Any], ctx: AppContext, c
     id_number = typed["id_number"].replace(" ", "").upper()
     try:
         if text(form, "checked", 5) != "1":
-            raise ApiError("id_card_not_checked", 422, "请先核验参保人身份证原件并勾选确认", "Check the ID card.")
+            raise DomainError("id_card_not_checked", "请先核验参保人身份证原件并勾选确认", "Check the ID card.")
         done = await once(
             ctx,
             clerk,
@@ -420,7 +418,7 @@ async def assist_designation(request: Request[Any, Any, Any], ctx: AppContext, c
             lambda _lease: designation.record_for_member(ctx, clerk, id_number, station),
             completes_itself=False,
         )
-    except ApiError as err:
+    except DomainError as err:
         return await _assist_page(
             request, ctx, clerk, err.status, typed=typed, problem=labels.words(err), key=new_key()
         )

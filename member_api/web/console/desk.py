@@ -12,7 +12,7 @@ from litestar import Request
 from litestar.response import Template
 
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.idempotency import MAX_KEY_LENGTH, KeyLease, begin, fingerprint
 from member_api.core.principal import Principal
 from member_api.facilities.queries import facility_row
@@ -52,7 +52,7 @@ async def facility_name(facility_id: int | None) -> str:
         return ""
     try:
         return str((await facility_row(facility_id))["name"])
-    except ApiError:
+    except DomainError:
         return ""
 
 
@@ -96,7 +96,7 @@ async def once(
     (``core.idempotency``): a second submit of the same form answers what the first did, without doing it again."""
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise ApiError("idempotency_key_missing", 400, "表单已失效，请刷新页面后重试", "The form has no valid key.")
+        raise DomainError("idempotency_key_missing", "表单已失效，请刷新页面后重试", "The form has no valid key.")
     body = msgspec.json.encode(payload)
     gate = await begin(f"staff:{principal.staff_id}", key, fingerprint("POST", api_path, body), ctx.clock.now())
     if not isinstance(gate, KeyLease):
