@@ -140,6 +140,13 @@ def cmd_export_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_arch_diagram(args: argparse.Namespace) -> int:
+    from member_api.ops import diagram
+
+    print("\n".join(diagram.face_exceptions()) if args.faces else diagram.mermaid())
+    return 0
+
+
 def cmd_gc_blobs(args: argparse.Namespace) -> int:
     from member_api.jobs.blob_gc import collect_garbage
 
@@ -322,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     exp = sub.add_parser("export-openapi", help="write the OpenAPI document")
     exp.add_argument("--output", "-o")
     exp.set_defaults(fn=cmd_export_openapi)
+    arch = sub.add_parser("arch-diagram", help="print the areas' import graph as Mermaid (docs/architecture.md)")
+    arch.add_argument("--faces", action="store_true", help="list the imports that pass by an area's face instead")
+    arch.set_defaults(fn=cmd_arch_diagram)
     gc = sub.add_parser("gc-blobs", help="remove receipt/evidence files no row names (crash leftovers)")
     gc.add_argument("--min-age-s", type=float, default=600.0)
     gc.set_defaults(fn=cmd_gc_blobs)

@@ -10,8 +10,7 @@ from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import DomainError, not_found
 from member_api.core.types import decode_cursor, encode_cursor
-from member_api.facilities import designation as designation_service
-from member_api.facilities.tables import Facility
+from member_api.facilities import service as facility_service
 from member_api.ledger import service as ledger
 from member_api.ledger.schemas import SettlementView
 from member_api.members.service import enrollment
@@ -40,7 +39,7 @@ async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefit
         )
     state = await ledger.state(member_id, year)
     annual, ooc = remaining_caps(params, state)
-    current = await designation_service.current(ctx, member_id, year)
+    current = await facility_service.current(ctx, member_id, year)
     return Benefits(
         year=year,
         enrolled=True,
@@ -58,11 +57,7 @@ async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefit
 
 async def _names(rows: list[dict[str, Any]]) -> dict[int, str]:
     ids = list({r["facility"] for r in rows})
-    return (
-        {f["id"]: f["name"] for f in await Facility.select(Facility.id, Facility.name).where(Facility.id.is_in(ids))}
-        if ids
-        else {}
-    )
+    return await facility_service.names_of(ids) if ids else {}
 
 
 async def history(

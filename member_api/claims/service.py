@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from member_api.audit.service import record
+from member_api.claims import queries
 from member_api.claims.schemas import (
     ClaimCreate,
     ClaimDecision,
@@ -20,12 +21,10 @@ from member_api.core.errors import DomainError, FieldError, invalid_field, not_f
 from member_api.core.principal import Principal
 from member_api.core.uploads import CheckedFile
 from member_api.db import retry_transient, write_transaction
-from member_api.facilities.designation import designation_on
-from member_api.facilities.queries import facility_row
-from member_api.facilities.tables import Facility
+from member_api.facilities import service as facility_service
 from member_api.ledger import service as ledger
+from member_api.members import service as member_service
 from member_api.members.service import eligibility
-from member_api.members.tables import Enrollment, Member
 from member_api.policy import parameters
 from member_api.policy.claim_window import in_claim_window, next_claim_window
 from member_api.policy.eligibility import enrolled_in_newborn_window, newborn_expense_covered
@@ -125,11 +124,7 @@ async def create(
     if req.kind == "referral" and req.referral_id is None:
         raise invalid_field("referral_id", "转诊报销须选择已批准的转诊", "A referral claim names its referral.")
     facility_ids = {i.facility_id for i in req.items if i.facility_id is not None}
-    facilities = (
-        {f["id"]: f for f in await Facility.select().where(Facility.id.is_in(list(facility_ids)))}
-        if facility_ids
-        else {}
-    )
+    facilities = await facility_service.facilities_by_id(list(facility_ids)) if facility_ids else {}
     errors = []
     for n, item in enumerate(req.items):
         if (item.facility_id is None) == (not item.out_of_city_name):
@@ -148,13 +143,15 @@ async def create(
         )
     lodged = req.lodged_with_id
     if lodged is None:
-        designation = await designation_on(member_id, today) or await designation_on(caller_member_id, today)
+        designation = await facility_service.designation_on(member_id, today) or await facility_service.designation_on(
+            caller_member_id, today
+        )
         if designation is None:
             raise DomainError("no_designation", "请先选定约定医疗机构", "Choose a designated facility first.")
         lodged = designation["institution"]
-    elif not await Facility.exists().where((Facility.id == lodged) & (Facility.in_city == True)):  # noqa: E712
+    elif not (await facility_service.facilities_by_id([lodged])).get(lodged, {}).get("in_city"):
         raise invalid_field("lodged_with_id", "受理机构不存在", "No such facility.")
-    member = await Member.select(Member.division).where(Member.id == member_id).first()
+    member = await member_service.member_facts(member_id)
     async with write_transaction():
         claim = Claim(
             member=member_id,
@@ -295,8 +292,8 @@ async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: in
     if claim["kind"] == "newborn":
         if not in_claim_window(today):
             raise _outside_window(today)
-        member = await Member.select(Member.birth_date).where(Member.id == member_id).first()
-        enrollment = await Enrollment.select().where(Enrollment.member == member_id).order_by(Enrollment.year).first()
+        member = await member_service.member_facts(member_id)
+        enrollment = await member_service.first_enrollment(member_id)
         assert member is not None
         params = parameters.for_date(member["birth_date"])
         if enrollment is None or not enrolled_in_newborn_window(
@@ -438,7 +435,7 @@ async def _pay_item(claim: dict[str, Any], item: dict[str, Any], reviewer: Princ
     """Post the payout to the ledger: the account of the year of care, at the facility's tier (R4, R7)."""
     params = parameters.for_date(item["care_date"])
     if item["facility"] is not None:
-        facility = await facility_row(item["facility"])
+        facility = await facility_service.facility_facts(item["facility"])
         facts = FacilityFacts(kind=facility["kind"], tier=facility["tier"], in_city=facility["in_city"])
         paid_at = facility["id"]
     else:  # care outside the city, outside the catalogue: a primary-tier visit paid within the sub-cap
@@ -474,3 +471,8 @@ async def _pay_item(claim: dict[str, Any], item: dict[str, Any], reviewer: Princ
         }
     ).where(ClaimItem.id == item["id"])
     return result.fund_fen
+
+
+async def receipt_digests() -> set[str]:
+    """The blob digests every receipt names (what blob GC keeps)."""
+    return await queries.receipt_digests()

@@ -9,6 +9,8 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
 
 from member_api.core.problems import status_of
 
@@ -181,9 +183,6 @@ EXCEPTION_HANDLERS = {Exception: http_exception_handler}
 
 def problem_responses(codes_by_status: dict[int, list[str]]) -> dict[int, Any]:
     """OpenAPI: the problem+json responses of one operation, each listing its codes with an example body each."""
-    from litestar.openapi import ResponseSpec
-    from litestar.openapi.spec import Example
-
     specs: dict[int, Any] = {}
     for status, codes in sorted(codes_by_status.items()):
         _, zh, en = _STATUS_CODES.get(status, ("http_error", "请求失败", "The request failed."))

@@ -20,6 +20,8 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Gauge, Histogram
 
+from member_api.core.errors import DomainError
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -174,8 +176,6 @@ def metrics_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:  # t
     Route names, status counts and latencies describe the service to an attacker, so they are not public;
     a loopback exemption is not offered, because behind a reverse proxy on the same host every client is local.
     """
-    from member_api.core.errors import DomainError
-
     expected = connection.app.state["ctx"].settings.metrics_token
     if not expected:
         raise DomainError(

@@ -12,12 +12,17 @@ named schema.
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.util
 import inspect
+import pkgutil
 import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
+from types import ModuleType
 from typing import Any
 
+import msgspec
 from litestar.datastructures import UploadFile
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import Example, OpenAPI, Operation, Reference, Schema
@@ -227,3 +232,65 @@ def declare_problem_responses(handlers: Iterable[HTTPRouteHandler], build: Probl
         declared = build(operation_problems(handler))
         own = {status: spec for status, spec in (handler.responses or {}).items() if status not in declared}
         handler.responses = {**declared, **own}
+
+
+# ---- request bodies: what the signatures alone do not say ---------------------------------------------------------
+
+
+def schema_types(package: ModuleType) -> list[type]:
+    """Every class defined in an area's ``schemas`` module of ``package`` (the composition root passes its own
+    package, so the kernel imports no area by name)."""
+    found: list[type] = []
+    for area in pkgutil.iter_modules(package.__path__):
+        name = f"{package.__name__}.{area.name}.schemas"
+        if not area.ispkg or importlib.util.find_spec(name) is None:
+            continue
+        module = importlib.import_module(name)
+        found += [v for v in vars(module).values() if isinstance(v, type) and v.__module__ == module.__name__]
+    return found
+
+
+def close_request_schemas(openapi: OpenAPI, types: Iterable[type]) -> None:
+    """Say ``additionalProperties: false`` for request bodies that refuse unknown fields, as they do."""
+    schemas = openapi.components.schemas if openapi.components and openapi.components.schemas else {}
+    for struct in (t for t in types if issubclass(t, msgspec.Struct)):
+        config = getattr(struct, "__struct_config__", None)
+        schema = schemas.get(struct.__name__)
+        if config is not None and config.forbid_unknown_fields and isinstance(schema, Schema):
+            schema.additional_properties = False
+
+
+_META_TO_SCHEMA = {
+    "ge": "minimum",
+    "le": "maximum",
+    "min_length": "min_length",
+    "max_length": "max_length",
+    "pattern": "pattern",
+}
+
+
+def constrain_form_fields(openapi: OpenAPI, types: Iterable[type]) -> None:
+    """State the bounds of multipart form fields (``msgspec.Meta`` on dataclass fields), which the server checks."""
+    schemas = openapi.components.schemas if openapi.components and openapi.components.schemas else {}
+    for form in (t for t in types if dataclasses.is_dataclass(t)):
+        schema = schemas.get(form.__name__)
+        if not isinstance(schema, Schema) or not schema.properties:
+            continue
+        hints = typing.get_type_hints(form, include_extras=True)
+        for field in dataclasses.fields(form):
+            prop = schema.properties.get(field.name)
+            metas = _metas(hints[field.name])
+            if not isinstance(prop, Schema) or not metas:
+                continue
+            targets = [s for s in (prop.one_of or [prop]) if isinstance(s, Schema) and s.type != "null"]
+            for target, meta in ((t, m) for t in targets for m in metas):
+                for ours, theirs in _META_TO_SCHEMA.items():
+                    if getattr(meta, ours) is not None:
+                        setattr(target, theirs, getattr(meta, ours))
+
+
+def _metas(annotation: object) -> list[msgspec.Meta]:
+    found = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, msgspec.Meta)]
+    for arg in typing.get_args(annotation):
+        found += _metas(arg)
+    return found

@@ -7,7 +7,7 @@ acting for them), or a clerk of a primary institution who checked the resident's
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from piccolo.columns.combination import Where
@@ -29,9 +29,9 @@ from member_api.facilities.schemas import (
 )
 from member_api.facilities.search import to_view
 from member_api.facilities.tables import ChangeRequest, Designation, EvidenceFile, Facility
+from member_api.members import service as member_service
 from member_api.members.identity import id_problem, normalise_id
 from member_api.members.service import eligibility
-from member_api.members.tables import Member
 from member_api.policy import parameters
 from member_api.policy.designation import (
     PRIMARY_KINDS,
@@ -115,8 +115,6 @@ async def carry_over_year(year: int, today: date) -> int:
 
 
 def _utc_midnight(day: date) -> Any:
-    from datetime import UTC, datetime
-
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
@@ -318,7 +316,7 @@ async def submit_change_request(
         raise DomainError("no_designation", "尚未选定医疗机构，请直接选择", "No designation yet; choose one directly.")
     if (in_force["institution"], in_force["station"]) == (institution_id, station_id):
         raise DomainError("same_designation", "所选机构与当前选定机构相同", "That pair is already designated.")
-    member = await Member.select(Member.division).where(Member.id == member_id).first()
+    member = await member_service.member_facts(member_id)
     digests = [ctx.blobs.put(f.data) for f in files]  # durable before the rows that name them
     async with write_transaction():
         if await ChangeRequest.exists().where((ChangeRequest.member == member_id) & (ChangeRequest.status == OPEN)):
@@ -496,10 +494,10 @@ async def _member_by_id_number(ctx: AppContext, id_number: str) -> int:
     if problem:
         raise invalid_field("id_number", "身份证号码有误，请核对", problem, code="invalid_id_number")
     id_hash = ctx.keyring.keyed_hash("id", normalise_id(id_number))
-    row = await Member.select(Member.id).where(Member.id_hash == id_hash).first()
-    if row is None:
+    found = await member_service.member_id_by_id_hash(id_hash)
+    if found is None:
         raise DomainError("member_not_found", "未找到该参保人", "No member with this ID number.")
-    return int(row["id"])
+    return found
 
 
 async def _clerk_institution(clerk: Principal) -> int:

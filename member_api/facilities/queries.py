@@ -103,3 +103,8 @@ async def carry_over_pair(year: int, institution_id: int, station_id: int | None
         *args,
     )
     return len(rows)
+
+
+async def evidence_digests() -> set[str]:
+    """The blob digests every evidence row names (what blob GC keeps)."""
+    return {r["sha256"] for r in await fetch("SELECT sha256 FROM evidence_file")}

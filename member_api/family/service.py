@@ -39,6 +39,12 @@ def _view(row: dict[str, Any]) -> GrantView:
     )
 
 
+async def guardian_and_relatives(member_id: int, scope: str) -> tuple[dict[str, Any] | None, list[int]]:
+    """Who may act for ``member_id`` in ``scope``: the guardian's facts (None when the member has none) and the
+    ids of the relatives holding an active grant of that scope (P1). Notices go to them too."""
+    return await queries.guardian_and_relatives(member_id, scope)
+
+
 async def family(member_id: int) -> FamilyView:
     rows = await queries.grants_of(member_id)
     return FamilyView(

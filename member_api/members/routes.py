@@ -19,7 +19,6 @@ from member_api.members.schemas import (
     MemberView,
     MeView,
 )
-from member_api.members.tables import Member
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -69,7 +68,7 @@ class MeController(Controller):
         summary="Members under the caller's guardianship (newborns, minors)",
     )
     async def dependants(self, caller: MemberCaller) -> list[MemberView]:
-        return await service.member_views(Member.guardian == caller.member_id)
+        return await service.wards_of(caller.member_id)
 
 
 class CounterBindingsController(Controller):

@@ -6,8 +6,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import date, datetime, timedelta
-
-from piccolo.columns.combination import Where
+from typing import Any
 
 from member_api.audit.service import record
 from member_api.core import ratelimit
@@ -18,17 +17,24 @@ from member_api.db import UniqueViolation, fetch_one, write_transaction
 from member_api.members import queries
 from member_api.members.identity import id_problem, mask_name, normalise_id
 from member_api.members.schemas import BindingCode, CounterBinding, EnrollmentView, MemberView, MeView
-from member_api.members.tables import Account, Enrollment, Member
+from member_api.members.tables import Account
 from member_api.policy.eligibility import EnrollmentFacts, is_eligible
 
 
-async def member_views(where: Where) -> list[MemberView]:
-    members = await Member.select().where(where).order_by(Member.id)
+async def wards_of(member_id: int) -> list[MemberView]:
+    """The members in ``member_id``'s guardianship (newborns, minors), oldest record first."""
+    return await _views(await queries.members_where_guardian(member_id))
+
+
+async def members_by_id(member_ids: list[int]) -> list[MemberView]:
+    """Registry records as shown to their holder (masked ID number, no phone), by id, in id order."""
+    return await _views(await queries.members_by_id(member_ids))
+
+
+async def _views(members: list[dict[str, Any]]) -> list[MemberView]:
     if not members:
         return []
-    enrollments = (
-        await Enrollment.select().where(Enrollment.member.is_in([m["id"] for m in members])).order_by(Enrollment.year)
-    )
+    enrollments = await queries.enrollments_of([m["id"] for m in members])
     return [
         MemberView(
             id=m["id"],
@@ -48,9 +54,24 @@ async def member_views(where: Where) -> list[MemberView]:
     ]
 
 
+async def member_facts(member_id: int) -> dict[str, Any] | None:
+    """What other areas' rules need of a record: id, division, birth_date, guardian (None if unknown)."""
+    return await queries.member_facts(member_id)
+
+
+async def member_id_by_id_hash(id_hash: str) -> int | None:
+    """The record an ID number's keyed hash names (the hash is made by the caller's keyring), or None."""
+    return await queries.member_id_by_id_hash(id_hash)
+
+
+async def first_enrollment(member_id: int) -> dict[str, Any] | None:
+    """The member's earliest enrollment (R5: when a newborn was enrolled), or None."""
+    return await queries.first_enrollment(member_id)
+
+
 async def member_view(member_id: int) -> MemberView | None:
     """One registry record as shown to its holder (masked ID number, no phone), or None."""
-    views = await member_views(Member.id == member_id)
+    views = await members_by_id([member_id])
     return views[0] if views else None
 
 
@@ -58,7 +79,7 @@ async def me(principal: Principal) -> MeView:
     account = await Account.select().where(Account.id == principal.account_id).first()
     if account is None:
         raise DomainError("unauthorized", "登录已失效，请重新登录", "The account no longer exists.")
-    views = await member_views(Member.id == account["member"]) if account["member"] else []
+    views = await members_by_id([account["member"]]) if account["member"] else []
     return MeView(
         phone_masked=account["phone_masked"],
         bound=bool(views),

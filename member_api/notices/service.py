@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from member_api.core.push import PushSender
-from member_api.family import queries as family_queries
+from member_api.family import service as family_service
 from member_api.notices import queries
 from member_api.notices.schemas import NoticePage, NoticeView
 from member_api.policy import parameters
@@ -25,7 +25,7 @@ def yuan(fen: int) -> str:
 async def recipients(member_id: int, day: date) -> list[int]:
     """The member, the guardian while guardianship applies, and relatives with the view scope."""
     found = [member_id]
-    facts, relatives = await family_queries.guardian_and_relatives(member_id, "view")
+    facts, relatives = await family_service.guardian_and_relatives(member_id, "view")
     if facts and facts["guardian"] and guardianship_applies(parameters.for_date(day), facts["birth_date"], day):
         found.append(facts["guardian"])
     return list(dict.fromkeys(found + relatives))

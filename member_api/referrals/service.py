@@ -12,8 +12,7 @@ from member_api.core.errors import DomainError, invalid_field
 from member_api.core.principal import Principal
 from member_api.credential.identify import identify_member
 from member_api.db import write_transaction
-from member_api.facilities.designation import designation_on
-from member_api.facilities.tables import Facility
+from member_api.facilities import service as facility_service
 from member_api.referrals.schemas import ReferralCreate, ReferralView
 from member_api.referrals.tables import Referral
 
@@ -35,14 +34,14 @@ async def create_referral(ctx: AppContext, clerk: Principal, req: ReferralCreate
     hospital (50%). The member then settles there at the counter, or pays up front and claims it back."""
     member, _ = await identify_member(ctx, req.credential, req.id_number)
     today = local_today(ctx.clock)
-    designation = await designation_on(member["id"], today)
+    designation = await facility_service.designation_on(member["id"], today)
     if not designation or clerk.facility_id not in (designation["institution"], designation["station"]):
         raise DomainError(
             "not_designated_facility",
             "只有参保人的约定医疗机构可以办理转诊",
             "Only the member's designated facility may refer.",
         )
-    target = await Facility.select().where(Facility.id == req.target_facility_id).first()
+    target = (await facility_service.facilities_by_id([req.target_facility_id])).get(req.target_facility_id)
     if target is None or not target["active"] or not target["in_city"] or target["tier"] not in REFERRAL_TIERS:
         raise invalid_field(
             "target_facility_id",

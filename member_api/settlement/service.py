@@ -18,8 +18,7 @@ from member_api.core.idempotency import KeyLease
 from member_api.core.principal import Principal
 from member_api.credential.identify import identify_member
 from member_api.db import UniqueViolation, retry_transient, write_transaction
-from member_api.facilities.designation import designation_on
-from member_api.facilities.queries import facility_row
+from member_api.facilities import service as facility_service
 from member_api.ledger import service as ledger
 from member_api.ledger.schemas import LineView
 from member_api.members.identity import mask_name
@@ -73,7 +72,7 @@ async def verify(ctx: AppContext, clerk: Principal, req: VerifyRequest) -> Verif
     today = local_today(ctx.clock)
     params = _params(today)
     eligible = await eligibility(member["id"], today)
-    designation = await designation_on(member["id"], today)
+    designation = await facility_service.designation_on(member["id"], today)
     annual, ooc = remaining_caps(params, await ledger.state(member["id"], params.year))
     await record(ctx.clock.now(), clerk.actor, "counter_verify", "member", member["id"])
     return VerifyResult(
@@ -135,7 +134,7 @@ async def _assess(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> 
     member, jti = await identify_member(ctx, req.credential, req.id_number)
     if await ledger.credential_used(jti):
         raise _credential_used()
-    facility = await facility_row(clerk.facility_id)
+    facility = await facility_service.facility_facts(clerk.facility_id)
     referral = None
     if req.referral_id is not None:
         referral = await referral_for(member["id"], req.referral_id, facility["id"], req.visit_date)
@@ -146,7 +145,7 @@ async def _assess(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> 
                 "No approved referral of this member to this facility covers the visit date.",
                 code="referral_not_found",
             )
-    designation = await designation_on(member["id"], req.visit_date)
+    designation = await facility_service.designation_on(member["id"], req.visit_date)
     designated = bool(designation and facility["id"] in (designation["institution"], designation["station"]))
     return _Visit(
         member=member,
@@ -361,7 +360,7 @@ async def reverse(
                 )
             posted = await ledger.reverse(original, clerk.staff_id, reason, now)
             annual, ooc_left = remaining_caps(params, posted.after)
-            facility = await facility_row(original["facility"])
+            facility = await facility_service.facility_facts(original["facility"])
             view = _result(posted.movement, facility["name"], annual, ooc_left)
             await record(now, clerk.actor, "reversal", "settlement", settlement_id, {"reversal_id": view.id})
             await lease.complete(201, msgspec.json.encode(view), now)

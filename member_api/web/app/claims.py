@@ -14,8 +14,7 @@ from member_api.claims.schemas import ClaimCreate, ClaimView
 from member_api.core.context import AppContext
 from member_api.core.errors import DomainError, FieldError
 from member_api.core.uploads import check_uploads, file_response
-from member_api.facilities import search as facility_search
-from member_api.facilities.queries import facility_row
+from member_api.facilities import service as facility_service
 from member_api.facilities.schemas import FacilityView
 from member_api.referrals import service as referrals_service
 from member_api.web.app.home import claim_windows
@@ -35,7 +34,7 @@ async def _all_facilities() -> list[FacilityView]:
     found: list[FacilityView] = []
     cursor = None
     while True:
-        batch = await facility_search.search(
+        batch = await facility_service.search(
             division=None, kind=None, tier=None, q=None, near=None, cursor=cursor, limit=100
         )
         found += batch.items
@@ -49,7 +48,7 @@ async def _names(ids: set[int | None]) -> dict[int, str]:
     for fid in ids:
         if fid:
             try:
-                names[fid] = (await facility_row(fid))["name"]
+                names[fid] = (await facility_service.facility_facts(fid))["name"]
             except DomainError:
                 names[fid] = f"机构 {fid}"
     return names

@@ -11,7 +11,7 @@ from member_api.benefits import service as benefits_service
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import DomainError, not_found
-from member_api.facilities import designation
+from member_api.facilities import service as facility_service
 from member_api.policy.claim_window import next_claim_window
 from member_api.web.app.resident import ROOT, Resident
 from member_api.web.common.forms import form_of, number, problem, text
@@ -37,7 +37,7 @@ async def home(ctx: AppContext, resident: Resident) -> Any:
         pair = benefits.designation
     except DomainError as err:
         benefits_problem = problem(err)
-        pair = (await designation.current(ctx, resident.member_id, None)).designation
+        pair = (await facility_service.current(ctx, resident.member_id, None)).designation
     return page(
         "app/home.html",
         resident=resident,

@@ -29,8 +29,7 @@ from member_api.family.callers import subject_member
 from member_api.members.callers import provide_member_caller
 from member_api.members.identity import mask_name
 from member_api.members.schemas import MemberView, MeView
-from member_api.members.service import me, member_views
-from member_api.members.tables import Member
+from member_api.members.service import me, members_by_id, wards_of
 from member_api.policy import parameters
 from member_api.policy.family import SCOPES, guardianship_applies
 from member_api.web.common.errors import RedirectTo, wants_json
@@ -150,13 +149,13 @@ async def _people(ctx: AppContext, caller: MemberCaller, account: MeView) -> lis
     today = local_today(ctx.clock)
     params = parameters.for_date(today)
     people = [Person(id=m.id, name_masked=mask_name(m.name), relation="self", view=m) for m in [account.member] if m]
-    for m in await member_views(Member.guardian == caller.member_id):
+    for m in await wards_of(caller.member_id):
         if guardianship_applies(params, m.birth_date, today):
             people.append(Person(id=m.id, name_masked=mask_name(m.name), relation="dependant", view=m))
     grants = {g.member.member_id: g for g in (await family_service.family(caller.member_id)).i_act_for}
     active = {mid: g for mid, g in grants.items() if g.status == "active" and mid not in {p.id for p in people}}
     if active:
-        for m in await member_views(Member.id.is_in(list(active))):
+        for m in await members_by_id(list(active)):
             people.append(
                 Person(
                     id=m.id,

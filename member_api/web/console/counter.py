@@ -18,8 +18,7 @@ from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import DomainError, FieldError, not_found
 from member_api.core.principal import Principal
-from member_api.facilities import designation
-from member_api.facilities import search as facility_search
+from member_api.facilities import service as facility_service
 from member_api.facilities.schemas import CurrentDesignation
 from member_api.ledger import service as ledger
 from member_api.members.identity import mask_name
@@ -330,7 +329,7 @@ async def _hospitals() -> list[Any]:
     """Shaoguan designated hospitals (tier 2 and 3), the targets a referral may name."""
     found = []
     for tier in ("secondary", "tertiary"):
-        listed = await facility_search.search(
+        listed = await facility_service.search(
             division=None, kind=None, tier=tier, q=None, near=None, cursor=None, limit=200
         )
         found += [f for f in listed.items if f.in_city]
@@ -386,7 +385,7 @@ async def _assist_page(
     request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal, status: int = 200, **context: Any
 ) -> Any:
     assert clerk.facility_id is not None
-    here = await facility_search.detail(clerk.facility_id)
+    here = await facility_service.detail(clerk.facility_id)
     context.setdefault("typed", {})
     context.setdefault("key", new_key())
     return await desk_page(request, ctx, clerk, "console/assist.html", "assist", status=status, here=here, **context)
@@ -415,7 +414,7 @@ async def assist_designation(request: Request[Any, Any, Any], ctx: AppContext, c
             "/v1/counter/designations",
             {"id_number": id_number, "station_id": station},
             CurrentDesignation,
-            lambda _lease: designation.record_for_member(ctx, clerk, id_number, station),
+            lambda _lease: facility_service.record_for_member(ctx, clerk, id_number, station),
             completes_itself=False,
         )
     except DomainError as err:

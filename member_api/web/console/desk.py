@@ -15,7 +15,7 @@ from member_api.core.context import AppContext
 from member_api.core.errors import DomainError
 from member_api.core.idempotency import MAX_KEY_LENGTH, KeyLease, begin, fingerprint
 from member_api.core.principal import Principal
-from member_api.facilities.queries import facility_row
+from member_api.facilities import service as facility_service
 from member_api.web.common import labels
 from member_api.web.common.pages import page
 from member_api.web.common.session import session_of
@@ -51,7 +51,7 @@ async def facility_name(facility_id: int | None) -> str:
     if facility_id is None:
         return ""
     try:
-        return str((await facility_row(facility_id))["name"])
+        return str((await facility_service.facility_facts(facility_id))["name"])
     except DomainError:
         return ""
 

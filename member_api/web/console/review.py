@@ -16,7 +16,7 @@ from member_api.core.divisions import DIVISIONS
 from member_api.core.errors import DomainError, FieldError
 from member_api.core.principal import Principal
 from member_api.disputes import service as disputes_service
-from member_api.facilities import designation
+from member_api.facilities import service as facility_service
 from member_api.ledger import service as ledger
 from member_api.members.identity import mask_name
 from member_api.members.service import member_view
@@ -206,7 +206,7 @@ async def change_requests(
 ) -> Any:
     status = status if status in ("pending", "approved", "rejected", "withdrawn") else None
     division = division if division in DIVISIONS else None
-    items = await designation.review_list(staff, status, division, 100, None)
+    items = await facility_service.review_list(staff, status, division, 100, None)
     members = {r.member_id: await _member(r.member_id) for r in items}
     names = await _names({r.institution_id for r in items} | {r.station_id for r in items})
     return await desk_page(
@@ -226,7 +226,7 @@ async def change_requests(
 async def _request_page(
     request: Request[Any, Any, Any], ctx: AppContext, staff: Principal, request_id: int, status: int = 200, **extra: Any
 ) -> Any:
-    view = await designation.review_one(staff, request_id)
+    view = await facility_service.review_one(staff, request_id)
     pages = []
     for e in view.evidence:
         count = page_count(ctx.blobs.get(e.sha256), e.content_type)
@@ -266,7 +266,7 @@ async def decide_change_request(
     try:
         if decision not in ("approve", "reject"):
             raise DomainError("decision_missing", "请选择批准或不批准", "Choose approve or reject.")
-        decided = await designation.decide(ctx, staff, request_id, decision == "approve", comment)
+        decided = await facility_service.decide(ctx, staff, request_id, decision == "approve", comment)
     except DomainError as err:
         return await _request_page(
             request, ctx, staff, request_id, err.status, problem=labels.words(err), comment=comment
@@ -282,7 +282,7 @@ async def decide_change_request(
 async def evidence_page(
     ctx: AppContext, staff: Principal, request_id: int, evidence_id: int, index: int
 ) -> Response[bytes]:
-    sha256, content_type = await designation.evidence_file(staff, request_id, evidence_id)
+    sha256, content_type = await facility_service.evidence_file(staff, request_id, evidence_id)
     data, media = await page_image(ctx.blobs.get(sha256), content_type, index)
     return Response(data, media_type=media, headers=picture_headers())
 
