@@ -143,7 +143,7 @@ def cmd_export_openapi(args: argparse.Namespace) -> int:
 def cmd_arch_diagram(args: argparse.Namespace) -> int:
     from member_api.ops import diagram
 
-    print("\n".join(diagram.face_exceptions()) if args.faces else diagram.mermaid())
+    print("\n".join(diagram.face_exceptions()) if args.faces else diagram.mermaid(args.all))
     return 0
 
 
@@ -331,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     exp.set_defaults(fn=cmd_export_openapi)
     arch = sub.add_parser("arch-diagram", help="print the areas' import graph as Mermaid (docs/architecture.md)")
     arch.add_argument("--faces", action="store_true", help="list the imports that pass by an area's face instead")
+    arch.add_argument("--all", action="store_true", help="also the edges into core, db, settings and policy")
     arch.set_defaults(fn=cmd_arch_diagram)
     gc = sub.add_parser("gc-blobs", help="remove receipt/evidence files no row names (crash leftovers)")
     gc.add_argument("--min-age-s", type=float, default=600.0)

@@ -10,7 +10,7 @@ from member_api.auth.passwords import hash_password
 from member_api.auth.tables import Staff
 from member_api.core.errors import DomainError
 from member_api.db import write_transaction
-from member_api.facilities.tables import Facility
+from member_api.facilities import service as facility_service
 
 
 async def create_staff(username: str, password: str, role: str, facility_code: str | None) -> int:
@@ -18,10 +18,9 @@ async def create_staff(username: str, password: str, role: str, facility_code: s
     if role == "clerk":
         if not facility_code:
             raise DomainError("facility_required", "柜员必须指定所属机构", "A clerk needs --facility.")
-        row = await Facility.select(Facility.id).where(Facility.code == facility_code).first()
-        if row is None:
+        facility_id = await facility_service.facility_id_by_code(facility_code)
+        if facility_id is None:
             raise DomainError("facility_not_found", "机构编码不存在", f"No facility {facility_code}.")
-        facility_id = row["id"]
     staff = Staff(
         username=username,
         password_hash=hash_password(password),

@@ -40,6 +40,7 @@ __all__ = [
     "evidence_file",
     "facilities_by_id",
     "facility_facts",
+    "facility_id_by_code",
     "file_change_request_for_member",
     "headcount",
     "history",
@@ -62,6 +63,11 @@ async def facility_facts(facility_id: int) -> dict[str, Any]:
 async def facilities_by_id(ids: list[int]) -> dict[int, dict[str, Any]]:
     """Catalogue rows by id (inactive ones too: old records still name them)."""
     return await queries.facilities_by_id(ids)
+
+
+async def facility_id_by_code(code: str) -> int | None:
+    """The facility a catalogue code names (staff accounts are created with it), or None."""
+    return await queries.facility_id_by_code(code)
 
 
 async def evidence_digests() -> set[str]:

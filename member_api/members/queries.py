@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from member_api.db import copy_records, current_engine, fetch, fetch_one, is_sqlite
-from member_api.members.tables import Enrollment, Member
+from member_api.members.tables import Account, Enrollment, Member
 
 MEMBER_BY_ID_HASH = "SELECT id, name, id_masked, phone_hash FROM member WHERE id_hash = {}"
 ACCOUNT = "SELECT id, phone_hash, phone_masked, member, unbound_reason FROM account WHERE id = {}"
@@ -258,3 +258,12 @@ async def member_id_by_id_hash(id_hash: str) -> int | None:
 async def first_enrollment(member_id: int) -> dict[str, Any] | None:
     """The member's earliest enrollment row (R5: a newborn's enrollment date), or None."""
     return await Enrollment.select().where(Enrollment.member == member_id).order_by(Enrollment.year).first()
+
+
+async def account_link(account_id: int) -> dict[str, Any] | None:
+    """The member an account is bound to and why it was unbound, or None for an unknown account."""
+    return await Account.select(Account.member, Account.unbound_reason).where(Account.id == account_id).first()
+
+
+async def account_row(account_id: int) -> dict[str, Any] | None:
+    return await Account.select().where(Account.id == account_id).first()

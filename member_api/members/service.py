@@ -17,7 +17,6 @@ from member_api.db import UniqueViolation, fetch_one, write_transaction
 from member_api.members import queries
 from member_api.members.identity import id_problem, mask_name, normalise_id
 from member_api.members.schemas import BindingCode, CounterBinding, EnrollmentView, MemberView, MeView
-from member_api.members.tables import Account
 from member_api.policy.eligibility import EnrollmentFacts, is_eligible
 
 
@@ -76,7 +75,7 @@ async def member_view(member_id: int) -> MemberView | None:
 
 
 async def me(principal: Principal) -> MeView:
-    account = await Account.select().where(Account.id == principal.account_id).first()
+    account = await queries.account_row(principal.account_id)
     if account is None:
         raise DomainError("unauthorized", "登录已失效，请重新登录", "The account no longer exists.")
     views = await members_by_id([account["member"]]) if account["member"] else []

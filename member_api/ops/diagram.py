@@ -90,8 +90,13 @@ def face_exceptions() -> list[str]:
     return sorted(set(found))
 
 
-def mermaid() -> str:
-    edges = area_edges()
+GROUND = {"core", "db", "settings", "policy"}  # every area stands on these: their edges only add noise
+
+
+def mermaid(everything: bool = False) -> str:
+    """The area graph; without ``everything``, edges into the kernel and the pure rules, and the composition
+    root's edges (it imports every area's routes), are left out."""
+    edges = {pair: n for pair, n in area_edges().items() if everything or (pair[1] not in GROUND and pair[0] != "app")}
     lines = ["flowchart TD"]
     for floor, areas in FLOORS:
         present = [a for a in areas if (PACKAGE / a).is_dir() or a in TOP_LEVEL.values() or a == "db"]

@@ -13,8 +13,8 @@ from member_api.core.principal import Principal
 from member_api.credential.identify import identify_member
 from member_api.db import write_transaction
 from member_api.facilities import service as facility_service
+from member_api.referrals import queries
 from member_api.referrals.schemas import ReferralCreate, ReferralView
-from member_api.referrals.tables import Referral
 
 REFERRAL_TIERS = ("primary", "secondary", "tertiary")
 """R10: any Shaoguan designated institution; each is paid at its tier's ratio (R7: 70%, 60%, 50%)."""
@@ -22,7 +22,7 @@ REFERRAL_TIERS = ("primary", "secondary", "tertiary")
 
 async def referral_for(member_id: int, referral_id: int, facility_id: int, day: date) -> dict[str, Any] | None:
     """The referral if it is this member's, to this facility, valid on ``day``."""
-    row = await Referral.select().where((Referral.id == referral_id) & (Referral.member == member_id)).first()
+    row = await queries.referral_of(member_id, referral_id)
     if row and row["target_facility"] == facility_id and row["valid_from"] <= day <= row["valid_to"]:
         return row
     return None
@@ -60,18 +60,11 @@ async def create_referral(ctx: AppContext, clerk: Principal, req: ReferralCreate
         raise invalid_field("valid_to", "转诊有效期不正确", "The validity period is not valid.")
     now = ctx.clock.now()
     async with write_transaction():
-        row = Referral(
-            member=member["id"],
-            from_facility=designation["institution"],
-            target_facility=target["id"],
-            valid_from=req.valid_from,
-            valid_to=req.valid_to,
-            clerk_id=clerk.staff_id,
-            created_at=now,
+        row = await queries.insert_referral(
+            member["id"], designation["institution"], target["id"], req.valid_from, req.valid_to, clerk.staff_id, now
         )
-        await row.save()
-        await record(now, clerk.actor, "referral_created", "referral", row.id, {"member": member["id"]})
-    return _referral_view(await Referral.select().where(Referral.id == row.id).first())
+        await record(now, clerk.actor, "referral_created", "referral", row["id"], {"member": member["id"]})
+    return _referral_view(row)
 
 
 def _referral_view(r: dict[str, Any] | None) -> ReferralView:
@@ -88,5 +81,5 @@ def _referral_view(r: dict[str, Any] | None) -> ReferralView:
 
 
 async def member_referrals(member_id: int) -> list[ReferralView]:
-    rows = await Referral.select().where(Referral.member == member_id).order_by(Referral.id, ascending=False)
+    rows = await queries.referrals_of(member_id)
     return [_referral_view(r) for r in rows]
