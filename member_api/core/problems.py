@@ -52,7 +52,6 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
     404: (
         "member_not_found",
         "month_not_closed",
-        "no_policy_year",
         "not_enrolled",
         "not_found",
         "sample_not_drawn",
@@ -122,6 +121,7 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
         "newborn_claim_needs_dependant",
         "newborn_not_eligible",
         "newborn_not_paid_up",
+        "no_policy_year",
         "not_eligible",
         "not_primary_institution",
         "not_village_station",
