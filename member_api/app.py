@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar, Request, get
 from litestar.config.app import AppConfig
@@ -27,6 +30,8 @@ from member_api import db, web
 from member_api.agency.routes import (
     AgencyAssessmentController,
     AgencyCapitationController,
+    AgencyFundController,
+    AgencyQualityController,
     AgencyReportsController,
     AgencySignalsController,
 )
@@ -35,6 +40,7 @@ from member_api.auth.routes import AuthController, SmsReceiptsController
 from member_api.benefits.routes import BenefitsController
 from member_api.catalogue.routes import CatalogueController
 from member_api.claims.routes import MeClaimsController, ReviewClaimsController
+from member_api.core import replica, tracing
 from member_api.core.clock import Clock, SystemClock, local_today
 from member_api.core.context import AppContext, provide_ctx
 from member_api.core.edge import StrictRequest, check_request_text, secure_headers
@@ -65,16 +71,18 @@ from member_api.facilities.routes import (
 from member_api.family.callers import provide_subject_member
 from member_api.family.routes import CounterFamilyController, MeFamilyController
 from member_api.fhir.routes import FhirController
+from member_api.fsi.routes import FsiController
 from member_api.ledger import service as ledger_service
 from member_api.members.callers import provide_member_caller
 from member_api.members.routes import CounterBindingsController, MeController
 from member_api.notices import delivery
+from member_api.notices import service as notices_service
 from member_api.notices.routes import NoticesController
 from member_api.ops.routes import OpsController
 from member_api.policy.holidays import CALENDAR_WARNING_DAYS, years_missing_calendar
 from member_api.referrals.routes import CounterReferralsController, MeReferralsController
 from member_api.settings import Settings
-from member_api.settlement.routes import CounterController
+from member_api.settlement.routes import CounterController, ReconciliationController
 
 API_VERSION = "1.0.0"
 DOCS_ASSETS = "/docs-assets"
@@ -194,6 +202,7 @@ def route_handlers() -> list[object]:
         ReviewChangeRequestsController,
         CredentialController,
         CounterController,
+        ReconciliationController,
         BenefitsController,
         MeClaimsController,
         MeReferralsController,
@@ -209,11 +218,31 @@ def route_handlers() -> list[object]:
         AgencyReportsController,
         AgencyAssessmentController,
         AgencySignalsController,
+        AgencyFundController,
+        AgencyQualityController,
         CounterBindingsController,
         CatalogueController,
     ]
     declare_problem_responses(each_handler(controllers), problem_responses)
-    return [*controllers, FhirController]  # FHIR answers OperationOutcome, not problem+json (docs/fhir.md)
+    # FHIR answers OperationOutcome, the facility interface its envelope: not problem+json (fhir.md, integration.md)
+    return [*controllers, FhirController, FsiController]
+
+
+REPLICA_PATHS = ("/v1/agency/",)
+REPLICA_OPERATIONS = frozenset({"fhirSearchCoverage", "fhirGetCoverage", "fhirGetOrganization", "fhirGetLocation"})
+"""Reads that may lag behind the primary by ``read_max_lag_s``: agency analytics and exports, and FHIR reads that
+carry no money (a member's history pages before today choose for themselves, in ``ledger.member_page``)."""
+
+
+def mark_replica_reads(app: Litestar) -> None:
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if "GET" in handler.http_methods and (
+                route.path.startswith(REPLICA_PATHS) or handler.operation_id in REPLICA_OPERATIONS
+            ):
+                handler.opt["reads"] = "replica"
 
 
 async def trust_edge(request: Request) -> None:
@@ -222,6 +251,8 @@ async def trust_edge(request: Request) -> None:
     text in the query, data headers and form fields."""
     await authenticate_first(request)
     await check_request_text(request)
+    if request.route_handler.opt.get("reads") == "replica":
+        replica.prefer()
 
 
 class MetricsController(PrometheusController):
@@ -259,6 +290,38 @@ def docs_assets_dir(settings: Settings) -> Path:
     return Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist"
 
 
+class LinkedSwaggerPlugin(SwaggerRenderPlugin):
+    """Swagger UI that fetches the document (``/docs/openapi.json``, cached by the browser) instead of inlining all
+    of it into the page: the page is a few hundred bytes and renders at once (issue 33 item 9)."""
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        title = html.escape(str(openapi_schema["info"]["title"]))
+        url = json.dumps(self.get_openapi_json_route(request))
+        return f"""<!DOCTYPE html><html lang="en"><head><title>{title}</title>{self.favicon}<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><link href="{self.css_url}" rel="stylesheet">
+<script src="{self.js_url}"></script><script src="{self.standalone_preset_js_url}"></script>{self.style}</head>
+<body><div id="swagger-container"></div><script>
+SwaggerUIBundle({{url: {url}, dom_id: "#swagger-container", deepLinking: true, showExtensions: true,
+  showCommonExtensions: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]}});
+</script></body></html>""".encode()
+
+
+INDEX = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>member-api</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>
+<main><h1>韶关医保 · 门诊统筹 (member-api)</h1><ul>
+<li><a href="/app/">/app/</a> 居民 H5（resident app）</li>
+<li><a href="/console/">/console/</a> 工作台（staff console）</li>
+<li><a href="/docs">/docs</a> API 文档（OpenAPI 3.1: <a href="/openapi.json">/openapi.json</a>）</li>
+<li><a href="/fhir/R4/metadata">/fhir/R4</a> FHIR R4</li>
+</ul></main></body></html>"""
+
+
+@get("/", include_in_schema=False, media_type="text/html", sync_to_thread=False)
+def index() -> str:
+    """``GET /``: where a newcomer (or a load balancer's check) lands: the app, the console and the docs."""
+    return INDEX
+
+
 def openapi_config() -> OpenAPIConfig:
     assets = DOCS_ASSETS
     return OpenAPIConfig(
@@ -268,7 +331,7 @@ def openapi_config() -> OpenAPIConfig:
         "counter settlement and agency review. Money is integer fen. Errors are application/problem+json.",
         path="/docs",
         render_plugins=[
-            SwaggerRenderPlugin(
+            LinkedSwaggerPlugin(
                 path="/",
                 js_url=f"{assets}/swagger-ui-bundle.js",
                 css_url=f"{assets}/swagger-ui.css",
@@ -285,23 +348,33 @@ def openapi_config() -> OpenAPIConfig:
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    span_exporter: object | None = None,
 ) -> Litestar:
-    """The app. An ``engine`` passed in is the caller's to open and close (tests share one per database)."""
+    """The app. An ``engine`` passed in is the caller's to open and close (tests share one per database).
+
+    ``span_exporter``: traces go there instead of OTLP (tests); tracing is otherwise on only with an OTLP endpoint.
+    """
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
+    otel = tracing.plugins(settings.otel_endpoint, settings.otel_service_name, exporter=span_exporter)
     owns_engine = engine is None
-    engine = engine or db.make_engine(settings.resolved_database_url)
+    engine = engine or db.make_engine(settings.resolved_database_url, settings.db_statement_cache_size)
     data_dir = Path(settings.data_dir)
     ctx = AppContext(
         settings=settings,
         keyring=load_keyring(settings.resolved_key_dir),
         clock=clock or SystemClock(),
-        sms=make_sender(settings.resolved_sms_backend),
+        sms=tracing.traced(make_sender(settings.resolved_sms_backend), "send", "sms.send"),
         blobs=BlobStore(data_dir / "blobs"),
-        push=make_push_sender(settings.resolved_push_backend),
+        push=tracing.traced(make_push_sender(settings.resolved_push_backend), "send", "push.send"),
         wechat=WechatClient(settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret),
     )
+    if settings.resolved_push_backend == "wechat":
+        ctx.push = notices_service.wechat_push(ctx)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -309,6 +382,7 @@ def create_app(
         if owns_engine:
             await db.prepare(engine)
         await ledger_service.start_credential_events(settings.resolved_listen_database_url)
+        await db.start_replica(settings.read_database_url, settings.read_max_lag_s, settings.db_statement_cache_size)
         pusher = asyncio.create_task(delivery.run(ctx))
         warn_missing_holiday_calendars(ctx.clock)
         try:
@@ -318,6 +392,8 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await pusher
             await ledger_service.stop_credential_events()
+            await db.stop_replica()
+            tracing.flush()
             if owns_engine:
                 await db.close(engine)
 
@@ -327,7 +403,14 @@ def create_app(
     docs_assets = create_static_files_router(path=DOCS_ASSETS, directories=[assets_dir], include_in_schema=False)
     db.activate(engine)
     app = Litestar(
-        route_handlers=[*route_handlers(), MetricsController, docs_assets, openapi_document, *web.route_handlers()],
+        route_handlers=[
+            *route_handlers(),
+            MetricsController,
+            docs_assets,
+            openapi_document,
+            index,
+            *web.route_handlers(),
+        ],
         template_config=web.template_config(),
         dependencies={
             "ctx": Provide(provide_ctx, sync_to_thread=False),
@@ -353,9 +436,11 @@ def create_app(
         state=State({"ctx": ctx}),
         request_max_body_size=settings.max_body_bytes,
         on_app_init=[_no_debug],
+        plugins=otel,
         logging_config=None,  # our JSON formatter (configure_logging) stays in charge
         debug=False,
     )
+    mark_replica_reads(app)
     request_types = schema_types(member_api)
     close_request_schemas(app.openapi_schema, request_types)
     constrain_form_fields(app.openapi_schema, request_types)

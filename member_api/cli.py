@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,18 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from member_api.jobs.demo import seed_demo
+    from member_api.jobs.demo_walk import seed_walk, walk_note
 
-    manifest = _with_db(lambda s: seed_demo(s))
+    async def go(settings: Settings) -> dict[str, Any]:
+        manifest = await seed_demo(settings)
+        if not args.no_walk:  # the README's walk: a pair, a newborn draft, a claim to review, a change request
+            manifest["walk"] = {
+                **await seed_walk(settings, manifest),
+                "note": walk_note(date.fromisoformat(manifest["today"])),
+            }
+        return manifest
+
+    manifest = _with_db(go)
     if args.manifest:
         Path(args.manifest).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         print(f"demo data ready; accounts written to {args.manifest}")
@@ -100,7 +111,7 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
     password = _read_password()
     if password is None:
         return 2
-    staff_id = _with_db(lambda s: create_staff(args.username, password, args.role, args.facility))
+    staff_id = _with_db(lambda s: create_staff(args.username, password, args.role, args.facility, args.name))
     print(f"staff {args.username} created (id {staff_id})")
     return 0
 
@@ -169,6 +180,29 @@ def cmd_housekeeping(_: argparse.Namespace) -> int:
 
     done = _with_db(daily)
     print(", ".join(f"{kind}: {n}" for kind, n in done.items()))
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """The notice outbox for operators: counts per push state, the dead letters, and requeueing them."""
+    from member_api.notices import service as notices
+
+    async def go(_: Settings) -> tuple[int, dict[str, int], list[dict[str, Any]]]:
+        requeued = 0
+        if args.requeue_all or args.requeue:
+            requeued = await notices.requeue(None if args.requeue_all else args.requeue)
+        counts, dead = await notices.outbox(args.limit)
+        return requeued, counts, dead
+
+    requeued, counts, dead = _with_db(go)
+    if requeued:
+        print(f"requeued {requeued}")
+    print("outbox: " + (", ".join(f"{state} {n}" for state, n in sorted(counts.items())) or "empty"))
+    for row in dead:  # no text, no recipient: the kind, why and when
+        print(
+            f"dead #{row['id']} {row['kind']} attempts={row['attempts']} error={row['push_error']}"
+            f" at={row['created_at']}"
+        )
     return 0
 
 
@@ -291,6 +325,58 @@ def cmd_calendar_check(args: argparse.Namespace) -> int:
     return 0 if coverage.covered and not coverage.disagreements else 1
 
 
+def cmd_fsi_credential(args: argparse.Namespace) -> int:
+    """Facility system credentials of the national facility interface (docs/integration.md, Part 3)."""
+    from datetime import UTC, datetime
+
+    from member_api.fsi import service as fsi
+
+    now = datetime.now(UTC)
+    if args.action == "issue":
+        if not args.facility:
+            print("--facility CODE is required", file=sys.stderr)
+            return 2
+        credential = _with_db(lambda s: fsi.issue_credential(args.facility, args.label or "", args.sm2_public_key, now))
+        print(credential)
+        print("shown once: give it to the facility's system (Authorization: Bearer <credential>)", file=sys.stderr)
+        return 0
+    if args.action == "revoke":
+        if not args.client_id:
+            print("revoke needs the client id", file=sys.stderr)
+            return 2
+        done = _with_db(lambda s: fsi.revoke_credential(args.client_id, now))
+        print("revoked" if done else "no such credential, or revoked already")
+        return 0 if done else 1
+    for row in _with_db(lambda s: fsi.list_credentials()):
+        state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
+        print(f"{row['client_id']}  {row['facility_code']}  {state}  {row['label']}")
+    return 0
+
+
+def cmd_fsi_simulate(args: argparse.Namespace) -> int:
+    """Drive one whole visit over the facility interface against a running server (9001 ... 3201)."""
+    from member_api.fsi import simulator
+
+    facility = simulator.Facility(url=args.url, credential=args.credential, code=args.facility)
+    if args.sm2_private_key:
+        from member_api.fsi import signing
+
+        private, public = args.sm2_private_key, args.sm2_public_key
+        facility.signer = lambda message: signing.sign(private, public, message)
+    try:
+        result = simulator.whole_visit(facility, args.cert_type, args.cert_no, reverse=not args.keep)
+    except simulator.VisitFailed as exc:
+        print(f"visit failed at {exc.infno}: {exc.answer.get('err_msg')}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([{"infno": i, "answer": a} for i, a in facility.log], ensure_ascii=False, default=str))
+    else:
+        for infno, answer in facility.log:
+            print(f"{infno} infcode={answer['infcode']} {answer.get('err_msg', '')}")
+        print(simulator.summary(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="member-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -304,6 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
     seed = sub.add_parser("seed-demo", help="load the demo catalogue, members and staff (idempotent)")
     seed.add_argument("--manifest", help="write the demo accounts as JSON to this file")
+    seed.add_argument(
+        "--no-walk", action="store_true", help="only the catalogue, members and staff (no drafts, claims, requests)"
+    )
     seed.set_defaults(fn=cmd_seed_demo)
     imp = sub.add_parser("import-members", help="import the enrollment system's CSV export")
     imp.add_argument("file")
@@ -325,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("--role", choices=["clerk", "reviewer", "officer"], required=True)
     staff.add_argument("--facility", help="facility code (clerks)")
     staff.add_argument("--username", required=True)
+    staff.add_argument("--name", default="", help="the person's name as pages show it (default: the user name)")
     staff.set_defaults(fn=cmd_create_staff)
     exp = sub.add_parser("export-openapi", help="write the OpenAPI document")
     exp.add_argument("--output", "-o")
@@ -336,6 +426,11 @@ def main(argv: list[str] | None = None) -> int:
     gc = sub.add_parser("gc-blobs", help="remove receipt/evidence files no row names (crash leftovers)")
     gc.add_argument("--min-age-s", type=float, default=600.0)
     gc.set_defaults(fn=cmd_gc_blobs)
+    outbox = sub.add_parser("outbox", help="notice outbox: counts per state, dead letters, requeue")
+    outbox.add_argument("--limit", type=int, default=50, help="dead letters to list (newest first)")
+    outbox.add_argument("--requeue", type=int, nargs="*", default=[], metavar="ID", help="requeue these dead letters")
+    outbox.add_argument("--requeue-all", action="store_true", help="requeue every dead letter")
+    outbox.set_defaults(fn=cmd_outbox)
     sub.add_parser(
         "housekeeping", help="remove expired idempotency keys, rate events, codes, tokens (daily)"
     ).set_defaults(fn=cmd_housekeeping)
@@ -360,6 +455,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     cal.add_argument("year", type=int)
     cal.set_defaults(fn=cmd_calendar_check)
+    fsi = sub.add_parser("fsi-credential", help="issue, revoke or list facility system credentials (infno interface)")
+    fsi.add_argument("action", choices=["issue", "revoke", "list"])
+    fsi.add_argument("client_id", nargs="?", help="revoke: the credential's client id")
+    fsi.add_argument("--facility", help="issue: the facility's national code (fixmedins_code)")
+    fsi.add_argument("--label", help="issue: a note, e.g. the HIS vendor")
+    fsi.add_argument("--sm2-public-key", default="", help="issue: hex SM2 public key; messages must then be signed")
+    fsi.set_defaults(fn=cmd_fsi_credential)
+    sim = sub.add_parser("fsi-simulate", help="drive one whole visit over the facility interface (a HIS simulator)")
+    sim.add_argument("--url", default="http://127.0.0.1:8000")
+    sim.add_argument("--credential", required=True, help="CLIENT_ID.SECRET from fsi-credential issue")
+    sim.add_argument("--facility", required=True, help="the credential's facility code (fixmedins_code)")
+    sim.add_argument("--cert-type", default="02", choices=["01", "02", "03"], help="mdtrt_cert_type")
+    sim.add_argument("--cert-no", required=True, help="mdtrt_cert_no: ID number, or an e-credential code for 01")
+    sim.add_argument("--keep", action="store_true", help="do not reverse the settlement (2208)")
+    sim.add_argument("--json", action="store_true", help="print every answer as JSON")
+    sim.add_argument("--sm2-private-key", default="", help="sign messages (hex), with --sm2-public-key")
+    sim.add_argument("--sm2-public-key", default="")
+    sim.set_defaults(fn=cmd_fsi_simulate)
     args = parser.parse_args(argv)
     return int(args.fn(args))
 

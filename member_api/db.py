@@ -17,6 +17,8 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
+from member_api.core import replica
+
 os.environ.setdefault("PICCOLO_CONF", "member_api.piccolo_conf")
 
 log = logging.getLogger("member_api.db")
@@ -25,14 +27,26 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 COPY_MIN_ROWS = 100
 
 
-def make_engine(url: str) -> Engine:
-    """SQLite for ``sqlite:///path`` (the embedded default), PostgreSQL for ``postgresql://``."""
+def make_engine(url: str, statement_cache_size: int | None = None) -> Engine:
+    """SQLite for ``sqlite:///path`` (the embedded default), PostgreSQL for ``postgresql://``.
+
+    ``statement_cache_size``: asyncpg's prepared statements per connection (default: the setting
+    ``MEMBER_API_DB_STATEMENT_CACHE_SIZE``; -1 is asyncpg's own default). 0 behind PgBouncer in transaction mode,
+    where a named prepared statement lives on a server connection the next transaction may not get.
+    """
     if url.startswith("sqlite"):
         path = url.split("sqlite:///", 1)[1] if "sqlite:///" in url else "member_api.sqlite3"
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
     if url.startswith(("postgresql://", "postgres://")):
-        return PostgresEngine(config={"dsn": url})
+        if statement_cache_size is None:
+            from member_api.settings import Settings  # the caller gave none: read the environment, as the CLI does
+
+            statement_cache_size = Settings.from_env().db_statement_cache_size
+        config: dict[str, Any] = {"dsn": url}
+        if statement_cache_size >= 0:
+            config["statement_cache_size"] = statement_cache_size
+        return PostgresEngine(config=config)
     raise ValueError("MEMBER_API_DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
@@ -170,11 +184,32 @@ async def _fetch(sql: str, *args: object) -> list[dict[str, Any]]:
         transaction = engine.current_transaction.get()
         if transaction is not None:
             return [dict(r) for r in await transaction.connection.fetch(numbered, *args)]
+        if replica.wanted() and (found := replica.current()) is not None:
+            rows = await found.fetch(numbered, args)
+            if rows is not None:
+                return rows
         if engine.pool is not None:
             async with engine.pool.acquire() as connection:
                 return [dict(r) for r in await connection.fetch(numbered, *args)]
     rows: list[dict[str, Any]] = await engine.run_querystring(QueryString(sql, *args))
     return rows
+
+
+async def primary_wal_position() -> int:
+    """The primary's current WAL position in bytes (what a replica must have replayed to be as new)."""
+    with replica.primary_only():
+        row = await fetch_one("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn AS position")
+    assert row is not None
+    return int(row["position"])
+
+
+async def start_replica(read_url: str, max_lag_s: float, statement_cache_size: int = -1) -> None:
+    """Reads that may lag go to ``read_url`` while it keeps up (``member_api/core/replica.py``); PostgreSQL only."""
+    if read_url and isinstance(current_engine(), PostgresEngine):
+        await replica.start(read_url, max_lag_s, primary_wal_position, statement_cache_size)
+
+
+stop_replica = replica.stop
 
 
 async def fetch_one(sql: str, *args: object) -> dict[str, Any] | None:

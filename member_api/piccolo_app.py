@@ -22,6 +22,7 @@ APP_CONFIG = AppConfig(
             "member_api.claims.tables",
             "member_api.agency.tables",
             "member_api.catalogue.tables",
+            "member_api.fsi.tables",
         ],
         exclude_imported=True,
     ),

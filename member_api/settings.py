@@ -70,6 +70,8 @@ class Settings(msgspec.Struct, kw_only=True):
     """Mini-program page a subscription message opens (with ``?id=<notice id>``)."""
     push_backend: str = ""
     push_interval_s: float = 1.0
+    alert_scan_interval_s: float = 300.0
+    """How often each worker looks for alerts due (decisions, designation dates, claim windows); 0: never."""
     push_max_attempts: int = 8
     """Failed pushes of one notice before it is dead-lettered (``member-api outbox``)."""
     push_backoff_s: float = 30.0
@@ -91,6 +93,20 @@ class Settings(msgspec.Struct, kw_only=True):
     cors_origins: str = ""
     """Comma-separated browser origins (the mini-program's H5 pages) allowed to call the API; empty: none."""
     console_idle_timeout_s: int = 900
+    fsi_session_ttl_s: int = 86_400
+    """How long an operator's sign-in (9001 ``sign_no``) of the facility interface stays valid."""
+    fsi_max_body_bytes: int = 262_144
+    """Largest facility-interface message; a larger one is answered in the envelope (``message_too_large``)."""
+    national_ec_url: str = ""
+    """The national e-credential decoding service (``ec.query``), e.g. ``https://.../localcfc/api/hsecfc/
+    localQrCodeQuery``; empty: national codes are refused (``national_credential_unavailable``)."""
+    national_ec_paas_id: str = ""
+    national_ec_paas_token: str = ""
+    """Gateway credentials sent as ``x-tif-paasid`` and the ``x-tif-signature`` headers (SHA-256 over timestamp,
+    token and nonce, as the national gateway asks)."""
+    national_ec_timeout_s: float = 5.0
+    national_ec_business_type: str = "01101"
+    """``businessType`` of the decoding request: 01101 outpatient registration (01301 is a pharmacy purchase)."""
 
     @property
     def resolved_database_url(self) -> str:

@@ -10,11 +10,14 @@ fi
 extra=""
 [ "${1:-}" = "dev" ] && extra="[dev]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extra}"
-# Swagger UI for /docs (renders OpenAPI 3.1 offline): the npm package pinned in package.json, into node_modules/
-# (git-ignored), no install scripts run. Skipped when that version is there already.
-want=$(.venv/bin/python -c 'import json; print(json.load(open("package.json"))["dependencies"]["swagger-ui-dist"])')
-have=$(.venv/bin/python -c 'import json; print(json.load(open("node_modules/swagger-ui-dist/package.json"))["version"])' \
-  2>/dev/null || true)
+# Browser assets from npm, pinned in package.json, into node_modules/ (git-ignored), no install scripts run:
+# Swagger UI for /docs (renders OpenAPI 3.1 offline) and axe-core (served to the test browser only, never by the
+# app). Skipped when those versions are there already.
+want=$(.venv/bin/python -c 'import json; print(sorted(json.load(open("package.json"))["dependencies"].items()))')
+have=$(.venv/bin/python -c '
+import json
+deps = json.load(open("package.json"))["dependencies"]
+print(sorted((n, json.load(open(f"node_modules/{n}/package.json"))["version"]) for n in deps))' 2>/dev/null || true)
 if [ "$want" != "$have" ]; then
   if command -v npm >/dev/null 2>&1; then
     npm ci --ignore-scripts --no-audit --no-fund --loglevel=error

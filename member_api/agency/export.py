@@ -18,8 +18,9 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from member_api.core import labels
+from member_api.core.clock import LOCAL_TZ
 
-Kind = Literal["text", "int", "fen", "bp", "bool", "date"]
+Kind = Literal["text", "int", "fen", "bp", "tenths", "bool", "date", "datetime"]
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _CENT = Decimal("0.01")
@@ -48,6 +49,10 @@ def _cell(kind: Kind, value: Any) -> Any:
         return yuan(int(value))
     if kind == "bp":
         return percent(int(value))
+    if kind == "tenths":
+        return (Decimal(int(value)) / 10).quantize(Decimal("0.1"))
+    if kind == "datetime":
+        return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
     if kind == "bool":
         return "是" if value else "否"
     if kind == "date":
@@ -59,7 +64,7 @@ def _text(kind: Kind, value: Any) -> str:
     cell = _cell(kind, value)
     if cell is None:
         return ""
-    return f"{cell:.2f}" if isinstance(cell, Decimal) else str(cell)
+    return str(cell)
 
 
 @dataclass(frozen=True)
@@ -89,9 +94,9 @@ def to_xlsx(*sheets: Sheet) -> bytes:
         for n, column in enumerate(sheet.columns, start=1):
             letter = get_column_letter(n)
             ws.column_dimensions[letter].width = max(10, len(column.heading) * 2 + 2)
-            if column.kind in ("fen", "bp"):
+            if column.kind in ("fen", "bp", "tenths"):
                 for (cell,) in ws.iter_rows(min_row=2, min_col=n, max_col=n):
-                    cell.number_format = "0.00"
+                    cell.number_format = "0.0" if column.kind == "tenths" else "0.00"
         ws.freeze_panes = "A2"
     out = io.BytesIO()
     workbook.save(out)
@@ -175,6 +180,11 @@ YEAR_STATEMENT = (
     Column("返还质量保证金(元)", _get("guarantee_released_fen"), "fen"),
     Column("扣留质量保证金(元)", _get("guarantee_forfeited_fen"), "fen"),
     Column("年终结算差额(元)", _get("balance_fen"), "fen"),
+    Column("考核得分", _get("assessment_score")),
+    Column("考核等次", _get("assessment_grade"), "text"),
+    Column("调节金计提(元)", _get("fund_accrued_fen"), "fen"),
+    Column("调节金已调节拨付(元)", _get("fund_allocated_fen"), "fen"),
+    Column("调节金年终结清(元)", _get("fund_settled_fen"), "fen"),
 )
 _REPORT_FIGURES = (
     Column("就诊人次", _get("visits")),
@@ -213,4 +223,28 @@ ASSESSMENT = (
     Column(_line("general_fee", "占比(%)"), _get("general_fee_share_bp"), "bp"),
     Column(_line("compliant", "占比(%)"), _get("compliant_share_bp"), "bp"),
     Column(_line("non_compliant", "占比(%)"), _get("non_compliant_share_bp"), "bp"),
+    Column("确认争议笔数", _get("confirmed_disputes")),
+    Column("每千人次确认争议", _get("disputes_per_1000_visits_tenths"), "tenths"),
+)
+FUND_KINDS = labels.zh(labels.FUND_MOVEMENT_KINDS)
+FUND_ACCOUNT = (
+    Column("机构编码", _inst("code"), "text"),
+    Column("机构名称", _inst("name"), "text"),
+    Column("计提合计(元)", _get("accrued_fen"), "fen"),
+    Column("调节拨付合计(元)", _get("allocated_fen"), "fen"),
+    Column("年终结清(元)", _get("settled_fen"), "fen"),
+    Column("余额(元)", _get("balance_fen"), "fen"),
+)
+FUND_MOVEMENT = (
+    Column("机构编码", _inst("code"), "text"),
+    Column("机构名称", _inst("name"), "text"),
+    Column("年度", _get("year")),
+    Column("月份", _get("month")),
+    Column("类型", lambda r: FUND_KINDS.get(r.kind, r.kind), "text"),
+    Column("金额(元)", _get("amount_fen"), "fen"),
+    Column("余额(元)", _get("balance_fen"), "fen"),
+    Column("事由", _get("reason"), "text"),
+    Column("依据", _get("rule"), "text"),
+    Column("经办人", _get("created_by_name"), "text"),
+    Column("时间", _get("created_at"), "datetime"),
 )

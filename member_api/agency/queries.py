@@ -364,6 +364,11 @@ YEAR_COLUMNS = (
     "guarantee_released_fen",
     "guarantee_forfeited_fen",
     "balance_fen",
+    "assessment_score",
+    "assessment_grade",
+    "fund_accrued_fen",
+    "fund_allocated_fen",
+    "fund_settled_fen",
 )
 
 
@@ -450,9 +455,10 @@ async def referrals_by_unit(start: date, end: date) -> dict[int, int]:
 
 # --- R16 abuse signals -------------------------------------------------------------------------------------
 # Each signal is one documented query over one month's movements [start, end), optionally one unit's.
-# A movement that was reversed is left out of the visit patterns: the facility already took it back.
+# A settlement that was later reversed (by the counter or by a confirmed dispute, P2) stays in the visit
+# patterns it was part of: a split visit taken back is still a split visit; the signal says how many were.
 
-_NOT_REVERSED = "NOT EXISTS (SELECT 1 FROM movement x WHERE x.reverses = s.id)"
+_REVERSED = "EXISTS (SELECT 1 FROM movement x WHERE x.reverses = s.id)"
 
 
 def _unit_filter(unit_id: int | None, args: list[object], column: str = UNIT) -> str:
@@ -476,7 +482,7 @@ async def same_day_repeats(start: date, end: date, unit_id: int | None, min_visi
     return await fetch(
         f"SELECT s.member, s.facility, {UNIT} AS unit, s.visit_date AS day, COUNT(*) AS n, SUM(s.fund_fen) AS fund"  # noqa: S608
         " FROM movement s JOIN facility f ON f.id = s.facility"
-        f" WHERE s.kind = 'counter' AND s.visit_date >= {{}} AND s.visit_date < {{}} AND {_NOT_REVERSED}{where}"
+        f" WHERE s.kind = 'counter' AND s.visit_date >= {{}} AND s.visit_date < {{}}{where}"
         f" GROUP BY s.member, s.facility, {UNIT}, s.visit_date HAVING COUNT(*) >= {{}}",
         *args,
     )
@@ -496,7 +502,7 @@ async def split_visits(
         f" SELECT s.id, s.member, s.facility, {UNIT} AS unit, s.visit_date, s.fund_fen"
         " FROM movement s JOIN facility f ON f.id = s.facility"
         " WHERE s.kind = 'counter' AND s.visit_date >= {} AND s.visit_date < {}"
-        f" AND s.general_fee_fen + s.compliant_fen + s.non_compliant_fen < {{}} AND {_NOT_REVERSED}{where}"
+        f" AND s.general_fee_fen + s.compliant_fen + s.non_compliant_fen < {{}}{where}"
         "), windows AS ("
         " SELECT a.member, a.facility, a.unit, a.visit_date AS day, COUNT(*) AS n, SUM(b.fund_fen) AS fund"
         " FROM small a JOIN small b ON b.member = a.member AND b.facility = a.facility"
@@ -515,12 +521,13 @@ async def duplicate_receipts(start: datetime, end: datetime, unit_id: int | None
     where = _unit_filter(unit_id, args)
     return await fetch(
         "WITH month AS ("  # noqa: S608
-        f" SELECT r.sha256, MIN({UNIT}) AS unit FROM receipt r JOIN claim c ON c.id = r.claim"
+        f" SELECT r.sha256, MIN({UNIT}) AS unit, MIN(r.created_at) AS uploaded_at FROM receipt r"
+        " JOIN claim c ON c.id = r.claim"
         " JOIN facility f ON f.id = c.lodged_with"
         f" WHERE r.created_at >= {{}} AND r.created_at < {{}}{where} GROUP BY r.sha256"
-        ") SELECT m.sha256, m.unit, COUNT(DISTINCT r.claim) AS n, MIN(r.claim) AS first_claim,"
+        ") SELECT m.sha256, m.unit, m.uploaded_at, COUNT(DISTINCT r.claim) AS n, MIN(r.claim) AS first_claim,"
         " MAX(r.claim) AS last_claim FROM month m JOIN receipt r ON r.sha256 = m.sha256"
-        " GROUP BY m.sha256, m.unit HAVING COUNT(DISTINCT r.claim) >= 2",
+        " GROUP BY m.sha256, m.unit, m.uploaded_at HAVING COUNT(DISTINCT r.claim) >= 2",
         *args,
     )
 
@@ -553,6 +560,90 @@ async def many_facilities(start: date, end: date, unit_id: int | None, min_facil
         " GROUP BY s.member HAVING COUNT(DISTINCT s.facility) >= {}",
         *args,
     )
+
+
+async def pattern_settlements(start: date, end: date, members: list[int]) -> list[dict[str, Any]]:
+    """The month's settlements (not reversals) of the signalled members, with whether each was reversed since:
+    the signals link to them and say how many were taken back."""
+    found: list[dict[str, Any]] = []
+    for n in range(0, len(members), 500):
+        chunk = members[n : n + 500]
+        marks = ", ".join("{}" for _ in chunk)
+        found += await fetch(
+            f"SELECT s.id, s.member, s.facility, {UNIT} AS unit, s.kind, s.visit_date, s.fund_fen,"  # noqa: S608
+            " s.general_fee_fen + s.compliant_fen + s.non_compliant_fen AS bill_fen,"
+            f" CASE WHEN {_REVERSED} THEN 1 ELSE 0 END AS reversed"
+            " FROM movement s JOIN facility f ON f.id = s.facility"
+            f" WHERE s.kind <> 'reversal' AND s.visit_date >= {{}} AND s.visit_date < {{}} AND s.member IN ({marks})"
+            " ORDER BY s.visit_date, s.id",
+            start,
+            end,
+            *chunk,
+        )
+    return found
+
+
+async def claims_of(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """{claim: member, when submitted, the bill claimed} for the claims a duplicate receipt links to."""
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _ in ids)
+    rows = await fetch(
+        "SELECT c.id, c.member, c.submitted_at, COALESCE(SUM(i.general_fee_fen + i.compliant_fen"  # noqa: S608
+        " + i.non_compliant_fen), 0) AS bill_fen FROM claim c LEFT JOIN claim_item i ON i.claim = c.id"
+        f" WHERE c.id IN ({marks}) GROUP BY c.id, c.member, c.submitted_at",
+        *ids,
+    )
+    return {r["id"]: r for r in rows}
+
+
+async def receipt_claims(sha256s: list[str]) -> dict[str, list[int]]:
+    if not sha256s:
+        return {}
+    marks = ", ".join("{}" for _ in sha256s)
+    rows = await fetch(
+        f"SELECT DISTINCT sha256, claim FROM receipt WHERE sha256 IN ({marks}) ORDER BY claim",  # noqa: S608
+        *sha256s,
+    )
+    found: dict[str, list[int]] = {}
+    for r in rows:
+        found.setdefault(r["sha256"], []).append(int(r["claim"]))
+    return found
+
+
+async def confirmed_disputes(start: date, end: date, unit_id: int | None = None) -> list[dict[str, Any]]:
+    """P2: confirmed disputes of settlements whose visit is in [start, end), with the disputed settlement's
+    member, facility, unit, day and fund share (the dispute reversed it)."""
+    args: list[object] = [start, end]
+    where = _unit_filter(unit_id, args)
+    return await fetch(
+        f"SELECT d.id AS dispute, d.settlement_id, d.member, s.facility, {UNIT} AS unit, s.visit_date,"  # noqa: S608
+        " s.fund_fen, d.decided_at FROM dispute d JOIN movement s ON s.id = d.settlement_id"
+        " JOIN facility f ON f.id = s.facility"
+        f" WHERE d.status = 'confirmed' AND s.visit_date >= {{}} AND s.visit_date < {{}}{where}"
+        " ORDER BY s.visit_date, d.settlement_id",
+        *args,
+    )
+
+
+async def settled_visits_by_unit(start: date, end: date) -> dict[int, int]:
+    """Counter settlements made in [start, end) per unit, reversed ones included: the visits a unit settled,
+    the base of its dispute rate (a confirmed dispute reverses its settlement, so net visits would hide it)."""
+    rows = await fetch(
+        f"SELECT {UNIT} AS unit, COUNT(*) AS n FROM movement s JOIN facility f ON f.id = s.facility"  # noqa: S608
+        f" WHERE s.kind = 'counter' AND s.visit_date >= {{}} AND s.visit_date < {{}} GROUP BY {UNIT}",
+        start,
+        end,
+    )
+    return {r["unit"]: int(r["n"]) for r in rows}
+
+
+async def facility_names(ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _ in ids)
+    rows = await fetch(f"SELECT id, name FROM facility WHERE id IN ({marks})", *ids)  # noqa: S608
+    return {r["id"]: r["name"] for r in rows}
 
 
 async def member_names(ids: list[int]) -> dict[int, str]:
@@ -684,3 +775,259 @@ async def sample_items(sample_id: int) -> list[dict[str, Any]]:
         " ORDER BY institution, kind, object_id",
         sample_id,
     )
+
+
+# --- adjustment fund (R13.2 interpretation) ------------------------------------------------------------------
+
+FUND_COLUMNS = (
+    "institution",
+    "year",
+    "month",
+    "kind",
+    "amount_fen",
+    "balance_fen",
+    "reason",
+    "rule",
+    "created_by",
+    "created_at",
+)
+
+
+async def fund_accrue(close_id: int, reason: str, rule: str, actor: str, at: datetime) -> None:
+    """Credit each institution's account of the close's year with the month's 15%, and record one accrual
+    movement per institution with the balance it leaves (two statements, inside the close's transaction)."""
+    await fetch(
+        "INSERT INTO adjustment_fund_account (institution, year, balance_fen)"
+        " SELECT institution, year, adjustment_fund_fen FROM capitation_statement"
+        " WHERE close = {} AND adjustment_fund_fen > 0"
+        " ON CONFLICT (institution, year) DO UPDATE SET balance_fen = adjustment_fund_account.balance_fen"
+        " + excluded.balance_fen",
+        close_id,
+    )
+    await fetch(
+        f"INSERT INTO adjustment_fund_movement ({', '.join(FUND_COLUMNS)})"  # noqa: S608
+        " SELECT st.institution, st.year, st.month, 'accrual', st.adjustment_fund_fen, a.balance_fen, {}, {}, {}, {}"
+        " FROM capitation_statement st JOIN adjustment_fund_account a"
+        " ON a.institution = st.institution AND a.year = st.year"
+        " WHERE st.close = {} AND st.adjustment_fund_fen > 0",
+        reason,
+        rule,
+        actor,
+        at,
+        close_id,
+    )
+
+
+async def lock_fund_account(institution: int, year: int) -> None:
+    """Hold one account's row to the end of the transaction (PostgreSQL); SQLite's write transaction is serial."""
+    if not _sqlite():
+        await fetch(
+            "SELECT id FROM adjustment_fund_account WHERE institution = {} AND year = {} FOR UPDATE", institution, year
+        )
+
+
+async def fund_debit(institution: int, year: int, amount: int) -> int | None:
+    """Take ``amount`` from the account in one statement, only if the balance covers it: the balance after, or
+    None when it does not (the CHECK constraint forbids a negative balance besides)."""
+    row = await fetch_one(
+        "UPDATE adjustment_fund_account SET balance_fen = balance_fen - {}"
+        " WHERE institution = {} AND year = {} AND balance_fen >= {} RETURNING balance_fen",
+        amount,
+        institution,
+        year,
+        amount,
+    )
+    return int(row["balance_fen"]) if row else None
+
+
+async def insert_fund_movement(values: dict[str, Any]) -> dict[str, Any]:
+    row = await fetch_one(
+        _insert("adjustment_fund_movement", FUND_COLUMNS) + " RETURNING *", *(values[c] for c in FUND_COLUMNS)
+    )
+    assert row is not None
+    return row
+
+
+async def fund_settle_year(year: int, reason: str, rule: str, actor: str, at: datetime) -> None:
+    """Year end: every account of the year with a balance gets a closing movement to zero, then is zeroed."""
+    await fetch(
+        f"INSERT INTO adjustment_fund_movement ({', '.join(FUND_COLUMNS)})"  # noqa: S608
+        " SELECT institution, year, 12, 'year_end', -balance_fen, 0, {}, {}, {}, {}"
+        " FROM adjustment_fund_account WHERE year = {} AND balance_fen > 0",
+        reason,
+        rule,
+        actor,
+        at,
+        year,
+    )
+    await fetch("UPDATE adjustment_fund_account SET balance_fen = 0 WHERE year = {}", year)
+
+
+async def fund_movements(year: int, institution_id: int | None = None) -> list[dict[str, Any]]:
+    where = " AND m.institution = {}" if institution_id is not None else ""
+    args: list[object] = [year] + ([institution_id] if institution_id is not None else [])
+    return await fetch(
+        "SELECT m.*, f.code AS institution_code, f.name AS institution_name FROM adjustment_fund_movement m"  # noqa: S608
+        f" JOIN facility f ON f.id = m.institution WHERE m.year = {{}}{where} ORDER BY f.code, m.id",
+        *args,
+    )
+
+
+async def fund_totals(year: int) -> dict[int, dict[str, int]]:
+    """{institution: {accrued, allocated, settled, balance}} of the year (allocated and settled as positives)."""
+    rows = await fetch(
+        "SELECT m.institution,"
+        " SUM(CASE WHEN m.kind = 'accrual' THEN m.amount_fen ELSE 0 END) AS accrued,"
+        " SUM(CASE WHEN m.kind = 'allocation' THEN -m.amount_fen ELSE 0 END) AS allocated,"
+        " SUM(CASE WHEN m.kind = 'year_end' THEN -m.amount_fen ELSE 0 END) AS settled"
+        " FROM adjustment_fund_movement m WHERE m.year = {} GROUP BY m.institution",
+        year,
+    )
+    balances = {
+        r["institution"]: int(r["balance_fen"])
+        for r in await fetch("SELECT institution, balance_fen FROM adjustment_fund_account WHERE year = {}", year)
+    }
+    return {
+        r["institution"]: {
+            "accrued": int(r["accrued"] or 0),
+            "allocated": int(r["allocated"] or 0),
+            "settled": int(r["settled"] or 0),
+            "balance": balances.get(r["institution"], 0),
+        }
+        for r in rows
+    }
+
+
+async def allocated_to_month(institution: int, year: int, month: int) -> int:
+    row = await fetch_one(
+        "SELECT COALESCE(SUM(-amount_fen), 0) AS allocated FROM adjustment_fund_movement"
+        " WHERE institution = {} AND year = {} AND month = {} AND kind = 'allocation'",
+        institution,
+        year,
+        month,
+    )
+    return int(row["allocated"]) if row else 0
+
+
+async def cleared_month(institution: int, year: int, month: int) -> dict[str, int] | None:
+    """One institution's month as cleared: its prepayment and its actual, re-clearings included; None when the
+    month has not been cleared yet (the close of the following month clears it)."""
+    row = await fetch_one(
+        "SELECT cleared_prepayment_fen, cleared_actual_fen FROM capitation_statement"
+        " WHERE institution = {} AND cleared_year = {} AND cleared_month = {}",
+        institution,
+        year,
+        month,
+    )
+    if row is None:
+        return None
+    later = await fetch_one(
+        "SELECT COALESCE(SUM(actual_fen), 0) AS actual FROM capitation_adjustment"
+        " WHERE institution = {} AND touched_year = {} AND touched_month = {}",
+        institution,
+        year,
+        month,
+    )
+    return {
+        "prepayment_fen": int(row["cleared_prepayment_fen"]),
+        "actual_fen": int(row["cleared_actual_fen"]) + int(later["actual"] if later else 0),
+    }
+
+
+async def institution(institution_id: int) -> dict[str, Any] | None:
+    return await fetch_one("SELECT id, code, name, kind, parent FROM facility WHERE id = {}", institution_id)
+
+
+# --- R13.4 quality assessment ----------------------------------------------------------------------------------
+
+
+async def quality_assessments(year: int) -> dict[int, dict[str, Any]]:
+    rows = await fetch("SELECT * FROM quality_assessment WHERE year = {}", year)
+    return {r["institution"]: r for r in rows}
+
+
+async def upsert_quality_assessment(values: dict[str, Any]) -> dict[str, Any]:
+    """One assessment per institution and year; entering it again replaces it (before the year is settled)."""
+    columns = tuple(values)
+    row = await fetch_one(
+        f"INSERT INTO quality_assessment ({', '.join(columns)}) VALUES ({', '.join('{}' for _ in columns)})"  # noqa: S608
+        " ON CONFLICT (year, institution) DO UPDATE SET score = excluded.score, grade = excluded.grade,"
+        " release_bp = excluded.release_bp, note = excluded.note, assessed_by = excluded.assessed_by,"
+        " assessed_at = excluded.assessed_at RETURNING *",
+        *values.values(),
+    )
+    assert row is not None
+    return row
+
+
+# --- R14 facility submissions and changes after a confirmation ---------------------------------------------------
+
+
+async def insert_submission(values: dict[str, Any], lines: list[tuple[int, int, int, int, int]]) -> int:
+    columns = tuple(values)
+    row = await fetch_one(
+        f"INSERT INTO facility_submission ({', '.join(columns)}) VALUES ({', '.join('{}' for _ in columns)})"  # noqa: S608
+        " RETURNING id",
+        *values.values(),
+    )
+    assert row is not None
+    await execute_many(
+        "INSERT INTO facility_submission_line (submission, facility, visits, bill_total_fen, fund_fen, member_fen)"
+        " VALUES ({}, {}, {}, {}, {}, {})",
+        [(row["id"], *line) for line in lines],
+    )
+    return int(row["id"])
+
+
+async def latest_submission(year: int, month: int, unit_id: int) -> dict[str, Any] | None:
+    return await fetch_one(
+        "SELECT * FROM facility_submission WHERE year = {} AND month = {} AND institution = {}"
+        " ORDER BY id DESC LIMIT 1",
+        year,
+        month,
+        unit_id,
+    )
+
+
+async def submission_lines(submission_id: int) -> dict[int, dict[str, Any]]:
+    rows = await fetch("SELECT * FROM facility_submission_line WHERE submission = {}", submission_id)
+    return {r["facility"]: r for r in rows}
+
+
+async def latest_submissions(year: int, month: int) -> dict[int, int]:
+    """{unit: its latest submission id} of the month."""
+    rows = await fetch(
+        "SELECT institution, MAX(id) AS id FROM facility_submission WHERE year = {} AND month = {}"
+        " GROUP BY institution",
+        year,
+        month,
+    )
+    return {r["institution"]: int(r["id"]) for r in rows}
+
+
+async def movements_after(unit_id: int, start: date, end: date, after_id: int) -> list[dict[str, Any]]:
+    """The unit's movements of visits in [start, end) recorded after ``after_id``: what changed a confirmed month."""
+    return await fetch(
+        "SELECT s.id, s.kind, s.facility, f.name AS facility_name, s.visit_date, s.fund_fen, s.reverses"  # noqa: S608
+        f" FROM movement s JOIN facility f ON f.id = s.facility WHERE {UNIT} = {{}}"
+        " AND s.visit_date >= {} AND s.visit_date < {} AND s.id > {} ORDER BY s.id",
+        unit_id,
+        start,
+        end,
+        after_id,
+    )
+
+
+async def changed_confirmations(year: int, month: int, start: date, end: date) -> set[int]:
+    """Units whose confirmed month has movements recorded after the confirmation."""
+    rows = await fetch(
+        f"SELECT DISTINCT c.institution FROM report_confirmation c JOIN facility f ON {UNIT} = c.institution"  # noqa: S608
+        " JOIN movement s ON s.facility = f.id"
+        " WHERE c.year = {} AND c.month = {} AND c.settlement_watermark IS NOT NULL"
+        " AND s.visit_date >= {} AND s.visit_date < {} AND s.id > c.settlement_watermark",
+        year,
+        month,
+        start,
+        end,
+    )
+    return {int(r["institution"]) for r in rows}

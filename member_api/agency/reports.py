@@ -7,26 +7,39 @@ which units have not. A clerk sees only their own unit's report.
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from member_api.agency import queries
+from member_api.agency.periods import month_not_ended, policy_year
 from member_api.agency.schemas import (
     Assessment,
     AssessmentRow,
+    ChangedSettlement,
+    ComparisonLine,
     Confirmation,
+    ConfirmationChange,
     FacilityReport,
+    FigureDifference,
+    Figures,
     InstitutionRef,
     ReportLine,
     ReportStatus,
     ReportStatusList,
     StationLine,
+    Submission,
+    SubmittedLine,
     TierLine,
 )
-from member_api.agency.service import month_not_ended, policy_year
 from member_api.audit.service import record
+from member_api.auth.service import actor_names
 from member_api.core.clock import Clock, local_today
-from member_api.core.errors import not_found
+from member_api.core.errors import DomainError, FieldError, not_found
 from member_api.core.principal import Principal, forbidden
 from member_api.db import write_transaction
 from member_api.policy import capitation
@@ -78,6 +91,7 @@ def _confirmation(row: dict[str, Any] | None) -> Confirmation | None:
 
 async def facility_report(clock: Clock, year: int, month: int, unit_id: int) -> FacilityReport:
     _check_ended(clock, year, month)
+    confirmed = await queries.confirmation(year, month, unit_id)
     facilities = await queries.unit_facilities(unit_id)
     if not facilities or facilities[0]["id"] != unit_id:
         raise not_found("机构", "facility")
@@ -111,7 +125,41 @@ async def facility_report(clock: Clock, year: int, month: int, unit_id: int) -> 
         totals=ReportLine(**totals),
         by_tier=[TierLine(kind=k, tier=t, **v) for (k, t), v in tiers.items()],
         by_station=stations,
-        confirmation=_confirmation(await queries.confirmation(year, month, unit_id)),
+        confirmation=_confirmation(confirmed),
+        changed_since_confirmation=await _change(confirmed, unit_id, year, month, totals),
+    )
+
+
+def _figures(line: dict[str, Any]) -> Figures:
+    return Figures(**{k: int(line.get(k) or 0) for k in COMPARED})
+
+
+async def _change(
+    confirmed: dict[str, Any] | None, unit_id: int, year: int, month: int, totals: dict[str, int]
+) -> ConfirmationChange | None:
+    """R14 interpretation: a confirmed month whose figures later moved names the movements that moved them."""
+    if confirmed is None or confirmed["settlement_watermark"] is None:
+        return None
+    moved = await queries.movements_after(
+        unit_id, month_start(year, month), next_month_start(year, month), int(confirmed["settlement_watermark"])
+    )
+    if not moved:
+        return None
+    return ConfirmationChange(
+        confirmed=_figures(confirmed),
+        now=_figures(totals),
+        settlements=[
+            ChangedSettlement(
+                settlement_id=r["id"],
+                kind=r["kind"],
+                facility_id=r["facility"],
+                facility_name=r["facility_name"],
+                visit_date=r["visit_date"],
+                fund_fen=r["fund_fen"],
+                reverses=r["reverses"],
+            )
+            for r in moved
+        ],
     )
 
 
@@ -120,6 +168,7 @@ async def confirm(clock: Clock, clerk: Principal, year: int, month: int) -> Faci
     assert clerk.facility_id is not None
     unit_id = await queries.unit_of(clerk.facility_id)
     assert unit_id is not None
+    mark = await queries.settlement_watermark()  # before the figures: every movement up to it is in them
     report = await facility_report(clock, year, month, unit_id)
     if report.confirmation is not None:
         return report
@@ -138,6 +187,7 @@ async def confirm(clock: Clock, clerk: Principal, year: int, month: int) -> Faci
                 "bill_total_fen": report.totals.bill_total_fen,
                 "fund_fen": report.totals.fund_fen,
                 "member_fen": report.totals.member_fen,
+                "settlement_watermark": mark,
             }
         )
         if row is not None:
@@ -155,6 +205,9 @@ async def report_status(clock: Clock, year: int, month: int, confirmed: bool | N
     for r in await queries.report_by_facility(None, month_start(year, month), next_month_start(year, month)):
         _add(totals.setdefault(r["unit"], {}), _line(r))
     confirmations = await queries.confirmations(year, month)
+    changed = await queries.changed_confirmations(year, month, month_start(year, month), next_month_start(year, month))
+    submitted = await queries.latest_submissions(year, month)
+    matches = {unit: (await comparison(clock, year, month, unit)).matches for unit in submitted}
     primary = {i["id"] for i in await queries.institutions()}
     items = []
     for unit in await queries.units():
@@ -173,6 +226,9 @@ async def report_status(clock: Clock, year: int, month: int, confirmed: bool | N
                 confirmed_at=done["confirmed_at"] if done else None,
                 on_time=bool(done["on_time"]) if done else None,
                 overdue=done is None and overdue,
+                changed_since_confirmation=unit["id"] in changed,
+                submitted=unit["id"] in submitted,
+                submission_matches=matches.get(unit["id"]),
             )
         )
     return ReportStatusList(
@@ -195,6 +251,10 @@ async def assessment(clock: Clock, year: int, institution_id: int | None = None)
     heads = await queries.headcounts([as_of])
     current, previous = await queries.year_figures(year), await queries.year_figures(year - 1)
     referrals = await queries.referrals_by_unit(date(year, 1, 1), date(year + 1, 1, 1))
+    disputes: dict[int, int] = {}
+    for d in await queries.confirmed_disputes(date(year, 1, 1), date(year + 1, 1, 1)):
+        disputes[d["unit"]] = disputes.get(d["unit"], 0) + 1
+    settled = await queries.settled_visits_by_unit(date(year, 1, 1), date(year + 1, 1, 1))
     items = []
     for inst in await queries.institutions():
         i = inst["id"]
@@ -215,9 +275,178 @@ async def assessment(clock: Clock, year: int, institution_id: int | None = None)
         items.append(
             AssessmentRow(
                 institution=InstitutionRef(id=i, code=inst["code"], name=inst["name"]),
+                confirmed_disputes=disputes.get(i, 0),
+                disputes_per_1000_visits_tenths=capitation.per_thousand_tenths(disputes.get(i, 0), settled.get(i, 0)),
                 **{k: getattr(figures, k) for k in capitation.Indicators.__struct_fields__},
             )
         )
     if institution_id is not None and not items:
         raise not_found("机构", "institution")
     return Assessment(year=year, as_of=as_of, items=items)
+
+
+# --- R14 submissions: the unit's own statistics against the system's, line by line ---
+
+COMPARED = ("visits", "bill_total_fen", "fund_fen", "member_fen")
+
+
+async def submit(
+    clock: Clock, clerk: Principal, year: int, month: int, lines: list[SubmittedLine], source: str
+) -> Submission:
+    """The clerk's unit submits its statistics of the month (API or upload); a later submission supersedes."""
+    _check_ended(clock, year, month)
+    assert clerk.facility_id is not None
+    unit_id = await queries.unit_of(clerk.facility_id)
+    assert unit_id is not None
+    facilities = {f["code"]: f for f in await queries.unit_facilities(unit_id)}
+    seen: set[str] = set()
+    errors = []
+    for n, line in enumerate(lines):
+        if line.facility_code not in facilities:
+            errors.append(FieldError(field=f"lines[{n}].facility_code", message="not this unit or one of its stations"))
+        elif line.facility_code in seen:
+            errors.append(FieldError(field=f"lines[{n}].facility_code", message="a second line of this facility"))
+        seen.add(line.facility_code)
+    if errors:
+        raise DomainError(
+            "submission_invalid",
+            "报表行的机构编码须为本机构或其所属卫生站，且每个机构一行",
+            "Each line names this unit or one of its stations, once.",
+            errors=errors,
+        )
+    now = clock.now()
+    async with write_transaction():
+        submission_id = await queries.insert_submission(
+            {
+                "year": year,
+                "month": month,
+                "institution": unit_id,
+                "source": source,
+                "submitted_by": clerk.actor,
+                "submitted_at": now,
+            },
+            [(facilities[x.facility_code]["id"], x.visits, x.bill_total_fen, x.fund_fen, x.member_fen) for x in lines],
+        )
+        await record(
+            now,
+            clerk.actor,
+            "report_submitted",
+            "facility_submission",
+            submission_id,
+            {"period": f"{year}-{month:02d}", "source": source, "lines": len(lines)},
+        )
+    return await comparison(clock, year, month, unit_id)
+
+
+async def comparison(clock: Clock, year: int, month: int, unit_id: int) -> Submission:
+    """The latest submission of the unit against the system's figures, facility by facility, figure by figure."""
+    report = await facility_report(clock, year, month, unit_id)
+    row = await queries.latest_submission(year, month, unit_id)
+    if row is None:
+        raise DomainError("submission_not_found", "本月尚未报送统计报表", "Nothing submitted for this month.")
+    submitted = await queries.submission_lines(row["id"])
+    lines = []
+    for station in report.by_station:
+        system = Figures(**{k: getattr(station, k) for k in COMPARED})
+        theirs = submitted.get(station.facility_id)
+        mine = _figures(theirs) if theirs else None
+        if mine is None and not any(getattr(system, k) for k in COMPARED):
+            continue  # a station with nothing on either side is no line
+        differences = [
+            FigureDifference(
+                figure=k,  # type: ignore[arg-type]
+                submitted=getattr(mine, k) if mine else 0,
+                system=getattr(system, k),
+                difference=(getattr(mine, k) if mine else 0) - getattr(system, k),
+            )
+            for k in COMPARED
+            if (getattr(mine, k) if mine else 0) != getattr(system, k)
+        ]
+        lines.append(
+            ComparisonLine(
+                facility_id=station.facility_id,
+                facility_code=station.facility_code,
+                facility_name=station.facility_name,
+                submitted=mine,
+                system=system,
+                differences=differences,
+            )
+        )
+    names = await actor_names([row["submitted_by"]])
+    return Submission(
+        id=row["id"],
+        year=year,
+        month=month,
+        institution=report.institution,
+        source=row["source"],
+        submitted_by_name=names[row["submitted_by"]],
+        submitted_at=row["submitted_at"],
+        matches=all(not line.differences for line in lines),
+        lines=lines,
+    )
+
+
+_UPLOAD_COLUMNS = {"机构编码": "facility_code", "就诊人次": "visits", "医疗费用总额(元)": "bill_total_fen",
+                   "统筹支付(元)": "fund_fen", "个人支付(元)": "member_fen"}  # fmt: skip
+
+
+def parse_upload(body: bytes) -> list[SubmittedLine]:
+    """A CSV with the headings of the report's own download (UTF-8, with or without BOM, or GB18030 as spreadsheet
+    programs save it); amounts in yuan with at most two decimals. A total line (机构编码 "合计") is skipped."""
+    try:
+        text_ = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text_ = body.decode("gb18030")
+        except UnicodeDecodeError:
+            raise _bad_upload("The file is not UTF-8 or GB18030 text.") from None
+    rows = list(csv.reader(io.StringIO(text_)))
+    if not rows:
+        raise _bad_upload("The file is empty.")
+    heading = [h.strip() for h in rows[0]]
+    missing = [h for h in _UPLOAD_COLUMNS if h not in heading]
+    if missing:
+        raise _bad_upload(f"Missing columns: {', '.join(missing)}.")
+    at = {field: heading.index(h) for h, field in _UPLOAD_COLUMNS.items()}
+    lines = []
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        try:
+            values = {field: row[i].strip() for field, i in at.items()}
+        except IndexError:
+            raise _bad_upload(f"Line {n} has too few cells.") from None
+        if values["facility_code"] == "合计":
+            continue
+        try:
+            lines.append(
+                msgspec.convert(
+                    {
+                        "facility_code": values["facility_code"],
+                        "visits": int(values["visits"]),
+                        **{k: _fen(values[k]) for k in ("bill_total_fen", "fund_fen", "member_fen")},
+                    },
+                    SubmittedLine,
+                )
+            )
+        except (ValueError, ArithmeticError, msgspec.ValidationError):
+            raise _bad_upload(f"Line {n} is not a facility code, a count and amounts in yuan.") from None
+    if not lines:
+        raise _bad_upload("The file has no lines.")
+    return lines
+
+
+def _fen(value: str) -> int:
+    amount = Decimal(value.replace(",", ""))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(value)
+    return int(amount * 100)
+
+
+def _bad_upload(en: str) -> DomainError:
+    return DomainError(
+        "submission_file_invalid",
+        "报表文件无法读取：请使用本系统下载的报表格式（机构编码、就诊人次、医疗费用总额(元)、统筹支付(元)、个人支付(元)）",
+        en,
+        errors=[FieldError(field="file", message=en)],
+    )

@@ -3,20 +3,28 @@ review samples (R16). Officers see every facility; a clerk sees and confirms onl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import CacheControlHeader
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from member_api.agency import export, reports, service, signals
+from member_api.agency import export, fund, quality, reports, service, signals
 from member_api.agency.export import CSV_TYPE, XLSX_TYPE, Sheet
 from member_api.agency.schemas import (
+    AllocationRequest,
     Assessment,
     CapitationBooks,
     FacilityReport,
+    FundLedger,
+    FundMovement,
     MonthStatements,
+    QualityAssessmentList,
+    QualityAssessmentRequest,
+    QualityAssessmentView,
     ReportStatusList,
     ReviewSampleView,
     SampleCheck,
@@ -26,9 +34,12 @@ from member_api.agency.schemas import (
     SignalList,
     SignalReviewRequest,
     StationLine,
+    Submission,
+    SubmissionRequest,
     YearStatements,
 )
 from member_api.core.context import AppContext
+from member_api.core.idempotency import run_idempotent
 from member_api.core.openapi import problems
 from member_api.core.principal import Principal
 from member_api.core.types import PathId, QueryId
@@ -39,6 +50,18 @@ NO_STORE = {"Cache-Control": "private, no-store"}
 PRIVATE = CacheControlHeader(private=True, no_store=True)
 # What a period can answer: a year without policy parameters, a month that has not ended or begun.
 PERIOD = ("no_policy_year", "month_not_ended")
+
+
+@dataclass
+class CsvBodyOperation(Operation):
+    """An operation whose body is a CSV file read raw (litestar would decode a ``bytes`` body as JSON)."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
+            description="The unit's statistics as CSV (UTF-8 or GB18030), one line per facility.",
+            required=True,
+        )
 
 
 def _csv(sheet: Sheet, filename: str) -> Response[bytes]:
@@ -228,6 +251,59 @@ class AgencyReportsController(Controller):
         return _xlsx(f"report-{report.institution.code}-{year}-{month:02d}.xlsx", *_report_sheets(report))
 
     @post(
+        "/{year:int}/{month:int}/submissions",
+        status_code=HTTP_201_CREATED,
+        operation_id="submitFacilityStatistics",
+        summary="R14: the clerk's unit submits its own statistics of the month (one line per facility); the answer "
+        "compares them with the system's figures line by line",
+        opt=problems(*PERIOD, "submission_invalid", idempotent=True),
+    )
+    async def submit(
+        self, year: Year, month: Month, data: SubmissionRequest, request: Request, ctx: AppContext, clerk: Principal
+    ) -> Response[Submission]:
+        return await run_idempotent(  # type: ignore[return-value]
+            request,
+            ctx,
+            f"staff:{clerk.staff_id}",
+            lambda _: reports.submit(ctx.clock, clerk, year, month, data.lines, "api"),
+            completes_itself=False,
+        )
+
+    @post(
+        "/{year:int}/{month:int}/submissions.csv",
+        status_code=HTTP_201_CREATED,
+        operation_id="uploadFacilityStatistics",
+        summary="R14: the same as a CSV upload with the headings of the report's download (机构编码, 就诊人次, "
+        "医疗费用总额(元), 统筹支付(元), 个人支付(元)); UTF-8 or GB18030",
+        opt=problems(*PERIOD, "submission_invalid", "submission_file_invalid", idempotent=True),
+        operation_class=CsvBodyOperation,
+    )
+    async def upload(
+        self, year: Year, month: Month, request: Request, ctx: AppContext, clerk: Principal
+    ) -> Response[Submission]:
+        lines = reports.parse_upload(await request.body())
+        return await run_idempotent(  # type: ignore[return-value]
+            request,
+            ctx,
+            f"staff:{clerk.staff_id}",
+            lambda _: reports.submit(ctx.clock, clerk, year, month, lines, "upload"),
+            completes_itself=False,
+        )
+
+    @get(
+        "/{year:int}/{month:int}/institutions/{institution_id:int}/submission",
+        operation_id="getFacilitySubmissionComparison",
+        summary="R14: the unit's latest submission against the system's figures, differences line by line "
+        "(officer, or the unit's clerk)",
+        opt=problems(*PERIOD, "forbidden", "submission_not_found"),
+    )
+    async def comparison(
+        self, year: Year, month: Month, institution_id: PathId, ctx: AppContext, principal: Principal
+    ) -> Response[Submission]:
+        await reports.caller_unit(principal, institution_id)
+        return Response(await reports.comparison(ctx.clock, year, month, institution_id), headers=NO_STORE)
+
+    @post(
         "/{year:int}/{month:int}/confirm",
         status_code=HTTP_200_OK,
         operation_id="confirmFacilityReport",
@@ -344,3 +420,105 @@ class AgencySignalsController(Controller):
     )
     async def check(self, year: Year, month: Month, officer: Principal) -> SampleCheck:
         return await signals.check_sample(year, month)
+
+
+def _fund_sheets(data: FundLedger) -> tuple[Sheet, Sheet]:
+    return (
+        Sheet("调节金台账", export.FUND_MOVEMENT, data.movements),
+        Sheet("调节金账户", export.FUND_ACCOUNT, data.accounts),
+    )
+
+
+class AgencyFundController(Controller):
+    """The 15% adjustment fund (调节金) as a ledger per institution and year (R13.2 interpretation)."""
+
+    path = "/v1/agency/adjustment-fund"
+    tags = ["agency"]
+    security = [{"bearer": []}]
+
+    @get(
+        "/{year:int}",
+        operation_id="getAdjustmentFundLedger",
+        summary="The year's adjustment fund: accounts (accrued, allocated, settled, balance) and every movement",
+        opt=problems("no_policy_year"),
+    )
+    async def one(self, year: Year, officer: Principal, institution_id: QueryId = None) -> FundLedger:
+        return await fund.ledger(year, institution_id)
+
+    @get(
+        "/{year:int}/ledger.csv",
+        operation_id="downloadAdjustmentFundLedgerCsv",
+        summary="The year's adjustment fund movements as CSV (UTF-8 with BOM, yuan)",
+        media_type=CSV_TYPE,
+        opt=problems("no_policy_year"),
+    )
+    async def one_csv(self, year: Year, officer: Principal, institution_id: QueryId = None) -> Response[bytes]:
+        data = await fund.ledger(year, institution_id)
+        return _csv(_fund_sheets(data)[0], f"adjustment-fund-{year}.csv")
+
+    @get(
+        "/{year:int}/ledger.xlsx",
+        operation_id="downloadAdjustmentFundLedgerXlsx",
+        summary="The year's adjustment fund as XLSX (yuan): movements, accounts",
+        media_type=XLSX_TYPE,
+        opt=problems("no_policy_year"),
+    )
+    async def one_xlsx(self, year: Year, officer: Principal, institution_id: QueryId = None) -> Response[bytes]:
+        data = await fund.ledger(year, institution_id)
+        return _xlsx(f"adjustment-fund-{year}.xlsx", *_fund_sheets(data))
+
+    @post(
+        "/allocations",
+        status_code=HTTP_201_CREATED,
+        operation_id="allocateAdjustmentFund",
+        summary="Allocate from an institution's adjustment fund to a cleared month whose actual exceeded its "
+        "prepayment (with a reason and the rule cited); audited; the balance never goes negative",
+        opt=problems(
+            "no_policy_year",
+            "not_found",
+            "year_already_settled",
+            "month_not_cleared",
+            "allocation_exceeds_overspend",
+            "adjustment_fund_insufficient",
+            idempotent=True,
+        ),
+    )
+    async def allocate(
+        self, data: AllocationRequest, request: Request, ctx: AppContext, officer: Principal
+    ) -> Response[FundMovement]:
+        return await run_idempotent(  # type: ignore[return-value]
+            request, ctx, f"staff:{officer.staff_id}", lambda lease: fund.allocate(ctx.clock, officer, data, lease)
+        )
+
+
+class AgencyQualityController(Controller):
+    """The 5% quality guarantee by assessment (R13.4): the officer's score per institution and year."""
+
+    path = "/v1/agency/quality"
+    tags = ["agency"]
+    security = [{"bearer": []}]
+
+    @get(
+        "/{year:int}",
+        operation_id="listQualityAssessments",
+        summary="Every primary institution's year-end assessment: score, grade, release share of the guarantee",
+        opt=problems("no_policy_year"),
+    )
+    async def list_all(self, year: Year, officer: Principal) -> QualityAssessmentList:
+        return await quality.assessments(year)
+
+    @put(
+        "/{year:int}/institutions/{institution_id:int}",
+        operation_id="enterQualityAssessment",
+        summary="Enter (or correct, until the year is settled) an institution's assessment score; audited",
+        opt=problems("no_policy_year", "not_found", "year_already_settled"),
+    )
+    async def enter(
+        self,
+        year: Year,
+        institution_id: PathId,
+        data: QualityAssessmentRequest,
+        ctx: AppContext,
+        officer: Principal,
+    ) -> QualityAssessmentView:
+        return await quality.enter(ctx.clock, officer, year, institution_id, data)

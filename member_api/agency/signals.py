@@ -9,8 +9,14 @@ Signals (each one query in ``agency.queries``, thresholds from the policy year o
 - ``duplicate_receipt``: one receipt file (SHA-256) attached to two or more claims (forged or reused receipts);
 - ``outlier_institution``: a primary institution whose visit rate or cost per visit in the month is above
   ``signal_outlier_high_bp`` or below ``signal_outlier_low_bp`` of the median of its peers (same kind);
-- ``many_facilities``: a member settled at ``signal_many_facilities_min`` or more facilities in the month.
+- ``many_facilities``: a member settled at ``signal_many_facilities_min`` or more facilities in the month;
+- ``facility_disputes`` (P2): a unit whose confirmed disputes of the month's visits number at least
+  ``signal_dispute_min`` and reach ``signal_dispute_rate_bp`` of its settled visits;
+- ``member_disputes`` (P2): a member with ``signal_member_disputes_min`` or more confirmed disputes in the year
+  so far, one of them of a visit in the month.
 
+Settlements later reversed stay in the patterns (``reversed_count`` says how many). Each signal links to the
+settlements (or claims) behind it and carries a Chinese text with date, member and amount for the officer.
 A signal has a stable key; an officer marks it reviewed once, with a note (audited). Members are shown by
 internal id and masked name only.
 """
@@ -18,10 +24,11 @@ internal id and masked name only.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from member_api.agency import queries
+from member_api.agency.periods import month_not_ended, policy_year
 from member_api.agency.schemas import (
     ReviewSampleView,
     SampleCheck,
@@ -33,8 +40,8 @@ from member_api.agency.schemas import (
     SignalList,
     SignalReviewView,
 )
-from member_api.agency.service import month_not_ended, policy_year
 from member_api.audit.service import record
+from member_api.auth.service import actor_names
 from member_api.core.clock import LOCAL_TZ, Clock, local_today
 from member_api.core.errors import DomainError, FieldError
 from member_api.core.principal import Principal
@@ -49,6 +56,8 @@ KINDS: tuple[SignalKind, ...] = (
     "duplicate_receipt",
     "outlier_institution",
     "many_facilities",
+    "facility_disputes",
+    "member_disputes",
 )
 
 
@@ -157,12 +166,189 @@ async def compute(year: int, month: int, kind: SignalKind | None, unit_id: int |
                     detail=f"settled at {r['n']} facilities",
                 )
             )
+    if "facility_disputes" in wanted or "member_disputes" in wanted:
+        found += await _dispute_signals(params, year, month, unit_id, wanted)
     names = await queries.member_names(sorted({s.member_id for s in found if s.member_id is not None}))
     for s in found:
         if s.member_id is not None:
             s.member_name_masked = mask_name(names.get(s.member_id, "?"))
+    await _link_settlements(params, found, start, end)
+    await _describe(found)
     found.sort(key=lambda s: (KINDS.index(s.kind), s.key))
     return found
+
+
+async def _dispute_signals(
+    params: Any, year: int, month: int, unit_id: int | None, wanted: tuple[SignalKind, ...]
+) -> list[Signal]:
+    """P2 in R16: units with many confirmed disputes for their visits, members with repeated disputes."""
+    start, end = month_start(year, month), next_month_start(year, month)
+    period = f"{year}-{month:02d}"
+    found: list[Signal] = []
+    if "facility_disputes" in wanted:
+        month_disputes = await queries.confirmed_disputes(start, end, unit_id)
+        visits = await queries.settled_visits_by_unit(start, end)
+        by_unit: dict[int, list[dict[str, Any]]] = {}
+        for d in month_disputes:
+            by_unit.setdefault(d["unit"], []).append(d)
+        for unit, rows in sorted(by_unit.items()):
+            if not capitation.disputes_signalled(params, len(rows), visits.get(unit, 0)):
+                continue
+            rate = capitation.per_thousand_tenths(len(rows), visits.get(unit, 0))
+            found.append(
+                _signal(
+                    "facility_disputes",
+                    f"facility_disputes:{period}:{unit}",
+                    year,
+                    month,
+                    institution_id=unit,
+                    facility_id=unit,
+                    day=_day(rows[0]["visit_date"]),
+                    count=len(rows),
+                    amount_fen=sum(int(r["fund_fen"]) for r in rows),
+                    detail=f"{len(rows)} confirmed disputes in {visits.get(unit, 0)} visits",
+                    settlement_ids=[int(r["settlement_id"]) for r in rows],
+                    reversed_count=len(rows),
+                    text_zh=f"每千人次 {(rate or 0) / 10:.1f} 笔",
+                )
+            )
+    if "member_disputes" in wanted:
+        year_disputes = await queries.confirmed_disputes(date(year, 1, 1), end, unit_id)
+        by_member: dict[int, list[dict[str, Any]]] = {}
+        for d in year_disputes:
+            by_member.setdefault(d["member"], []).append(d)
+        for member, rows in sorted(by_member.items()):
+            in_month = [r for r in rows if _day(r["visit_date"]) >= start]
+            if len(rows) < params.signal_member_disputes_min or not in_month:
+                continue
+            found.append(
+                _signal(
+                    "member_disputes",
+                    f"member_disputes:{period}:{member}",
+                    year,
+                    month,
+                    institution_id=in_month[-1]["unit"],
+                    facility_id=in_month[-1]["facility"],
+                    member_id=member,
+                    day=_day(in_month[-1]["visit_date"]),
+                    count=len(rows),
+                    amount_fen=sum(int(r["fund_fen"]) for r in rows),
+                    detail=f"{len(rows)} confirmed disputes in {year} so far",
+                    settlement_ids=[int(r["settlement_id"]) for r in rows],
+                    reversed_count=len(rows),
+                )
+            )
+    return found
+
+
+def _windows(rows: list[dict[str, Any]], window_days: int, min_visits: int) -> list[dict[str, Any]]:
+    """The settlements that lie in some window of ``window_days`` days holding at least ``min_visits``."""
+    days = [_day(r["visit_date"]) for r in rows]
+    keep: set[int] = set()
+    for first in days:
+        inside = [k for k, d in enumerate(days) if first <= d <= first + timedelta(days=window_days - 1)]
+        if len(inside) >= min_visits:
+            keep.update(inside)
+    return [r for k, r in enumerate(rows) if k in keep]
+
+
+async def _link_settlements(params: Any, found: list[Signal], start: date, end: date) -> None:
+    """Each member pattern names the settlements behind it (one read for every signalled member) and how many
+    of them were reversed since; a duplicate receipt names its claims and takes its date, member and amount
+    from them."""
+    members = sorted({s.member_id for s in found if s.member_id is not None and not s.settlement_ids})
+    rows = await queries.pattern_settlements(start, end, members) if members else []
+    for s in found:
+        if s.kind == "same_day_repeat":
+            key = (s.member_id, s.facility_id, s.day)
+            mine = [r for r in rows if (r["member"], r["facility"], _day(r["visit_date"])) == key]
+            mine = [r for r in mine if r["kind"] == "counter"]
+        elif s.kind == "split_visits":
+            mine = [
+                r
+                for r in rows
+                if (r["member"], r["facility"]) == (s.member_id, s.facility_id)
+                and r["kind"] == "counter"
+                and int(r["bill_fen"]) < params.signal_split_max_bill_fen
+            ]
+            mine = _windows(mine, params.signal_split_window_days, params.signal_split_min_visits)
+        elif s.kind == "many_facilities":
+            mine = [r for r in rows if r["member"] == s.member_id]
+        else:
+            continue
+        s.settlement_ids = [int(r["id"]) for r in mine]
+        s.reversed_count = sum(1 for r in mine if int(r["reversed"]))
+    receipts = [s for s in found if s.kind == "duplicate_receipt"]
+    claims_by_sha = await queries.receipt_claims([s.key.rsplit(":", 1)[1] for s in receipts])
+    claims = await queries.claims_of(sorted({c for ids in claims_by_sha.values() for c in ids}))
+    for s in receipts:
+        s.claim_ids = claims_by_sha.get(s.key.rsplit(":", 1)[1], [])
+        mine = [claims[c] for c in s.claim_ids if c in claims]
+        if mine:
+            latest = mine[-1]
+            s.member_id = latest["member"]
+            s.amount_fen = sum(int(c["bill_fen"]) for c in mine)
+            submitted = latest["submitted_at"]
+            if isinstance(submitted, datetime):
+                s.day = submitted.astimezone(LOCAL_TZ).date()
+    if receipts:
+        names = await queries.member_names(sorted({s.member_id for s in receipts if s.member_id is not None}))
+        for s in receipts:
+            if s.member_id is not None:
+                s.member_name_masked = mask_name(names.get(s.member_id, "?"))
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen / 100:,.2f} 元"
+
+
+def _cn_day(day: date | None) -> str:
+    return f"{day.year} 年 {day.month} 月 {day.day} 日" if day else ""
+
+
+async def _describe(found: list[Signal]) -> None:
+    """The Chinese text an officer reads: who (masked), where (names), when, how much, and what was reversed."""
+    ids = sorted({i for s in found for i in (s.institution_id, s.facility_id) if i is not None})
+    names = await queries.facility_names(ids)
+    for s in found:
+        s.institution_name = names.get(s.institution_id) if s.institution_id is not None else None
+        s.facility_name = names.get(s.facility_id) if s.facility_id is not None else None
+        who = s.member_name_masked or "参保人"
+        where = s.facility_name or s.institution_name or "该机构"
+        back = f"，其中 {s.reversed_count} 笔已冲正" if s.reversed_count and s.kind not in _ALL_REVERSED else ""
+        if s.kind == "same_day_repeat":
+            text = f"{_cn_day(s.day)}，{who} 在{where}同日结算 {s.count} 次，统筹支付 {_yuan(s.amount_fen)}{back}"
+        elif s.kind == "split_visits":
+            text = (
+                f"{_cn_day(s.day)}起，{who} 在{where}短期内小额结算 {s.count} 次（疑似分解就诊），"
+                f"统筹支付 {_yuan(s.amount_fen)}{back}"
+            )
+        elif s.kind == "many_facilities":
+            text = f"{s.year} 年 {s.month} 月，{who} 在 {s.count} 家机构结算，统筹支付 {_yuan(s.amount_fen)}{back}"
+        elif s.kind == "duplicate_receipt":
+            claims = "、".join(f"第 {c} 号" for c in s.claim_ids)
+            text = (
+                f"{_cn_day(s.day)}，{who} 提交的报销票据与其他申请重复：同一票据用于 {s.count} 笔报销申请"
+                f"（{claims}），申报金额合计 {_yuan(s.amount_fen)}"
+            )
+        elif s.kind == "facility_disputes":
+            text = (
+                f"{s.year} 年 {s.month} 月，{where}有 {s.count} 笔结算经参保人争议核实并冲正（{s.text_zh}），"
+                f"涉及统筹支付 {_yuan(s.amount_fen)}"
+            )
+        elif s.kind == "member_disputes":
+            text = (
+                f"{_cn_day(s.day)}，{who} 本年度已有 {s.count} 笔结算争议经核实（最近一笔在{where}），"
+                f"涉及统筹支付 {_yuan(s.amount_fen)}"
+            )
+        elif s.kind == "outlier_institution":
+            text = f"{s.year} 年 {s.month} 月，{where}{s.text_zh}"
+        else:
+            text = s.text_zh or s.detail
+        s.text_zh = text
+
+
+_ALL_REVERSED = ("facility_disputes", "member_disputes")
 
 
 async def _outliers(params: Any, year: int, month: int, unit_id: int | None) -> list[Signal]:
@@ -196,15 +382,29 @@ async def _outliers(params: Any, year: int, month: int, unit_id: int | None) -> 
                         facility_id=i,
                         count=int(values[i] or 0),
                         detail=f"{metric} {values[i]} {unit} is {side} against the peer median {median} {unit}",
+                        text_zh=_outlier_text(metric, int(values[i] or 0), side, median),
                     )
                 )
     return found
 
 
-def _review(row: dict[str, Any] | None) -> SignalReviewView | None:
+def _outlier_text(metric: str, value: int, side: str, median: int) -> str:
+    """The figure against its peers' median, as the officer reads it (rates in percent, costs in yuan)."""
+    word = "高于" if side == "high" else "低于"
+    if metric == "visit_rate":
+        return f"门诊就诊率 {value / 100:.2f}%，明显{word}同类机构中位数 {median / 100:.2f}%"
+    return f"次均费用 {_yuan(value)}，明显{word}同类机构中位数 {_yuan(median)}"
+
+
+def _review(row: dict[str, Any] | None, names: dict[str, str] | None = None) -> SignalReviewView | None:
     if row is None:
         return None
-    return SignalReviewView(note=row["note"], reviewed_by=row["reviewed_by"], reviewed_at=row["reviewed_at"])
+    return SignalReviewView(
+        note=row["note"],
+        reviewed_by=row["reviewed_by"],
+        reviewed_at=row["reviewed_at"],
+        reviewed_by_name=(names or {}).get(f"staff:{row['reviewed_by']}", ""),
+    )
 
 
 async def listing(
@@ -220,8 +420,9 @@ async def listing(
         raise month_not_ended(year, month)
     signals = await compute(year, month, kind, unit_id)
     reviews = await queries.signal_reviews([s.key for s in signals])
+    names = await actor_names([f"staff:{r['reviewed_by']}" for r in reviews.values()])
     for s in signals:
-        s.review = _review(reviews.get(s.key))
+        s.review = _review(reviews.get(s.key), names)
     counts = []
     for k in KINDS if kind is None else (kind,):
         of_kind = [s for s in signals if s.kind == k]
@@ -281,7 +482,7 @@ async def mark_reviewed(clock: Clock, officer: Principal, key: str, note: str) -
         if row is None:
             raise DomainError("signal_already_reviewed", "该信号已复核", "This signal was already reviewed.")
         await record(now, officer.actor, "signal_reviewed", "signal_review", row["id"], {"kind": kind})
-    signal.review = _review(row)
+    signal.review = _review(row, await actor_names([f"staff:{officer.staff_id}"]))
     return signal
 
 

@@ -91,6 +91,11 @@ class CapitationYearStatement(Table, tablename="capitation_year_statement"):
     guarantee_released_fen = BigInt()
     guarantee_forfeited_fen = BigInt()
     balance_fen = BigInt()
+    assessment_score = Integer(null=True, default=None)
+    assessment_grade = Varchar(length=16, default="")
+    fund_accrued_fen = BigInt(default=0)
+    fund_allocated_fen = BigInt(default=0)
+    fund_settled_fen = BigInt(default=0)
 
 
 class ReportConfirmation(Table, tablename="report_confirmation"):
@@ -107,6 +112,8 @@ class ReportConfirmation(Table, tablename="report_confirmation"):
     bill_total_fen = BigInt()
     fund_fen = BigInt()
     member_fen = BigInt()
+    settlement_watermark = BigInt(null=True, default=None)
+    """Fund movements up to this id were in the figures confirmed: later ones that touch the month changed it."""
 
 
 class SignalReview(Table, tablename="signal_review"):
@@ -140,3 +147,65 @@ class ReviewSampleItem(Table, tablename="review_sample_item"):
     institution = ForeignKey(references=Facility, on_delete=OnDelete.restrict)
     kind = Varchar(length=16)
     object_id = BigInt()
+
+
+class AdjustmentFundAccount(Table, tablename="adjustment_fund_account"):
+    """R13.2 interpretation: one institution's 15% adjustment fund of one year. The balance is what every
+    movement leaves; a CHECK keeps it from going negative and one UPDATE ... WHERE balance >= amount moves it."""
+
+    institution = ForeignKey(references=Facility, on_delete=OnDelete.restrict, index=True)
+    year = Integer()
+    balance_fen = BigInt()
+
+
+class AdjustmentFundMovement(Table, tablename="adjustment_fund_movement"):
+    """A movement of an institution's adjustment fund: accrual of a month's 15% (at its close), an allocation
+    by the officer (to a month whose actual exceeded its prepayment, with a reason and the rule cited), the
+    settlement of the balance at year end. Written once; ``balance_fen`` is the account after it."""
+
+    institution = ForeignKey(references=Facility, on_delete=OnDelete.restrict, index=True)
+    year = Integer()
+    month = Integer()
+    kind = Varchar(length=16)
+    amount_fen = BigInt()
+    balance_fen = BigInt()
+    reason = Text(default="")
+    rule = Varchar(length=64, default="")
+    created_by = Varchar(length=48)
+    created_at = Timestamptz()
+
+
+class QualityAssessment(Table, tablename="quality_assessment"):
+    """R13.4/R15: the officer's year-end assessment of an institution (score 0-100); the grade and the share of
+    the withheld quality guarantee released follow from the policy year's table."""
+
+    year = Integer()
+    institution = ForeignKey(references=Facility, on_delete=OnDelete.restrict, index=True)
+    score = Integer()
+    grade = Varchar(length=16)
+    release_bp = Integer()
+    note = Text(default="")
+    assessed_by = Varchar(length=48)
+    assessed_at = Timestamptz()
+
+
+class FacilitySubmission(Table, tablename="facility_submission"):
+    """R14: the monthly statistics a unit submitted itself (API or upload); a later submission supersedes."""
+
+    year = Integer()
+    month = Integer()
+    institution = ForeignKey(references=Facility, on_delete=OnDelete.restrict, index=True)
+    source = Varchar(length=16)
+    submitted_by = Varchar(length=48)
+    submitted_at = Timestamptz()
+
+
+class FacilitySubmissionLine(Table, tablename="facility_submission_line"):
+    """One facility's line of a submission (the unit or one of its stations)."""
+
+    submission = ForeignKey(references=FacilitySubmission, on_delete=OnDelete.restrict, index=True)
+    facility = ForeignKey(references=Facility, on_delete=OnDelete.restrict)
+    visits = Integer()
+    bill_total_fen = BigInt()
+    fund_fen = BigInt()
+    member_fen = BigInt()

@@ -68,6 +68,15 @@ async def staff_by_username(username: str) -> dict[str, Any] | None:
     return await fetch_one("SELECT id, password_hash, role, facility, active FROM staff WHERE username = {}", username)
 
 
+async def staff_names(ids: list[int]) -> dict[int, str]:
+    """{staff id: the person's name, or the user name when none was given}."""
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _ in ids)
+    rows = await fetch(f"SELECT id, username, display_name FROM staff WHERE id IN ({marks})", *ids)  # noqa: S608
+    return {r["id"]: r["display_name"] or r["username"] for r in rows}
+
+
 async def record_sms(provider: str, message_id: str, phone_hash: str, purpose: str, now: datetime) -> None:
     await fetch(
         "INSERT INTO sms_message (provider, message_id, phone_hash, purpose, sent_at, status)"

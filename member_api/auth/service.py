@@ -20,7 +20,7 @@ from member_api.auth.passwords import verify_password
 from member_api.auth.schemas import TokenPair
 from member_api.auth.tables import AuthSession, OtpChallenge, RefreshToken
 from member_api.auth.tokens import access_token
-from member_api.core import ratelimit, wechat
+from member_api.core import labels, ratelimit, wechat
 from member_api.core.context import AppContext
 from member_api.core.errors import DomainError, invalid_field
 from member_api.core.principal import Principal
@@ -53,13 +53,8 @@ def _check_phone(phone: str) -> str:
 
 
 def _sms_rejected(reason: str) -> DomainError:
-    texts = {
-        "throttled": ("该手机号今日接收短信过多，请稍后再试", "This number has received too many messages; try later."),
-        "invalid_number": ("短信无法发送到该号码，请检查手机号", "Messages cannot be sent to this number; check it."),
-        "blocked": ("该号码拒收短信，请联系运营商或使用其他号码", "This number refuses messages; use another one."),
-    }
-    zh, en = texts.get(reason, texts["invalid_number"])
-    return DomainError("sms_rejected", zh, en, extra={"reason": reason})
+    label = labels.SMS_REJECTIONS.get(reason, labels.SMS_REJECTIONS["invalid_number"])
+    return DomainError("sms_rejected", label.zh, label.en, extra={"reason": reason})
 
 
 def sms_unavailable(retry_after_s: int) -> DomainError:
@@ -306,6 +301,22 @@ async def session_open(ctx: AppContext, sid: str) -> bool:
     if cached is None:
         cached = ctx.caches.sessions[sid] = await queries.session_open(sid)
     return cached
+
+
+async def actor_names(actors: list[str]) -> dict[str, str]:
+    """{actor as audited ("staff:7", "cli:ops"): the name a person reads}: a staff member's name, the command
+    line's user, the system. Pages show these, never the raw actor."""
+    ids = sorted({int(a[6:]) for a in actors if a.startswith("staff:") and a[6:].isdigit()})
+    names = await queries.staff_names(ids)
+    found: dict[str, str] = {}
+    for a in actors:
+        if a.startswith("staff:") and a[6:].isdigit():
+            found[a] = names.get(int(a[6:]), "已停用账号")
+        elif a.startswith("cli:"):
+            found[a] = f"命令行（{a[4:]}）"
+        else:
+            found[a] = "系统" if a in ("", "system") else a
+    return found
 
 
 def _wechat_unavailable(ctx: AppContext) -> DomainError:

@@ -13,7 +13,9 @@ from member_api.db import write_transaction
 from member_api.facilities import service as facility_service
 
 
-async def create_staff(username: str, password: str, role: str, facility_code: str | None) -> int:
+async def create_staff(
+    username: str, password: str, role: str, facility_code: str | None, display_name: str = ""
+) -> int:
     facility_id = None
     if role == "clerk":
         if not facility_code:
@@ -23,6 +25,7 @@ async def create_staff(username: str, password: str, role: str, facility_code: s
             raise DomainError("facility_not_found", "机构编码不存在", f"No facility {facility_code}.")
     staff = Staff(
         username=username,
+        display_name=display_name,
         password_hash=hash_password(password),
         role=role,
         facility=facility_id,
@@ -44,3 +47,9 @@ async def set_staff_password(username: str, password: str, now: datetime | None 
         ended = await queries.end_sessions_of(f"s{row['id']}", "password_changed", now)
         await record(now, "cli", "staff_password_changed", "staff", row["id"], {"sessions_ended": len(ended)})
     return len(ended)
+
+
+async def deactivate_staff(staff_id: int) -> None:
+    """A system account's credential was revoked: the account is off (tokens of it, if any, stop within the cache
+    period)."""
+    await Staff.update({Staff.active: False}).where(Staff.id == staff_id)

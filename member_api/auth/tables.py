@@ -20,6 +20,8 @@ class Staff(Table, tablename="staff"):
     """Counter clerks (bound to one facility) and agency reviewers."""
 
     username = Varchar(length=64, unique=True)
+    display_name = Varchar(length=64, default="")
+    """The person's name as colleagues read it on pages (who closed a month, who reviewed a signal)."""
     password_hash = Varchar(length=200)
     role = Varchar(length=16)
     facility = ForeignKey(references=Facility, null=True, on_delete=OnDelete.restrict)

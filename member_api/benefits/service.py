@@ -77,7 +77,8 @@ async def one(member_id: int, settlement_id: int) -> SettlementView:
     if row is None:
         raise not_found("结算记录", "settlement")
     names, reversed_by = await _names([row]), await ledger.reversals_of([row["id"]])
-    return ledger.view(row, names.get(row["facility"], ""), reversed_by.get(row["id"]))
+    items = (await ledger.items_of([row["id"]])).get(row["id"]) if row.get("itemised") else None
+    return ledger.view(row, names.get(row["facility"], ""), reversed_by.get(row["id"]), items)
 
 
 async def summary(ctx: AppContext, member_id: int, year: int | None) -> Summary:

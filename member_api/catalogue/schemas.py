@@ -68,6 +68,10 @@ class ItemView(msgspec.Struct, kw_only=True):
     reason_en: str
 
 
+ITEM_COLUMNS = tuple(f for f in ItemView.__struct_fields__ if f not in ("reason_zh", "reason_en"))
+"""What of a line a store keeps (the words are derived): the columns of ``movement_item`` and claim lines."""
+
+
 class EntryView(msgspec.Struct, kw_only=True):
     code: str
     name: str

@@ -10,44 +10,24 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from member_api.catalogue import importer, queries
 from member_api.catalogue.importer import RowError
-from member_api.catalogue.schemas import CataloguePage, EntryView, FeeLineIn, ImportReport, ItemView
+from member_api.catalogue.schemas import ITEM_COLUMNS, CataloguePage, EntryView, FeeLineIn, ImportReport, ItemView
+from member_api.core import labels
 from member_api.core.errors import DomainError, FieldError
 from member_api.db import write_transaction
 from member_api.policy import parameters
 from member_api.policy.fee_lines import Entry, FeeLine, LineProblem, ValuedLine, line_problems
 from member_api.policy.fee_lines import value_lines as _value_lines
 
-# The reasons a line (or part of it) is the member's own, in words: R18's and the visit's (R3, R6) as they apply
-# to a line. Codes are stable; the words are for the receipt, the console and the reviewer.
-LINE_REASONS: dict[str, tuple[str, str]] = {
-    "not_in_catalogue": ("不在医保目录内，由个人全额自付", "Not in the catalogue: fully self-paid."),
-    "not_valid_on_date_of_care": (
-        "就诊日该项目不在医保目录有效期内，由个人全额自付",
-        "Not in the catalogue on the date of care: fully self-paid.",
-    ),
-    "facility_code_unmapped": (
-        "本院项目编码未与医保目录对照，由个人全额自付",
-        "The facility's code is not mapped to the catalogue: fully self-paid.",
-    ),
-    "category_self_paid": ("丙类项目，由个人全额自付", "Category 03 (丙类): fully self-paid."),
-    "over_price_ceiling": ("单价超出医保支付限价的部分由个人支付", "The unit price above the ceiling is self-paid."),
-    "up_front_self_pay": ("乙类项目先行自付一定比例", "Category 02 (乙类): an up-front self-pay share first."),
-    "general_fee_above_standard": (
-        "一般诊疗费超出标准的部分由个人支付",
-        "The general diagnosis fee above the standard is self-paid.",
-    ),
-    "general_fee_not_covered": ("该机构不适用一般诊疗费报销", "No general diagnosis fee standard for this facility."),
-    "not_eligible": ("未参保或未缴费，基金不支付", "Not enrolled and paid up: the fund pays nothing."),
-    "not_designated": ("非约定机构且无转诊，基金不支付", "Not the designated facility, no referral: not paid."),
-    "referral_out_of_city": ("转诊仅限市内定点机构", "Referrals reach Shaoguan designated institutions only."),
-}
-KIND_WORDS = {"drug": "药品", "consumable": "医用耗材", "service": "诊疗项目"}
-CATEGORY_WORDS = {"01": "甲类", "02": "乙类", "03": "丙类"}
+# A line's reasons in words: R18's own, and the visit's (R3, R6) as they apply to a line (the one label table).
+LINE_REASONS = {**labels.REASONS, **labels.LINE_REASONS}
 IMPORT_BATCH = 2000
 SEARCH_LIMIT = 50
 SAMPLE = Path(__file__).resolve().parent / "sample"
@@ -173,8 +153,9 @@ def check_lines(lines: Sequence[FeeLine], field: str = "items") -> None:
 
 def reason_words(reasons: Sequence[str]) -> tuple[str, str]:
     """The line's reasons in words (zh, en); an unknown code reads as itself."""
-    zh = "；".join(LINE_REASONS.get(r, (r, r))[0] for r in reasons)
-    en = " ".join(LINE_REASONS.get(r, (r, r))[1] for r in reasons)
+    words = [LINE_REASONS.get(r, labels.Label(r, r)) for r in reasons]
+    zh = "；".join(w.zh for w in words)
+    en = " ".join(w.en for w in words)
     return zh, en
 
 
@@ -204,6 +185,28 @@ def item_view(line: ValuedLine) -> ItemView:
         reason_zh=zh,
         reason_en=en,
     )
+
+
+def stored_item_view(row: dict[str, Any]) -> ItemView:
+    """A stored line (``ITEM_COLUMNS``) as it was valued and paid, its reasons in today's words."""
+    reasons = row["reasons"]
+    if isinstance(reasons, str | bytes):
+        reasons = msgspec.json.decode(reasons)
+    zh, en = reason_words(reasons)
+    values = {c: row[c] for c in ITEM_COLUMNS}
+    values.update(count=float(row["count"]), general_fee=bool(row["general_fee"]), reasons=list(reasons))
+    return ItemView(**values, reason_zh=zh, reason_en=en)
+
+
+def item_row(line: ValuedLine) -> tuple[object, ...]:
+    """A valued (or paid) line in ``ITEM_COLUMNS`` order, for a store to insert."""
+    values = {c: getattr(line, c, 0) for c in ITEM_COLUMNS}
+    values.update(
+        count=Decimal(line.count),
+        unit_price_fen=int(line.unit_price_fen),
+        reasons=msgspec.json.encode(list(line.reasons)).decode(),
+    )
+    return tuple(values[c] for c in ITEM_COLUMNS)
 
 
 # ---- search ----------------------------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Annotated, Literal
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
@@ -22,7 +24,7 @@ from member_api.core.idempotency import run_idempotent
 from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import PathId, QueryId
-from member_api.core.uploads import check_uploads, file_response
+from member_api.core.uploads import check_files, file_response
 
 UPLOAD_LIMIT = 6 * 5 * 1_048_576
 Limit = Annotated[int, Parameter(ge=1, le=100)]
@@ -61,18 +63,37 @@ class MeClaimsController(Controller):
         request_max_body_size=UPLOAD_LIMIT,
         operation_id="addClaimReceipts",
         summary="Attach receipt images or itemised lists (JPEG, PNG, PDF) to one item",
-        opt=problems("claim_not_draft"),
+        description="Requires an `Idempotency-Key` header: a phone that retries on a flaky network attaches the "
+        "files once (the key is compared on the item and the files' digests).",
+        opt=problems("claim_not_draft", idempotent=True),
     )
     async def receipts(
         self,
         claim_id: PathId,
         data: Annotated[ReceiptForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        request: Request,
         ctx: AppContext,
         caller: MemberCaller,
         subject_member_id: int,
-    ) -> ClaimView:
-        files = await check_uploads(ctx.settings, data.files, "files")
-        return await service.add_receipts(ctx, caller.principal, subject_member_id, claim_id, data.item_id, files)
+    ) -> Response[ClaimView]:
+        raw = [(u.filename or "", await u.read()) for u in data.files]
+        # The form parser consumed the raw body: the key is compared on the fields and the files' digests.
+        fingerprint = msgspec.json.encode(
+            [subject_member_id, claim_id, data.item_id, [hashlib.sha256(content).hexdigest() for _, content in raw]]
+        )
+
+        async def work(_: object) -> ClaimView:
+            files = check_files(ctx.settings, raw, "files")
+            return await service.add_receipts(ctx, caller.principal, subject_member_id, claim_id, data.item_id, files)
+
+        return await run_idempotent(  # type: ignore[return-value]
+            request,
+            ctx,
+            f"account:{caller.principal.account_id}",
+            work,
+            completes_itself=False,
+            fingerprint_body=fingerprint,
+        )
 
     @post(
         "/claims/{claim_id:int}/submit",

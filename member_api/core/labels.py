@@ -146,12 +146,16 @@ SIGNALS = {
     "duplicate_receipt": Label("重复票据", "duplicate receipt"),
     "outlier_institution": Label("机构费用异常", "institution's costs out of line"),
     "many_facilities": Label("短期内多机构就诊", "many facilities in a short time"),
+    "facility_disputes": Label("机构结算争议偏多", "many confirmed disputes at an institution"),
+    "member_disputes": Label("参保人多次结算争议", "a member's repeated confirmed disputes"),
 }
 # What each problem code means, in short (a refusal's own message_zh/message_en says the particulars). The status
 # of each is in core/problems.py.
 PROBLEMS = {
     "account_already_bound": Label("手机号已绑定其他参保人", "phone already bound to another record"),
     "already_bound": Label("参保信息已被其他手机号绑定", "record bound to another phone"),
+    "adjustment_fund_insufficient": Label("调节金余额不足", "adjustment fund insufficient"),
+    "allocation_exceeds_overspend": Label("拨付超出超支额", "allocation exceeds the overspend"),
     "already_reversed": Label("该结算已冲正", "settlement already reversed"),
     "bad_request": Label("请求格式不正确", "malformed request"),
     "binding_code_invalid": Label("绑定码无效", "binding code invalid"),
@@ -212,6 +216,7 @@ PROBLEMS = {
     "invalid_items": Label("费用明细有误", "invalid bill lines"),
     "invalid_phone": Label("手机号无效", "invalid phone number"),
     "invalid_referral_target": Label("转诊机构无效", "invalid referral target"),
+    "items_and_totals": Label("费用明细与合计不能同时提交", "items and totals together"),
     "login_failed": Label("用户名或密码错误", "login failed"),
     "login_throttled": Label("登录尝试过多", "login throttled"),
     "malformed_body": Label("请求内容编码无效", "malformed body"),
@@ -222,9 +227,13 @@ PROBLEMS = {
     "method_not_allowed": Label("不支持该请求方法", "method not allowed"),
     "metrics_disabled": Label("监控指标未启用", "metrics disabled"),
     "metrics_unauthorized": Label("需要监控令牌", "metrics token required"),
+    "month_not_cleared": Label("该月尚未清算", "month not cleared"),
     "month_not_closed": Label("该月尚未月结", "month not closed"),
     "month_not_ended": Label("该月尚未结束", "month not ended"),
     "month_out_of_order": Label("月结须按月份顺序", "months close in order"),
+    "national_credential_unavailable": Label(
+        "国家医保电子凭证服务暂不可用", "national e-credential service unavailable"
+    ),
     "newborn_claim_needs_dependant": Label("新生儿报销须由监护人申请", "newborn claim needs the dependant"),
     "newborn_not_eligible": Label("新生儿未按时参保", "newborn not eligible"),
     "newborn_not_paid_up": Label("新生儿该年度未参保缴费", "newborn not paid up"),
@@ -266,6 +275,9 @@ PROBLEMS = {
     "station_not_allowed": Label("该机构不设卫生站", "station not allowed"),
     "station_of_other_institution": Label("卫生站属于其他机构", "station of another institution"),
     "station_required": Label("须同时选择卫生站", "station required"),
+    "submission_file_invalid": Label("上报文件无效", "submission file invalid"),
+    "submission_invalid": Label("上报数据无效", "submission invalid"),
+    "submission_not_found": Label("上报记录不存在", "submission not found"),
     "token_expired": Label("登录已过期", "token expired"),
     "token_invalid": Label("登录凭据无效", "token invalid"),
     "token_malformed": Label("登录凭据格式错误", "token malformed"),
@@ -280,5 +292,64 @@ PROBLEMS = {
     "wechat_code_invalid": Label("微信登录凭证无效", "WeChat code invalid"),
     "wechat_not_linked": Label("微信尚未关联手机号", "WeChat not linked"),
     "wechat_unavailable": Label("微信服务暂不可用", "WeChat unavailable"),
+    "year_already_settled": Label("该年度已年终清算", "year already closed"),
     "year_not_settled": Label("该年度尚未年终清算", "year not closed"),
 }
+FUND_MOVEMENT_KINDS = {
+    "accrual": Label("计提", "accrual"),
+    "allocation": Label("调节拨付", "allocation"),
+    "year_end": Label("年终结清", "settled at year end"),
+}
+
+# R18: why (part of) a bill line is the member's own; the catalogue's kinds and payment categories (chrgitm_lv).
+LINE_REASONS = {
+    "not_in_catalogue": Label("不在医保目录内，由个人全额自付", "Not in the catalogue: fully self-paid."),
+    "not_valid_on_date_of_care": Label(
+        "就诊当日不在医保目录有效期内，由个人全额自付", "Not in the catalogue on the date of care: fully self-paid."
+    ),
+    "facility_code_unmapped": Label(
+        "本机构项目编码未与医保目录对照，由个人全额自付",
+        "The facility's own code is not mapped to the catalogue: fully self-paid.",
+    ),
+    "category_self_paid": Label("丙类项目，由个人全额自付", "Category 03 (丙类): fully self-paid."),
+    "over_price_ceiling": Label(
+        "单价超出医保支付限价的部分由个人支付", "The unit price above the price ceiling is self-paid."
+    ),
+    "up_front_self_pay": Label(
+        "乙类项目按比例先行自付，其余纳入合规费用", "Category 02 (乙类): an up-front self-pay share first."
+    ),
+}
+CATALOGUE_KINDS = {
+    "drug": Label("药品", "drug"),
+    "consumable": Label("医用耗材", "medical consumable"),
+    "service": Label("诊疗项目", "medical service"),
+}
+CATEGORIES = {
+    "01": Label("甲类", "category A (01)"),
+    "02": Label("乙类", "category B (02)"),
+    "03": Label("丙类", "category C (03, self-paid)"),
+}
+MANUAL_ENTRY = Label("手工录入", "manual entry")
+"""A bill typed as three totals (the deprecated body) rather than itemised lines valued by the catalogue."""
+NOTICE_KINDS = {
+    "counter": Label("门诊结算", "counter settlement"),
+    "reversal": Label("结算冲正", "reversal"),
+    "claim_payout": Label("报销到账", "claim payout"),
+    "cap_low": Label("年度额度提醒", "annual cap running low"),
+    "refused_visit": Label("非约定机构就诊", "visit outside the designated pair"),
+    "claim_decided": Label("报销审核结果", "claim decided"),
+    "change_decided": Label("约定机构变更审核结果", "designation change request decided"),
+    "designation_effective": Label("约定机构生效", "designation in effect"),
+    "newborn_window": Label("新生儿报销受理期", "newborn claim window open"),
+    "dispute_confirmed": Label("异议处理结果", "dispute confirmed"),
+    "dispute_rejected": Label("异议处理结果", "dispute rejected"),
+}
+"""Notice kinds: the title of a notice in the app's list and in WeChat subscription messages (issue 30)."""
+SMS_REJECTIONS = {
+    "throttled": Label(
+        "该手机号今日接收短信过多，请稍后再试", "This number has received too many messages; try later."
+    ),
+    "invalid_number": Label("短信无法发送到该号码，请检查手机号", "Messages cannot be sent to this number; check it."),
+    "blocked": Label("该号码拒收短信，请联系运营商或使用其他号码", "This number refuses messages; use another one."),
+}
+"""Why an SMS provider refused a number (``sms_rejected``'s ``extra.reason``)."""

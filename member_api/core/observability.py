@@ -20,6 +20,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Gauge, Histogram
 
+from member_api.core import tracing
 from member_api.core.errors import DomainError
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -133,7 +134,8 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        rid = incoming if _REQUEST_ID_OK.match(incoming) else new_request_id()
+        # With tracing on, the request id IS the trace id (one id leads from a log line to the trace).
+        rid = tracing.trace_id() or (incoming if _REQUEST_ID_OK.match(incoming) else new_request_id())
         token = request_id_var.set(rid)
         started = time.perf_counter()
         status = 500

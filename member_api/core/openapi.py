@@ -166,6 +166,16 @@ def refine(
                     if media.schema is not None:
                         media.schema = namer.visit(media.schema, hint + "Body")
     components.update(namer.created)
+    _mark_deprecated(components)
+
+
+def _mark_deprecated(components: Mapping[str, Any]) -> None:
+    """A body field documented as "Deprecated ..." is flagged ``deprecated`` (litestar does not carry msgspec's
+    ``extra_json_schema``), so client generators warn on it (issue 29: the three typed totals)."""
+    for schema in components.values():
+        for prop in (getattr(schema, "properties", None) or {}).values():
+            if isinstance(prop, Schema) and (prop.description or "").startswith("Deprecated"):
+                prop.deprecated = True
 
 
 def _pascal(name: str) -> str:

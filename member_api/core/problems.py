@@ -50,6 +50,7 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
         "not_primary_institution_clerk",
     ),
     404: (
+        "submission_not_found",
         "member_not_found",
         "month_not_closed",
         "not_enrolled",
@@ -62,6 +63,10 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
     405: ("method_not_allowed",),
     406: ("not_acceptable",),
     409: (
+        "adjustment_fund_insufficient",
+        "allocation_exceeds_overspend",
+        "month_not_cleared",
+        "year_already_settled",
         "account_already_bound",
         "already_bound",
         "already_reversed",
@@ -91,6 +96,9 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
     413: ("body_too_large",),
     415: ("unsupported_media_type",),
     422: (
+        "items_and_totals",
+        "submission_file_invalid",
+        "submission_invalid",
         "binding_code_invalid",
         "claim_incomplete",
         "confirmation_required",
@@ -147,7 +155,7 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
     ),
     429: ("binding_locked", "login_throttled", "rate_limited"),
     500: ("internal_error",),
-    503: ("sms_unavailable", "unavailable", "wechat_unavailable"),
+    503: ("national_credential_unavailable", "sms_unavailable", "unavailable", "wechat_unavailable"),
 }
 STATUS: dict[str, int] = {code: status for status, codes in _BY_STATUS.items() for code in codes}
 """Problem code -> HTTP status."""

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.credential import tokens
+from member_api.credential import national, tokens
 from member_api.credential.schemas import Credential
 from member_api.members.service import eligibility
 
@@ -29,3 +29,21 @@ async def issue(ctx: AppContext, member_id: int) -> Credential:
         eligible=eligible,
         year=today.year,
     )
+
+
+async def resolve_scan(
+    ctx: AppContext, value: str, org_id: str, operator_id: str = "", operator_name: str = ""
+) -> tuple[str | None, str | None]:
+    """R8: what a counter scanned or typed, as ``(credential, id_number)`` for verify and settle.
+
+    member-api's own QR token stays a credential (its single-use ``jti`` is checked there); an 18-character ID
+    number is an ID number; anything else is a national e-credential code, resolved by the national decoding
+    service to the ID number it names (``national.decode``: 503 when the service is down).
+    """
+    scanned = value.strip()
+    if national.is_own_token(scanned):
+        return scanned, None
+    if national.ID_SHAPE.match(scanned.replace(" ", "")):
+        return None, scanned.replace(" ", "").upper()
+    found = await national.decode(ctx, scanned, org_id, operator_id, operator_name)
+    return None, found.id_number

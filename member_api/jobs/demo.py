@@ -120,6 +120,14 @@ OUT_OF_CITY = [
 ]
 
 
+ROADS = ("建设路", "人民路", "解放路", "新华路")
+
+
+def _town(institution: str, division: str) -> str:
+    """The town or street an institution serves, in full: "浈江区东河街道社区卫生服务中心" -> "东河街道"."""
+    return institution.removeprefix(division).removesuffix("社区卫生服务中心").removesuffix("卫生院")
+
+
 def _code(division_code: str, n: int) -> str:
     return f"H{division_code}{n:05d}"
 
@@ -140,7 +148,7 @@ def _facility_rows() -> list[dict[str, Any]]:
                     kind=kind,
                     tier="primary",
                     division=division,
-                    address=f"韶关市{division}{name.removeprefix(division)[:4]}路{10 + i}号",
+                    address=f"韶关市{division}{_town(name, division)}{ROADS[i % len(ROADS)]}{10 + i}号",
                     lat=ilat,
                     lng=ilng,
                     in_city=True,
@@ -152,11 +160,11 @@ def _facility_rows() -> list[dict[str, Any]]:
                 rows.append(
                     dict(
                         code=_code(dcode, n),
-                        name=f"{name.removeprefix(division)[:-3]}{station}",
+                        name=f"{division}{_town(name, division)}{station}",
                         kind="village_station",
                         tier="primary",
                         division=division,
-                        address=f"韶关市{division}{station.removesuffix('卫生站')}",
+                        address=f"韶关市{division}{_town(name, division)}{station.removesuffix('卫生站')}",
                         lat=ilat + 0.004 * (j + 1),
                         lng=ilng + 0.005 * (j + 1),
                         in_city=True,
@@ -186,7 +194,7 @@ def _facility_rows() -> list[dict[str, Any]]:
                 kind="hospital",
                 tier=tier,
                 division=division,
-                address=f"韶关市{division}{name}",
+                address=f"韶关市{division}{ROADS[k % len(ROADS)]}{100 + k}号",
                 lat=lat,
                 lng=lng,
                 in_city=True,
@@ -218,9 +226,15 @@ def demo_id(division_code: str, birth: date, seq: int, sex: str) -> str:
 
 async def seed_facilities() -> dict[str, int]:
     rows = _facility_rows()
-    ids = {r["code"]: r["id"] for r in await Facility.select(Facility.id, Facility.code)}
+    known = {r["code"]: r for r in await Facility.select(Facility.id, Facility.code, Facility.name, Facility.address)}
+    ids = {code: r["id"] for code, r in known.items()}
     for row in rows:
         if row["code"] in ids:
+            old = known[row["code"]]
+            if (old["name"], old["address"]) != (row["name"], row["address"]):  # names cut short by earlier seeds
+                await Facility.update({Facility.name: row["name"], Facility.address: row["address"]}).where(
+                    Facility.id == old["id"]
+                )
             continue
         data = {k: v for k, v in row.items() if k != "parent_code"}
         facility = Facility(**data, active=True, parent=ids.get(row["parent_code"]) if row["parent_code"] else None)
@@ -323,11 +337,13 @@ async def seed_demo(settings: Settings, today: date | None = None) -> dict[str, 
             ("reviewer_agency_2", "reviewer", None),
             ("officer_agency", "officer", None),
         ]
+        names = {"officer_agency": "王晓梅", "reviewer_agency": "李国强", "reviewer_agency_2": "陈静"}
         for username, role, code in staff:
             if not await Staff.exists().where(Staff.username == username):
                 await Staff.insert(
                     Staff(
                         username=username,
+                        display_name=names.get(username, ""),
                         password_hash=hash_password(DEMO_PASSWORD),
                         role=role,
                         facility=ids[code] if code else None,

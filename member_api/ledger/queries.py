@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from member_api.catalogue.schemas import ITEM_COLUMNS
 from member_api.db import fetch, fetch_one
 from member_api.ledger.tables import Movement
 
@@ -165,4 +166,43 @@ async def facility_movements(
         facility_id,
         created_from,
         created_before,
+    )
+
+
+async def facility_counter_rows(
+    facility_id: int, created_from: datetime, created_before: datetime
+) -> list[dict[str, Any]]:
+    """Every counter settlement and reversal recorded at a facility in [from, before), oldest first, without a cap
+    on the count (daily reconciliation lists all of them)."""
+    return await fetch(
+        "SELECT * FROM movement WHERE facility = {} AND kind IN ('counter', 'reversal')"
+        " AND created_at >= {} AND created_at < {} ORDER BY id",
+        facility_id,
+        created_from,
+        created_before,
+    )
+
+
+async def insert_items(movement_id: int, rows: list[tuple[object, ...]]) -> None:
+    """A movement's lines (``ITEM_COLUMNS`` order) in one multi-row statement: one round trip whatever the count."""
+    if not rows:
+        return
+    row_marks = "(" + ", ".join("{}" for _ in range(len(ITEM_COLUMNS) + 1)) + ")"
+    sql = (
+        f"INSERT INTO movement_item (movement, {', '.join(ITEM_COLUMNS)}) VALUES "  # noqa: S608 - constants only
+        + ", ".join(row_marks for _ in rows)
+    )
+    await fetch(sql, *(value for row in rows for value in (movement_id, *row)))
+
+
+async def items_of(movement_ids: list[int]) -> list[dict[str, Any]]:
+    """The lines of the given movements, in line order."""
+    wanted = sorted(set(movement_ids))
+    if not wanted:
+        return []
+    marks = ", ".join("{}" for _ in wanted)
+    return await fetch(
+        f"SELECT movement, {', '.join(ITEM_COLUMNS)} FROM movement_item"  # noqa: S608 - constants and marks only
+        f" WHERE movement IN ({marks}) ORDER BY movement, line_no",
+        *wanted,
     )

@@ -4,6 +4,8 @@ from datetime import date, datetime
 
 import msgspec
 
+from member_api.catalogue.schemas import ItemView
+
 
 class LineView(msgspec.Struct, kw_only=True):
     item: str
@@ -34,3 +36,7 @@ class SettlementView(msgspec.Struct, kw_only=True):
     reverses: int | None
     reversed_by: int | None
     created_at: datetime
+    manual_entry: bool = True
+    """The bill was typed as three totals (the deprecated body), not itemised lines valued by the catalogue (R18)."""
+    items: list[ItemView] = []
+    """The bill's lines as valued and paid when settled (R18); in lists, only a detail view carries them."""

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import msgspec
 
+from member_api.catalogue.schemas import ItemView
+from member_api.catalogue.service import item_row, stored_item_view
+from member_api.core import replica
 from member_api.core.clock import LOCAL_TZ
 from member_api.core.errors import DomainError
 from member_api.ledger import events, queries
@@ -105,8 +108,10 @@ async def post(
             "reverses": None,
             "reason_text": entry.reason_text,
             "created_at": now,
+            "itemised": bool(result.items),
         }
     )
+    await queries.insert_items(row["id"], [item_row(line) for line in result.items])
     before, after = await _apply(account, result.fund_fen, result.out_of_city, now)
     await notify_movement(row, now, entry.facility_name)
     return Posted(movement=row, before=before, after=after), result
@@ -161,6 +166,7 @@ async def _reverse_once(original: dict[str, Any], clerk_id: int | None, reason: 
             "reverses": original["id"],
             "reason_text": reason.strip(),
             "created_at": now,
+            "itemised": original["itemised"],
         }
     )
     before, after = await _apply(account, -original["fund_fen"], original["out_of_city"], now)
@@ -206,8 +212,59 @@ async def wait_credential_used(jtis: list[str], timeout: float) -> bool:  # noqa
 
 start_credential_events = events.start
 stop_credential_events = events.stop
-member_page = queries.member_page
+
+
+async def member_page(
+    member_id: int,
+    year: int | None,
+    kind: str | None,
+    facility_id: int | None,
+    before_id: int | None,
+    limit: int,
+    *,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """A page of the member's movements, newest first. A page below ``before_id`` whose newest row is from before
+    today (and older than the replica may lag) comes from the read replica when there is one: ids grow with time,
+    so every row of it is old enough to be there. The first page, or one reaching into today, reads the primary.
+    """
+    found = replica.current()
+    if before_id and found is not None:
+        with replica.reads():
+            rows = await queries.member_page(
+                member_id,
+                year,
+                kind,
+                facility_id,
+                before_id,
+                limit,
+                created_from=created_from,
+                created_before=created_before,
+            )
+        now = datetime.now(UTC)
+        cutoff = min(datetime.combine(now.astimezone(LOCAL_TZ).date(), time(), LOCAL_TZ), now - found.lag_allowance)
+        if rows and _aware(rows[0]["created_at"]) < cutoff:
+            return rows
+    with replica.primary_only():
+        return await queries.member_page(
+            member_id,
+            year,
+            kind,
+            facility_id,
+            before_id,
+            limit,
+            created_from=created_from,
+            created_before=created_before,
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 facility_movements = queries.facility_movements
+facility_counter_rows = queries.facility_counter_rows
 member_year_rows = queries.member_year_rows
 reversals_of = queries.reversals_of
 
@@ -216,8 +273,19 @@ def _decoded(value: Any) -> Any:
     return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
-def view(row: dict[str, Any], facility_name: str, reversed_by: int | None = None) -> SettlementView:
-    """A stored movement row (as the table returns it) shown to a resident, a clerk or a reviewer."""
+async def items_of(movement_ids: list[int]) -> dict[int, list[ItemView]]:
+    """The bill lines each movement was settled with (R18), by movement id (manual entries have none)."""
+    found: dict[int, list[ItemView]] = {}
+    for row in await queries.items_of(movement_ids):
+        found.setdefault(row["movement"], []).append(stored_item_view(row))
+    return found
+
+
+def view(
+    row: dict[str, Any], facility_name: str, reversed_by: int | None = None, items: list[ItemView] | None = None
+) -> SettlementView:
+    """A stored movement row (as the table returns it) shown to a resident, a clerk or a reviewer; ``items``: its
+    lines (``items_of``), for a detail view."""
     created = row["created_at"]
     return SettlementView(
         id=row["id"],
@@ -240,4 +308,6 @@ def view(row: dict[str, Any], facility_name: str, reversed_by: int | None = None
         reverses=row["reverses"],
         reversed_by=reversed_by,
         created_at=created.astimezone(LOCAL_TZ) if created.tzinfo else created,
+        manual_entry=not row.get("itemised", False),
+        items=items or [],
     )

@@ -7,6 +7,7 @@ from piccolo.columns import (
     Date,
     ForeignKey,
     Integer,
+    Numeric,
     OnDelete,
     Text,
     Timestamptz,
@@ -52,3 +53,30 @@ class Movement(Table, tablename="movement"):
     reverses = BigInt(null=True, default=None, unique=True)
     reason_text = Text(default="")
     created_at = Timestamptz()
+    itemised = Boolean(default=False)
+    """R18: the bill came as catalogue-valued lines (``movement_item``); false: three typed totals (manual entry)."""
+
+
+class MovementItem(Table, tablename="movement_item"):
+    """A bill line of a movement as it was valued and paid (R18): kept, whatever the catalogue says later."""
+
+    movement = ForeignKey(references=Movement, on_delete=OnDelete.restrict, index=True)
+    line_no = Integer()
+    code = Varchar(length=50, index=True)
+    facility_code = Varchar(length=50, null=True, default=None)
+    name = Varchar(length=200, default="")
+    kind = Varchar(length=16, null=True, default=None)
+    category = Varchar(length=2)
+    count = Numeric(digits=(14, 2))
+    unit_price_fen = BigInt()
+    amount_fen = BigInt()
+    price_ceiling_fen = BigInt(null=True, default=None)
+    selfpay_prop_bp = Integer(default=0)
+    over_limit_fen = BigInt(default=0)
+    preselfpay_fen = BigInt(default=0)
+    selfpay_fen = BigInt(default=0)
+    compliant_fen = BigInt(default=0)
+    ratio_bp = Integer(default=0)
+    fund_fen = BigInt(default=0)
+    general_fee = Boolean(default=False)
+    reasons = JSON(default="[]")

@@ -267,3 +267,12 @@ async def account_link(account_id: int) -> dict[str, Any] | None:
 
 async def account_row(account_id: int) -> dict[str, Any] | None:
     return await Account.select().where(Account.id == account_id).first()
+
+
+async def members_by_insurance_no(insurance_no: str) -> list[dict[str, Any]]:
+    return await Member.select().where(Member.insurance_no == insurance_no)
+
+
+async def insurance_numbers(member_ids: list[int]) -> dict[int, str]:
+    rows = await Member.select(Member.id, Member.insurance_no).where(Member.id.is_in(member_ids))
+    return {r["id"]: r["insurance_no"] for r in rows}

@@ -74,6 +74,11 @@ async def member_view(member_id: int) -> MemberView | None:
     return views[0] if views else None
 
 
+async def member_by_insurance_no(insurance_no: str) -> MemberView | None:
+    """The registry record with this insurance number (the facility interface's ``psn_no``), or None."""
+    return next(iter(await _views(await queries.members_by_insurance_no(insurance_no))), None)
+
+
 async def me(principal: Principal) -> MeView:
     account = await queries.account_row(principal.account_id)
     if account is None:
@@ -285,3 +290,10 @@ async def eligibility(member_id: int, day: date, *, newborn_before_enrollment: b
     """R1 for care on ``day``, decided by the one policy function."""
     facts = await enrollment(member_id, day.year)
     return is_eligible(facts, day, newborn_before_enrollment=newborn_before_enrollment)
+
+
+async def insurance_numbers(member_ids: list[int]) -> dict[int, str]:
+    """{member id: insurance number} for these members (lists that show ``psn_no`` beside a settlement)."""
+    if not member_ids:
+        return {}
+    return await queries.insurance_numbers(sorted(set(member_ids)))

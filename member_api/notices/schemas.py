@@ -16,6 +16,10 @@ class NoticeView(msgspec.Struct, kw_only=True):
     text_zh: str
     created_at: datetime
     read: bool
+    title: str = ""
+    """The kind's title (门诊结算, 报销审核结果, ...)."""
+    link: str = ""
+    """What the notice is about, as a path of the H5 app (``/app/claims/12``); empty when nothing more to see."""
 
 
 class NoticePage(msgspec.Struct, kw_only=True):
@@ -31,3 +35,27 @@ class MarkRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class MarkedRead(msgspec.Struct, kw_only=True):
     marked: int
     unread: int
+
+
+class NoticePreferenceView(msgspec.Struct, kw_only=True):
+    kind: str
+    title: str
+    enabled: bool
+    money: bool
+    """About money (on by default; a resident may still turn the push off, the notice stays in the list)."""
+
+
+class NoticePreferences(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    preferences: dict[str, bool]
+
+
+class SubscribeResults(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``wx.requestSubscribeMessage``'s answer as the mini-program got it: template id -> ``accept``, ``reject``,
+    ``ban`` or ``filter`` (its ``errMsg`` member may be passed along and is ignored)."""
+
+    results: dict[str, str]
+
+
+class Subscriptions(msgspec.Struct, kw_only=True):
+    remaining: dict[str, int]
+    """Per notice kind, how many more subscription messages the resident's accepted subscriptions allow."""

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import msgspec
 
 from member_api.policy.money import BP, apply_ratio, divide_half_up
-from member_api.policy.parameters import PolicyYear
+from member_api.policy.parameters import GradeBand, PolicyYear
 
 
 class Prepayment(msgspec.Struct, kw_only=True, frozen=True):
@@ -127,24 +127,36 @@ class YearAccount(msgspec.Struct, kw_only=True, frozen=True):
     uncompensated_overspend_fen: int
     cleared_fen: int
     withheld_fen: int
+    guarantee_release_bp: int
     guarantee_released_fen: int
     guarantee_forfeited_fen: int
+    fund_allocated_fen: int
+    """Adjustment-fund allocations of the year, already paid to the institution during the year."""
     balance_fen: int
-    """Paid (> 0) or recovered (< 0) at year end: due - cleared during the year + released guarantee."""
+    """Paid (> 0) or recovered (< 0) at year end: due - cleared - allocated + released guarantee."""
 
 
 def year_account(
-    params: PolicyYear, headcount: int, actual_fen: int, cleared_fen: int, withheld_fen: int
+    params: PolicyYear,
+    headcount: int,
+    actual_fen: int,
+    cleared_fen: int,
+    withheld_fen: int,
+    *,
+    release_bp: int | None = None,
+    allocated_fen: int = 0,
 ) -> YearAccount:
     """R13.4-5 with the monthly clearings: the year's due amount, less what the clearings already paid (the
-    cleared amounts, of which the withheld 5% is still held), plus the released share of the withheld guarantee.
+    cleared amounts, of which the withheld 5% is still held) and what the adjustment fund allocated during the
+    year, plus the released share of the withheld guarantee.
 
-    The facility ends the year with ``due - withheld + released``: the package (or actual) when the assessment
-    passes (release 100%), less the forfeited guarantee otherwise.
+    ``release_bp`` is the assessment's release percentage (``grade_for``); without an assessment the year's
+    default ``quality_guarantee_release_bp``. The facility ends the year with ``due - withheld + released``.
     """
     package = package_fen(params, headcount)
     outcome = package_outcome(params, package, max(actual_fen, 0))
-    released = apply_ratio(max(withheld_fen, 0), params.quality_guarantee_release_bp)
+    bp = params.quality_guarantee_release_bp if release_bp is None else release_bp
+    released = apply_ratio(max(withheld_fen, 0), bp)
     return YearAccount(
         package_fen=package,
         actual_fen=actual_fen,
@@ -155,10 +167,37 @@ def year_account(
         uncompensated_overspend_fen=outcome.uncompensated_overspend_fen,
         cleared_fen=cleared_fen,
         withheld_fen=withheld_fen,
+        guarantee_release_bp=bp,
         guarantee_released_fen=released,
         guarantee_forfeited_fen=withheld_fen - released,
-        balance_fen=outcome.paid_fen - cleared_fen + released,
+        fund_allocated_fen=allocated_fen,
+        balance_fen=outcome.paid_fen - cleared_fen - allocated_fen + released,
     )
+
+
+def grade_for(params: PolicyYear, score: int) -> GradeBand:
+    """R13.4: the band of the year's assessment table a score (0-100) reaches: its grade and release share."""
+    bands = sorted(params.quality_grades, key=lambda b: -b.min_score)
+    return next((b for b in bands if score >= b.min_score), bands[-1])
+
+
+def allocation_room(prepayment_fen: int, actual_fen: int, allocated_fen: int) -> int:
+    """R13.2 interpretation: what the adjustment fund may still allocate to one month of one institution: the
+    amount its actual fund payments exceeded its prepayment by, less what was allocated to that month already."""
+    return max(0, actual_fen - prepayment_fen - allocated_fen)
+
+
+def disputes_signalled(params: PolicyYear, disputes: int, visits: int) -> bool:
+    """P2/R16: a unit's month is signalled when it has at least ``signal_dispute_min`` confirmed disputes and
+    they reach ``signal_dispute_rate_bp`` of its visits."""
+    return disputes >= params.signal_dispute_min and disputes * BP >= max(visits, 0) * params.signal_dispute_rate_bp
+
+
+def per_thousand_tenths(count: int, visits: int) -> int | None:
+    """P2/R15: ``count`` per 1,000 visits in tenths (12 = 1.2 per 1,000), half up; None without visits."""
+    if visits <= 0:
+        return None
+    return divide_half_up(count * 10_000, visits)
 
 
 # --- Calendar helpers of the agency's month ---

@@ -9,6 +9,15 @@ from importlib import resources
 import msgspec
 
 
+class GradeBand(msgspec.Struct, kw_only=True, frozen=True):
+    """R13.4: an assessment score of at least ``min_score`` earns ``grade`` and releases ``release_bp`` of the
+    withheld quality guarantee."""
+
+    min_score: int
+    grade: str
+    release_bp: int
+
+
 class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     year: int
     valid_from: date
@@ -63,6 +72,15 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     cap_alert_below_bp: int = 2000
     """A resident is alerted once a year when the remaining cap falls below this share of the annual cap."""
     """Review sampling: share of each institution's settlements and claims drawn per month, at least this many."""
+    quality_grades: list[GradeBand]
+    """R13.4: the year-end assessment table, highest band first; a score takes the first band it reaches."""
+    signal_dispute_rate_bp: int
+    """P2/R16: a unit whose confirmed disputes of the month reach this share of its visits (basis points of
+    visits: 100 = 10 per 1,000 visits) is signalled..."""
+    signal_dispute_min: int
+    """... when it has at least this many confirmed disputes that month."""
+    signal_member_disputes_min: int
+    """P2/R16: a member with this many confirmed disputes in the year so far is signalled."""
 
 
 class NoPolicyYear(LookupError):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.status_codes import HTTP_201_CREATED
 
 from member_api.core.context import AppContext
+from member_api.core.idempotency import run_idempotent
 from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller, Principal
 from member_api.credential.identify import IDENTIFY_PROBLEMS
@@ -33,7 +34,16 @@ class CounterReferralsController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="createReferral",
         summary="Record a referral approved by the designated facility (R10)",
-        opt=problems(*IDENTIFY_PROBLEMS, "not_designated_facility", "invalid_referral_target"),
+        description="Requires an `Idempotency-Key` header: a retried request registers the referral once.",
+        opt=problems(*IDENTIFY_PROBLEMS, "not_designated_facility", "invalid_referral_target", idempotent=True),
     )
-    async def create(self, data: ReferralCreate, ctx: AppContext, clerk: Principal) -> ReferralView:
-        return await service.create_referral(ctx, clerk, data)
+    async def create(
+        self, data: ReferralCreate, request: Request, ctx: AppContext, clerk: Principal
+    ) -> Response[ReferralView]:
+        return await run_idempotent(  # type: ignore[return-value]
+            request,
+            ctx,
+            f"staff:{clerk.staff_id}",
+            lambda _lease: service.create_referral(ctx, clerk, data),
+            completes_itself=False,
+        )

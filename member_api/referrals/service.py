@@ -56,8 +56,10 @@ async def create_referral(ctx: AppContext, clerk: Principal, req: ReferralCreate
             "The target is one of the member's own designated facilities; no referral is needed there.",
             code="invalid_referral_target",
         )
-    if req.valid_to < req.valid_from or req.valid_from < today:
-        raise invalid_field("valid_to", "转诊有效期不正确", "The validity period is not valid.")
+    if req.valid_from < today:
+        raise invalid_field("valid_from", "转诊有效期不能早于今天", "must not be before today")
+    if req.valid_to < req.valid_from:
+        raise invalid_field("valid_to", "转诊有效期的截止日不能早于起始日", "must not be before valid_from")
     now = ctx.clock.now()
     async with write_transaction():
         row = await queries.insert_referral(

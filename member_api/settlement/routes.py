@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, post
+from datetime import date, timedelta
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.idempotency import run_idempotent
 from member_api.core.openapi import problems
 from member_api.core.principal import Principal
 from member_api.core.types import PathId
 from member_api.credential.identify import IDENTIFY_PROBLEMS
-from member_api.settlement import service
+from member_api.settlement import reconciliation, service
 from member_api.settlement.schemas import (
     QuoteResult,
+    Reconciliation,
     ReversalRequest,
     SettlementRequest,
     SettlementResult,
@@ -95,3 +101,60 @@ class CounterController(Controller):
             f"staff:{clerk.staff_id}",
             lambda lease: service.reverse(ctx, clerk, settlement_id, data.reason, lease),
         )  # type: ignore[return-value]
+
+
+def _day(value: date | None, ctx: AppContext) -> date:
+    """The day asked for, else yesterday (local): the day a clinic closes its cash book against."""
+    return value or local_today(ctx.clock) - timedelta(days=1)
+
+
+class ReconciliationController(Controller):
+    """#32 item 4: a facility's daily reconciliation for its clerks (the facility system asks by 3201/3202)."""
+
+    path = "/v1/counter/reconciliation"
+    tags = ["counter"]
+    security = [{"bearer": []}]
+
+    @get(
+        "/",
+        operation_id="dailyReconciliation",
+        summary="The facility's counter day: counts and sums by kind and fund type, with every settlement",
+        description="`date` (local, Asia/Shanghai; yesterday by default) to `date_to` (inclusive, at most 31 days). "
+        "A reversal counts on the day it was made, with negative amounts. The same figures answer the facility "
+        "interface's 3201/3202.",
+        cache_control=CacheControlHeader(no_store=True),
+    )
+    async def day(
+        self,
+        ctx: AppContext,
+        clerk: Principal,
+        date_: Annotated[date | None, Parameter(query="date")] = None,
+        date_to: date | None = None,
+    ) -> Reconciliation:
+        assert clerk.facility_id is not None
+        start = _day(date_, ctx)
+        return await reconciliation.reconcile(clerk.facility_id, start, date_to)
+
+    @get(
+        "/csv",
+        operation_id="dailyReconciliationCsv",
+        summary="The daily reconciliation as CSV (UTF-8 with BOM): one line per settlement, then the totals",
+        media_type="text/csv; charset=utf-8",
+        cache_control=CacheControlHeader(no_store=True),
+    )
+    async def day_csv(
+        self,
+        ctx: AppContext,
+        clerk: Principal,
+        date_: Annotated[date | None, Parameter(query="date")] = None,
+        date_to: date | None = None,
+    ) -> Response[bytes]:
+        assert clerk.facility_id is not None
+        start = _day(date_, ctx)
+        report = await reconciliation.reconcile(clerk.facility_id, start, date_to)
+        name = f"reconciliation-{start.isoformat()}.csv"
+        return Response(
+            reconciliation.as_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )

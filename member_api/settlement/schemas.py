@@ -5,6 +5,7 @@ from typing import Annotated
 
 import msgspec
 
+from member_api.catalogue.schemas import ITEMS_DESCRIPTION, FeeLineIn, ItemView
 from member_api.core.types import BodyId, Fen
 from member_api.ledger.schemas import LineView, SettlementView
 from member_api.members.identity import IdNumber
@@ -28,11 +29,22 @@ class VerifyResult(msgspec.Struct, kw_only=True):
     remaining_out_of_city_fen: int
 
 
+DEPRECATED_TOTAL = (
+    "Deprecated (R18): a total typed at the counter, kept for a transition and shown as manual entry; send `items` "
+    "instead, and the catalogue derives this total."
+)
+TypedTotal = Annotated[
+    int,
+    msgspec.Meta(ge=Fen.ge, le=Fen.le, description=DEPRECATED_TOTAL, extra_json_schema={"deprecated": True}),
+]
+
+
 class SettlementRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     visit_date: date
-    general_fee_fen: Annotated[int, Fen] = 0
-    compliant_fen: Annotated[int, Fen] = 0
-    non_compliant_fen: Annotated[int, Fen] = 0
+    items: Annotated[list[FeeLineIn], msgspec.Meta(description=ITEMS_DESCRIPTION)] | None = None
+    general_fee_fen: TypedTotal = 0
+    compliant_fen: TypedTotal = 0
+    non_compliant_fen: TypedTotal = 0
     credential: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
     id_number: IdNumber | None = None
     emergency: bool = False
@@ -77,6 +89,10 @@ class QuoteResult(msgspec.Struct, kw_only=True):
     member_fen: int
     reasons: list[str]
     lines: list[LineView]
+    manual_entry: bool
+    """The bill was typed as three totals (deprecated), not itemised."""
+    items: list[ItemView]
+    """Each line as valued by the catalogue (R18) with its fund share before the cap (R4)."""
     out_of_city: bool
     emergency: bool
     remaining_before_fen: int
@@ -88,3 +104,56 @@ class QuoteResult(msgspec.Struct, kw_only=True):
 
 class ReversalRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class ReconciliationKind(msgspec.Struct, kw_only=True):
+    """Counts and sums of one kind of movement (``counter`` settlements, their ``reversal``s; reversals negative)."""
+
+    kind: str
+    count: int
+    medfee_fen: int
+    """The bills' total (general fee + compliant + non-compliant)."""
+    fund_fen: int
+    member_fen: int
+
+
+class ReconciliationFund(msgspec.Struct, kw_only=True):
+    """Sums by who pays: ``390100`` the residents' pooling fund (统筹基金), ``cash`` the member at the counter."""
+
+    fund_pay_type: str
+    name: str
+    count: int
+    amount_fen: int
+
+
+class ReconciliationLine(msgspec.Struct, kw_only=True):
+    settlement_id: int
+    kind: str
+    reverses: int | None
+    member_id: int
+    psn_no: str
+    visit_date: date
+    settled_at: datetime
+    medfee_fen: int
+    fund_fen: int
+    member_fen: int
+
+
+class Reconciliation(msgspec.Struct, kw_only=True):
+    """A facility's counter day (or days) as the ledger recorded it: totals, by kind, by fund type, and every line.
+
+    Days are local (Asia/Shanghai) and inclusive; a movement belongs to the day it was recorded (a reversal to the
+    day it was made, not the day of the settlement it undoes). ``count`` counts records, reversals included.
+    """
+
+    facility_id: int
+    facility_name: str
+    date_from: date
+    date_to: date
+    count: int
+    medfee_fen: int
+    fund_fen: int
+    member_fen: int
+    by_kind: list[ReconciliationKind]
+    by_fund_type: list[ReconciliationFund]
+    items: list[ReconciliationLine]

@@ -3,6 +3,7 @@ records."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import msgspec
 
 from member_api.audit.service import record
+from member_api.catalogue import service as catalogue
 from member_api.core import tokens
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
@@ -24,6 +26,7 @@ from member_api.ledger.schemas import LineView
 from member_api.members.identity import mask_name
 from member_api.members.service import eligibility
 from member_api.policy import parameters
+from member_api.policy.fee_lines import ValuedLine, totals
 from member_api.policy.reimbursement import (
     AccountState,
     Bill,
@@ -31,6 +34,7 @@ from member_api.policy.reimbursement import (
     FacilityFacts,
     Reimbursement,
     reimburse,
+    reimburse_lines,
     remaining_caps,
 )
 from member_api.policy.year_grace import may_settle, settle_until
@@ -89,8 +93,11 @@ async def verify(ctx: AppContext, clerk: Principal, req: VerifyRequest) -> Verif
     )
 
 
-def _result(row: dict[str, Any], facility_name: str, annual: int, ooc: int) -> SettlementResult:
-    base = ledger.view(row, facility_name)
+def _result(
+    row: dict[str, Any], facility_name: str, annual: int, ooc: int, result: Reimbursement | None = None
+) -> SettlementResult:
+    items = [catalogue.item_view(line) for line in result.items] if result is not None else None
+    base = ledger.view(row, facility_name, items=items)
     return SettlementResult(**msgspec.structs.asdict(base), remaining_fen=annual, remaining_out_of_city_fen=ooc)
 
 
@@ -111,7 +118,41 @@ def _visit_params(visit_date: date, today: date) -> parameters.PolicyYear:
     return params
 
 
-def _bill(req: SettlementRequest) -> Bill:
+class _Priced(msgspec.Struct, frozen=True):
+    """The bill as the policy engine takes it: itemised lines valued by the catalogue (R18), or three typed totals."""
+
+    bill: Bill
+    lines: list[ValuedLine] | None
+
+    def reimburse(
+        self, params: parameters.PolicyYear, facts: FacilityFacts, coverage: Coverage, state: AccountState
+    ) -> Reimbursement:
+        if self.lines is not None:
+            return reimburse_lines(params, facts, coverage, self.lines, state)
+        return reimburse(params, facts, coverage, self.bill, state)
+
+
+async def _priced(clerk: Principal, req: SettlementRequest) -> _Priced:
+    """R18: ``items`` valued with the catalogue entries valid on the visit date (the clerk's facility's own codes
+    mapped); or, deprecated, the three typed totals. Bad lines are 422 naming the line; unknown codes are self-paid."""
+    if req.items is None:
+        return _Priced(bill=_typed_bill(req), lines=None)
+    if req.general_fee_fen or req.compliant_fen or req.non_compliant_fen:
+        raise invalid_field(
+            "items",
+            "费用明细与三项合计只能二选一",
+            "Give the bill as items or as the three totals, not both.",
+            code="items_and_totals",
+        )
+    if not req.items:
+        raise invalid_field("items", "费用明细不能为空", "items needs at least one line.", code="invalid_items")
+    valued = await catalogue.value_lines(catalogue.fee_lines(req.items), req.visit_date, clerk.facility_id)
+    t = totals(valued)
+    bill = Bill(general_fee_fen=t.general_fee_fen, compliant_fen=t.compliant_fen, non_compliant_fen=t.non_compliant_fen)
+    return _Priced(bill=bill, lines=valued)
+
+
+def _typed_bill(req: SettlementRequest) -> Bill:
     return Bill(
         general_fee_fen=req.general_fee_fen, compliant_fen=req.compliant_fen, non_compliant_fen=req.non_compliant_fen
     )
@@ -165,8 +206,9 @@ async def _assess(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> 
 
 
 def _visit_key(req: SettlementRequest) -> list[Any]:
-    """What a quote binds of the request: the visit and its bill (identity is bound by member id)."""
-    return [
+    """What a quote binds of the request: the visit and its bill (identity is bound by member id); the lines by a
+    digest, so the quote id stays short whatever the bill's size."""
+    key: list[Any] = [
         req.visit_date.isoformat(),
         req.general_fee_fen,
         req.compliant_fen,
@@ -174,6 +216,10 @@ def _visit_key(req: SettlementRequest) -> list[Any]:
         req.emergency,
         req.referral_id,
     ]
+    if req.items is not None:
+        lines = [[i.line_no, i.code, i.facility_code, str(i.count), i.unit_price_fen] for i in req.items]
+        key.append(hashlib.sha256(msgspec.json.encode(lines)).hexdigest()[:32])
+    return key
 
 
 async def quote(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> QuoteResult:
@@ -185,9 +231,10 @@ async def quote(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> Qu
     now, today = ctx.clock.now(), local_today(ctx.clock)
     params = _visit_params(req.visit_date, today)
     visit = await _assess(ctx, clerk, req)
-    bill = _bill(req)
+    priced = await _priced(clerk, req)
+    bill = priced.bill
     state = await ledger.state(visit.member["id"], params.year)
-    result = reimburse(params, visit.facts, visit.coverage, bill, state)
+    result = priced.reimburse(params, visit.facts, visit.coverage, state)
     before = remaining_caps(params, state)
     annual, ooc = result.remaining_after(params, state)
     exp = int(now.timestamp()) + ctx.settings.quote_ttl_s
@@ -218,6 +265,8 @@ async def quote(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> Qu
         member_fen=result.member_fen,
         reasons=list(result.reasons),
         lines=[msgspec.convert(msgspec.to_builtins(line), LineView) for line in result.lines],
+        manual_entry=priced.lines is None,
+        items=[catalogue.item_view(line) for line in result.items],
         out_of_city=result.out_of_city,
         emergency=req.emergency,
         remaining_before_fen=before[0],
@@ -288,7 +337,8 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, leas
     """
     params = _visit_params(req.visit_date, local_today(ctx.clock))
     quoted = _read_quote(ctx, clerk, req)
-    bill = _bill(req)
+    priced = await _priced(clerk, req)  # reference data: read before the account lock is taken
+    bill = priced.bill
 
     async def transaction() -> SettlementResult:
         now = ctx.clock.now()
@@ -311,11 +361,11 @@ async def settle(ctx: AppContext, clerk: Principal, req: SettlementRequest, leas
             )
 
             def compute(state: AccountState) -> Reimbursement:
-                return reimburse(params, visit.facts, visit.coverage, bill, state)
+                return priced.reimburse(params, visit.facts, visit.coverage, state)
 
             posted, result = await ledger.post(entry, now, compute)
             annual, ooc = result.remaining_after(params, posted.before)
-            view = _compare(quoted, req.quote_id, _result(posted.movement, visit.facility["name"], annual, ooc))
+            view = _compare(quoted, req.quote_id, _result(posted.movement, visit.facility["name"], annual, ooc, result))
             details: dict[str, Any] = {
                 "fund_fen": view.fund_fen,
                 "member_fen": view.member_fen,

@@ -22,6 +22,11 @@ from tests.helpers.databases import create_pg_database, drop_pg_database
 # 10:00 Shanghai time on a weekday in the 2026 policy year.
 START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 TABLES_IN_DELETE_ORDER = (
+    "fsi_visit_settlement",
+    "fsi_fee_line",
+    "fsi_visit",
+    "fsi_session",
+    "fsi_client",
     "catalogue_facility_code",
     "catalogue_entry",
     "dispute",
@@ -32,6 +37,11 @@ TABLES_IN_DELETE_ORDER = (
     "wechat_identity",
     "wechat_token",
     "family_grant",
+    "adjustment_fund_movement",
+    "adjustment_fund_account",
+    "quality_assessment",
+    "facility_submission_line",
+    "facility_submission",
     "review_sample_item",
     "review_sample",
     "signal_review",
@@ -47,6 +57,7 @@ TABLES_IN_DELETE_ORDER = (
     "claim_item",
     "claim",
     "referral",
+    "movement_item",
     "movement",
     "benefit_account",
     "rate_counter",

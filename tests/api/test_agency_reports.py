@@ -154,6 +154,8 @@ async def test_r15_indicators_per_institution_with_growth_and_cost_structure(cli
         "25.00",
         "62.50",
         "12.50",
+        "0",
+        "0.0",
     ]
     sheets = read_xlsx((await client.get("/v1/agency/assessment/2026/indicators.xlsx", headers=officer)).content)
     cells = next(r for r in sheets["年度考核指标"][1:] if r[0] == WJ)

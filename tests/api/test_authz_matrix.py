@@ -56,6 +56,14 @@ ALLOWED: dict[str, set[str]] = {
     "/v1/agency/assessment/{year:int}/indicators.xlsx": AGENCY,
     "/v1/agency/samples/{year:int}/{month:int}": AGENCY,
     "/v1/agency/samples/{year:int}/{month:int}/check": AGENCY,
+    "/v1/agency/adjustment-fund/{year:int}": AGENCY,
+    "/v1/agency/adjustment-fund/{year:int}/ledger.csv": AGENCY,
+    "/v1/agency/adjustment-fund/{year:int}/ledger.xlsx": AGENCY,
+    "/v1/agency/quality/{year:int}": AGENCY,
+    "/v1/agency/quality/{year:int}/institutions/{institution_id:int}": AGENCY,
+    "/v1/agency/reports/{year:int}/{month:int}/submissions": {"own_clerk", "other_clerk"},
+    "/v1/agency/reports/{year:int}/{month:int}/submissions.csv": {"own_clerk", "other_clerk"},
+    "/v1/agency/reports/{year:int}/{month:int}/institutions/{institution_id:int}/submission": {"officer", "own_clerk"},
 }
 DENIED = {401, 403, 404}
 
@@ -101,7 +109,7 @@ async def test_every_id_route_admits_only_its_callers(client):
     referral = (
         await client.post(
             "/v1/counter/referrals",
-            headers=own_clerk,
+            headers={**own_clerk, "Idempotency-Key": str(uuid.uuid4())},
             json={
                 "id_number": entry["id_number"],
                 "target_facility_id": await facility_id(client, HOSPITAL),
@@ -149,6 +157,16 @@ async def test_every_id_route_admits_only_its_callers(client):
     # Agency state the id routes read: a drawn review sample and a settled year (the year's books, empty here).
     drawn = await client.post("/v1/agency/samples/2026/10", headers=headers["officer"])
     assert drawn.status_code == 200, drawn.text
+    submitted = await client.post(
+        "/v1/agency/reports/2026/10/submissions",
+        json={
+            "lines": [
+                {"facility_code": "H44020300001", "visits": 0, "bill_total_fen": 0, "fund_fen": 0, "member_fen": 0}
+            ]
+        },
+        headers={**own_clerk, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert submitted.status_code == 201, submitted.text
     await fetch(
         "INSERT INTO capitation_year_end (year, watermark, settled_at, settled_by) VALUES (2026, 0, {}, 'test')",
         client.clock.now(),
@@ -165,7 +183,9 @@ async def test_every_id_route_admits_only_its_callers(client):
         "month": 10,
         "institution_id": ids["wj_inst"],
     }
+    line = {"facility_code": "H44020300001", "visits": 0, "bill_total_fen": 0, "fund_fen": 0, "member_fen": 0}
     bodies = {
+        "/v1/agency/reports/{year:int}/{month:int}/submissions": {"json": {"lines": [line]}},
         "/v1/review/change-requests/{request_id:int}/decision": {"json": {"decision": "reject"}},
         "/v1/review/claims/{claim_id:int}/decision": {
             "json": {"items": [{"item_id": claim["items"][0]["id"], "decision": "reject"}]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +32,7 @@ async def _referral(client, member_entry_, valid_from="2026-11-24", valid_to="20
             "valid_from": valid_from,
             "valid_to": valid_to,
         },
-        headers=clerk,
+        headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
     )
     assert response.status_code == 201, response.text
     return response.json()
@@ -116,7 +117,7 @@ async def test_r10_counter_settlement_with_referral_pays_tier_ratio(client):
     )
     refused = await client.post(
         "/v1/counter/referrals",
-        headers=other_clerk,
+        headers={**other_clerk, "Idempotency-Key": str(uuid.uuid4())},
         json={
             "id_number": entry["id_number"],
             "target_facility_id": await facility_id(client, HOSPITAL),

@@ -66,7 +66,7 @@ async def test_crash_restart_keeps_every_acknowledged_write_once_and_caps_intact
             referral = (
                 await http.post(
                     "/v1/counter/referrals",
-                    headers=clerk,
+                    headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
                     json={
                         "id_number": members[0]["id_number"],
                         "target_facility_id": hospital,
@@ -115,7 +115,7 @@ async def test_crash_restart_keeps_every_acknowledged_write_once_and_caps_intact
                         body = claim.json()
                         upload = await http.post(
                             f"/v1/me/claims/{body['id']}/receipts",
-                            headers=member,
+                            headers={**member, "Idempotency-Key": str(uuid.uuid4())},
                             data={"item_id": str(body["items"][0]["id"])},
                             files=[("files", ("r.png", _png(n * 10_000 + seq), "image/png"))],
                         )

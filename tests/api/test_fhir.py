@@ -267,7 +267,7 @@ async def test_e4_claim_payout_is_an_eob_paid_to_the_member(client):
             "valid_from": "2026-11-24",
             "valid_to": "2026-12-31",
         },
-        headers=clerk,
+        headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
     )
     assert referral.status_code == 201, referral.text
     member = await member_headers(client)

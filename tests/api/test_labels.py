@@ -10,22 +10,27 @@ from typing import get_args
 import pytest
 
 from member_api.agency import export
-from member_api.agency.schemas import SignalKind
+from member_api.agency.schemas import FundKind, SignalKind
 from member_api.claims.schemas import ClaimCreate, ClaimStatus
 from member_api.core import labels
 from member_api.core.problems import STATUS
+from member_api.core.sms import ALIYUN_REJECTIONS, TENCENT_REJECTIONS
 from member_api.disputes.schemas import DisputeReason, DisputeStatus
 from member_api.facilities.schemas import ChangeReason
 from member_api.family.schemas import Scope
 from member_api.fhir import mapping
 from member_api.ledger.service import KINDS
+from member_api.notices.service import ALERT_KINDS
 from member_api.policy import parameters
 from member_api.policy.designation import PRIMARY_KINDS
+from member_api.policy.fee_lines import Category, Kind, LineReason
 from member_api.policy.reimbursement import Reason
 from member_api.web.common import labels as page_words
 
 YEARS = parameters.all_years()
 EDGE_ONLY = {"http_error"}  # litestar's own exceptions of a status the table does not list keep that status
+MOVEMENT_KINDS_NOTIFIED = KINDS
+SMS_REJECTION_REASONS = {*TENCENT_REJECTIONS.values(), *ALIYUN_REJECTIONS.values()}
 CODE_SETS = [
     ("movement kinds", set(KINDS), labels.MOVEMENT_KINDS),
     ("line items", {"general_fee", "compliant", "non_compliant"}, labels.LINE_ITEMS),
@@ -38,8 +43,18 @@ CODE_SETS = [
     ("dispute statuses", set(get_args(DisputeStatus)), labels.DISPUTE_STATUSES),
     ("family scopes", set(get_args(Scope)), labels.SCOPES),
     ("signals", set(get_args(SignalKind)), labels.SIGNALS),
+    ("adjustment fund movements", set(get_args(FundKind)), labels.FUND_MOVEMENT_KINDS),
     ("facility kinds", set(PRIMARY_KINDS).union(*(y.general_fee_standard_fen for y in YEARS)), labels.FACILITY_KINDS),
     ("tiers", set().union(*(y.compliant_ratio_bp for y in YEARS)), labels.TIERS),
+    ("bill line reasons (R18)", {r.value for r in LineReason}, labels.LINE_REASONS),
+    ("catalogue kinds", {k.value for k in Kind}, labels.CATALOGUE_KINDS),
+    ("payment categories", {c.value for c in Category}, labels.CATEGORIES),
+    (
+        "notice kinds",
+        set(MOVEMENT_KINDS_NOTIFIED) | set(ALERT_KINDS) | {"dispute_confirmed", "dispute_rejected"},
+        labels.NOTICE_KINDS,
+    ),
+    ("sms rejections", set(SMS_REJECTION_REASONS), labels.SMS_REJECTIONS),
 ]
 
 

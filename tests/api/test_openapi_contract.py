@@ -74,6 +74,12 @@ IDEMPOTENT = {
     "createCounterBinding",
     "recordDesignationForMember",
     "fileChangeRequestForMember",
+    "createReferral",  # issue 33 item 10
+    "addClaimReceipts",
+    "recordSubscriptions",
+    "allocateAdjustmentFund",
+    "submitFacilityStatistics",
+    "uploadFacilityStatistics",
 }
 AUTH_CODES = {"unauthorized", "token_expired", "token_invalid", "token_malformed", "token_not_yet_valid"}
 

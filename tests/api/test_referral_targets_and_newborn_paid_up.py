@@ -3,6 +3,7 @@ claim-window answers name their holiday calendar."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -21,7 +22,7 @@ def at_local(clock, y, m, d, hour=10) -> None:
 async def _refer(client, clerk, entry, target_id, expect=201) -> dict:
     response = await client.post(
         "/v1/counter/referrals",
-        headers=clerk,
+        headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
         json={
             "id_number": entry["id_number"],
             "target_facility_id": target_id,
@@ -81,7 +82,7 @@ async def test_r10_referral_targets_must_be_other_designated_facilities_in_the_c
     for target in (ids["inst"], ids["station"], ids["outside"]):
         refused = await client.post(
             "/v1/counter/referrals",
-            headers=clerk,
+            headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
             json={
                 "id_number": entry["id_number"],
                 "target_facility_id": target,

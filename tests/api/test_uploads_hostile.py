@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
 import zlib
 
 import pikepdf
@@ -96,7 +97,7 @@ async def _draft(client) -> tuple[dict[str, str], dict]:
             "valid_from": "2026-11-24",
             "valid_to": "2026-12-31",
         },
-        headers=clerk,
+        headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
     )
     assert referral.status_code == 201, referral.text
     member = await member_headers(client)
@@ -179,7 +180,11 @@ async def test_a_file_name_with_a_control_character_names_the_field(client):
     response = await client.post(
         f"/v1/me/claims/{claim['id']}/receipts",
         content=body,
-        headers={**member, "content-type": f"multipart/form-data; boundary={boundary}"},
+        headers={
+            **member,
+            "content-type": f"multipart/form-data; boundary={boundary}",
+            "Idempotency-Key": str(uuid.uuid4()),
+        },
     )
     problem = assert_problem(response, 422, "control_character")
     assert [e["field"] for e in problem["errors"]] == ["files[1].filename"]

@@ -257,7 +257,7 @@ async def test_r10_referral_claim_through_the_pages_shows_the_reviewers_outcome_
             "valid_from": "2026-11-24",
             "valid_to": "2026-12-31",
         },
-        headers=clerk,
+        headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
     )
     assert referral.status_code == 201, referral.text
     await page_login(client, "SG0000000001")

@@ -29,7 +29,7 @@ async def add_receipt(client, headers, claim, item_index=0, member_id=None, file
     return await client.post(
         f"/v1/me/claims/{claim['id']}/receipts",
         params=params,
-        headers=headers,
+        headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
         data={"item_id": str(claim["items"][item_index]["id"])},
         files=files,
     )

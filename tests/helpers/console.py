@@ -92,7 +92,7 @@ async def submitted_referral_claim(server: Any, insurance_no: str = "SG000000000
                 "valid_from": today,
                 "valid_to": today,
             },
-            headers=clerk,
+            headers={**clerk, "Idempotency-Key": str(uuid.uuid4())},
         )
         assert referral.status_code == 201, referral.text
         resident = await resident_headers(http, server, insurance_no)
@@ -111,7 +111,7 @@ async def submitted_referral_claim(server: Any, insurance_no: str = "SG000000000
         for item, item_files in zip(claim_json["items"], files, strict=True):
             added = await http.post(
                 f"/v1/me/claims/{claim_json['id']}/receipts",
-                headers=resident,
+                headers={**resident, "Idempotency-Key": str(uuid.uuid4())},
                 data={"item_id": str(item["id"])},
                 files=item_files,
             )

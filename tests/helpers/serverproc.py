@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -70,7 +70,15 @@ class Server:
 
 
 @asynccontextmanager
-async def running_server(kind: str, tmp_path: Path, workers: int = 2) -> AsyncIterator[Server]:
+async def running_server(
+    kind: str,
+    tmp_path: Path,
+    workers: int = 2,
+    env: Callable[[str], dict[str, str]] | None = None,
+    walk: bool = False,
+) -> AsyncIterator[Server]:
+    """``env``: given the database's direct URL, more environment for the server (e.g. a pooler in between);
+    ``walk``: seed the README walk's data too (a newborn draft, a claim to review, a pending change request)."""
     pg_name = None
     if kind == "postgres":
         created = await create_pg_database()
@@ -84,11 +92,13 @@ async def running_server(kind: str, tmp_path: Path, workers: int = 2) -> AsyncIt
         "MEMBER_API_DATA_DIR": str(tmp_path),
         "MEMBER_API_LOG_LEVEL": "WARNING",
         "MEMBER_API_DB_POOL": "8",
+        **(env(url) if env is not None else {}),
     }
     server = Server(env, tmp_path, workers)
     try:
         await asyncio.to_thread(server.cli, "migrate")
-        await asyncio.to_thread(server.cli, "seed-demo", "--manifest", str(tmp_path / "manifest.json"))
+        seed = ["seed-demo", "--manifest", str(tmp_path / "manifest.json"), *([] if walk else ["--no-walk"])]
+        await asyncio.to_thread(server.cli, *seed)
         server.start()
         yield server
     finally:

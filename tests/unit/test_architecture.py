@@ -160,6 +160,7 @@ STILL_OUTSIDE_QUERIES = {
     "member_api/core/idempotency.py",
     "member_api/facilities/designation.py",
     "member_api/jobs/demo.py",
+    "member_api/jobs/demo_walk.py",
     "member_api/jobs/housekeeping.py",
 }
 

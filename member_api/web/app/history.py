@@ -14,12 +14,14 @@ from member_api.core.context import AppContext
 from member_api.core.errors import DomainError
 from member_api.core.types import Cursor
 from member_api.web.app.charts import fund_by_month
+from member_api.web.app.disputes import REASONS, STATUSES, disputes_of
 from member_api.web.app.resident import ROOT, Resident
 from member_api.web.common import labels
 from member_api.web.common.forms import problem
 from member_api.web.common.pages import PAGE_HEADERS, page
 
 PAGE_SIZE = 10
+DISPUTE_WORDS = {"reasons": REASONS, "statuses": STATUSES}
 Year = Annotated[int | None, Parameter(ge=2000, le=2100)]
 
 
@@ -73,7 +75,14 @@ async def history_detail(resident: Resident, settlement_id: int) -> Any:
         except DomainError:
             original = None
     return page(
-        "app/history_detail.html", resident=resident, tab="history", item=view, original=original, labels=labels
+        "app/history_detail.html",
+        resident=resident,
+        tab="history",
+        item=view,
+        original=original,
+        labels=labels,
+        disputes=await disputes_of(resident.member_id, settlement_id),
+        dispute_words=DISPUTE_WORDS,
     )
 
 

@@ -8,10 +8,12 @@ from typing import Any
 from litestar import Request, get, post
 
 from member_api.benefits import service as benefits_service
+from member_api.core import labels
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import DomainError, not_found
 from member_api.facilities import service as facility_service
+from member_api.family import service as family_service
 from member_api.policy.claim_window import next_claim_window
 from member_api.web.app.resident import ROOT, Resident
 from member_api.web.common.forms import form_of, number, problem, text
@@ -65,7 +67,22 @@ async def switch_member(request: Request[Any, Any, Any], household: Resident) ->
 
 
 @get("/family")
-async def family(ctx: AppContext, household: Resident) -> Any:
-    """Whom the resident may act for, and in which scopes; reachable whatever the chosen member allows."""
+async def family(request: Request[Any, Any, Any], ctx: AppContext, household: Resident) -> Any:
+    """Whom the resident may act for, and in which scopes; the relatives' authorisations both ways (request,
+    confirm, revoke); reachable whatever the chosen member allows."""
     year = local_today(ctx.clock).year
-    return page("app/family.html", resident=household, tab="home", year=year, scope_words=SCOPE_WORDS)
+    grants = await family_service.family(household.caller.member_id)
+    session = session_of(request)
+    typed = session.get("grant_form") or {}
+    if typed:
+        session.update(grant_form=None)
+    return page(
+        "app/family.html",
+        resident=household,
+        tab="home",
+        year=year,
+        scope_words=SCOPE_WORDS,
+        grant_words=labels.zh(labels.GRANT_STATUSES),
+        grants=grants,
+        typed=typed,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -16,7 +17,7 @@ from member_api.members.identity import mask_phone
 from member_api.web.app.resident import ROOT, account_principal, sign_in
 from member_api.web.common.errors import RedirectTo, wants_json
 from member_api.web.common.forms import form_of, problem, text
-from member_api.web.common.pages import flash, local_path, page, redirect
+from member_api.web.common.pages import flash, local_path, local_time, page, redirect
 from member_api.web.common.session import session_of
 
 # Where a counter-binding code may be in the refusal's ``extra`` (the possession check at the counter).
@@ -129,7 +130,38 @@ async def bind(request: Request[Any, Any, Any], ctx: AppContext, account: Princi
             name=name,
             problem=problem(err),
             binding_code=binding_code(err),
-            binding_extra=err.extra or {},
+            binding_expires=_expiry((err.extra or {}).get("binding_code_expires_at")),
         )
     flash(request, "绑定成功")
     return redirect(f"{ROOT}/")
+
+
+def _expiry(value: str | datetime | None) -> str:
+    """The code's end in local time, as the resident reads it ("16:42")."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return ""
+    return local_time(value, "%H:%M") if value else ""
+
+
+@post("/bind/code", status_code=200)
+async def new_binding_code(ctx: AppContext, account: Principal) -> Any:
+    """A fresh counter code (the previous one stops working), for a resident whose code ran out."""
+    view = await members_service.me(account)
+    if view.bound:
+        return redirect(f"{ROOT}/")
+    try:
+        code = await members_service.binding_code(ctx, account)
+    except DomainError as err:
+        return page("app/bind.html", status=err.status, account=view, id_number="", name="", problem=problem(err))
+    return page(
+        "app/bind.html",
+        account=view,
+        id_number="",
+        name="",
+        problem={"code": "binding_needs_verification", "message_zh": "请到柜台核验本人后绑定", "fields": {}},
+        binding_code=code.binding_code,
+        binding_expires=_expiry(code.expires_at),
+    )

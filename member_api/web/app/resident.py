@@ -30,6 +30,7 @@ from member_api.members.callers import provide_member_caller
 from member_api.members.identity import mask_name
 from member_api.members.schemas import MemberView, MeView
 from member_api.members.service import me, members_by_id, wards_of
+from member_api.notices import service as notices_service
 from member_api.policy import parameters
 from member_api.policy.family import SCOPES, guardianship_applies
 from member_api.web.common.errors import RedirectTo, wants_json
@@ -102,6 +103,7 @@ PAGE_SCOPES: tuple[tuple[str, str, str], ...] = (
     ("GET", f"{ROOT}/credential", "credential"),
     ("POST", f"{ROOT}/claims", "claims"),
     ("POST", f"{ROOT}/clinics", "designation"),
+    ("POST", f"{ROOT}/history", "claims"),  # disputes, as the API's /v1/me/disputes
 )
 
 
@@ -130,6 +132,8 @@ class Resident:
     member_id: int
     account: MeView
     people: list[Person]
+    unread: int = 0
+    """The resident's unread notices (the badge on 消息)."""
 
     @property
     def acting(self) -> Person:
@@ -186,7 +190,12 @@ async def household(request: Request[Any, Any, Any], ctx: AppContext) -> Residen
         session.update(m=None)
         wanted = None
     return Resident(
-        principal=principal, caller=caller, member_id=wanted or caller.member_id, account=account, people=people
+        principal=principal,
+        caller=caller,
+        member_id=wanted or caller.member_id,
+        account=account,
+        people=people,
+        unread=await notices_service.unread(caller.member_id),
     )
 
 

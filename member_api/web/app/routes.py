@@ -8,7 +8,7 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 
-from member_api.web.app import claims, clinics, credential, history, home, login
+from member_api.web.app import claims, clinics, credential, disputes, family, history, home, login, messages
 from member_api.web.app.resident import ROOT, account_principal, bound_resident, household
 from member_api.web.common.pages import register_static
 from member_api.web.common.router import area_router
@@ -27,6 +27,7 @@ def router() -> Router:
         login.logout,
         login.bind_page,
         login.bind,
+        login.new_binding_code,
         home.home,
         home.switch_member,
         home.family,
@@ -43,6 +44,11 @@ def router() -> Router:
         history.history_more,
         history.history_detail,
         history.history_chart,
+        disputes.dispute_form,
+        disputes.file_dispute,
+        family.request_grant,
+        family.confirm_grant,
+        family.revoke_grant,
         claims.claims,
         claims.new_claim,
         claims.create_claim,
@@ -50,6 +56,8 @@ def router() -> Router:
         claims.add_receipts,
         claims.submit_claim,
         claims.receipt,
+        messages.messages,
+        messages.open_message,
     ]
     return area_router(
         ROOT,

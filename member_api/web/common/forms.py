@@ -27,6 +27,7 @@ def number(form: FormMultiDict, name: str) -> int | None:
     return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
 
 
+GENERIC = ("请检查此项",)
 _YUAN = re.compile(r"^(\d{1,9})(?:\.(\d{1,2}))?$")
 
 
@@ -46,12 +47,17 @@ def uploads(form: FormMultiDict, name: str) -> list[UploadFile]:
 
 
 def problem(err: DomainError, field_words: Callable[[str], str] = lambda _: "请检查此项") -> dict[str, Any]:
-    """{code, message_zh, fields: {field: words}, extra} for a template or a script."""
+    """{code, message_zh, fields: {field: words}, extra} for a template or a script. A field the words table does not
+    know, when it is the only one marked, takes the refusal's own Chinese message (which names the problem)."""
+    marked = err.errors or []
+    fields = {e.field: field_words(e.message) for e in marked}
+    if len(fields) == 1 and next(iter(fields.values())) in GENERIC:
+        fields = dict.fromkeys(fields, err.message_zh)
     return {
         "code": err.code,
         "status": err.status,
         "message_zh": err.message_zh,
-        "fields": {e.field: field_words(e.message) for e in err.errors or []},
+        "fields": fields,
         "extra": err.extra or {},
         "retry_after_s": int((err.headers or {}).get("Retry-After", 0)) or None,
     }

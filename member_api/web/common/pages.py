@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from member_api.core.clock import LOCAL_TZ
+from member_api.web.common.fields import field_label
 from member_api.web.common.session import session_of
 
 HERE = Path(__file__).parent
@@ -94,7 +95,7 @@ def template_config(directories: Iterable[Path]) -> TemplateConfig[JinjaTemplate
     def setup(engine: JinjaTemplateEngine) -> None:
         env = engine.engine
         env.filters.update(yuan=yuan, local_time=local_time, day=day)
-        env.globals.update(static_url=static_url, messages=_messages)
+        env.globals.update(static_url=static_url, messages=_messages, field_label=field_label)
         env.trim_blocks = env.lstrip_blocks = True
 
     return TemplateConfig(

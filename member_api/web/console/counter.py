@@ -26,7 +26,7 @@ from member_api.members.service import member_view
 from member_api.policy import parameters
 from member_api.policy.reimbursement import remaining_caps
 from member_api.referrals import service as referrals_service
-from member_api.referrals.schemas import ReferralCreate
+from member_api.referrals.schemas import ReferralCreate, ReferralView
 from member_api.settlement import service as settlement_service
 from member_api.settlement.schemas import SettlementRequest, SettlementResult, VerifyRequest
 from member_api.web.common import labels
@@ -343,6 +343,7 @@ async def _referral_page(
     context.setdefault(
         "typed", {"valid_from": today_.isoformat(), "valid_to": (today_ + timedelta(days=30)).isoformat()}
     )
+    context.setdefault("key", new_key())
     return await desk_page(
         request, ctx, clerk, "console/referral.html", "referral", status=status, hospitals=await _hospitals(), **context
     )
@@ -356,7 +357,9 @@ async def referral_form(request: Request[Any, Any, Any], ctx: AppContext, clerk:
 @post("/counter/referral", status_code=200)
 async def referral(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal) -> Any:
     form = await form_of(request)
-    typed = {k: text(form, k, 1024) for k in ("scan", "target_facility_id", "valid_from", "valid_to")}
+    typed = {
+        k: text(form, k, 1024) for k in ("scan", "target_facility_id", "valid_from", "valid_to", "idempotency_key")
+    }
     try:
         target = int(typed["target_facility_id"]) if typed["target_facility_id"].isdigit() else 0
         body = {
@@ -369,11 +372,29 @@ async def referral(request: Request[Any, Any, Any], ctx: AppContext, clerk: Prin
             req = msgspec.convert(body, ReferralCreate)
         except msgspec.ValidationError as exc:
             raise DomainError(
-                "referral_form_invalid", "请选择转往医院并填写有效期", "Choose a hospital and the dates."
+                "referral_form_invalid",
+                "请选择转往医院并填写有效期",
+                "Choose a hospital and the dates.",
+                errors=[
+                    FieldError(field=k, message="required")
+                    for k in ("target_facility_id", "valid_from", "valid_to")
+                    if not (typed[k].isdigit() and int(typed[k]) > 0 if k == "target_facility_id" else typed[k])
+                ],
             ) from exc
-        made = await referrals_service.create_referral(ctx, clerk, req)
+        made = await once(
+            ctx,
+            clerk,
+            typed["idempotency_key"],
+            "/v1/counter/referrals",
+            req,
+            ReferralView,
+            lambda _lease: referrals_service.create_referral(ctx, clerk, req),
+            completes_itself=False,
+        )
     except DomainError as err:
-        return await _referral_page(request, ctx, clerk, err.status, typed=typed, problem=labels.words(err))
+        return await _referral_page(
+            request, ctx, clerk, err.status, typed=typed, problem=labels.words(err), key=typed["idempotency_key"]
+        )
     flash(request, f"转诊已登记，转诊单号 #{made.id}（{made.valid_from} 至 {made.valid_to}）")
     return redirect(f"{ROOT}/counter/referral")
 

@@ -28,8 +28,9 @@ MENUS: dict[str, list[tuple[str, str, str]]] = {
         ("counter", f"{ROOT}/counter", "柜台结算"),
         ("today", f"{ROOT}/counter/today", "今日结算"),
         ("referral", f"{ROOT}/counter/referral", "转诊登记"),
-        ("assist", f"{ROOT}/counter/assist", "代办签约/绑定"),
+        ("assist", f"{ROOT}/counter/assist", "代办业务"),
         ("change_requests", f"{ROOT}/review/change-requests", "变更申请"),
+        ("my_report", f"{ROOT}/counter/report", "月报确认"),
     ],
     "reviewer": [
         ("claims", f"{ROOT}/review/claims", "报销审核"),

@@ -14,7 +14,7 @@ from litestar.static_files import create_static_files_router
 
 from member_api.web.common.pages import register_static
 from member_api.web.common.router import area_router
-from member_api.web.console import agency, counter, login, review
+from member_api.web.console import agency, counter, frontdesk, login, review
 from member_api.web.console.staff import ROOT, clerk_of, officer_of, reviewer_of, staff_of
 
 HERE = Path(__file__).parent
@@ -41,6 +41,12 @@ def handlers() -> list[object]:
         counter.referral,
         counter.assist_form,
         counter.assist_designation,
+        frontdesk.bind_form,
+        frontdesk.bind,
+        frontdesk.change_form,
+        frontdesk.change_file,
+        frontdesk.my_report,
+        frontdesk.confirm_report,
         review.claims,
         review.claim_detail,
         review.take_claim,
