@@ -20,12 +20,12 @@ FACE = {"service", "schemas"}
 # Floors of docs/architecture.md, top to bottom (the import-linter layers contract in pyproject.toml).
 FLOORS = (
     ("entry", ("app", "jobs")),
-    ("edges", ("web", "fhir", "ops")),
+    ("edges", ("web", "fhir", "fsi", "ops")),
     ("read models and books", ("benefits", "agency")),
     ("use cases that move money", ("settlement", "claims", "disputes")),
     ("money", ("ledger",)),
     ("rules around people", ("referrals", "notices", "auth", "credential", "family")),
-    ("registry and catalogues", ("facilities", "members", "catalogue", "fsi", "audit")),
+    ("registry and catalogues", ("facilities", "members", "catalogue", "audit")),
     ("kernel", ("core", "db", "settings")),
     ("pure rules", ("policy",)),
 )

@@ -22,7 +22,7 @@ from member_api.facilities import service as facility_service
 from member_api.facilities.schemas import CurrentDesignation
 from member_api.ledger import service as ledger
 from member_api.members.identity import mask_name
-from member_api.members.service import member_view
+from member_api.members.service import member_view, members_by_id
 from member_api.policy import parameters
 from member_api.policy.reimbursement import remaining_caps
 from member_api.referrals import service as referrals_service
@@ -247,11 +247,9 @@ async def today(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princip
     rows = await ledger.facility_movements(clerk.facility_id, *_day_bounds(day))
     reversed_ = await ledger.reversals_of([r["id"] for r in rows])
     name = await facility_name(clerk.facility_id)
-    names: dict[int, str] = {}
-    for r in rows:
-        if r["member"] not in names:
-            names[r["member"]] = (await _member_words(r["member"]))["name_masked"]
-    items = [{"s": ledger.view(r, name, reversed_.get(r["id"])), "name": names[r["member"]]} for r in rows]
+    views = await members_by_id(sorted({r["member"] for r in rows}))  # one read for the day's members
+    names = {v.id: mask_name(v.name) for v in views}
+    items = [{"s": ledger.view(r, name, reversed_.get(r["id"])), "name": names.get(r["member"], "")} for r in rows]
     counter_rows = [i["s"] for i in items if i["s"].kind == ledger.COUNTER and i["s"].reversed_by is None]
     totals = {
         "count": len(counter_rows),

@@ -25,7 +25,6 @@ from member_api.core.context import AppContext
 from member_api.core.errors import DomainError, FieldError
 from member_api.core.principal import Principal
 from member_api.core.uploads import check_uploads
-from member_api.facilities import search as catalogue
 from member_api.facilities import service as facility_service
 from member_api.facilities.schemas import ChangeRequestView
 from member_api.members import service as members_service
@@ -48,8 +47,8 @@ CHECK_ID_CARD = DomainError(
 async def _unit(clerk: Principal) -> Any:
     """The clerk's institution (a station clerk works for the institution that runs the station)."""
     assert clerk.facility_id is not None
-    here = await catalogue.detail(clerk.facility_id)
-    return await catalogue.detail(here.parent_id) if here.parent_id else here
+    here = await facility_service.detail(clerk.facility_id)
+    return await facility_service.detail(here.parent_id) if here.parent_id else here
 
 
 # ---- binding by code ------------------------------------------------------------------------------------------
@@ -105,10 +104,10 @@ async def _change_page(
     unit = await _unit(clerk)
     context.setdefault("typed", {})
     context.setdefault("key", new_key())
-    division = await catalogue.search(
+    division = await facility_service.search(
         division=unit.division, kind=None, tier="primary", q=None, near=None, cursor=None, limit=100
     )
-    institutions = [await catalogue.detail(f.id) for f in division.items if f.kind != "village_station"]
+    institutions = [await facility_service.detail(f.id) for f in division.items if f.kind != "village_station"]
     return await desk_page(
         request,
         ctx,
