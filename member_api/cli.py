@@ -23,7 +23,7 @@ def _with_db(fn: Callable[[Settings], Awaitable[Any]]) -> Any:
     settings = Settings.from_env()
 
     async def run() -> Any:
-        engine = db.make_engine(settings.resolved_database_url)
+        engine = db.make_engine(settings.resolved_database_url, timeouts=db.Timeouts.of(settings).for_batch())
         db.activate(engine)
         await db.prepare(engine)
         try:
@@ -285,14 +285,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         cmd_migrate(args)
     os.environ.setdefault("PICCOLO_CONF", "member_api.piccolo_conf")
-    if args.reload:
-        import uvicorn
-
-        uvicorn.run("member_api.asgi:app", host=args.host, port=args.port, reload=True)
-        return 0
     from granian import Granian
     from granian.constants import Interfaces
 
+    options: dict[str, Any] = {}
+    if args.reload:  # development: granian's own reloader (watchfiles, in the dev extra) restarts the workers
+        options = {"reload": True, "reload_paths": [Path(__file__).parent]}
     Granian(
         "member_api.asgi:app",
         address=args.host,
@@ -301,8 +299,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_access=False,
         websockets=False,
+        # Supervision: a worker that dies (a crash, the OOM killer, SIGKILL) is replaced and the others keep
+        # serving; SIGTERM stops accepting, lets in-flight requests finish for up to --graceful-timeout seconds.
+        respawn_failed_workers=True,
+        respawn_interval=1.0,
+        workers_kill_timeout=args.graceful_timeout,
+        **options,
     ).serve()
     return 0
+
+
+def cmd_ledger_check(_: argparse.Namespace) -> int:
+    """Every account equals the sum of its movements; exit 1 (and list them) when any does not."""
+    from member_api.ledger import service
+
+    report = _with_db(lambda _s: service.check())
+    bad = report["account_mismatches"] or report["reversal_mismatches"]
+    print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    if bad:
+        print("ledger-check: MISMATCH", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def cmd_calendar_check(args: argparse.Namespace) -> int:
@@ -368,8 +384,14 @@ def cmd_fsi_simulate(args: argparse.Namespace) -> int:
     except simulator.VisitFailed as exc:
         print(f"visit failed at {exc.infno}: {exc.answer.get('err_msg')}", file=sys.stderr)
         return 1
+    except simulator.httpx.HTTPError as exc:
+        print(f"no answer from {args.url}: {type(exc).__name__}", file=sys.stderr)
+        return 1
     if args.json:
-        print(json.dumps([{"infno": i, "answer": a} for i, a in facility.log], ensure_ascii=False, default=str))
+        import msgspec
+
+        encoder = msgspec.json.Encoder(decimal_format="number")  # yuan stay numbers with two decimals
+        print(encoder.encode([{"infno": i, "answer": a} for i, a in facility.log]).decode())
     else:
         for infno, answer in facility.log:
             print(f"{infno} infcode={answer['infcode']} {answer.get('err_msg', '')}")
@@ -385,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--reload", action="store_true", help="development: restart on code change")
+    serve.add_argument(
+        "--graceful-timeout", type=int, default=30, help="seconds a stopping worker may finish in-flight requests"
+    )
     serve.add_argument("--no-migrate", action="store_true")
     serve.set_defaults(fn=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
@@ -450,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
     pw = sub.add_parser("set-staff-password", help="replace a staff password (stdin or prompt); ends its sessions")
     pw.add_argument("--username", required=True)
     pw.set_defaults(fn=cmd_set_staff_password)
+    sub.add_parser(
+        "ledger-check", help="verify every account equals the sum of its movements (exit 1 on a mismatch)"
+    ).set_defaults(fn=cmd_ledger_check)
     cal = sub.add_parser(
         "calendar-check", help="R9: report which holiday calendar covers YEAR (exit 1 when missing or inconsistent)"
     )

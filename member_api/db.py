@@ -3,45 +3,110 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
 from member_api.core import replica
+from member_api.settings import Settings
 
 os.environ.setdefault("PICCOLO_CONF", "member_api.piccolo_conf")
 
 log = logging.getLogger("member_api.db")
 T = TypeVar("T")
-SQLITE_BUSY_TIMEOUT_S = 30.0
 COPY_MIN_ROWS = 100
+UNAVAILABLE, STORAGE_FULL = "unavailable", "storage_full"
 
 
-def make_engine(url: str, statement_cache_size: int | None = None) -> Engine:
+@dataclass(frozen=True)
+class Timeouts:
+    """Every wait on the database is bounded (seconds; 0: no limit). See docs/operations.md "Faults"."""
+
+    acquire: float = 2.0
+    connect: float = 3.0
+    lock: float = 2.0
+    statement: float = 15.0
+    busy: float = 5.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> Timeouts:
+        return cls(
+            acquire=settings.db_acquire_timeout_s,
+            connect=settings.db_connect_timeout_s,
+            lock=settings.db_lock_timeout_s,
+            statement=settings.db_statement_timeout_s,
+            busy=settings.db_busy_timeout_s,
+        )
+
+    def for_batch(self) -> Timeouts:
+        """Command-line jobs (import, month close) may wait for locks and run long statements."""
+        return Timeouts(acquire=self.acquire, connect=self.connect, lock=0, statement=0, busy=max(self.busy, 30.0))
+
+    def server_settings(self) -> dict[str, str]:
+        """Sent at connection start-up: no extra round trip per transaction."""
+        return {
+            "lock_timeout": str(int(self.lock * 1000)),
+            "statement_timeout": str(int(self.statement * 1000)),
+            # a transaction left open by a stalled client never holds its locks for long
+            "idle_in_transaction_session_timeout": str(int(max(self.statement, self.lock, 10.0) * 2000)),
+        }
+
+
+_timeouts = Timeouts()
+
+
+class PoolExhausted(Exception):
+    """No pooled connection came free within ``Timeouts.acquire``."""
+
+
+class DatabaseBusy(Exception):
+    """Too many requests already wait for the same row (``gate``): refused before taking a connection's time."""
+
+
+class BoundedPool(asyncpg.Pool):
+    """asyncpg's pool whose every acquire (piccolo's included) waits at most ``acquire_timeout``."""
+
+    acquire_timeout: float | None = None
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=timeout if timeout is not None else self.acquire_timeout)
+
+    async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 (asyncpg's own signature)
+        try:
+            return await super()._acquire(timeout)  # type: ignore[misc]
+        except TimeoutError as exc:
+            raise PoolExhausted("no database connection came free in time") from exc
+
+
+def make_engine(url: str, statement_cache_size: int | None = None, timeouts: Timeouts | None = None) -> Engine:
     """SQLite for ``sqlite:///path`` (the embedded default), PostgreSQL for ``postgresql://``.
 
     ``statement_cache_size``: asyncpg's prepared statements per connection (default: the setting
     ``MEMBER_API_DB_STATEMENT_CACHE_SIZE``; -1 is asyncpg's own default). 0 behind PgBouncer in transaction mode,
     where a named prepared statement lives on a server connection the next transaction may not get.
+    ``timeouts``: every wait's bound (default: the ``MEMBER_API_DB_*_TIMEOUT_S`` settings).
     """
+    global _timeouts
+    timeouts = _timeouts = timeouts or Timeouts.of(Settings.from_env())
     if url.startswith("sqlite"):
         path = url.split("sqlite:///", 1)[1] if "sqlite:///" in url else "member_api.sqlite3"
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
+        return SQLiteEngine(path=path, timeout=timeouts.busy or 3600.0)
     if url.startswith(("postgresql://", "postgres://")):
         if statement_cache_size is None:
-            from member_api.settings import Settings  # the caller gave none: read the environment, as the CLI does
-
             statement_cache_size = Settings.from_env().db_statement_cache_size
         config: dict[str, Any] = {"dsn": url}
         if statement_cache_size >= 0:
@@ -82,15 +147,34 @@ def current_engine() -> Engine:
     return engine
 
 
-async def prepare(engine: Engine, pool: bool = True) -> None:
-    """Engine start-up: WAL on SQLite (readers never block the writer), a pool on PostgreSQL."""
+async def prepare(engine: Engine, pool: bool = True, timeouts: Timeouts | None = None) -> None:
+    """Engine start-up: WAL on SQLite (readers never block the writer), a bounded pool on PostgreSQL."""
     if isinstance(engine, SQLiteEngine):
         with sqlite3.connect(engine.path) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
-    elif pool:
-        await engine.start_connection_pool(
-            min_size=1, max_size=int(os.environ.get("MEMBER_API_DB_POOL", "10")), reset=keep_session
+    elif pool and engine.pool is None:
+        timeouts = timeouts or _timeouts
+        config: dict[str, Any] = dict(engine.config)
+        if config.get("statement_cache_size") != 0:
+            # PgBouncer (statement cache 0) refuses start-up parameters: there the role carries them (ALTER ROLE ..
+            # SET lock_timeout ..., docs/operations.md "Faults"); the client-side limits below hold either way
+            config["server_settings"] = {**config.get("server_settings", {}), **timeouts.server_settings()}
+        connection_pool = BoundedPool(
+            min_size=1,
+            max_size=int(os.environ.get("MEMBER_API_DB_POOL", "10")),
+            max_queries=50_000,
+            max_inactive_connection_lifetime=300.0,
+            reset=keep_session,
+            loop=None,
+            connection_class=asyncpg.Connection,
+            record_class=asyncpg.Record,
+            timeout=timeouts.connect,  # connecting (a host that does not answer)
+            # the client's own limit, for a network that stalls: the server's statement_timeout fires first
+            command_timeout=timeouts.statement + 2.0 if timeouts.statement else None,
+            **config,
         )
+        connection_pool.acquire_timeout = timeouts.acquire or None
+        engine.pool = await connection_pool
 
 
 async def keep_session(connection: object) -> None:
@@ -118,9 +202,54 @@ async def write_transaction() -> AsyncIterator[None]:
     elif isinstance(engine, SQLiteEngine):
         async with engine.transaction(transaction_type=TransactionType.immediate, allow_nested=False):
             yield
+    elif isinstance(engine, PostgresEngine) and engine.pool is not None:
+        async with _pg_transaction(engine):
+            yield
     else:
         async with engine.transaction(allow_nested=False):
             yield
+
+
+@asynccontextmanager
+async def _pg_transaction(engine: PostgresEngine) -> AsyncIterator[None]:
+    """piccolo's transaction, made safe for faults: its connection always goes back to the pool (piccolo's leaks
+    it when BEGIN or ROLLBACK fails on a broken connection), and a connection found broken at BEGIN, before any
+    statement of ours was sent, is discarded and the transaction started once more on a fresh one."""
+    pool = engine.pool
+    assert pool is not None
+    transaction = PostgresTransaction(engine, allow_nested=False)
+    for attempt in (1, 2):
+        connection = await pool.acquire()
+        try:
+            transaction.connection = connection
+            transaction.transaction = connection.transaction()
+            await transaction.begin()
+            break
+        except BaseException as exc:
+            await _release(pool, connection)
+            if attempt == 2 or not connection_lost(exc):
+                raise
+            log.warning("db_reconnect", extra={"where": "begin"})
+            pool.expire_connections()  # its siblings were opened before the same fault: replace them too
+    token = engine.current_transaction.set(transaction)
+    try:
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):  # a broken connection cannot roll back; the server does
+                await transaction.rollback()
+            raise
+        await transaction.commit()
+    finally:
+        engine.current_transaction.reset(token)
+        await _release(pool, connection)
+
+
+async def _release(pool: asyncpg.Pool, connection: Any) -> None:
+    try:
+        await pool.release(connection)
+    except Exception:  # asyncpg terminated it; a fresh one replaces it at the next acquire
+        log.warning("db_release_failed")
 
 
 async def execute_many(sql: str, rows: list[tuple[object, ...]]) -> None:
@@ -189,8 +318,16 @@ async def _fetch(sql: str, *args: object) -> list[dict[str, Any]]:
             if rows is not None:
                 return rows
         if engine.pool is not None:
-            async with engine.pool.acquire() as connection:
-                return [dict(r) for r in await connection.fetch(numbered, *args)]
+            for attempt in (1, 2):
+                try:
+                    async with engine.pool.acquire() as connection:
+                        return [dict(r) for r in await connection.fetch(numbered, *args)]
+                except Exception as exc:
+                    # one statement on its own: a connection the server shut down ran nothing of it
+                    if attempt == 2 or not connection_lost(exc):
+                        raise
+                    log.warning("db_reconnect", extra={"where": "statement"})
+                    engine.pool.expire_connections()
     rows: list[dict[str, Any]] = await engine.run_querystring(QueryString(sql, *args))
     return rows
 
@@ -238,6 +375,89 @@ def _is_unique_violation(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.IntegrityError):
         return "unique" in str(exc).lower()
     return type(exc).__name__ == "UniqueViolationError"  # asyncpg.exceptions.UniqueViolationError
+
+
+# SQLSTATEs meaning "the database cannot serve this now": connection exceptions (08), insufficient resources
+# (53: too many connections, out of memory), operator intervention (57P01-57P05: shutdown, cannot connect now,
+# 57014: statement timeout), lock not available (55P03: lock_timeout), idle-in-transaction timeout (25P03),
+# serialization failure and deadlock (40001, 40P01) once retries are spent.
+_UNAVAILABLE_STATES = ("08", "53", "57", "55P03", "25P03", "40001", "40P01")
+_STORAGE_FULL_STATES = ("53100",)  # disk_full
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The connection broke or the server is going away (its open transaction, if any, did not commit)."""
+    state = getattr(exc, "sqlstate", None) or ""
+    if state.startswith("08") or state in ("57P01", "57P02", "57P03"):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc).lower():
+        return True
+    return isinstance(exc, (ConnectionError, asyncpg.ConnectionDoesNotExistError))
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """``UNAVAILABLE`` (answer 503), ``STORAGE_FULL`` (507) or None: what a database failure means to a client.
+
+    Looks along the exception's causes, since libraries wrap what the driver raised.
+    """
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        seen += 1
+        state = getattr(current, "sqlstate", None) or ""
+        if isinstance(current, asyncpg.PostgresError) and state:
+            if state.startswith(_STORAGE_FULL_STATES):
+                return STORAGE_FULL
+            if state.startswith(_UNAVAILABLE_STATES):
+                return UNAVAILABLE
+        if isinstance(current, sqlite3.OperationalError):
+            text = str(current).lower()
+            if "disk is full" in text or "disk i/o" in text:
+                return STORAGE_FULL
+            if "locked" in text or "busy" in text:
+                return UNAVAILABLE
+        if isinstance(current, (PoolExhausted, DatabaseBusy, TimeoutError, ConnectionError)) or connection_lost(
+            current
+        ):
+            return UNAVAILABLE
+        if isinstance(current, OSError) and current.errno in (28, 122):  # ENOSPC, EDQUOT (a blob, the SQLite file)
+            return STORAGE_FULL
+        if isinstance(current, OSError) and current.errno == 5:  # EIO: a blob that did not read back as written
+            return UNAVAILABLE
+        current = current.__cause__ or current.__context__
+    return None
+
+
+_gates: dict[str, asyncio.Lock] = {}
+_waiting: dict[str, int] = {}
+
+
+@asynccontextmanager
+async def gate(key: str, queue: int = 2) -> AsyncIterator[None]:
+    """At most one request per worker at a time for ``key`` (a member's account), and at most ``queue`` waiting.
+
+    A row lock held elsewhere (a stuck session, a long report) then ties up at most ``1 + queue`` pooled connections
+    per worker instead of all of them; the rest are refused at once with 503 and other members proceed.
+    """
+    lock = _gates.setdefault(key, asyncio.Lock())
+    if _waiting.get(key, 0) > queue:
+        raise DatabaseBusy(key)
+    _waiting[key] = _waiting.get(key, 0) + 1
+    try:
+        try:
+            async with asyncio.timeout(_timeouts.lock or None):
+                await lock.acquire()
+        except TimeoutError:
+            raise DatabaseBusy(key) from None
+        try:
+            yield
+        finally:
+            lock.release()
+    finally:
+        _waiting[key] -= 1
+        if not _waiting[key]:
+            del _waiting[key]
+            _gates.pop(key, None)
 
 
 def _is_transient(exc: BaseException) -> bool:

@@ -41,6 +41,8 @@ class Settings(msgspec.Struct, kw_only=True):
     otp_per_client_per_hour: int = 30
     binding_failures_per_day: int = 5
     """Self-service binding attempts per account per (UTC) day; each is counted before it is evaluated."""
+    family_requests_per_day: int = 5
+    """Family authorisation requests per account per (UTC) day; each is counted before it is evaluated."""
     binding_code_ttl_s: int = 600
     binding_codes_per_hour: int = 10
     counter_bindings_per_hour: int = 60
@@ -93,6 +95,18 @@ class Settings(msgspec.Struct, kw_only=True):
     cors_origins: str = ""
     """Comma-separated browser origins (the mini-program's H5 pages) allowed to call the API; empty: none."""
     console_idle_timeout_s: int = 900
+    db_acquire_timeout_s: float = 2.0
+    """Longest wait for a pooled database connection; then 503 ``service_unavailable`` (the pool is exhausted)."""
+    db_connect_timeout_s: float = 3.0
+    """Longest wait to open a database connection (a host that does not answer)."""
+    db_lock_timeout_s: float = 2.0
+    """Longest wait for a row lock (PostgreSQL ``lock_timeout``; SQLite's busy wait is ``db_busy_timeout_s``)."""
+    db_statement_timeout_s: float = 15.0
+    """Longest statement (PostgreSQL ``statement_timeout``; the client gives up 2 s later if the network stalls)."""
+    db_busy_timeout_s: float = 5.0
+    """SQLite: longest wait for the write lock before ``database is locked`` (then 503)."""
+    retry_after_s: int = 2
+    """The ``Retry-After`` of a 503 when the database is unavailable or busy."""
     fsi_session_ttl_s: int = 86_400
     """How long an operator's sign-in (9001 ``sign_no``) of the facility interface stays valid."""
     fsi_max_body_bytes: int = 262_144

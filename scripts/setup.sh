@@ -28,3 +28,12 @@ if [ "$want" != "$have" ]; then
     echo "warning: npm is missing, so /docs has no Swagger UI (apt-get install -y npm)" >&2
   fi
 fi
+# A CJK font for the 参保证明 PDF (WeasyPrint uses the system's fonts) and legible screenshots: best effort.
+if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk >/dev/null 2>&1 \
+      || echo "warning: no CJK font (apt-get install -y fonts-noto-cjk): certificates print boxes" >&2
+  else
+    echo "warning: no CJK font (apt-get install -y fonts-noto-cjk): certificates print boxes" >&2
+  fi
+fi

@@ -12,7 +12,16 @@ from member_api.agency.fund import allocate, ledger
 from member_api.agency.periods import month_not_ended, policy_year
 from member_api.agency.quality import assessments as quality_assessments
 from member_api.agency.quality import enter as enter_quality_assessment
-from member_api.agency.reports import assessment, caller_unit, confirm, facility_report, report_status
+from member_api.agency.reports import (
+    assessment,
+    caller_unit,
+    comparison,
+    confirm,
+    facility_report,
+    parse_upload,
+    report_status,
+    submit,
+)
 from member_api.agency.signals import check_sample, draw_sample, listing, mark_reviewed, sample
 
 __all__ = [
@@ -23,6 +32,7 @@ __all__ = [
     "check_sample",
     "close_month",
     "close_year",
+    "comparison",
     "confirm",
     "draw_sample",
     "enter_quality_assessment",
@@ -32,9 +42,11 @@ __all__ = [
     "mark_reviewed",
     "month_not_ended",
     "month_statements",
+    "parse_upload",
     "policy_year",
     "quality_assessments",
     "report_status",
     "sample",
+    "submit",
     "year_statements",
 ]

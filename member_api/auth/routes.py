@@ -96,6 +96,7 @@ class AuthController(Controller):
             "wechat_code_invalid",
             "wechat_not_linked",
             "otp_invalid",
+            "wechat_not_configured",
             "wechat_already_linked",
             "rate_limited",
             "wechat_unavailable",

@@ -377,8 +377,8 @@ async def wechat_login(
 ) -> TokenPair:
     """Log in with a ``wx.login`` code. A WeChat user not linked yet proves a phone once, by WeChat's
     phone-number grant (``phone_code``) or an SMS code, and is linked to that phone's account."""
-    if not ctx.wechat.configured:
-        raise _wechat_unavailable(ctx)
+    if not ctx.wechat.configured:  # this deployment has no mini-program
+        raise DomainError("wechat_not_configured", "未开通微信登录", "WeChat login is not configured here.")
     s, now = ctx.settings, ctx.clock.now()
     client_hash = ctx.keyring.keyed_hash("client", client)
     async with write_transaction():

@@ -36,6 +36,16 @@ ITEMS_DESCRIPTION = (
 )
 
 
+DEPRECATED_TOTAL = (
+    "Deprecated (R18): a total typed by hand, kept for a transition and shown as manual entry; send `items` instead, "
+    "and the catalogue derives this total."
+)
+TypedTotal = Annotated[
+    int, msgspec.Meta(ge=0, le=100_000_000, description=DEPRECATED_TOTAL, extra_json_schema={"deprecated": True})
+]
+"""One of the three totals a bill used to be typed as (general fee, compliant, non-compliant), in fen."""
+
+
 class ItemView(msgspec.Struct, kw_only=True):
     """A bill line as valued (R18) and paid (R6 for the general diagnosis fee, R7 otherwise; before the cap, R4).
 

@@ -100,8 +100,9 @@ def _with_code(line: FeeLine, code: str) -> FeeLine:
     )
 
 
-def fee_lines(items: Sequence[FeeLineIn]) -> list[FeeLine]:
-    """Request lines as the policy's lines, checked: 422 ``invalid_items`` naming each bad line."""
+def fee_lines(items: Sequence[FeeLineIn], field: str = "items") -> list[FeeLine]:
+    """Request lines as the policy's lines, checked: 422 ``invalid_items`` naming each bad line (``field``: where
+    the lines are in the body)."""
     lines = [
         FeeLine(
             line_no=i.line_no,
@@ -112,7 +113,7 @@ def fee_lines(items: Sequence[FeeLineIn]) -> list[FeeLine]:
         )
         for i in items
     ]
-    check_lines(lines)
+    check_lines(lines, field)
     return lines
 
 
@@ -196,6 +197,16 @@ def stored_item_view(row: dict[str, Any]) -> ItemView:
     values = {c: row[c] for c in ITEM_COLUMNS}
     values.update(count=float(row["count"]), general_fee=bool(row["general_fee"]), reasons=list(reasons))
     return ItemView(**values, reason_zh=zh, reason_en=en)
+
+
+def valued_line_of(row: dict[str, Any]) -> ValuedLine:
+    """A stored line back as the policy's valued line (to pay it as it was valued, e.g. a claimed visit's)."""
+    reasons = row["reasons"]
+    if isinstance(reasons, str | bytes):
+        reasons = msgspec.json.decode(reasons)
+    values = {c: row[c] for c in ITEM_COLUMNS if c in ValuedLine.__struct_fields__}
+    values.update(count=Decimal(row["count"]), general_fee=bool(row["general_fee"]), reasons=list(reasons))
+    return ValuedLine(**values)
 
 
 def item_row(line: ValuedLine) -> tuple[object, ...]:

@@ -7,16 +7,19 @@ from typing import Annotated, Literal
 import msgspec
 from litestar.datastructures import UploadFile
 
-from member_api.core.types import BodyId, Fen
+from member_api.catalogue.schemas import ITEMS_DESCRIPTION, FeeLineIn, ItemView, TypedTotal
+from member_api.core.types import BodyId
 
 
 class ClaimItemIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     care_date: date
     facility_id: BodyId | None = None
     out_of_city_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    general_fee_fen: Annotated[int, Fen] = 0
-    compliant_fen: Annotated[int, Fen] = 0
-    non_compliant_fen: Annotated[int, Fen] = 0
+    items: Annotated[list[FeeLineIn], msgspec.Meta(description=ITEMS_DESCRIPTION)] | None = None
+    """The visit's bill lines from its itemised expense list (R18): valued with the catalogue of the care date."""
+    general_fee_fen: TypedTotal = 0
+    compliant_fen: TypedTotal = 0
+    non_compliant_fen: TypedTotal = 0
 
 
 class ClaimCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -54,6 +57,10 @@ class ClaimItemView(msgspec.Struct, kw_only=True):
     fund_fen: int
     settlement_id: int | None
     receipts: list[ReceiptView]
+    manual_entry: bool
+    """The visit's bill was typed as three totals (deprecated), not itemised."""
+    items: list[ItemView]
+    """The visit's bill lines (R18): as paid once approved, as valued when claimed before."""
 
 
 ClaimStatus = Literal["draft", "submitted", "in_review", "approved", "partly_approved", "rejected"]

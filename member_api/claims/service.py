@@ -6,6 +6,8 @@ from datetime import date
 from typing import Any
 
 from member_api.audit.service import record
+from member_api.catalogue import service as catalogue
+from member_api.catalogue.schemas import ItemView
 from member_api.claims import queries
 from member_api.claims.schemas import (
     ClaimCreate,
@@ -28,7 +30,16 @@ from member_api.members.service import eligibility
 from member_api.policy import parameters
 from member_api.policy.claim_window import in_claim_window, next_claim_window
 from member_api.policy.eligibility import enrolled_in_newborn_window, newborn_expense_covered
-from member_api.policy.reimbursement import Bill, Coverage, FacilityFacts, reimburse
+from member_api.policy.fee_lines import ValuedLine, totals
+from member_api.policy.reimbursement import (
+    AccountState,
+    Bill,
+    Coverage,
+    FacilityFacts,
+    Reimbursement,
+    reimburse,
+    reimburse_lines,
+)
 from member_api.referrals.service import referral_for
 
 DRAFT, SUBMITTED, IN_REVIEW = "draft", "submitted", "in_review"
@@ -41,6 +52,7 @@ async def _views(rows: list[dict[str, Any]]) -> list[ClaimView]:
     ids = [r["id"] for r in rows]
     items = await ClaimItem.select().where(ClaimItem.claim.is_in(ids)).order_by(ClaimItem.id) if ids else []
     receipts = await Receipt.select().where(Receipt.claim.is_in(ids)).order_by(Receipt.id) if ids else []
+    lines = await _lines(items)
     return [
         ClaimView(
             id=r["id"],
@@ -82,6 +94,8 @@ async def _views(rows: list[dict[str, Any]]) -> list[ClaimView]:
                         for f in receipts
                         if f["item"] == i["id"]
                     ],
+                    manual_entry=not i["itemised"],
+                    items=lines.get(i["id"], []),
                 )
                 for i in items
                 if i["claim"] == r["id"]
@@ -89,6 +103,18 @@ async def _views(rows: list[dict[str, Any]]) -> list[ClaimView]:
         )
         for r in rows
     ]
+
+
+async def _lines(items: list[dict[str, Any]]) -> dict[int, list[ItemView]]:
+    """Each itemised visit's lines (R18): as paid once approved (the movement keeps them), as valued before."""
+    paid = {i["settlement_id"]: i["id"] for i in items if i["itemised"] and i["settlement_id"] is not None}
+    found: dict[int, list[ItemView]] = {
+        paid[movement]: views for movement, views in (await ledger.items_of(list(paid))).items()
+    }
+    pending = [i["id"] for i in items if i["itemised"] and i["id"] not in found]
+    for row in await queries.lines_of(pending):
+        found.setdefault(row["item"], []).append(catalogue.stored_item_view(row))
+    return found
 
 
 async def _one(claim_id: int, member_id: int | None = None) -> dict[str, Any]:
@@ -141,6 +167,7 @@ async def create(
         raise DomainError(
             "validation_error", "报销明细有误，请检查标出的项目", "Some items are invalid.", errors=errors
         )
+    valued = await _valued(req)
     lodged = req.lodged_with_id
     if lodged is None:
         designation = await facility_service.designation_on(member_id, today) or await facility_service.designation_on(
@@ -164,22 +191,54 @@ async def create(
             created_at=now,
         )
         await claim.save()
-        await ClaimItem.insert(
-            *[
+        lines: list[tuple[object, ...]] = []
+        for i, (bill, valued_lines) in zip(req.items, valued, strict=True):
+            inserted = await ClaimItem.insert(
                 ClaimItem(
                     claim=claim.id,
                     care_date=i.care_date,
                     facility=i.facility_id,
                     out_of_city_name=(i.out_of_city_name or "").strip(),
-                    general_fee_fen=i.general_fee_fen,
-                    compliant_fen=i.compliant_fen,
-                    non_compliant_fen=i.non_compliant_fen,
+                    general_fee_fen=bill.general_fee_fen,
+                    compliant_fen=bill.compliant_fen,
+                    non_compliant_fen=bill.non_compliant_fen,
+                    itemised=valued_lines is not None,
                 )
-                for i in req.items
-            ]
-        ).run()
+            ).run()
+            lines += [(inserted[0]["id"], *catalogue.item_row(line)) for line in valued_lines or []]
+        await queries.insert_lines(lines)
         await record(now, actor.actor, "claim_created", "claim", claim.id)
     return await view(claim.id)
+
+
+async def _valued(req: ClaimCreate) -> list[tuple[Bill, list[ValuedLine] | None]]:
+    """Each visit's bill: its lines valued with the catalogue of its care date and facility (R18), the totals derived
+    from them; or, deprecated, the three typed totals. Bad lines are 422 naming the visit and the line."""
+    bills: list[tuple[Bill, list[ValuedLine] | None]] = []
+    for n, item in enumerate(req.items):
+        if item.items is None:
+            typed = Bill(
+                general_fee_fen=item.general_fee_fen,
+                compliant_fen=item.compliant_fen,
+                non_compliant_fen=item.non_compliant_fen,
+            )
+            bills.append((typed, None))
+            continue
+        if item.general_fee_fen or item.compliant_fen or item.non_compliant_fen or not item.items:
+            raise invalid_field(
+                f"items[{n}].items",
+                "费用明细与三项合计只能二选一，且明细不能为空",
+                "Give a visit's bill as lines or as the three totals, not both; lines need at least one.",
+                code="items_and_totals",
+            )
+        lines = catalogue.fee_lines(item.items, field=f"items[{n}].items")
+        valued = await catalogue.value_lines(lines, item.care_date, item.facility_id)
+        t = totals(valued)
+        bill = Bill(
+            general_fee_fen=t.general_fee_fen, compliant_fen=t.compliant_fen, non_compliant_fen=t.non_compliant_fen
+        )
+        bills.append((bill, valued))
+    return bills
 
 
 async def add_receipts(
@@ -462,7 +521,16 @@ async def _pay_item(claim: dict[str, Any], item: dict[str, Any], reviewer: Princ
         referral_id=claim["referral"],
         reason_text=f"claim {claim['id']} item {item['id']}",
     )
-    posted, result = await ledger.post(entry, now, lambda state: reimburse(params, facts, coverage, bill, state))
+    lines = (
+        [catalogue.valued_line_of(row) for row in await queries.lines_of([item["id"]])] if item["itemised"] else None
+    )
+
+    def compute(state: AccountState) -> Reimbursement:
+        if lines is not None:  # R18: paid as valued when claimed
+            return reimburse_lines(params, facts, coverage, lines, state)
+        return reimburse(params, facts, coverage, bill, state)
+
+    posted, result = await ledger.post(entry, now, compute)
     await ClaimItem.update(
         {
             ClaimItem.status: "approved",

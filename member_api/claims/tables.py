@@ -1,6 +1,18 @@
 """Referrals, newborn and referral claims, their items and receipt files (R5, R9, R10, R11)."""
 
-from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.table import Table
 
 from member_api.facilities.tables import Facility
@@ -40,6 +52,34 @@ class ClaimItem(Table, tablename="claim_item"):
     reject_reason = Text(default="")
     fund_fen = BigInt(default=0)
     settlement_id = BigInt(null=True, default=None)
+    itemised = Boolean(default=False)
+    """R18: the visit's bill came as lines (``claim_line``), valued by the catalogue on its date of care; false: the
+    three totals were typed (manual entry)."""
+
+
+class ClaimLine(Table, tablename="claim_line"):
+    """A bill line of a claimed visit as valued when the claim was made (R18); the payout pays these values."""
+
+    item = ForeignKey(references=ClaimItem, on_delete=OnDelete.restrict, index=True)
+    line_no = Integer()
+    code = Varchar(length=50)
+    facility_code = Varchar(length=50, null=True, default=None)
+    name = Varchar(length=200, default="")
+    kind = Varchar(length=16, null=True, default=None)
+    category = Varchar(length=2)
+    count = Numeric(digits=(14, 2))
+    unit_price_fen = BigInt()
+    amount_fen = BigInt()
+    price_ceiling_fen = BigInt(null=True, default=None)
+    selfpay_prop_bp = Integer(default=0)
+    over_limit_fen = BigInt(default=0)
+    preselfpay_fen = BigInt(default=0)
+    selfpay_fen = BigInt(default=0)
+    compliant_fen = BigInt(default=0)
+    ratio_bp = Integer(default=0)
+    fund_fen = BigInt(default=0)
+    general_fee = Boolean(default=False)
+    reasons = JSON(default="[]")
 
 
 class Receipt(Table, tablename="receipt"):

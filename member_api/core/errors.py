@@ -115,7 +115,8 @@ _STATUS_CODES: dict[int, tuple[str, str, str]] = {
     415: ("unsupported_media_type", "不支持的内容类型", "The content type is not supported."),
     422: ("validation_error", "提交的数据有误", "The submitted data is invalid."),
     429: ("rate_limited", "操作过于频繁，请稍后再试", "Too many requests; try again later."),
-    503: ("unavailable", "服务暂不可用", "The service is unavailable."),
+    503: ("service_unavailable", "系统繁忙，请稍后重试", "The service is busy or briefly unavailable."),
+    507: ("storage_full", "系统存储空间不足，请稍后重试", "The service has no room to store this."),
 }
 
 _MSGSPEC_PATH = re.compile(r" - at `\$(?:\.|\[)?([^`]*)`")
@@ -172,10 +173,51 @@ def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
         return problem_response(
             DomainError("malformed_body", "请求内容编码无效（须为 UTF-8）", "The request body is not valid UTF-8.")
         )
+    fault = fault_problem(exc)
+    if fault is not None:
+        return problem_response(fault)
     log.exception("unhandled_error", exc_info=exc)
     return problem_response(
         DomainError("internal_error", "服务内部错误，请稍后重试", "Internal error; try again later.")
     )
+
+
+def service_unavailable(retry_after_s: int | None = None) -> ApiError:
+    """The database (or another part the service needs) cannot serve this now: retry the same request later."""
+    return DomainError(
+        "service_unavailable",
+        "系统繁忙，请稍后重试",
+        "The service is busy or briefly unavailable; retry the same request (same Idempotency-Key) later.",
+        headers={"Retry-After": str(retry_after_s or _retry_after_s())},
+    )
+
+
+def storage_full() -> ApiError:
+    return DomainError(
+        "storage_full",
+        "系统存储空间不足，文件未保存，请稍后重试",
+        "The service has no room to store this; nothing was stored. Retry later.",
+        headers={"Retry-After": "60"},
+    )
+
+
+def _retry_after_s() -> int:
+    from member_api.settings import Settings  # read at the fault, as the operator set it; not at import
+
+    return Settings.from_env().retry_after_s
+
+
+def fault_problem(exc: BaseException) -> ApiError | None:
+    """A fault of the database or the disk as the 503/507 a client can act on (logged once, without personal data)."""
+    from member_api import db  # db raises this module's errors: loaded at the first fault, not in a circle
+
+    kind = db.unavailable(exc)
+    if kind is None:
+        return None
+    log.warning("fault", extra={"kind": kind, "error": type(exc).__name__})
+    if kind == db.STORAGE_FULL:
+        return storage_full()
+    return service_unavailable(getattr(exc, "retry_after_s", None))
 
 
 EXCEPTION_HANDLERS = {Exception: http_exception_handler}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,10 +19,15 @@ from litestar.status_codes import HTTP_201_CREATED
 from member_api.core.context import AppContext
 from member_api.core.errors import PROBLEM, DomainError
 from member_api.core.tables import IdempotencyRecord
-from member_api.db import fetch, lock_for_update, retry_transient, write_transaction
+from member_api.db import fetch, lock_for_update, retry_transient, unavailable, write_transaction
 
+log = logging.getLogger("member_api.core.idempotency")
 RUNNING, DONE = "running", "done"
-STALE_AFTER = timedelta(seconds=60)
+# A running key whose request neither finished nor released it (the database went away meanwhile) may be taken over
+# after this lease; the 503 of such a request says to retry after it. Every wait inside a request is bounded by far
+# less (db_* timeouts), and a takeover fences the earlier holder out (``complete`` then matches no row).
+STALE_AFTER = timedelta(seconds=15)
+RELEASE_RETRY_S = 0.5
 RETENTION = timedelta(hours=48)  # the draft asks for at least 24 h; `member-api housekeeping` removes older keys
 MAX_KEY_LENGTH = 255
 HEADER = "Idempotency-Key"
@@ -33,32 +41,68 @@ PROBLEMS = (  # for the OpenAPI document of every operation that takes the heade
 )
 
 
+_background: set[asyncio.Task[None]] = set()
+
+
 @dataclass(frozen=True)
 class KeyLease:
     """The right to process a key; ``complete`` must run inside the work's own transaction."""
 
     scope: str
     key: str
+    since: datetime | None = None
+    """When this holder leased the key (``updated_at``): a later takeover changes it and fences this one out."""
 
     async def complete(self, status: int, body: bytes, now: datetime) -> None:
-        await fetch(
+        done = await fetch(
             "UPDATE idempotency_record SET state = {}, status_code = {}, body = {}, updated_at = {}"
-            " WHERE scope = {} AND key = {}",
+            " WHERE scope = {} AND key = {} AND state = {} AND updated_at = {} RETURNING id",
             DONE,
             status,
             body.decode(),
             now,
             self.scope,
             self.key,
+            RUNNING,
+            self.since,
         )
+        if not done:  # the lease expired and a retry took the key over: this transaction must not commit
+            raise _in_progress()
 
     async def release(self) -> None:
-        """Free the key after a refusal, so the client may retry it once the problem is fixed."""
-        await IdempotencyRecord.delete().where(
-            (IdempotencyRecord.scope == self.scope)
-            & (IdempotencyRecord.key == self.key)
-            & (IdempotencyRecord.state == RUNNING)
+        """Free the key after a refusal or a failure, so the client may retry it at once."""
+        await fetch(
+            "DELETE FROM idempotency_record WHERE scope = {} AND key = {} AND state = {} AND updated_at = {}",
+            self.scope,
+            self.key,
+            RUNNING,
+            self.since,
         )
+
+    async def release_after(self, failure: BaseException) -> None:
+        """Free the key after ``failure`` ended the work uncommitted, so the client may retry at once. When the
+        database is away, the key is freed as soon as it is back, and the 503 names the lease as the longest wait."""
+        try:
+            await self.release()
+        except Exception as release_error:
+            if unavailable(release_error) is None:
+                raise
+            _background.add(task := asyncio.create_task(self.release_later()))
+            task.add_done_callback(_background.discard)
+            with contextlib.suppress(AttributeError, TypeError):
+                failure.retry_after_s = int(STALE_AFTER.total_seconds())  # type: ignore[attr-defined]
+
+    async def release_later(self) -> None:
+        """The database refused the release too: keep trying until it is back (or the lease has run out)."""
+        for _ in range(int(STALE_AFTER.total_seconds() / RELEASE_RETRY_S)):
+            await asyncio.sleep(RELEASE_RETRY_S)
+            try:
+                await self.release()
+                return
+            except Exception as exc:
+                if unavailable(exc) is None:
+                    log.warning("idempotency_release_failed", extra={"error": type(exc).__name__})
+                    return
 
 
 @dataclass(frozen=True)
@@ -101,12 +145,12 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
 
 
-def _in_progress() -> DomainError:
+def _in_progress(retry_after_s: int = 1) -> DomainError:
     return DomainError(
         "idempotency_in_progress",
         "相同的请求正在处理中，请稍后",
         "A request with this Idempotency-Key is still being processed.",
-        headers={"Retry-After": "1"},
+        headers={"Retry-After": str(max(1, retry_after_s))},
     )
 
 
@@ -128,7 +172,7 @@ async def _lease_new(scope: str, key: str, print_: str, now: datetime) -> bool:
 async def begin(scope: str, key: str, print_: str, now: datetime) -> KeyLease | Replay:
     """Lease a new key with one statement; only a key seen before needs the locked look-up."""
     if await retry_transient(lambda: _lease_new(scope, key, print_, now)):
-        return KeyLease(scope, key)
+        return KeyLease(scope, key, now)
 
     async def seen_before() -> KeyLease | Replay:
         async with write_transaction():
@@ -137,7 +181,7 @@ async def begin(scope: str, key: str, print_: str, now: datetime) -> KeyLease | 
             ).first()
             if row is None:  # released by a refused attempt in between: lease it now, unless another just did
                 if await _lease_new(scope, key, print_, now):
-                    return KeyLease(scope, key)
+                    return KeyLease(scope, key, now)
                 raise _in_progress()
             if row["fingerprint"] != print_:
                 raise DomainError(
@@ -148,9 +192,9 @@ async def begin(scope: str, key: str, print_: str, now: datetime) -> KeyLease | 
             if row["state"] == DONE:
                 return Replay(row["status_code"], row["body"].encode())
             if row["updated_at"] > now - STALE_AFTER:
-                raise _in_progress()
-            await IdempotencyRecord.update({IdempotencyRecord.updated_at: now}).where(IdempotencyRecord.id == row["id"])
-            return KeyLease(scope, key)
+                raise _in_progress(int((row["updated_at"] + STALE_AFTER - now).total_seconds()) + 1)
+            await fetch("UPDATE idempotency_record SET updated_at = {} WHERE id = {}", now, row["id"])
+            return KeyLease(scope, key, now)
 
     return await retry_transient(seen_before)
 
@@ -176,8 +220,8 @@ async def run_idempotent(
         return gate.response()
     try:
         result = await work(gate)
-    except BaseException:
-        await gate.release()
+    except BaseException as exc:
+        await gate.release_after(exc)
         raise
     body = msgspec.json.encode(result)
     if not completes_itself:

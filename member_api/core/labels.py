@@ -152,6 +152,17 @@ SIGNALS = {
 # What each problem code means, in short (a refusal's own message_zh/message_en says the particulars). The status
 # of each is in core/problems.py.
 PROBLEMS = {
+    "amount_invalid": Label("金额无效", "amount invalid"),
+    "certificate_missing": Label("缺少证明材料", "certificate missing"),
+    "family_requests_limited": Label("亲情授权申请过于频繁", "family requests limited"),
+    "page_not_renderable": Label("页面无法显示", "page not renderable"),
+    "pdf_page_too_large": Label("PDF 页面过大", "PDF page too large"),
+    "pdf_too_complex": Label("PDF 内容过于复杂", "PDF too complex"),
+    "pdf_too_many_pages": Label("PDF 页数过多", "PDF has too many pages"),
+    "score_invalid": Label("考核分数无效", "score invalid"),
+    "service_unavailable": Label("服务暂不可用", "service unavailable"),
+    "storage_full": Label("存储空间不足", "storage full"),
+    "wechat_not_configured": Label("未启用微信登录", "WeChat login not configured"),
     "account_already_bound": Label("手机号已绑定其他参保人", "phone already bound to another record"),
     "already_bound": Label("参保信息已被其他手机号绑定", "record bound to another phone"),
     "adjustment_fund_insufficient": Label("调节金余额不足", "adjustment fund insufficient"),

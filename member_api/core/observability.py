@@ -19,6 +19,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.mmap_dict import MmapedDict
 
 from member_api.core import tracing
 from member_api.core.errors import DomainError
@@ -68,7 +69,7 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("granian.access", "uvicorn.access"):
+    for noisy in ("granian.access",):
         logging.getLogger(noisy).disabled = True
     logging.getLogger("piccolo").setLevel(logging.WARNING)
     logging.getLogger("pikepdf").setLevel(logging.WARNING)
@@ -93,6 +94,48 @@ def new_request_id() -> str:
     """A process-random prefix and a counter: unique across workers and restarts without a syscall per request
     (a request id correlates log lines; it is no secret)."""
     return f"{_id_prefix}{next(_ids):06x}"
+
+
+def _reserve_before_mapping() -> None:
+    """Multiprocess metrics live in memory-mapped files that prometheus_client grows with ``truncate``, which only
+    makes a sparse file: on a full disk the first write to a new page then kills the worker with SIGBUS. Reserving
+    the blocks first (``posix_fallocate``) turns that into an ``OSError`` here, which ``_safely`` swallows."""
+    original_init, original_init_value = MmapedDict.__init__, MmapedDict._init_value
+
+    def init(self: Any, filename: str, read_mode: bool = False) -> None:
+        if not read_mode:
+            with open(filename, "a+b") as f:
+                size = os.fstat(f.fileno()).st_size
+                os.posix_fallocate(f.fileno(), 0, max(size, 1 << 20))  # prometheus_client's first size: 1 MiB
+        original_init(self, filename, read_mode)
+
+    def init_value(self: Any, key: str) -> None:
+        capacity = self._capacity
+        while self._used + len(key.encode()) + 32 > capacity:
+            capacity *= 2
+        if capacity != self._capacity:
+            os.posix_fallocate(self._f.fileno(), 0, capacity)
+        original_init_value(self, key)
+
+    MmapedDict.__init__ = init  # type: ignore[method-assign]
+    MmapedDict._init_value = init_value  # type: ignore[method-assign]
+
+
+if hasattr(os, "posix_fallocate"):
+    _reserve_before_mapping()
+_metrics_failed = 0
+
+
+def _safely(record: Any, *args: Any) -> Any:
+    """A metric that cannot be recorded (its directory's disk is full) is dropped, never the request."""
+    global _metrics_failed
+    try:
+        return record(*args)
+    except Exception:
+        _metrics_failed += 1
+        if _metrics_failed in (1, 100) or _metrics_failed % 10_000 == 0:
+            logging.getLogger("member_api.metrics").warning("metrics_failed", extra={"count": _metrics_failed})
+        return None
 
 
 # The metrics litestar's PrometheusMiddleware kept (same names and labels, so dashboards stay), recorded here with
@@ -150,26 +193,35 @@ class ObservabilityMiddleware:
                 message["headers"] = [*message.get("headers", []), id_header]
             await send(message)
 
-        if measured:
-            running = _in_progress(method, route)
-            running.inc()
+        running = _safely(self._start, method, route) if measured else None
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             if measured:
-                running.dec()
-                count, duration, errors = _children(method, route, status)
-                count.inc()
-                duration.observe(elapsed)
-                if errors is not None:
-                    errors.inc()
+                _safely(self._record, running, method, route, status, elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "request",
                     extra={"method": method, "route": route, "status": status, "ms": round(elapsed * 1000, 2)},
                 )
             request_id_var.reset(token)
+
+    @staticmethod
+    def _start(method: str, route: str) -> Any:
+        running = _in_progress(method, route)
+        running.inc()
+        return running
+
+    @staticmethod
+    def _record(running: Any, method: str, route: str, status: int, elapsed: float) -> None:
+        if running is not None:
+            running.dec()
+        count, duration, errors = _children(method, route, status)
+        count.inc()
+        duration.observe(elapsed)
+        if errors is not None:
+            errors.inc()
 
 
 def metrics_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:  # type: ignore[type-arg]

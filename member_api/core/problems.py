@@ -50,6 +50,7 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
         "not_primary_institution_clerk",
     ),
     404: (
+        "wechat_not_configured",
         "submission_not_found",
         "member_not_found",
         "month_not_closed",
@@ -96,6 +97,13 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
     413: ("body_too_large",),
     415: ("unsupported_media_type",),
     422: (
+        "amount_invalid",
+        "certificate_missing",
+        "page_not_renderable",
+        "pdf_page_too_large",
+        "pdf_too_complex",
+        "pdf_too_many_pages",
+        "score_invalid",
         "items_and_totals",
         "submission_file_invalid",
         "submission_invalid",
@@ -153,9 +161,16 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
         "validation_error",
         "visit_outside_policy_year",
     ),
-    429: ("binding_locked", "login_throttled", "rate_limited"),
+    429: ("binding_locked", "family_requests_limited", "login_throttled", "rate_limited"),
     500: ("internal_error",),
-    503: ("national_credential_unavailable", "sms_unavailable", "unavailable", "wechat_unavailable"),
+    503: (
+        "national_credential_unavailable",
+        "service_unavailable",
+        "sms_unavailable",
+        "unavailable",
+        "wechat_unavailable",
+    ),
+    507: ("storage_full",),
 }
 STATUS: dict[str, int] = {code: status for status, codes in _BY_STATUS.items() for code in codes}
 """Problem code -> HTTP status."""

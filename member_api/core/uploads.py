@@ -12,6 +12,10 @@ Every file is checked whole before anything is stored; one bad file refuses the 
   (``pdf_encrypted``) and hold no active content anywhere in the object graph: JavaScript, open or
   additional actions, launch, embedded files, rich media, XFA forms, form submission (``pdf_active_content``).
   qpdf resolves name escapes (``/J#61vaScript``) and object streams, which a byte pattern would miss.
+- PDFs cost no more to show than an image of the budget: at most ``PDF_MAX_PAGES`` pages (``pdf_too_many_pages``),
+  each page at the reviewer's render scale (``PDF_RENDER_SCALE``) and every embedded image within
+  ``max_image_pixels`` (``pdf_page_too_large``), and all streams together decompress to at most
+  ``PDF_MAX_DECODED_BYTES`` (``pdf_too_complex``: a small file whose drawing expands to megabytes).
 - File names are kept only as a label: control characters refused, path and odd characters removed, and the
   extension made to match the sniffed type.
 
@@ -25,6 +29,7 @@ import asyncio
 import io
 import re
 import unicodedata
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -67,6 +72,13 @@ PDF_ACTIVE = frozenset(
 )
 
 
+PDF_MAX_PAGES = 50
+PDF_RENDER_SCALE = 2.0  # the console renders PDF pages at 144 dpi (web/console/documents.py)
+PDF_MAX_DECODED_BYTES = 16 * 1_048_576  # page descriptions, fonts and images together, decompressed
+_FLATE = "/FlateDecode"
+_IMAGE_FILTERS = frozenset({"/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode"})
+
+
 # For the OpenAPI document of every operation whose form carries files (core.openapi; statuses: core/problems)
 PROBLEMS = (
     "file_required",
@@ -78,6 +90,9 @@ PROBLEMS = (
     "file_corrupt",
     "pdf_encrypted",
     "pdf_active_content",
+    "pdf_too_many_pages",
+    "pdf_page_too_large",
+    "pdf_too_complex",
     "control_character",
 )
 
@@ -129,7 +144,7 @@ def check_files(settings: Settings, files: Sequence[tuple[str, bytes]], field: s
         if _MARKUP.search(data[:SNIFF_WINDOW]):
             raise _corrupt(where, "The file contains markup (HTML) that does not belong in it.")
         if kind == "application/pdf":
-            _check_pdf(data, where)
+            _check_pdf(settings, data, where)
         else:
             _check_image(settings, data, kind, where)
         checked.append(CheckedFile(data=data, content_type=kind, filename=filename))
@@ -267,12 +282,16 @@ def _jpeg_end(data: bytes, pos: int = 0) -> int:
     raise _Damaged("no EOI marker")
 
 
-def _check_pdf(data: bytes, where: str) -> None:
+def _check_pdf(settings: Settings, data: bytes, where: str) -> None:
     if data.rstrip(b" \t\r\n\f\x00")[-5:] != b"%%EOF":
         raise _corrupt(where, "The PDF has data after its end (%%EOF).")
     try:
         with pikepdf.open(io.BytesIO(data), attempt_recovery=False) as pdf:
             active = _pdf_active_content(pdf)
+            if not active:
+                _pdf_bounds(settings, pdf, where)
+    except DomainError:
+        raise
     except pikepdf.PasswordError as exc:
         raise _refuse(
             "pdf_encrypted", "PDF 文件设有密码，请上传未加密的文件", "The PDF is password-protected.", where
@@ -310,3 +329,65 @@ def _pdf_active_content(pdf: pikepdf.Pdf) -> set[str]:
             elif isinstance(child, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)) and not child.is_indirect:
                 pending.append(child)  # indirect ones are visited as members of pdf.objects
     return found
+
+
+def _pdf_bounds(settings: Settings, pdf: pikepdf.Pdf, where: str) -> None:
+    """Refuse a PDF that would cost more to render than an image of the pixel budget (see the module's docstring)."""
+    if len(pdf.pages) > PDF_MAX_PAGES:
+        raise _refuse(
+            "pdf_too_many_pages",
+            f"PDF 页数过多（最多 {PDF_MAX_PAGES} 页），请拆分后上传",
+            f"The PDF has more than {PDF_MAX_PAGES} pages.",
+            where,
+        )
+    too_large = _refuse(
+        "pdf_page_too_large",
+        "PDF 页面或其中的图片尺寸过大，请缩小后重新上传",
+        f"A page or image of the PDF has more than {settings.max_image_pixels} pixels at the viewer's scale.",
+        where,
+    )
+    for page in pdf.pages:
+        box = [float(v) for v in page.mediabox]
+        unit = float(page.obj.get("/UserUnit", 1))
+        width, height = abs(box[2] - box[0]) * unit, abs(box[3] - box[1]) * unit
+        if width * height * PDF_RENDER_SCALE**2 > settings.max_image_pixels:
+            raise too_large
+    decoded = 0
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Stream):
+            continue
+        meta = obj.stream_dict
+        if meta.get("/Subtype") == "/Image":
+            pixels = int(meta.get("/Width", 0)) * int(meta.get("/Height", 0))
+            if pixels > settings.max_image_pixels:
+                raise too_large
+        decoded += _decoded_size(obj, PDF_MAX_DECODED_BYTES - decoded)
+        if decoded > PDF_MAX_DECODED_BYTES:
+            raise _refuse(
+                "pdf_too_complex",
+                "PDF 内容过于复杂，请打印为普通 PDF 或拍照上传",
+                f"The PDF's content expands to more than {PDF_MAX_DECODED_BYTES} bytes.",
+                where,
+            )
+
+
+def _decoded_size(stream: pikepdf.Stream, budget: int) -> int:
+    """Bytes the stream decompresses to, counted no further than ``budget`` + 1 (a bomb is never expanded whole).
+
+    Images in their own codecs count as stored (their pixels are bounded by the pixel budget); Flate, the usual
+    compression, is inflated in bounded steps; any other filter chain is decoded by qpdf.
+    """
+    filters = stream.stream_dict.get("/Filter")
+    names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)] if filters else []
+    raw = stream.read_raw_bytes()
+    if not names or any(n in _IMAGE_FILTERS for n in names):
+        return len(raw)
+    if names == [_FLATE]:
+        inflater, size = zlib.decompressobj(), 0
+        chunk = inflater.decompress(raw, budget + 1)
+        size += len(chunk)
+        while inflater.unconsumed_tail and size <= budget:
+            chunk = inflater.decompress(inflater.unconsumed_tail, budget + 1 - size)
+            size += len(chunk)
+        return size
+    return len(stream.read_bytes())

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from member_api.core.context import AppContext
 from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.types import PathId
 from member_api.family import service
-from member_api.family.schemas import ActView, CounterConfirmation, FamilyView, GrantRequest, GrantView
+from member_api.family.schemas import ActView, CounterConfirmation, FamilyView, GrantRequest, GrantRequested, GrantView
 
 
 class MeFamilyController(Controller):
@@ -25,13 +25,14 @@ class MeFamilyController(Controller):
     @post(
         "/grants",
         operation_id="requestFamilyGrant",
-        status_code=HTTP_201_CREATED,
+        status_code=HTTP_202_ACCEPTED,
         summary="Ask an adult member (by ID number) to let me act for them in these scopes",
-        opt=problems(
-            "invalid_id_number", "member_not_found", "family_self", "family_member_is_minor", "family_grant_exists"
-        ),
+        description="The same answer whether or not the number is an insured adult's: the member confirms in their "
+        "own account or at a counter, and the authorisation then appears in `i_act_for`. A few requests a day per "
+        "account (429 `family_requests_limited`).",
+        opt=problems("invalid_id_number", "family_self", "family_requests_limited"),
     )
-    async def request_grant(self, data: GrantRequest, ctx: AppContext, caller: MemberCaller) -> GrantView:
+    async def request_grant(self, data: GrantRequest, ctx: AppContext, caller: MemberCaller) -> GrantRequested:
         return await service.request(ctx, caller, data.id_number, list(data.scopes))
 
     @post(

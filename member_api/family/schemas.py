@@ -19,6 +19,16 @@ class GrantRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=4)]
 
 
+class GrantRequested(msgspec.Struct, kw_only=True):
+    """The one answer to a request, whether or not the number is an insured adult (nothing is revealed): that member
+    finds the request in their own account (``GET /v1/me/family``, ``acting_for_me``) and confirms it there or at a
+    counter; the requester sees the authorisation in ``i_act_for`` once it is confirmed."""
+
+    status: Literal["requested"] = "requested"
+    scopes: list[Scope]
+    message_zh: str
+
+
 class CounterConfirmation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The clerk saw the authorising member's ID card and types its number."""
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from member_api.audit.service import record
+from member_api.core import ratelimit
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import DomainError, invalid_field, not_found
 from member_api.core.principal import MemberCaller, Principal
 from member_api.db import write_transaction
 from member_api.family import queries
-from member_api.family.schemas import ActView, FamilyView, GrantView, PersonRef
+from member_api.family.schemas import ActView, FamilyView, GrantRequested, GrantView, PersonRef
 from member_api.members.identity import id_problem, mask_name, normalise_id
 from member_api.policy import parameters
 from member_api.policy.family import SCOPES, is_adult, may_add_relative
@@ -45,11 +46,19 @@ async def guardian_and_relatives(member_id: int, scope: str) -> tuple[dict[str, 
     return await queries.guardian_and_relatives(member_id, scope)
 
 
+DAY = timedelta(days=1)
+REQUESTED_ZH = (
+    "已提交。如该身份证号码属于已参保的成年人，对方可在其账户中确认（或到窗口确认）；确认后您将在“亲情账户”中看到。"
+)
+
+
 async def family(member_id: int) -> FamilyView:
+    """Both sides of the member's authorisations. A request not yet confirmed shows only to the member asked: the
+    requester learns of it once confirmed (a pending one would tell them the number is an insured person's)."""
     rows = await queries.grants_of(member_id)
     return FamilyView(
         acting_for_me=[_view(r) for r in rows if r["member"] == member_id],
-        i_act_for=[_view(r) for r in rows if r["relative"] == member_id],
+        i_act_for=[_view(r) for r in rows if r["relative"] == member_id and r["confirmed_at"] is not None],
     )
 
 
@@ -65,30 +74,34 @@ def _id_hash(ctx: AppContext, id_number: str) -> str:
     return ctx.keyring.keyed_hash("id", normalise_id(id_number))
 
 
-async def request(ctx: AppContext, caller: MemberCaller, id_number: str, scopes: list[str]) -> GrantView:
-    """The relative (the caller) asks to act for an adult member; nothing is allowed until that member confirms."""
+async def request(ctx: AppContext, caller: MemberCaller, id_number: str, scopes: list[str]) -> GrantRequested:
+    """The relative (the caller) asks to act for an adult member; nothing is allowed until that member confirms.
+
+    The answer is the same whether the number is an insured adult's, a minor's, unknown, or asked already: binding
+    was built not to tell a stranger who is insured, and neither does this. Every attempt counts against a daily
+    limit per account before it is evaluated (``family_requests_per_day``), so guessing is slow.
+    """
     now = ctx.clock.now()
-    params = parameters.for_date(local_today(ctx.clock))
-    target = await queries.member_by_id_hash(_id_hash(ctx, id_number))
-    if target is None:
-        raise DomainError("member_not_found", "未找到该参保人", "No member with this ID number.")
-    if target["id"] == caller.member_id:
-        raise invalid_field("id_number", "不能为自己授权", "You cannot act for yourself.", code="family_self")
-    if not is_adult(params, target["birth_date"], local_today(ctx.clock)):
-        raise DomainError(
-            "family_member_is_minor",
-            "未成年人由监护人代办，无需亲情授权",
-            "A minor is represented by the registered guardian, not by family authorisation.",
+    id_hash = _id_hash(ctx, id_number)
+    key = ctx.keyring.keyed_hash("family", str(caller.member_id))
+    async with write_transaction():  # committed on its own: the attempt counts whatever follows
+        await ratelimit.hit(
+            "family_request", key, now, ctx.settings.family_requests_per_day, DAY, "family_requests_limited"
         )
+    answer = GrantRequested(scopes=[s for s in SCOPES if s in scopes], message_zh=REQUESTED_ZH)  # type: ignore[misc]
+    params = parameters.for_date(local_today(ctx.clock))
+    target = await queries.member_by_id_hash(id_hash)
+    if target is not None and target["id"] == caller.member_id:  # the caller's own number: nothing to hide
+        raise invalid_field("id_number", "不能为自己授权", "You cannot act for yourself.", code="family_self")
+    if target is None or not is_adult(params, target["birth_date"], local_today(ctx.clock)):
+        return answer  # unknown, or a minor (represented by the registered guardian): nothing to ask
     async with write_transaction():
         await queries.lock_member(target["id"])
         if await queries.open_grant_between(target["id"], caller.member_id):
-            raise DomainError(
-                "family_grant_exists", "已有待确认或有效的授权", "A pending or active authorisation exists."
-            )
+            return answer  # asked already: the member has it in their account
         grant_id = await queries.insert_grant(target["id"], caller.member_id, ",".join(sorted(set(scopes))), now)
         await record(now, caller.principal.actor, "family_grant_requested", "member", target["id"], {"grant": grant_id})
-    return await _one_view(caller.member_id, grant_id)
+    return answer
 
 
 async def _pending_of(member_id: int, grant_id: int) -> dict[str, Any]:
@@ -137,7 +150,11 @@ async def revoke(ctx: AppContext, caller: MemberCaller, grant_id: int) -> GrantV
     now = ctx.clock.now()
     async with write_transaction():
         row = await queries.grant(grant_id)
-        if row is None or caller.member_id not in (row["member"], row["relative"]):
+        # the requester does not see a request until it is confirmed: not even by guessing its id
+        mine = row is not None and (
+            caller.member_id == row["member"] or (caller.member_id == row["relative"] and row["confirmed_at"])
+        )
+        if row is None or not mine:
             raise not_found("授权", "authorisation")
         if row["status"] not in queries.OPEN:
             raise DomainError("family_grant_ended", "该授权已结束", "The authorisation has already ended.")

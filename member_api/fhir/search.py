@@ -12,6 +12,8 @@ FHIR_PREFIXES = (*PREFIXES, "ne", "sa", "eb", "ap")
 _REFERENCE = re.compile(r"^(?:(?:https?://[^?#]*/)?(?P<type>[A-Za-z]+)/)?(?P<id>[0-9]{1,10})$")
 _DATE = re.compile(r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?$")
 _ZONE = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
+# Instants a database timestamp holds on both engines once converted to UTC (0001-01-01 local underflows).
+EARLIEST, LATEST = datetime(1900, 1, 1), datetime(9999, 1, 1)
 
 
 class SearchError(ValueError):
@@ -81,8 +83,10 @@ def last_updated(values: list[str], tz: tzinfo) -> tuple[datetime | None, dateti
             raise SearchError("_lastUpdated", f"the prefix {prefix!r} is not supported", not_supported=True)
         try:
             start, end = _range(text, tz)
-        except ValueError:
+        except (ValueError, OverflowError):  # year 9999's end (year 10000) overflows
             raise SearchError("_lastUpdated", f"{raw!r} is not a FHIR date or dateTime") from None
+        if not (EARLIEST <= start.replace(tzinfo=None) and end.replace(tzinfo=None) <= LATEST):
+            raise SearchError("_lastUpdated", f"{raw!r} is outside the years {EARLIEST.year}-{LATEST.year - 1}")
         low, high = {"eq": (start, end), "ge": (start, None), "gt": (end, None), "le": (None, end)}.get(
             prefix, (None, start)
         )

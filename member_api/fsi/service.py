@@ -20,6 +20,7 @@ same movement a clerk sees through ``/v1/counter``, and the other way round.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -804,8 +805,8 @@ class _EnvelopeClaim(idempotency.KeyLease):
     also marks the visit), instead of the REST body the settlement service records."""
 
     def __init__(self, claim: idempotency.KeyLease, on_complete: Callable[[bytes], Awaitable[bytes]]) -> None:
-        object.__setattr__(self, "scope", claim.scope)
-        object.__setattr__(self, "key", claim.key)
+        for each in dataclasses.fields(claim):  # the lease as the idempotency module made it (scope, key, fence)
+            object.__setattr__(self, each.name, getattr(claim, each.name))
         object.__setattr__(self, "_on_complete", on_complete)
 
     async def complete(self, status: int, body: bytes, now: datetime) -> None:

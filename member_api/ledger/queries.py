@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from member_api.catalogue.schemas import ITEM_COLUMNS
-from member_api.db import fetch, fetch_one
+from member_api.db import fetch, fetch_one, gate
 from member_api.ledger.tables import Movement
 
 MOVEMENT_COLUMNS = tuple(c._meta.db_column_name for c in Movement._meta.non_default_columns)
@@ -19,16 +19,19 @@ async def lock_account(member_id: int, year: int, now: datetime) -> dict[str, An
     """The member's account for the year, created on first use and row-locked, in one statement.
 
     On PostgreSQL the upsert's row lock holds to the end of the transaction; on SQLite the transaction
-    already holds the database's write lock (BEGIN IMMEDIATE).
+    already holds the database's write lock (BEGIN IMMEDIATE). The wait for the lock is bounded (``lock_timeout``)
+    and so is the number of this worker's requests waiting on one account (``gate``): an account locked elsewhere
+    never ties up every pooled connection.
     """
-    row = await fetch_one(
-        "INSERT INTO benefit_account (member, year, used_fen, used_out_of_city_fen, updated_at)"
-        " VALUES ({}, {}, 0, 0, {}) ON CONFLICT (member, year) DO UPDATE SET updated_at = excluded.updated_at"
-        " RETURNING id, used_fen, used_out_of_city_fen",
-        member_id,
-        year,
-        now,
-    )
+    async with gate(f"account:{member_id}:{year}"):
+        row = await fetch_one(
+            "INSERT INTO benefit_account (member, year, used_fen, used_out_of_city_fen, updated_at)"
+            " VALUES ({}, {}, 0, 0, {}) ON CONFLICT (member, year) DO UPDATE SET updated_at = excluded.updated_at"
+            " RETURNING id, used_fen, used_out_of_city_fen",
+            member_id,
+            year,
+            now,
+        )
     assert row is not None
     return row
 
@@ -206,3 +209,38 @@ async def items_of(movement_ids: list[int]) -> list[dict[str, Any]]:
         f" WHERE movement IN ({marks}) ORDER BY movement, line_no",
         *wanted,
     )
+
+
+async def account_mismatches() -> list[dict[str, Any]]:
+    """Accounts whose used amounts differ from the sum of their movements (or movements with no account)."""
+    return await fetch(
+        "WITH moved AS (SELECT member, year, SUM(fund_fen) AS fund,"
+        " SUM(CASE WHEN out_of_city THEN fund_fen ELSE 0 END) AS out_of_city FROM movement GROUP BY member, year)"
+        " SELECT COALESCE(a.member, m.member) AS member, COALESCE(a.year, m.year) AS year,"
+        " COALESCE(a.used_fen, 0) AS used_fen, COALESCE(m.fund, 0) AS moved_fen,"
+        " COALESCE(a.used_out_of_city_fen, 0) AS used_out_of_city_fen,"
+        " COALESCE(m.out_of_city, 0) AS moved_out_of_city_fen"
+        " FROM benefit_account a FULL OUTER JOIN moved m ON m.member = a.member AND m.year = a.year"
+        " WHERE COALESCE(a.used_fen, 0) <> COALESCE(m.fund, 0)"
+        " OR COALESCE(a.used_out_of_city_fen, 0) <> COALESCE(m.out_of_city, 0)"
+        " ORDER BY 1, 2"
+    )
+
+
+async def reversal_mismatches() -> list[dict[str, Any]]:
+    """Reversals that do not exactly undo what they name (another member, year, or amount)."""
+    return await fetch(
+        "SELECT r.id, r.reverses FROM movement r LEFT JOIN movement o ON o.id = r.reverses"
+        " WHERE r.kind = 'reversal' AND (o.id IS NULL OR o.kind = 'reversal' OR o.member <> r.member"
+        " OR o.year <> r.year OR o.fund_fen <> -r.fund_fen OR o.member_fen <> -r.member_fen"
+        " OR o.out_of_city <> r.out_of_city)"
+        " ORDER BY r.id"
+    )
+
+
+async def ledger_counts() -> dict[str, Any]:
+    row = await fetch_one(
+        "SELECT (SELECT COUNT(*) FROM benefit_account) AS accounts, (SELECT COUNT(*) FROM movement) AS movements"
+    )
+    assert row is not None
+    return row

@@ -311,3 +311,15 @@ def view(
         manual_entry=not row.get("itemised", False),
         items=items or [],
     )
+
+
+async def check() -> dict[str, Any]:
+    """``member-api ledger-check``: every account equals the sum of its movements (also out of city), and every
+    reversal undoes exactly the movement it names. Read-only; run it after an incident or a restore."""
+    counts = await queries.ledger_counts()
+    return {
+        "accounts": counts["accounts"],
+        "movements": counts["movements"],
+        "account_mismatches": await queries.account_mismatches(),
+        "reversal_mismatches": await queries.reversal_mismatches(),
+    }

@@ -62,10 +62,9 @@ class NoticesController(Controller):
         "/preferences",
         operation_id="setNoticePreferences",
         summary="Turn the push of kinds of notice on or off (they stay in the list)",
-        opt=problems("validation_error"),
     )
     async def set_preferences(self, data: NoticePreferences, caller: MemberCaller) -> list[NoticePreferenceView]:
-        return await service.set_preferences(caller.member_id, data.preferences)
+        return await service.set_preferences(caller.member_id, data.chosen())
 
     @post(
         "/subscriptions",

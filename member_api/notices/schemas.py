@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
+
+from member_api.core.types import MAX_ID
 
 
 class NoticeView(msgspec.Struct, kw_only=True):
@@ -29,7 +32,8 @@ class NoticePage(msgspec.Struct, kw_only=True):
 
 
 class MarkRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    up_to_id: int = msgspec.field(default=0)
+    up_to_id: Annotated[int, msgspec.Meta(ge=0, le=MAX_ID)] = 0
+    """Mark notices up to this id read; 0 (the default): all of them."""
 
 
 class MarkedRead(msgspec.Struct, kw_only=True):
@@ -45,8 +49,23 @@ class NoticePreferenceView(msgspec.Struct, kw_only=True):
     """About money (on by default; a resident may still turn the push off, the notice stays in the list)."""
 
 
-class NoticePreferences(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    preferences: dict[str, bool]
+class NoticePreferences(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Kinds to turn on (true) or off (false); kinds left out keep their choice."""
+
+    counter: bool | None = None
+    reversal: bool | None = None
+    claim_payout: bool | None = None
+    cap_low: bool | None = None
+    refused_visit: bool | None = None
+    claim_decided: bool | None = None
+    change_decided: bool | None = None
+    designation_effective: bool | None = None
+    newborn_window: bool | None = None
+    dispute_confirmed: bool | None = None
+    dispute_rejected: bool | None = None
+
+    def chosen(self) -> dict[str, bool]:
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not None}
 
 
 class SubscribeResults(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

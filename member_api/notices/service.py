@@ -13,8 +13,8 @@ from typing import Any
 
 from member_api.core import labels
 from member_api.core.context import AppContext
-from member_api.core.errors import invalid_field
 from member_api.core.push import OutgoingNotice, PushRetry, PushSender, PushSkipped
+from member_api.core.types import MAX_ID
 from member_api.db import write_transaction
 from member_api.family import service as family_service
 from member_api.notices import queries
@@ -177,7 +177,7 @@ async def page(recipient: int, before_id: int | None, limit: int) -> NoticePage:
 
 
 async def mark_read(recipient: int, up_to_id: int, now: datetime) -> tuple[int, int]:
-    marked = await queries.mark_read(recipient, up_to_id or 2**62, now)
+    marked = await queries.mark_read(recipient, up_to_id or MAX_ID, now)  # the id column is a serial (int4)
     return marked, await queries.unread(recipient)
 
 
@@ -213,6 +213,7 @@ async def deliver_pending(
     async with write_transaction():
         await queries.expire_pending(now - timedelta(seconds=policy.expire_s), now)
         claimed = await queries.claim_due(now, now + timedelta(seconds=policy.lease_s), batch)
+    done: list[int] = []
     for row in claimed:
         notice = OutgoingNotice(
             id=row["id"],
@@ -235,7 +236,8 @@ async def deliver_pending(
                 await queries.push_retry(notice.id, now + policy.delay(row["attempts"]), reason or "failed")
                 log.info("push_retry", extra={"notice": notice.id, "reason": reason})
         else:
-            await queries.push_done(notice.id, now)
+            done.append(notice.id)
+    await queries.push_done(done, now)  # a crash before this pushes the batch again after its lease: at least once
     return len(claimed)
 
 
@@ -289,9 +291,6 @@ async def preferences(member_id: int) -> list[NoticePreferenceView]:
 
 
 async def set_preferences(member_id: int, choices: dict[str, bool]) -> list[NoticePreferenceView]:
-    unknown = sorted(set(choices) - set(KIND_TITLES))
-    if unknown:
-        raise invalid_field("preferences", f"未知的消息类型：{unknown[0]}", f"unknown notice kind {unknown[0]}")
     async with write_transaction():
         for kind, enabled in choices.items():
             await queries.set_preference(member_id, kind, enabled)

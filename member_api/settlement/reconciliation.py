@@ -49,7 +49,7 @@ async def reconcile(facility_id: int, date_from: date, date_to: date | None = No
         raise invalid_field("date_to", "对账结束日期早于开始日期", "The end date is before the start date.")
     if (date_to - date_from).days >= MAX_DAYS:
         raise invalid_field("date_to", f"对账区间最长 {MAX_DAYS} 天", f"At most {MAX_DAYS} days at once.")
-    facility = await facility_service.facility_facts(facility_id)
+    facility = await facility_service.detail(facility_id)
     rows = await ledger.facility_counter_rows(
         facility_id, _local_start(date_from), _local_start(date_to + timedelta(days=1))
     )
@@ -83,7 +83,7 @@ async def reconcile(facility_id: int, date_from: date, date_to: date | None = No
     member_fen = sum(i.member_fen for i in items)
     return Reconciliation(
         facility_id=facility_id,
-        facility_name=facility["name"],
+        facility_name=facility.name,
         date_from=date_from,
         date_to=date_to,
         count=len(items),

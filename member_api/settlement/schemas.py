@@ -5,8 +5,8 @@ from typing import Annotated
 
 import msgspec
 
-from member_api.catalogue.schemas import ITEMS_DESCRIPTION, FeeLineIn, ItemView
-from member_api.core.types import BodyId, Fen
+from member_api.catalogue.schemas import ITEMS_DESCRIPTION, FeeLineIn, ItemView, TypedTotal
+from member_api.core.types import BodyId
 from member_api.ledger.schemas import LineView, SettlementView
 from member_api.members.identity import IdNumber
 
@@ -27,16 +27,6 @@ class VerifyResult(msgspec.Struct, kw_only=True):
     designated_institution_id: int | None
     remaining_fen: int
     remaining_out_of_city_fen: int
-
-
-DEPRECATED_TOTAL = (
-    "Deprecated (R18): a total typed at the counter, kept for a transition and shown as manual entry; send `items` "
-    "instead, and the catalogue derives this total."
-)
-TypedTotal = Annotated[
-    int,
-    msgspec.Meta(ge=Fen.ge, le=Fen.le, description=DEPRECATED_TOTAL, extra_json_schema={"deprecated": True}),
-]
 
 
 class SettlementRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -135,7 +135,8 @@ async def test_every_id_route_admits_only_its_callers(client):
     grant = await client.post(
         "/v1/me/family/grants", json={"id_number": entry["id_number"], "scopes": ["view"]}, headers=relative
     )
-    assert grant.status_code == 201, grant.text
+    assert grant.status_code == 202, grant.text
+    [asked] = (await client.get("/v1/me/family", headers=owner)).json()["acting_for_me"]  # only the owner sees it
     dispute = await client.post(
         "/v1/me/disputes",
         data={"settlement_id": str(settlement["id"]), "reason": "not_me"},
@@ -177,7 +178,7 @@ async def test_every_id_route_admits_only_its_callers(client):
         "claim_id": claim["id"],
         "receipt_id": receipt_id,
         "request_id": request_id,
-        "grant_id": grant.json()["id"],
+        "grant_id": asked["id"],
         "dispute_id": dispute.json()["id"],
         "year": 2026,
         "month": 10,

@@ -147,13 +147,13 @@ async def test_notices_for_each_movement_with_facility_date_and_amounts(client, 
 async def test_notices_reach_relatives_with_the_view_scope_and_are_pushed(client):
     child = await member_headers(client, "SG0000000001")
     parent = await member_headers(client, "SG0000000002")
-    grant = (
-        await client.post(
-            "/v1/me/family/grants",
-            json={"id_number": member_entry(client, "SG0000000002")["id_number"], "scopes": ["view"]},
-            headers=child,
-        )
-    ).json()
+    asked = await client.post(
+        "/v1/me/family/grants",
+        json={"id_number": member_entry(client, "SG0000000002")["id_number"], "scopes": ["view"]},
+        headers=child,
+    )
+    assert asked.status_code == 202, asked.text
+    [grant] = (await client.get("/v1/me/family", headers=parent)).json()["acting_for_me"]  # the member's own view
     await client.post(f"/v1/me/family/grants/{grant['id']}/confirm", headers=parent)
     await _settle(client, insurance_no="SG0000000002")
     child_notices = (await client.get("/v1/me/notices", headers=child)).json()["items"]

@@ -24,15 +24,23 @@ async def _request(client, relative, member_insurance_no, scopes):
     )
 
 
+async def _asked(client, member) -> list[dict]:
+    """The requests and grants the member was asked for (only the member sees a request before confirming it)."""
+    return (await client.get("/v1/me/family", headers=member)).json()["acting_for_me"]
+
+
 async def test_p1_grant_lifecycle_scopes_audit_and_revocation(client):
     child = await member_headers(client, "SG0000000001")
     parent = await member_headers(client, "SG0000000002")
     parent_id = await _member_id(client, parent)
     asked = await _request(client, child, "SG0000000002", ["view", "credential"])
-    assert asked.status_code == 201, asked.text
-    grant = asked.json()
+    assert asked.status_code == 202, asked.text
+    assert asked.json()["status"] == "requested" and "member" not in asked.json()  # tells the requester nothing
+    assert (await client.get("/v1/me/family", headers=child)).json()["i_act_for"] == []  # not before it is confirmed
+    [grant] = await _asked(client, parent)
     assert grant["status"] == "pending" and grant["member"]["name_masked"] == "李**"
     assert "440" not in grant["member"]["id_number_masked"][4:-4]  # masked, never the ID number
+    assert_problem(await client.post(f"/v1/me/family/grants/{grant['id']}/revoke", headers=child), 404)
 
     # Nothing is allowed before the member confirms.
     assert_problem(await client.get("/v1/me/benefits", params={"member_id": parent_id}, headers=child), 404)
@@ -66,7 +74,8 @@ async def test_p1_grant_lifecycle_scopes_audit_and_revocation(client):
 
 async def test_p1_confirmation_at_a_counter_checks_the_id_card(client):
     relative = await member_headers(client, "SG0000000003")
-    grant = (await _request(client, relative, "SG0000000002", ["view"])).json()
+    assert (await _request(client, relative, "SG0000000002", ["view"])).status_code == 202
+    [grant] = await _asked(client, await member_headers(client, "SG0000000002"))
     clerk = await staff_headers(client, "clerk_zj_dh")
     wrong = await client.post(
         f"/v1/counter/family-grants/{grant['id']}/confirm",
@@ -88,10 +97,11 @@ async def test_p1_at_most_the_parameter_number_of_relatives(client, monkeypatch)
         family_service.parameters, "for_date", lambda day: msgspec.structs.replace(real(day), family_max_relatives=2)
     )
     parent = await member_headers(client, "SG0000000002")
-    grants = []
     for no in ("SG0000000001", "SG0000000003", "SG0000000004"):
         relative = await member_headers(client, no)
-        grants.append((await _request(client, relative, "SG0000000002", ["view"])).json())
+        assert (await _request(client, relative, "SG0000000002", ["view"])).status_code == 202
+    grants = sorted(await _asked(client, parent), key=lambda g: g["id"])
+    assert len(grants) == 3
     for grant in grants[:2]:
         assert (await client.post(f"/v1/me/family/grants/{grant['id']}/confirm", headers=parent)).status_code == 200
     assert_problem(
@@ -103,7 +113,33 @@ async def test_p1_at_most_the_parameter_number_of_relatives(client, monkeypatch)
 
 async def test_p1_minors_are_represented_by_their_guardian_not_by_grants(client):
     guardian = await member_headers(client, "SG0000000004")
-    assert_problem(await _request(client, guardian, "SG0000000005", ["view"]), 422, "family_member_is_minor")
+    asked = await _request(client, guardian, "SG0000000005", ["view"])
+    assert asked.status_code == 202  # the same answer as for anyone: but no request is made for a minor
+    assert (await client.get("/v1/me/family", headers=guardian)).json()["i_act_for"] == []
+
+
+async def test_issue_26_a_request_tells_nothing_about_the_number_and_is_limited_per_day(client):
+    """``POST /v1/me/family/grants`` answered 404 for unregistered and 201 for registered people, without a limit:
+    it told a stranger who is insured. Now one answer for an insured adult, an unknown number and a repeat, and
+    a few attempts a day per account (429 afterwards, even for a real number)."""
+    stranger = await member_headers(client, "SG0000000003")
+    real = member_entry(client, "SG0000000002")["id_number"]
+    unknown = "11010519491231002X"  # a valid check digit, nobody in the registry
+    answers = []
+    for id_number in (real, unknown, real):
+        response = await client.post(
+            "/v1/me/family/grants", json={"id_number": id_number, "scopes": ["view"]}, headers=stranger
+        )
+        answers.append((response.status_code, response.json()))
+    assert answers[0] == answers[1] == answers[2] and answers[0][0] == 202
+    for id_number in (unknown, unknown):
+        await client.post("/v1/me/family/grants", json={"id_number": id_number, "scopes": ["view"]}, headers=stranger)
+    limited = await client.post("/v1/me/family/grants", json={"id_number": real, "scopes": ["view"]}, headers=stranger)
+    assert_problem(limited, 429, "family_requests_limited")
+    assert limited.headers["retry-after"].isdigit()
+    # the member asked finds the one request in their own account
+    asked = await _asked(client, await member_headers(client, "SG0000000002"))
+    assert [g["status"] for g in asked] == ["pending"]
 
 
 async def test_p1_guardianship_ends_on_the_18th_birthday(client):

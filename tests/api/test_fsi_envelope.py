@@ -25,6 +25,7 @@ from member_api.core.clock import LOCAL_TZ, FrozenClock
 from member_api.fsi import service as fsi_service
 from member_api.fsi import signing, simulator
 from tests.helpers.ecfake import PAAS_ID, PAAS_TOKEN, FakeDecoder
+from tests.helpers.web import csrf_of
 
 ENCODER = msgspec.json.Encoder(decimal_format="number")
 MEMBER_ID_NUMBER = "440204198504120132"  # demo member SG0000000001, designated at the demo institution
@@ -73,6 +74,7 @@ async def fsi(database: dict[str, Any], world: dict[str, Any], clock: FrozenCloc
             national_ec_paas_id=PAAS_ID,
             national_ec_paas_token=PAAS_TOKEN,
             national_ec_timeout_s=2.0,
+            push_interval_s=0,  # no background notice delivery: nothing but the test writes to the database
         )
         app = create_app(settings, clock=clock, engine=database["engine"])
         code = world["facilities"]["designated_institution"]
@@ -143,7 +145,7 @@ async def clerk_token(client: AsyncTestClient, world: dict[str, Any]) -> dict[st
     return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
-async def test_r8_whole_visit_figures_equal_the_rest_api(fsi: Envelope) -> None:
+async def test_r8_r11_whole_visit_figures_equal_the_rest_api(fsi: Envelope) -> None:
     """R4/R6/R7 figures of 2206/2207 are the counter's; the settlement is the REST API's movement (R11 reversal)."""
     person = await fsi.call("1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": MEMBER_ID_NUMBER}})
     assert person["baseinfo"]["psn_no"] == "SG0000000001"
@@ -202,11 +204,11 @@ async def test_r8_whole_visit_figures_equal_the_rest_api(fsi: Envelope) -> None:
     csv = await fsi.client.get(f"/v1/counter/reconciliation/csv?date={day}", headers=clerk)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert info["setl_id"] in csv.text and "total" in csv.text
+    await rest_settlement_is_seen_by_5203_and_3201(fsi, clerk, day)
 
 
-async def test_r11_rest_settlement_is_seen_by_5203_and_3201(fsi: Envelope) -> None:
-    clerk = await clerk_token(fsi.client, fsi.world)  # type: ignore[attr-defined]
-    day = fsi.facility.now().date().isoformat()
+async def rest_settlement_is_seen_by_5203_and_3201(fsi: Envelope, clerk: dict[str, str], day: str) -> None:
+    """R11: a settlement made at a REST counter is queried, reconciled and reversed through the envelope."""
     made = await fsi.client.post(
         "/v1/counter/settlements",
         json={"visit_date": day, "id_number": MEMBER_ID_NUMBER, "general_fee_fen": 1000, "compliant_fen": 4000},
@@ -222,7 +224,7 @@ async def test_r11_rest_settlement_is_seen_by_5203_and_3201(fsi: Envelope) -> No
         "stmt_enddate": day,
         "medfee_sumamt": Decimal("50.00"),
         "fund_pay_sumamt": Decimal(row["fund_fen"]) / 100,
-        "fixmedins_setl_cnt": 1,
+        "fixmedins_setl_cnt": 3,  # the envelope's settlement and its reversal (net 0.00) earlier that day, and this
     }
     assert (await fsi.call("3201", {"data": stmt}))["stmtinfo"]["stmt_rslt"] == "0"
     undone = await fsi.call("2208", {"data": {"psn_no": "SG0000000001", "setl_id": str(row["id"])}})
@@ -241,7 +243,9 @@ async def test_r11_rest_settlement_is_seen_by_5203_and_3201(fsi: Envelope) -> No
     assert reused["infcode"] == -1 and reused["err_code"] == "idempotency_key_reused"
 
 
-async def test_r8_national_e_credential_signatures_and_system_credentials(fsi: Envelope, clock: FrozenClock) -> None:
+async def test_r8_national_e_credential_console_bad_input_signatures_credentials(
+    fsi: Envelope, clock: FrozenClock
+) -> None:
     """mdtrt_cert_type 01: member-api's QR token, or a national code resolved by the decoding service (R8)."""
     national = await fsi.call("1101", {"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": NATIONAL_CODE}})
     assert national["baseinfo"]["psn_no"] == "SG0000000001"
@@ -259,8 +263,29 @@ async def test_r8_national_e_credential_signatures_and_system_credentials(fsi: E
     total = sum((Decimal(d["det_item_fee_sumamt"]) for d in fee_lines(psn_no, mdtrt_id)["feedetail"]), Decimal(0))
     settled = await fsi.call("2207", settle_input(psn_no, mdtrt_id, total, ("01", NATIONAL_CODE)))
     assert settled["setlinfo"]["mdtrt_cert_type"] == "01"
+    await console_scans_both_credentials(fsi)
+    await bad_input_is_answered_in_the_envelope(fsi)
     await signed_messages(fsi, clock)
     await systems_authenticate_and_operators_sign_in(fsi, clock)
+
+
+async def console_scans_both_credentials(fsi: Envelope) -> None:
+    """The counter console's scan field takes the national e-credential as well as member-api's QR code (R8)."""
+    page = await fsi.client.get("/console/login")
+    clerk = next(s for s in fsi.world["staff"] if s["username"] == "clerk_zj_dh")  # type: ignore[attr-defined]
+    login = {"username": clerk["username"], "password": clerk["password"], "_csrf_token": csrf_of(page.text)}
+    assert (await fsi.client.post("/console/login", data=login, follow_redirects=False)).status_code == 303
+    counter = await fsi.client.get("/console/counter")
+    scanned = await fsi.client.post(
+        "/console/counter/verify", data={"scan": NATIONAL_CODE, "_csrf_token": csrf_of(counter.text)}
+    )
+    assert scanned.status_code == 200 and "本机构为约定机构" in scanned.text
+    fsi.decoder.down = True  # type: ignore[attr-defined]
+    down = await fsi.client.post(
+        "/console/counter/verify", data={"scan": NATIONAL_CODE, "_csrf_token": csrf_of(counter.text)}
+    )
+    fsi.decoder.down = False  # type: ignore[attr-defined]
+    assert down.status_code == 503 and "解码服务暂不可用" in down.text
 
 
 async def signed_messages(fsi: Envelope, clock: FrozenClock) -> None:
@@ -326,7 +351,7 @@ BAD_INPUT = [
 ]
 
 
-async def test_bad_input_is_answered_in_the_envelope(fsi: Envelope) -> None:
+async def bad_input_is_answered_in_the_envelope(fsi: Envelope) -> None:
     """The bad-input catalogue: every case is an envelope with infcode -1 and its stable code, never a 5xx."""
     for case, change, code in BAD_INPUT:
         answer = await fsi.raw(_mutated(fsi, change))

@@ -17,6 +17,7 @@ import msgspec
 import pytest
 
 from member_api.piccolo_app import APP_CONFIG
+from tests.helpers import member_headers
 from tests.helpers.files import png_bytes
 from tests.helpers.problems import assert_problem
 from tests.helpers.routes import Endpoint, nest, role_headers, route_table
@@ -187,3 +188,21 @@ async def test_options_on_every_path_is_answered(client):
     for path in sorted({e.path for e in ENDPOINTS if not _web(e)}):
         response = await client.options(path)
         assert response.status_code < 500, (path, response.status_code, response.text[:200])
+
+
+async def test_issue_26_bounds_that_answered_500_are_refused_or_served(client):
+    """Found from outside: ``_lastUpdated`` at the ends of the calendar overflowed (500), and marking every notice
+    read bound 2**62 to an int4 column on PostgreSQL (500)."""
+    member = await member_headers(client)
+    me = (await client.get("/v1/me", headers=member)).json()
+    patient = me["member"]["id"]
+    for value in ("le9999-12-31", "ge0001-01-01", "gt9999", "lt0001-01-01T00:00:00Z"):
+        response = await client.get(
+            "/fhir/R4/ExplanationOfBenefit", params={"patient": patient, "_lastUpdated": value}, headers=member
+        )
+        status, code, _ = _refusal(response)
+        assert (status, code) == (400, "invalid_search"), (value, response.text[:300])
+    marked = await client.post("/v1/me/notices/read", json={}, headers=member)
+    assert marked.status_code == 200, marked.text
+    too_far = await client.post("/v1/me/notices/read", json={"up_to_id": 2**62}, headers=member)
+    assert_problem(too_far, 422, "validation_error")

@@ -115,3 +115,52 @@ async def test_r18_three_totals_still_settle_as_manual_entry(client):
     body = visit(client, general_fee_fen=1000, compliant_fen=4000, non_compliant_fen=1500)
     s = (await client.post("/v1/counter/settlements", json=body, headers={**clerk, **key()})).json()
     assert (s["fund_fen"], s["manual_entry"], s["items"]) == (3500, True, [])  # E1
+
+
+async def test_r18_referral_claim_lines_valued_at_the_care_date_paid_as_claimed(client):
+    """E4 with lines: a referral to the tertiary hospital pays 50% (R7) of each line's compliant part."""
+    from tests.helpers import facility_id
+    from tests.helpers.claims import HOSPITAL, add_receipt, draft_claim
+
+    clerk = await staff_headers(client, "clerk_zj_dh")
+    hospital = await facility_id(client, HOSPITAL)
+    referral = await client.post(
+        "/v1/counter/referrals",
+        json={
+            "id_number": member_entry(client, "SG0000000001")["id_number"],
+            "target_facility_id": hospital,
+            "valid_from": VISIT,
+            "valid_to": "2026-12-31",
+        },
+        headers={**clerk, **key()},
+    )
+    member = await member_headers(client)
+    lines = [E9_ITEMS[0], E9_ITEMS[1], {"line_no": 5, "code": "XZZZ0000", "count": 1, "unit_price_fen": 500}]
+    body = {
+        "kind": "referral",
+        "referral_id": referral.json()["id"],
+        "items": [{"care_date": VISIT, "facility_id": hospital, "items": lines}],
+    }
+    bad = {**body, "items": [{**body["items"][0], "items": [{**lines[0], "count": -1}]}]}
+    problem = assert_problem(
+        await client.post("/v1/me/claims", json=bad, headers={**member, **key()}), 422, "invalid_items"
+    )
+    assert problem["errors"][0]["field"] == "items[0].items[0].count"
+    claim = await draft_claim(client, member, body)
+    item = claim["items"][0]
+    assert (item["manual_entry"], item["compliant_fen"], item["non_compliant_fen"]) == (False, 6100, 900)
+    assert [i["reasons"] for i in item["items"]] == [[], ["up_front_self_pay"], ["not_in_catalogue"]]
+    assert (await add_receipt(client, member, claim)).status_code == 201
+    assert (await client.post(f"/v1/me/claims/{claim['id']}/submit", headers=member)).status_code == 200
+    reviewer = await staff_headers(client, "reviewer_agency")
+    decided = await client.post(
+        f"/v1/review/claims/{claim['id']}/decision",
+        headers=reviewer,
+        json={"items": [{"item_id": item["id"], "decision": "approve"}]},
+    )
+    paid = decided.json()
+    assert paid["paid_fen"] == 1250 + 1800  # 50% of 25.00 and of 36.00
+    assert [i["fund_fen"] for i in paid["items"][0]["items"]] == [1250, 1800, 0]
+    movement = (await client.get("/v1/me/settlements", headers=member)).json()["items"][0]
+    shown = (await client.get(f"/v1/me/settlements/{movement['id']}", headers=member)).json()
+    assert [i["fund_fen"] for i in shown["items"]] == [1250, 1800, 0] and shown["manual_entry"] is False

@@ -226,10 +226,10 @@ async def test_a_kind_turned_off_stays_in_the_list_and_is_not_pushed(client: Any
     resident = await _wechat_resident(client, wechat)
     prefs = (await client.get("/v1/me/notices/preferences", headers=resident)).json()
     assert all(p["enabled"] for p in prefs) and {p["kind"] for p in prefs if p["money"]} >= {"counter", "cap_low"}
-    turned = await client.put("/v1/me/notices/preferences", json={"preferences": {"counter": False}}, headers=resident)
+    turned = await client.put("/v1/me/notices/preferences", json={"counter": False}, headers=resident)
     assert turned.status_code == 200
     assert next(p for p in turned.json() if p["kind"] == "counter")["enabled"] is False
-    bad = await client.put("/v1/me/notices/preferences", json={"preferences": {"spam": True}}, headers=resident)
+    bad = await client.put("/v1/me/notices/preferences", json={"spam": True}, headers=resident)
     assert bad.status_code == 422
     key = {"Idempotency-Key": str(uuid.uuid4())}
     await client.post(

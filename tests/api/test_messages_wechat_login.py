@@ -145,3 +145,9 @@ async def test_per_client_rate_limit(database: dict[str, Any], world: Any, clock
         for _ in range(2):
             assert (await limited.post("/v1/auth/wechat", json={"code": "x"})).status_code == 401
         assert (await limited.post("/v1/auth/wechat", json={"code": "x"})).status_code == 429
+
+
+async def test_a_deployment_without_a_mini_program_says_so(database: dict[str, Any], world: Any, clock: Any) -> None:
+    async with AsyncTestClient(app=create_app(database["settings"], clock=clock, engine=database["engine"])) as plain:
+        answer = await plain.post("/v1/auth/wechat", json={"code": "x"})
+    assert answer.status_code == 404 and answer.json()["code"] == "wechat_not_configured"

@@ -16,6 +16,7 @@ from tests.helpers import facility_id, member_entry, member_headers, staff_heade
 from tests.helpers.claims import HOSPITAL, add_receipt, draft_claim
 from tests.helpers.files import jpeg_bytes, pdf_bytes, png_bytes
 from tests.helpers.problems import assert_problem
+from tests.helpers.web import csrf, page_login
 
 HTML = b"<html><body><script>alert(document.cookie)</script></body></html>"
 
@@ -70,6 +71,34 @@ def _png_with_html_chunk_at_the_start() -> bytes:
     return png[:33] + chunk + png[33:]
 
 
+def _pdf_page(width_pt: float, height_pt: float) -> bytes:
+    """A few hundred bytes whose one page renders at 144 dpi to width x height x 4 pixels."""
+    pdf = pikepdf.Pdf.new()
+    pdf.add_blank_page(page_size=(width_pt, height_pt))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def _pdf_drawing_bomb() -> bytes:
+    """About 80 kB whose page description inflates to 40 MB of drawing (13 s of rendering per view before)."""
+    pdf = pikepdf.Pdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    pdf.pages[0].Contents = pdf.make_stream(b"0 0 m 1 1 l S\n" * (40 * 1_048_576 // 14))
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=True)
+    return out.getvalue()
+
+
+def _pdf_pages(count: int) -> bytes:
+    pdf = pikepdf.Pdf.new()
+    for _ in range(count):
+        pdf.add_blank_page(page_size=(100, 100))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
 CASES = [
     ("truncated JPEG", "r.jpg", _truncated_jpeg, "file_corrupt"),
     ("PNG with trailing HTML", "r.png", lambda: png_bytes() + HTML, "file_corrupt"),
@@ -82,6 +111,9 @@ CASES = [
     ("%PDF+HTML polyglot", "r.pdf", lambda: b"%PDF-1.4\n" + HTML + b"\n%%EOF\n", "file_corrupt"),
     ("PDF with trailing HTML", "r.pdf", lambda: pdf_bytes() + HTML, "file_corrupt"),
     ("password-protected PDF", "r.pdf", _pdf_with_password, "pdf_encrypted"),
+    ("PDF with one 6000x6000 pt page", "r.pdf", lambda: _pdf_page(6000, 6000), "pdf_page_too_large"),
+    ("PDF whose drawing inflates to 40 MB", "r.pdf", _pdf_drawing_bomb, "pdf_too_complex"),
+    ("PDF of 51 pages", "r.pdf", lambda: _pdf_pages(51), "pdf_too_many_pages"),
 ]
 
 
@@ -188,4 +220,25 @@ async def test_a_file_name_with_a_control_character_names_the_field(client):
     )
     problem = assert_problem(response, 422, "control_character")
     assert [e["field"] for e in problem["errors"]] == ["files[1].filename"]
+    assert await Receipt.count() == 0
+
+
+async def test_issue_26_a_receipt_form_without_its_files_part_is_a_form_error(client):
+    """``POST /app/claims/{id}/receipts`` with ``item_id`` and no ``files`` part answered 500: now the form's own
+    refusal, in words, and nothing stored."""
+    _, claim = await _draft(client)
+    client.clock.advance(61)  # the next SMS code to this phone may go out after a minute
+    await page_login(client, "SG0000000001")
+    path = f"/app/claims/{claim['id']}"
+    token = await csrf(client, path)
+    data = {"item_id": str(claim["items"][0]["id"]), "_csrf_token": token}
+    page = await client.post(f"{path}/receipts", data=data, files=[("other", ("x.txt", b"x", "text/plain"))])
+    assert page.status_code == 422 and 'data-problem="file_required"' in page.text, page.text[:300]
+    scripted = await client.post(
+        f"{path}/receipts",
+        data={**data, "_csrf_token": await csrf(client, path)},
+        files=[("other", ("x.txt", b"x", "text/plain"))],
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert scripted.status_code == 422 and scripted.json()["code"] == "file_required"
     assert await Receipt.count() == 0

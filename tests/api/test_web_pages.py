@@ -32,8 +32,8 @@ async def test_pages_are_html_in_chinese_with_no_store_and_a_strict_policy(clien
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-frame-options"] == "DENY"
     assert '<html lang="zh-CN">' in response.text and "手机号" in response.text
-    csrf_cookie = cookie_header(response, "app_csrf").lower()
-    assert "httponly" in csrf_cookie and "samesite=strict" in csrf_cookie and "path=/app" in csrf_cookie
+    session = cookie_header(response, "app_session").lower()  # it carries the CSRF nonce from the first page on
+    assert "httponly" in session and "samesite=lax" in session and "path=/app" in session
 
 
 async def test_pages_stay_out_of_the_api_document(client):
@@ -67,18 +67,36 @@ async def test_session_cookie_is_httponly_lax_sealed_and_holds_no_readable_token
     assert (await client.get("/app/", follow_redirects=False)).headers["location"] == "/app/login"
 
 
-async def test_session_cookie_is_secure_over_https(client):
+async def test_session_cookie_is_a_secure_host_cookie_over_https(client):
+    """Issue 26: over HTTPS the cookie is ``__Host-`` (Secure, Path=/, no Domain): no sibling host or path can set or
+    shadow it."""
     client.base_url = "https://testserver.local"
-    assert "secure" in cookie_header(await client.get("/app/login"), "app_csrf").lower()
+    first = cookie_header(await client.get("/app/login"), "__Host-app_session").lower()
+    assert "secure" in first and "path=/;" in first + ";" and "domain" not in first
     entry = member_entry(client, "SG0000000002")
     await post_form(client, "/app/login/code", {"phone": entry["phone"]})
     code = last_sms_code(client.settings, entry["phone"])
     done = await post_form(client, "/app/login", {"phone": entry["phone"], "code": code})
-    assert "secure" in cookie_header(done, "app_session").lower()
+    assert done.status_code == 303, done.text
+    assert "secure" in cookie_header(done, "__Host-app_session").lower()
+    assert (await client.get("/app/", follow_redirects=False)).headers["location"] == "/app/bind"  # logged in
+
+
+async def test_issue_26_a_csrf_token_works_only_with_the_session_it_was_made_for(client):
+    """The attacker's own session cookie and token pair, replayed with the victim's session cookie, is refused:
+    the token is derived from the session, not a cookie the attacker can pair with anything."""
+    await client.get("/app/login")
+    attacker_token = await csrf(client)
+    client.cookies.clear()  # the victim: another browser, another session
+    await client.get("/app/login")
+    refused = await client.post("/app/login/code", data={"phone": "13800000001", "_csrf_token": attacker_token})
+    assert refused.status_code == 403 and "页面已过期" in refused.text
+    own = await client.post("/app/login/code", data={"phone": "13800000001", "_csrf_token": await csrf(client)})
+    assert own.status_code != 403
 
 
 async def test_a_form_without_its_csrf_token_is_refused_in_words(client):
-    await client.get("/app/login")  # the CSRF cookie alone is not enough
+    await client.get("/app/login")  # the session (with its CSRF nonce) alone is not enough
     refused = await client.post("/app/login", data={"phone": "13800000001", "code": "123456"})
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("text/html")
@@ -358,9 +376,10 @@ async def test_p1_an_authorised_relative_acts_within_the_granted_scopes_only(cli
         json={"id_number": member["id_number"], "scopes": ["credential"]},
         headers=relative_headers,
     )
-    assert asked.status_code == 201, asked.text
+    assert asked.status_code == 202, asked.text
     member_api_headers = await member_headers(client, "SG0000000002")
-    confirmed = await client.post(f"/v1/me/family/grants/{asked.json()['id']}/confirm", headers=member_api_headers)
+    [grant] = (await client.get("/v1/me/family", headers=member_api_headers)).json()["acting_for_me"]
+    confirmed = await client.post(f"/v1/me/family/grants/{grant['id']}/confirm", headers=member_api_headers)
     assert confirmed.status_code == 200, confirmed.text
     member_id = confirmed.json()["member"]["member_id"]
 

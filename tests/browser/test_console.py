@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import pytest_asyncio
 
+from member_api.core.clock import LOCAL_TZ
 from tests.helpers.console import console_login, credential_token, submitted_referral_claim
+from tests.helpers.live import bearer, client_from, login_staff, member
 
 DESKTOP = {"width": 1366, "height": 900}
 
@@ -55,7 +59,9 @@ async def test_r8_r11_clerk_scans_quotes_settles_prints_and_reverses_with_the_ke
     await page.get_by_test_id("member").wait_for()
     assert (await page.get_by_test_id("member-name").inner_text()).startswith("陈")
     assert "本机构为约定机构" in await page.get_by_test_id("member").inner_text()
-    assert await page.evaluate("document.activeElement.id") == "general_fee"
+    assert await page.evaluate("document.activeElement.id") == "item-search"  # R18: lines first
+    await page.click("details.manual summary")  # the transition's three typed totals (manual entry)
+    await page.focus("#general_fee")
 
     # A bad amount is refused in words, next to its field (never rounded).
     await page.keyboard.type("10.005")
@@ -241,3 +247,71 @@ async def test_r13_officer_closes_a_month_and_downloads_an_xlsx_that_opens(
         response = await page.goto(path_)
         assert response.status == 200, path_
         await shots(page, name)
+
+
+async def test_r13_r16_officer_pages_speak_the_officers_language_fund_quality_reports_signals(
+    desk: Any, server: Any, shots: Any
+):
+    """Issue 32: the adjustment fund's ledger and an allocation refused in words, the quality assessment entered,
+    a unit's month with its submission, signals in Chinese; names, never ``staff:7`` or internal codes."""
+    page = desk
+    # Two settlements of one member at one counter today, one of them reversed: still a same-day pattern (P2).
+    today = datetime.now(LOCAL_TZ).date().isoformat()
+    async with client_from(server) as http:
+        clerk = bearer(await login_staff(http, "clerk_zj_dh"))
+        bill = {"visit_date": today, "id_number": member(server, "SG0000000002")["id_number"], "compliant_fen": 1000}
+        ids = []
+        for _ in range(2):
+            made = await http.post("/v1/counter/settlements", json=bill, headers={**clerk, "Idempotency-Key": uuid4()})
+            assert made.status_code == 201, made.text
+            ids.append(made.json()["id"])
+        back = await http.post(
+            f"/v1/counter/settlements/{ids[0]}/reversal",
+            json={"reason": "重复录入"},
+            headers={**clerk, "Idempotency-Key": uuid4()},
+        )
+        assert back.status_code == 201, back.text
+    await console_login(page, "officer_agency")
+    await page.wait_for_url("**/console/agency")
+    if await page.get_by_test_id("statements").count():
+        assert "王晓梅" in await page.get_by_test_id("statements").inner_text()
+
+    await page.goto("/console/agency/quality")
+    await page.select_option("#q-institution", index=0)
+    await page.fill("#q-score", "65")
+    await page.fill("#q-note", "满意度偏低")
+    await page.click("[data-testid=quality-form] button[type=submit]")
+    assert "基本合格" in await page.locator(".notice").first.inner_text()
+    table = await page.get_by_test_id("quality").inner_text()
+    assert "基本合格" in table and "王晓梅" in table and "50%" in table
+    await shots(page, "console-21-agency-quality")
+
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.goto("/console/agency/fund")
+    await page.fill("#fund-amount", "12.34")
+    await page.fill("#fund-reason", "流感高峰就诊量上升")
+    await page.click("[data-testid=allocate-form] button[type=submit]")
+    notice = await page.locator(".notice").first.inner_text()
+    assert "调节金" in notice or "清算" in notice or "余额" in notice, notice
+    await shots(page, "console-22-agency-fund")
+
+    await page.goto("/console/agency/reports")
+    first = page.locator("table.table tbody a").first
+    if await first.count():
+        await first.click()
+        await page.get_by_test_id("submission").wait_for()
+        await shots(page, "console-23-agency-report-detail")
+
+    for path_ in ("/console/agency/signals", "/console/agency/year", "/console/agency/fund", "/console/agency/reports"):
+        response = await page.goto(path_)
+        assert response.status == 200, path_
+        body = await page.locator("main").inner_text()
+        assert not re.search(r"staff:\d|receipt [0-9a-f]{6}|same_day_repeat|split_visits", body), (path_, body[:500])
+    await page.goto("/console/agency/signals")
+    signals = await page.get_by_test_id("signals").inner_text()
+    assert "同日结算" in signals and "其中 1 笔已冲正" in signals and "年" in signals and "元" in signals
+    await shots(page, "console-24-agency-signals-in-chinese")
+
+
+def uuid4() -> str:
+    return str(uuid.uuid4())

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pypdfium2
 import pytest
 import pytest_asyncio
+import zxingcpp
 
 from member_api.core.clock import LOCAL_TZ
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import ARTIFACTS, PHONE
 from tests.helpers.axe import assert_accessible, axe_violations
 from tests.helpers.browser import member, sms_code
 from tests.helpers.console import console_login, staff_api_headers
@@ -331,3 +333,23 @@ async def test_every_app_and_console_page_has_no_serious_axe_violation_and_a_mai
     await desk.goto("/console/login")
     await look(desk, "a11y-console-login")
     assert not found, json.dumps(found, ensure_ascii=False, indent=1)
+
+
+async def test_r1_certificate_downloaded_in_the_app_and_verified_by_an_employer_scanning_it(app, desk, server, look):
+    """参保证明: the resident (not paid up this year, R1) opens it from home and downloads the PDF; whoever scans its
+    QR lands on the public verification page, which shows only what the certificate states."""
+    who = await app_login(app, server, "SG0000000006")
+    await app.get_by_test_id("certificate-link").click()
+    await app.wait_for_url("**/app/certificate")
+    assert "未缴费" in await app.get_by_test_id("certificate").inner_text()
+    await look(app, "14-app-certificate")
+    response = await app.request.get("/app/certificate.pdf")
+    assert response.ok and response.headers["content-type"] == "application/pdf"
+    rendered = pypdfium2.PdfDocument(await response.body())[0].render(scale=1.5).to_pil()
+    rendered.save(ARTIFACTS / f"paths-{server.kind}-15-certificate-pdf.png")
+    url = zxingcpp.read_barcodes(rendered)[0].text
+    await desk.goto(url)  # the employer's browser: no login
+    verified = desk.get_by_test_id("verification")
+    assert "电子签名有效" in await verified.inner_text() and who["name"] in await verified.inner_text()
+    assert "未缴费" in await verified.inner_text()
+    await look(desk, "16-certificate-verified")

@@ -75,9 +75,12 @@ async def staff_api_headers(http: httpx.AsyncClient, username: str) -> dict[str,
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-async def submitted_referral_claim(server: Any, insurance_no: str = "SG0000000001") -> dict[str, Any]:
+async def submitted_referral_claim(
+    server: Any, insurance_no: str = "SG0000000001", lines: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """R10: the designated clerk refers the member to the city hospital; the member claims two visits there, one
-    receipt photo and one two-page PDF, and submits. Returns the claim."""
+    receipt photo and one two-page PDF, and submits. Returns the claim. ``lines``: the first visit's bill as
+    catalogue lines (R18) instead of typed totals."""
     today = datetime.now(LOCAL_TZ).date().isoformat()  # the server's day (Shanghai), not the test host's
     who = member(server, insurance_no)
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
@@ -100,6 +103,8 @@ async def submitted_referral_claim(server: Any, insurance_no: str = "SG000000000
             {"care_date": today, "facility_id": hospital["id"], "compliant_fen": 20000},
             {"care_date": today, "facility_id": hospital["id"], "compliant_fen": 5000, "non_compliant_fen": 1200},
         ]
+        if lines is not None:
+            items[0] = {"care_date": today, "facility_id": hospital["id"], "items": lines}
         body = {"kind": "referral", "referral_id": referral.json()["id"], "items": items}
         claim = await http.post("/v1/me/claims", json=body, headers={**resident, **idem()})
         assert claim.status_code == 201, claim.text

@@ -31,6 +31,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.serve_env: dict[str, str] = {}
+        """Overrides for the server process only (a database URL through a proxy, a timeout), not the CLI."""
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
         done = subprocess.run(
@@ -47,7 +49,7 @@ class Server:
         log = open(self.data_dir / "server.log", "ab")
         self.proc = subprocess.Popen(
             [str(BIN), "serve", "--no-migrate", "--port", str(self.port), "--workers", str(self.workers)],
-            env=self.env,
+            env={**self.env, **self.serve_env},
             stdout=log,
             stderr=log,
             start_new_session=True,
@@ -61,6 +63,20 @@ class Server:
                 pass
             time.sleep(0.2)
         raise RuntimeError("server did not become ready: " + (self.data_dir / "server.log").read_text()[-2000:])
+
+    def workers_pids(self) -> list[int]:
+        """The worker processes (children of the granian main process)."""
+        assert self.proc is not None
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.proc.pid:
+                    found.append(int(entry.name))
+        return sorted(found)
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no graceful shutdown, as in a crash."""
@@ -76,9 +92,13 @@ async def running_server(
     workers: int = 2,
     env: Callable[[str], dict[str, str]] | None = None,
     walk: bool = False,
+    serve_env: dict[str, str] | None = None,
+    route_database: Callable[[str], str] | None = None,
 ) -> AsyncIterator[Server]:
-    """``env``: given the database's direct URL, more environment for the server (e.g. a pooler in between);
-    ``walk``: seed the README walk's data too (a newborn draft, a claim to review, a pending change request)."""
+    """``env``: given the database's direct URL, more environment for the server and its commands (e.g. a pooler in
+    between); ``walk``: seed the README walk's data too (a newborn draft, a claim to review, a pending change
+    request); ``serve_env``: extra environment of the server process only; ``route_database``: the URL the server
+    uses instead of the database's own (through a proxy), while migrations and demo data go direct."""
     pg_name = None
     if kind == "postgres":
         created = await create_pg_database()
@@ -95,11 +115,14 @@ async def running_server(
         **(env(url) if env is not None else {}),
     }
     server = Server(env, tmp_path, workers)
+    server.serve_env = dict(serve_env or {})
+    if route_database is not None:
+        server.serve_env["MEMBER_API_DATABASE_URL"] = route_database(url)
     try:
         await asyncio.to_thread(server.cli, "migrate")
         seed = ["seed-demo", "--manifest", str(tmp_path / "manifest.json"), *([] if walk else ["--no-walk"])]
         await asyncio.to_thread(server.cli, *seed)
-        server.start()
+        await asyncio.to_thread(server.start)  # not blocking the loop: a proxy in this process must run
         yield server
     finally:
         server.kill()

@@ -124,3 +124,33 @@ def test_r16_outliers_against_the_peer_median():
 
 def test_review_sample_size():
     assert [capitation.sample_size(P, n) for n in (0, 1, 3, 20, 21, 1_000)] == [0, 1, 1, 1, 2, 50]
+
+
+def test_r13_4_assessment_score_to_grade_and_release_by_the_policy_table():
+    assert [(b.grade, b.release_bp) for b in (capitation.grade_for(P, s) for s in (100, 90, 89, 75, 60, 59, 0))] == [
+        ("优秀", 10_000),
+        ("优秀", 10_000),
+        ("合格", 10_000),
+        ("合格", 10_000),
+        ("基本合格", 5_000),
+        ("不合格", 0),
+        ("不合格", 0),
+    ]
+    half = capitation.year_account(P, 10, 6_000, 4_000, 201, release_bp=5_000)
+    assert (half.guarantee_released_fen, half.guarantee_forfeited_fen, half.guarantee_release_bp) == (101, 100, 5_000)
+
+
+def test_r13_2_adjustment_fund_allocates_at_most_the_months_overspend_and_the_year_counts_it():
+    assert capitation.allocation_room(prepayment_fen=4_000, actual_fen=6_000, allocated_fen=0) == 2_000
+    assert capitation.allocation_room(prepayment_fen=4_000, actual_fen=6_000, allocated_fen=1_500) == 500
+    assert capitation.allocation_room(prepayment_fen=4_000, actual_fen=3_000, allocated_fen=0) == 0
+    account = capitation.year_account(P, 10, 6_000, 4_000, 200, allocated_fen=2_000)
+    assert account.fund_allocated_fen == 2_000 and account.balance_fen == 6_000 - 4_000 - 2_000 + 200
+
+
+def test_p2_r15_r16_dispute_rate_and_signal_threshold():
+    assert capitation.per_thousand_tenths(2, 3) == 6_667 and capitation.per_thousand_tenths(1, 0) is None
+    assert capitation.per_thousand_tenths(1, 1_000) == 10  # 1.0 per 1,000 visits
+    assert capitation.disputes_signalled(P, 2, 200)  # 2 of 200 visits = 100 bp, at the parameter
+    assert not capitation.disputes_signalled(P, 2, 201)
+    assert not capitation.disputes_signalled(P, 1, 1)  # below the minimum count

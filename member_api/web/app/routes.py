@@ -8,7 +8,18 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 
-from member_api.web.app import claims, clinics, credential, disputes, family, history, home, login, messages
+from member_api.web.app import (
+    certificate,
+    claims,
+    clinics,
+    credential,
+    disputes,
+    family,
+    history,
+    home,
+    login,
+    messages,
+)
 from member_api.web.app.resident import ROOT, account_principal, bound_resident, household
 from member_api.web.common.pages import register_static
 from member_api.web.common.router import area_router
@@ -47,6 +58,9 @@ def router() -> Router:
         disputes.dispute_form,
         disputes.file_dispute,
         family.request_grant,
+        certificate.certificate_page,
+        certificate.certificate_pdf,
+        certificate.verify_page,
         family.confirm_grant,
         family.revoke_grant,
         claims.claims,

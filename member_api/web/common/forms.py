@@ -43,7 +43,7 @@ def yuan_to_fen(value: str, max_fen: int = 100_000_000) -> int | None:
 
 def uploads(form: FormMultiDict, name: str) -> list[UploadFile]:
     """The files of a multipart field; an empty file input (no file chosen) is not a file."""
-    return [f for f in form.getall(name) if isinstance(f, UploadFile) and (f.filename or f.size)]
+    return [f for f in form.getall(name, []) if isinstance(f, UploadFile) and (f.filename or f.size)]
 
 
 def problem(err: DomainError, field_words: Callable[[str], str] = lambda _: "请检查此项") -> dict[str, Any]:

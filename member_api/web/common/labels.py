@@ -27,6 +27,8 @@ DESIGNATION_SOURCES = labels.zh(labels.DESIGNATION_SOURCES)
 DISPUTE_REASONS = labels.zh(labels.DISPUTE_REASONS)
 DISPUTE_STATUSES = labels.zh(labels.DISPUTE_STATUSES)
 SIGNALS = labels.zh(labels.SIGNALS)
+CATEGORIES = labels.zh(labels.CATEGORIES)
+CATALOGUE_KINDS = labels.zh(labels.CATALOGUE_KINDS)
 
 # The English ``errors[].message`` of the services (and of the pages' own checks), in words for the field they mark.
 FIELD_MESSAGES = {

@@ -16,8 +16,8 @@ from member_api.web.common.session import SessionMiddleware
 
 
 def area_router(path: str, name: str, route_handlers: Sequence[Any], **options: Any) -> Router:
-    """``path`` (``/app``) with cookies ``<name>_session`` and ``<name>_csrf`` scoped to it; pages stay out of the
-    API's OpenAPI document."""
+    """``path`` (``/app``) with the session cookie ``<name>_session`` (``__Host-<name>_session`` over HTTPS) and CSRF
+    tokens bound to it; pages stay out of the API's OpenAPI document."""
     return Router(
         path=path,
         route_handlers=list(route_handlers),

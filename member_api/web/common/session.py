@@ -28,6 +28,8 @@ from member_api.core.context import AppContext
 
 SCOPE_KEY = "member_api.web_session"
 NONCE = 12
+CSRF_NONCE = "_csrf"  # the session's CSRF nonce (csrf.py): kept when the session is cleared
+HOST_PREFIX = "__Host-"  # over HTTPS: Secure, Path=/, no Domain, so no sibling host or path can set or shadow it
 
 
 def derive_key(secret: bytes, purpose: str) -> bytes:
@@ -56,7 +58,7 @@ class WebSession:
         self.dirty = True
 
     def clear(self) -> None:
-        self.data = {}
+        self.data = {k: v for k, v in self.data.items() if k == CSRF_NONCE}
         self.dirty = True
 
 
@@ -104,7 +106,9 @@ class SessionMiddleware:
             return
         ctx: AppContext = scope["app"].state.ctx
         codec = self.codec(ctx)
-        value = Request(scope).cookies.get(self.cookie)
+        https = is_https(scope)
+        name, path = (HOST_PREFIX + self.cookie, "/") if https else (self.cookie, self.path)
+        value = Request(scope).cookies.get(name)
         session = WebSession(codec.open(value, time.time()) if value else {})
         scope[SCOPE_KEY] = session  # type: ignore[literal-required]
         lifetime = ctx.settings.refresh_token_ttl_s
@@ -112,12 +116,12 @@ class SessionMiddleware:
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start" and session.dirty:
                 headers = MutableScopeHeaders.from_message(message)
-                common: dict[str, Any] = dict(path=self.path, httponly=True, samesite="lax", secure=is_https(scope))
+                common: dict[str, Any] = dict(path=path, httponly=True, samesite="lax", secure=https)
                 if session.data:
                     sealed = codec.seal(session.data, int(time.time()) + lifetime)
-                    cookie = Cookie(key=self.cookie, value=sealed, max_age=lifetime, **common)
+                    cookie = Cookie(key=name, value=sealed, max_age=lifetime, **common)
                 else:
-                    cookie = Cookie(key=self.cookie, value="", max_age=0, expires=0, **common)
+                    cookie = Cookie(key=name, value="", max_age=0, expires=0, **common)
                 headers.add("set-cookie", cookie.to_header(header=""))
             await send(message)
 

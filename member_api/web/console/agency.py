@@ -8,21 +8,28 @@ import re
 from datetime import date
 from typing import Any
 
+import msgspec
 import pygal
 from litestar import Request, Response, get, post
 from pygal.style import Style
 
 from member_api.agency import export, reports, service, signals
 from member_api.agency.export import CSV_TYPE, XLSX_TYPE, Sheet
-from member_api.agency.schemas import MonthStatements
+from member_api.agency.schemas import (
+    AllocationRequest,
+    FundLedger,
+    FundMovement,
+    MonthStatements,
+    QualityAssessmentRequest,
+)
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import DomainError
 from member_api.core.principal import Principal
 from member_api.web.common import labels
-from member_api.web.common.forms import form_of, text
+from member_api.web.common.forms import form_of, text, yuan_to_fen
 from member_api.web.common.pages import flash, redirect
-from member_api.web.console.desk import desk_page
+from member_api.web.console.desk import desk_page, new_key, once
 from member_api.web.console.staff import ROOT
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -311,3 +318,173 @@ async def review_signal(request: Request[Any, Any, Any], ctx: AppContext, office
     else:
         flash(request, "已标记为已核查")
     return redirect(back if back.startswith(f"{ROOT}/agency/signals") else f"{ROOT}/agency/signals")
+
+
+# ---- the adjustment fund (调节金) and the quality guarantee by assessment (R13 interpretations) --------------------
+
+
+def _fund_sheets(data: FundLedger) -> tuple[Sheet, Sheet]:
+    return (
+        Sheet("调节金台账", export.FUND_MOVEMENT, data.movements),
+        Sheet("调节金账户", export.FUND_ACCOUNT, data.accounts),
+    )
+
+
+async def _fund_page(
+    request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, year: int, status: int = 200, **extra: Any
+) -> Any:
+    ledger, missing = None, None
+    try:
+        ledger = await service.ledger(year)
+    except DomainError as err:
+        missing = labels.words(err)
+    institutions = (await service.quality_assessments(year)).items if ledger else []
+    return await desk_page(
+        request,
+        ctx,
+        officer,
+        "console/fund.html",
+        "fund",
+        status=status,
+        year=year,
+        ledger=ledger,
+        missing=missing,
+        institutions=[i.institution for i in institutions],
+        kinds=export.FUND_KINDS,
+        form_key=new_key(),
+        **extra,
+    )
+
+
+@get("/agency/fund")
+async def fund_page(
+    request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, year: int | None = None
+) -> Any:
+    return await _fund_page(request, ctx, officer, year or local_today(ctx.clock).year)
+
+
+@post("/agency/fund/allocate", status_code=200)
+async def allocate(request: Request[Any, Any, Any], ctx: AppContext, officer: Principal) -> Any:
+    """The officer's allocation, under the form's Idempotency-Key like the API's POST (a double submit pays once)."""
+    form = await form_of(request)
+    year = int(text(form, "year", 4)) if text(form, "year", 4).isdigit() else 0
+    try:
+        amount = yuan_to_fen(text(form, "amount", 16))
+        institution, month = text(form, "institution_id", 12), text(form, "month", 2)
+        if amount is None or amount <= 0:
+            raise DomainError("amount_invalid", "请填写调节金额（元，最多两位小数）", "Enter an amount in yuan.")
+        if not institution.isdigit() or not month.isdigit():
+            raise DomainError("period_invalid", "请选择机构和月份", "Choose an institution and a month.")
+        data = AllocationRequest(
+            institution_id=int(institution),
+            year=year,
+            month=int(month),
+            amount_fen=amount,
+            reason=text(form, "reason", 2000) or "",
+            rule=text(form, "rule", 64) or "第九条(二)2",
+        )
+        if not data.reason.strip():
+            raise DomainError("reason_required", "请填写调节事由", "A reason is required.")
+        moved = await once(
+            ctx,
+            officer,
+            text(form, "key", 64),
+            "/v1/agency/adjustment-fund/allocations",
+            data,
+            FundMovement,
+            lambda lease: service.allocate(ctx.clock, officer, data, lease),
+        )
+    except (DomainError, msgspec.ValidationError) as err:
+        flash(request, err.message_zh if isinstance(err, DomainError) else "填写的内容有误", "error")
+        return redirect(f"{ROOT}/agency/fund?year={year}" if year else f"{ROOT}/agency/fund")
+    flash(
+        request,
+        f"已向{moved.institution.name}拨付 {year} 年 {moved.month} 月调节金 {-moved.amount_fen / 100:.2f} 元，"
+        f"余额 {moved.balance_fen / 100:.2f} 元",
+    )
+    return redirect(f"{ROOT}/agency/fund?year={year}")
+
+
+@get("/agency/fund/{year:int}/ledger.csv")
+async def fund_csv(officer: Principal, year: int) -> Response[bytes]:
+    data = await service.ledger(year)
+    return _download(export.to_csv(_fund_sheets(data)[0]), CSV_TYPE, f"adjustment-fund-{year}.csv")
+
+
+@get("/agency/fund/{year:int}/ledger.xlsx")
+async def fund_xlsx(officer: Principal, year: int) -> Response[bytes]:
+    data = await service.ledger(year)
+    return _download(export.to_xlsx(*_fund_sheets(data)), XLSX_TYPE, f"adjustment-fund-{year}.xlsx")
+
+
+@get("/agency/quality")
+async def quality_page(
+    request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, year: int | None = None
+) -> Any:
+    year = year or local_today(ctx.clock).year
+    data, missing = None, None
+    try:
+        data = await service.quality_assessments(year)
+    except DomainError as err:
+        missing = labels.words(err)
+    grades = service.policy_year(year).quality_grades if data else []
+    return await desk_page(
+        request, ctx, officer, "console/quality.html", "quality", year=year, data=data, missing=missing, grades=grades
+    )
+
+
+@post("/agency/quality/enter", status_code=200)
+async def enter_quality(request: Request[Any, Any, Any], ctx: AppContext, officer: Principal) -> Any:
+    form = await form_of(request)
+    year = int(text(form, "year", 4)) if text(form, "year", 4).isdigit() else 0
+    try:
+        institution, score = text(form, "institution_id", 12), text(form, "score", 3)
+        if not institution.isdigit() or not score.isdigit() or int(score) > 100:
+            raise DomainError("score_invalid", "请选择机构并填写 0-100 的考核得分", "Choose an institution, 0-100.")
+        done = await service.enter_quality_assessment(
+            ctx.clock,
+            officer,
+            year,
+            int(institution),
+            QualityAssessmentRequest(score=int(score), note=text(form, "note", 2000) or ""),
+        )
+    except DomainError as err:
+        flash(request, err.message_zh, "error")
+        return redirect(f"{ROOT}/agency/quality?year={year}" if year else f"{ROOT}/agency/quality")
+    released = f"质量保证金返还 {done.release_bp / 100:.0f}%"
+    flash(request, f"{done.institution.name}：{done.score} 分，{done.grade}，{released}")
+    return redirect(f"{ROOT}/agency/quality?year={year}")
+
+
+@get("/agency/reports/{year:int}/{month:int}/{institution_id:int}")
+async def report_detail(
+    request: Request[Any, Any, Any], ctx: AppContext, officer: Principal, year: int, month: int, institution_id: int
+) -> Any:
+    """One unit's month for the officer: its report, what changed after it confirmed, its own submission."""
+    report, submission, missing = None, None, None
+    try:
+        report = await service.facility_report(ctx.clock, year, month, institution_id)
+        submission = await service.comparison(ctx.clock, year, month, institution_id)
+    except DomainError as err:
+        if report is None:
+            missing = labels.words(err)
+    return await desk_page(
+        request,
+        ctx,
+        officer,
+        "console/report_detail.html",
+        "reports",
+        report=report,
+        submission=submission,
+        missing=missing,
+        figures=FIGURE_NAMES,
+        shown=f"{year:04d}-{month:02d}",
+    )
+
+
+FIGURE_NAMES = {
+    "visits": "就诊人次",
+    "bill_total_fen": "医疗费用总额",
+    "fund_fen": "统筹支付",
+    "member_fen": "个人支付",
+}

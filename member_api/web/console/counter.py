@@ -2,22 +2,28 @@
 
 Every step is the API's own service (``settlement.service.verify/quote/settle/reverse``,
 ``referrals.service.create_referral``) with the clerk's principal; amounts are typed in yuan and converted to
-integer fen exactly. Keyboard first: the scan field keeps the focus and Enter submits each step.
+integer fen exactly. Keyboard first: the scan field keeps the focus and Enter submits each step. The bill is entered
+as lines found in the catalogue (R18: code, count, unit price; the service values them); the three typed totals
+remain for a transition as "manual entry".
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import msgspec
 from litestar import Request, get, post
 from litestar.datastructures import FormMultiDict
 
+from member_api.catalogue.schemas import FeeLineIn
 from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import DomainError, FieldError, not_found
 from member_api.core.principal import Principal
+from member_api.credential import service as credential_service
 from member_api.facilities import service as facility_service
 from member_api.facilities.schemas import CurrentDesignation
 from member_api.ledger import service as ledger
@@ -36,6 +42,7 @@ from member_api.web.console.desk import desk_page, facility_name, new_key, once
 from member_api.web.console.staff import ROOT
 
 BILL_FIELDS = (("general_fee", "一般诊疗费"), ("compliant", "合规费用"), ("non_compliant", "目录外费用"))
+_COUNT = re.compile(r"^\d{1,6}(?:\.\d{1,2})?$")
 
 
 def identity_of(scan: str) -> dict[str, str | None]:
@@ -46,12 +53,57 @@ def identity_of(scan: str) -> dict[str, str | None]:
     return {"credential": None, "id_number": value.replace(" ", "").upper() or None}
 
 
+async def scan_identity(ctx: AppContext, clerk: Principal, scan: str) -> dict[str, str | None]:
+    """R8: member-api's QR code, a typed ID number, or the national e-credential (resolved to the ID number it names
+    by the national decoding service; the steps after verify carry that ID number like a typed one)."""
+    if identity_of(scan)["credential"]:
+        return identity_of(scan)
+    credential, id_number = await credential_service.resolve_scan(
+        ctx, scan, clerk.facility_id, f"staff:{clerk.staff_id}"
+    )
+    return {"credential": credential, "id_number": id_number}
+
+
 def _identity_from(form: FormMultiDict) -> dict[str, str | None]:
     return {"credential": text(form, "credential", 1024) or None, "id_number": text(form, "id_number", 32) or None}
 
 
-def _bill_from(form: FormMultiDict, today: date) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """(settlement body fields, what was typed, field errors in words)."""
+def _typed_lines(form: FormMultiDict) -> list[dict[str, str]]:
+    """The bill lines as typed (code, the name shown, count, unit price in yuan); rows left wholly empty dropped."""
+    fields = ("line_code", "line_name", "line_count", "line_price")
+    columns = [[str(v).strip()[:200] for v in form.getall(name, [])] for name in fields]
+    rows = []
+    for values in zip(*columns, strict=False):
+        row = dict(zip(("code", "name", "count", "price"), values, strict=True))
+        if row["code"] or row["count"] or row["price"]:
+            rows.append(row)
+    return rows[:250]
+
+
+def _lines_from(typed: list[dict[str, str]], errors: dict[str, str]) -> list[FeeLineIn]:
+    """R18: the typed lines as the API's items (counts up to 2 decimals, prices in yuan converted exactly)."""
+    items = []
+    for n, row in enumerate(typed):
+        count_ok = bool(_COUNT.match(row["count"])) and Decimal(row["count"]) > 0
+        price = yuan_to_fen(row["price"]) if row["price"] else None
+        if not row["code"]:
+            errors[f"line_code-{n}"] = "请从目录检索选择项目"
+        if not count_ok:
+            errors[f"line_count-{n}"] = "数量须大于 0，最多两位小数"
+        if not price:
+            errors[f"line_price-{n}"] = "单价（元）须大于 0，最多两位小数"
+        if row["code"] and count_ok and price:
+            items.append(
+                FeeLineIn(line_no=n + 1, code=row["code"][:50], count=Decimal(row["count"]), unit_price_fen=price)
+            )
+    return items
+
+
+def _bill_from(
+    form: FormMultiDict, today: date
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str], list[dict[str, str]]]:
+    """(settlement body fields, what was typed, field errors in words, the typed lines)."""
+    lines = _typed_lines(form)
     typed = {name: text(form, name, 20) for name, _ in BILL_FIELDS}
     typed["visit_date"] = text(form, "visit_date", 10) or today.isoformat()
     typed["referral_id"] = text(form, "referral_id", 12)
@@ -73,14 +125,32 @@ def _bill_from(form: FormMultiDict, today: date) -> tuple[dict[str, Any], dict[s
         else:
             errors["referral_id"] = "转诊单号为数字"
     body["emergency"] = bool(typed["emergency"])
-    if not errors and sum(body[f"{n}_fen"] for n, _ in BILL_FIELDS) == 0:
-        errors["general_fee"] = "请至少填写一项费用"
-    return body, typed, errors
+    if lines:
+        if any(body[f"{n}_fen"] for n, _ in BILL_FIELDS):
+            errors["general_fee"] = "已录入费用明细：手工合计请留空（二选一）"
+        body["items"] = _lines_from(lines, errors)
+        for name, _ in BILL_FIELDS:
+            del body[f"{name}_fen"]
+    elif not errors and sum(body[f"{n}_fen"] for n, _ in BILL_FIELDS) == 0:
+        errors["general_fee"] = "请录入费用明细，或至少填写一项手工合计"
+    return body, typed, errors, lines
+
+
+_ITEM_FIELD = re.compile(r"^items\[(\d+)\]\.(count|unit_price_fen|code|line_no)$")
 
 
 def _fields(err: DomainError) -> dict[str, str]:
-    """A service's field errors, on the form's field names (``general_fee_fen`` -> ``general_fee``)."""
-    return {e.field.removesuffix("_fen"): labels.field_message(e.message) for e in err.errors or []}
+    """A service's field errors, on the form's field names (``general_fee_fen`` -> ``general_fee``, a bill line's
+    ``items[2].count`` -> ``line_count-2``)."""
+    fields = {}
+    for e in err.errors or []:
+        line = _ITEM_FIELD.match(e.field)
+        if line:
+            column = {"unit_price_fen": "price", "line_no": "code"}.get(line.group(2), line.group(2))
+            fields[f"line_{column}-{line.group(1)}"] = "请检查此行"
+        else:
+            fields[e.field.removesuffix("_fen")] = labels.field_message(e.message)
+    return fields
 
 
 async def _counter(
@@ -89,6 +159,8 @@ async def _counter(
     context.setdefault("scan", "")
     context.setdefault("today", local_today(ctx.clock).isoformat())
     context.setdefault("fields", BILL_FIELDS)
+    context.setdefault("lines", [])
+    context.setdefault("facility_id", clerk.facility_id)
     return await desk_page(request, ctx, clerk, "console/counter.html", "counter", status=status, **context)
 
 
@@ -105,8 +177,8 @@ async def verify(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princi
         return await _counter(
             request, ctx, clerk, 422, problem={"code": "scan_empty", "message_zh": "请扫码或输入身份证号"}
         )
-    identity = identity_of(scan)
     try:
+        identity = await scan_identity(ctx, clerk, scan)
         member = await settlement_service.verify(ctx, clerk, VerifyRequest(**identity))
     except DomainError as err:
         return await _counter(request, ctx, clerk, err.status, problem=labels.words(err))
@@ -118,7 +190,7 @@ async def quote(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princip
     """The pre-settlement quote: the figures settling would give now; nothing is written."""
     form = await form_of(request)
     identity = _identity_from(form)
-    body, typed, errors = _bill_from(form, local_today(ctx.clock))
+    body, typed, errors, lines = _bill_from(form, local_today(ctx.clock))
     member = None
     try:
         member = await settlement_service.verify(ctx, clerk, VerifyRequest(**identity))
@@ -143,6 +215,7 @@ async def quote(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princip
             typed=typed,
             problem=labels.words(err),
             field_errors=fields,
+            lines=lines,
         )
     return await desk_page(
         request,
@@ -158,11 +231,24 @@ async def quote(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princip
     )
 
 
+def _items_of(form: FormMultiDict) -> list[FeeLineIn] | None:
+    """The quoted lines the settle form carries (code, count, unit price in fen), or None for manual entry."""
+    codes = [str(v) for v in form.getall("item_code", [])]
+    if not codes:
+        return None
+    counts, prices = form.getall("item_count", []), form.getall("item_price_fen", [])
+    return [
+        FeeLineIn(line_no=n + 1, code=code[:50], count=Decimal(str(count)), unit_price_fen=int(str(price)))
+        for n, (code, count, price) in enumerate(zip(codes, counts, prices, strict=True))
+    ]
+
+
 def _settlement_request(form: FormMultiDict) -> SettlementRequest:
     identity = _identity_from(form)
     try:
         return SettlementRequest(
             visit_date=date.fromisoformat(text(form, "visit_date", 10)),
+            items=_items_of(form),
             general_fee_fen=int(text(form, "general_fee_fen", 12) or 0),
             compliant_fen=int(text(form, "compliant_fen", 12) or 0),
             non_compliant_fen=int(text(form, "non_compliant_fen", 12) or 0),
@@ -171,7 +257,7 @@ def _settlement_request(form: FormMultiDict) -> SettlementRequest:
             quote_id=text(form, "quote_id", 2048) or None,
             **identity,
         )
-    except (ValueError, msgspec.ValidationError) as exc:
+    except (ValueError, ArithmeticError, msgspec.ValidationError) as exc:
         raise DomainError("form_invalid", "表单内容无效，请重新预结算", "The form is not valid.") from exc
 
 
@@ -218,7 +304,8 @@ async def receipt(
 ) -> Any:
     row = await _own_settlement(clerk, settlement_id)
     reversed_by = (await ledger.reversals_of([row["id"]])).get(row["id"])
-    view = ledger.view(row, await facility_name(row["facility"]), reversed_by)
+    items = (await ledger.items_of([row["id"]])).get(row["id"]) if row.get("itemised") else None
+    view = ledger.view(row, await facility_name(row["facility"]), reversed_by, items)
     annual, ooc = remaining_caps(parameters.for_year(row["year"]), await ledger.state(row["member"], row["year"]))
     return await desk_page(
         request,

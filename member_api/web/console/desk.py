@@ -11,6 +11,7 @@ import msgspec
 from litestar import Request
 from litestar.response import Template
 
+from member_api.auth.service import actor_names
 from member_api.core.context import AppContext
 from member_api.core.errors import DomainError
 from member_api.core.idempotency import MAX_KEY_LENGTH, KeyLease, begin, fingerprint
@@ -39,6 +40,8 @@ MENUS: dict[str, list[tuple[str, str, str]]] = {
     ],
     "officer": [
         ("capitation", f"{ROOT}/agency", "按人头付费"),
+        ("fund", f"{ROOT}/agency/fund", "调节金"),
+        ("quality", f"{ROOT}/agency/quality", "质量考核"),
         ("year", f"{ROOT}/agency/year", "年终清算"),
         ("reports", f"{ROOT}/agency/reports", "月报确认"),
         ("assessment", f"{ROOT}/agency/assessment", "年度考核"),
@@ -68,7 +71,7 @@ async def desk_page(
 ) -> Template:
     session = session_of(request)
     desk = {
-        "username": session.get("u", ""),
+        "username": (await actor_names([principal.actor]))[principal.actor] or session.get("u", ""),
         "role": principal.role,
         "role_name": ROLE_NAMES.get(principal.role, principal.role),
         "facility_name": await facility_name(principal.facility_id),
@@ -104,8 +107,8 @@ async def once(
         return msgspec.json.decode(gate.body, type=result_type)
     try:
         result = await work(gate)
-    except BaseException:
-        await gate.release()
+    except BaseException as exc:
+        await gate.release_after(exc)
         raise
     if not completes_itself:
         await gate.complete(201, msgspec.json.encode(result), ctx.clock.now())

@@ -1,19 +1,27 @@
 """Receipts and evidence as pictures for the reviewer's viewer: images as they are, PDF pages rendered on the server
-as PNG with pypdfium2 (PDFium), so the browser never runs a PDF viewer or a script from the document."""
+as PNG with pypdfium2 (PDFium), so the browser never runs a PDF viewer or a script from the document.
+
+Rendering runs in a child process with a memory and CPU limit and a wall-clock timeout (``pdf_render.py``): uploads
+are bounded (core/uploads.py), and a file stored before those bounds, or one that slips past them, still costs no
+more than the limits."""
 
 from __future__ import annotations
 
-import io
+import asyncio
+import sys
 from functools import lru_cache
+from pathlib import Path
 
-import anyio
 import pypdfium2
 
-from member_api.core.errors import not_found
+from member_api.core.errors import DomainError, not_found
+from member_api.core.uploads import PDF_MAX_PAGES, PDF_RENDER_SCALE
 
 PDF = "application/pdf"
-MAX_PAGES = 50
-SCALE = 2.0  # 144 dpi: receipts stay legible when zoomed in
+MAX_PAGES = PDF_MAX_PAGES
+SCALE = PDF_RENDER_SCALE  # 144 dpi: receipts stay legible when zoomed in
+RENDER_TIMEOUT_S = 15.0
+RENDERER = Path(__file__).with_name("pdf_render.py")
 
 
 @lru_cache(maxsize=256)
@@ -34,17 +42,39 @@ def page_count(data: bytes, content_type: str) -> int:
         return 0
 
 
-def _render(data: bytes, index: int) -> bytes:
-    pdf = pypdfium2.PdfDocument(data)
+def _not_renderable() -> DomainError:
+    return DomainError(
+        "page_not_renderable",
+        "该页面过于复杂，无法显示，请下载原文件查看",
+        "The page is too costly to render; download the original file.",
+    )
+
+
+async def _render(data: bytes, index: int) -> bytes:
+    """The page as PNG, from a child process that the limits (memory, CPU, wall clock) end when exceeded."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-I",
+        str(RENDERER),
+        str(index),
+        str(SCALE),
+        str(MAX_PAGES),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
-        if not 0 <= index < min(len(pdf), MAX_PAGES):
-            raise not_found("页面", "page")
-        bitmap = pdf[index].render(scale=SCALE)
-        out = io.BytesIO()
-        bitmap.to_pil().save(out, format="PNG", optimize=False)
-        return out.getvalue()
-    finally:
-        pdf.close()
+        async with asyncio.timeout(RENDER_TIMEOUT_S):
+            png, _ = await child.communicate(data)
+    except TimeoutError:
+        child.kill()
+        await child.wait()
+        raise _not_renderable() from None
+    if child.returncode == 3 or child.returncode == 4:
+        raise not_found("页面", "page")
+    if child.returncode != 0 or not png:
+        raise _not_renderable()
+    return png
 
 
 async def page_image(data: bytes, content_type: str, index: int) -> tuple[bytes, str]:
@@ -53,10 +83,7 @@ async def page_image(data: bytes, content_type: str, index: int) -> tuple[bytes,
         if index != 0:
             raise not_found("页面", "page")
         return data, content_type
-    try:
-        return await anyio.to_thread.run_sync(_render, data, index), "image/png"
-    except pypdfium2.PdfiumError:
-        raise not_found("页面", "page") from None
+    return await _render(data, index), "image/png"
 
 
 def picture_headers() -> dict[str, str]:

@@ -76,6 +76,13 @@ def handlers() -> list[object]:
         agency.assessment_xlsx,
         agency.signal_list,
         agency.review_signal,
+        agency.fund_page,
+        agency.allocate,
+        agency.fund_csv,
+        agency.fund_xlsx,
+        agency.quality_page,
+        agency.enter_quality,
+        agency.report_detail,
     ]
     return found
 

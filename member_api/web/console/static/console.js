@@ -55,20 +55,141 @@
     if (b && !e.defaultPrevented) setTimeout(function () { b.disabled = true; b.textContent = "处理中…"; }, 0);
   });
 
-  /* ---- bill total (display only: the server converts and checks every amount) ---- */
+  /* ---- bill lines (R18) and totals (display only: the server values every line and converts every amount) ----
+     Search the catalogue by code, name or pinyin initials; Enter adds the highlighted entry as a line and puts the
+     cursor on its count; Enter in a count goes to the price, in a price back to the search; Enter on an empty search
+     (or Ctrl+Enter anywhere) asks for the quote. */
+  var CATEGORY = { "01": "甲类", "02": "乙类", "03": "丙类" };
+  var yuan = function (fen) { return Math.floor(fen / 100) + "." + String(fen % 100).padStart(2, "0"); };
+  var hundredths = function (value, digits) {
+    var m = new RegExp("^\\s*(\\d{1," + digits + "})(?:\\.(\\d{1,2}))?\\s*$").exec(String(value).replace(/,/g, ""));
+    return m ? parseInt(m[1], 10) * 100 + parseInt(((m[2] || "") + "00").slice(0, 2), 10) : null;
+  };
   var total = document.getElementById("bill-total");
-  if (total) {
-    var sum = function () {
-      var fen = 0;
-      document.querySelectorAll("[data-money]").forEach(function (i) {
-        var m = /^\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$/.exec(i.value.replace(/,/g, ""));
-        if (m) fen += parseInt(m[1], 10) * 100 + parseInt((m[2] || "0") + "00".slice((m[2] || "0").length), 10);
-        i.setAttribute("aria-invalid", i.value && !m ? "true" : "false");
+  var rowsBody = document.getElementById("line-rows");
+  var linesTotal = document.getElementById("lines-total");
+  var recount = function () {
+    var fen = 0;
+    if (rowsBody) {
+      var lines = 0;
+      rowsBody.querySelectorAll("tr[data-line]").forEach(function (tr, i) {
+        tr.querySelector(".line-no").textContent = String(i + 1);
+        var count = tr.querySelector("[data-line-count]"), price = tr.querySelector("[data-line-price]");
+        var c = hundredths(count.value, 6), p = hundredths(price.value, 9);
+        count.setAttribute("aria-invalid", count.value && (c === null || c === 0) ? "true" : "false");
+        price.setAttribute("aria-invalid", price.value && (p === null || p === 0) ? "true" : "false");
+        var amount = c !== null && p !== null ? Math.floor((c * p + 50) / 100) : 0;  /* half up to the fen */
+        tr.querySelector("[data-line-amount]").textContent = yuan(amount);
+        lines += amount;
       });
-      total.textContent = Math.floor(fen / 100) + "." + String(fen % 100).padStart(2, "0");
+      if (linesTotal) linesTotal.textContent = yuan(lines);
+      fen += lines;
+    }
+    document.querySelectorAll("[data-money]").forEach(function (i) {
+      var v = hundredths(i.value, 9);
+      if (v !== null) fen += v;
+      i.setAttribute("aria-invalid", i.value && v === null ? "true" : "false");
+    });
+    if (total) total.textContent = yuan(fen);
+  };
+  if (total) {
+    document.addEventListener("input", recount);
+    recount();
+  }
+
+  var search = document.getElementById("item-search");
+  var billForm = document.getElementById("bill-form");
+  if (search && rowsBody && billForm) {
+    var list = document.getElementById("item-suggestions");
+    var template = document.getElementById("line-template");
+    var found = [], active = -1, timer = null, asked = 0, addWhenFound = false;
+    var render = function () {
+      list.textContent = "";
+      found.forEach(function (e, i) {
+        var li = document.createElement("li");
+        li.id = "item-option-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", i === active ? "true" : "false");
+        li.setAttribute("data-index", String(i));
+        var name = document.createElement("strong");
+        name.textContent = e.name;
+        var rest = document.createElement("span");
+        rest.className = "muted small";
+        rest.textContent = " " + (e.spec || "") + " · " + (CATEGORY[e.category] || e.category) +
+          (e.price_ceiling_fen ? " · 限价 " + yuan(e.price_ceiling_fen) : "") + " · " + e.code +
+          (e.facility_code ? " · 本院 " + e.facility_code : "");
+        li.appendChild(name);
+        li.appendChild(rest);
+        list.appendChild(li);
+      });
+      list.hidden = !found.length;
+      search.setAttribute("aria-expanded", found.length ? "true" : "false");
+      if (active >= 0) search.setAttribute("aria-activedescendant", "item-option-" + active);
+      else search.removeAttribute("aria-activedescendant");
     };
-    document.addEventListener("input", sum);
-    sum();
+    var add = function (e) {
+      var tr = template.content.firstElementChild.cloneNode(true);
+      tr.querySelector("[name=line_code]").value = e.code;
+      tr.querySelector("[name=line_name]").value = e.name;
+      tr.querySelector(".line-name").textContent = e.name;
+      tr.querySelector(".code").textContent = e.code;
+      tr.querySelector(".line-category").textContent = CATEGORY[e.category] || "";
+      rowsBody.appendChild(tr);
+      search.value = "";
+      found = []; active = -1; addWhenFound = false;
+      render();
+      recount();
+      var count = tr.querySelector("[data-line-count]");
+      count.focus();
+      count.select();
+    };
+    var lookup = function () {
+      var q = search.value.trim();
+      if (!q) { found = []; active = -1; render(); return; }
+      var mine = ++asked;
+      var params = new URLSearchParams({ q: q, limit: "10" });
+      if (billForm.getAttribute("data-facility-id")) params.set("facility_id", billForm.getAttribute("data-facility-id"));
+      var day = document.getElementById("visit_date");
+      if (day && day.value) params.set("on", day.value);
+      fetch("/v1/catalogue?" + params.toString(), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+        .then(function (body) {
+          if (mine !== asked) return;
+          found = body.items || [];
+          active = found.length ? 0 : -1;
+          render();
+          if (addWhenFound && found.length) add(found[0]);
+          addWhenFound = false;
+        });
+    };
+    search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(lookup, 120); });
+    search.addEventListener("keydown", function (e) {
+      if (e.key === "ArrowDown" && found.length) { e.preventDefault(); active = (active + 1) % found.length; render(); }
+      else if (e.key === "ArrowUp" && found.length) { e.preventDefault(); active = (active - 1 + found.length) % found.length; render(); }
+      else if (e.key === "Escape" && search.value) { e.preventDefault(); e.stopPropagation(); search.value = ""; found = []; active = -1; render(); }
+      else if (e.key === "Enter" && !e.ctrlKey && search.value.trim()) {
+        e.preventDefault();
+        if (found.length) add(found[Math.max(active, 0)]);
+        else { addWhenFound = true; clearTimeout(timer); lookup(); }
+      }
+    });
+    list.addEventListener("mousedown", function (e) {
+      var li = e.target.closest ? e.target.closest("li[data-index]") : null;
+      if (li) { e.preventDefault(); add(found[parseInt(li.getAttribute("data-index"), 10)]); }
+    });
+    rowsBody.addEventListener("keydown", function (e) {
+      if (e.key !== "Enter" || e.ctrlKey) return;
+      var t = e.target;
+      if (t.hasAttribute("data-line-count")) { e.preventDefault(); t.closest("tr").querySelector("[data-line-price]").focus(); }
+      else if (t.hasAttribute("data-line-price")) { e.preventDefault(); search.focus(); }
+    });
+    rowsBody.addEventListener("click", function (e) {
+      var b = e.target.closest ? e.target.closest("[data-remove-line]") : null;
+      if (b) { b.closest("tr").remove(); recount(); search.focus(); }
+    });
+    billForm.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && e.ctrlKey) { e.preventDefault(); billForm.requestSubmit(); }
+    });
   }
 
   /* ---- printing ---- */
