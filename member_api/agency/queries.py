@@ -1031,3 +1031,55 @@ async def changed_confirmations(year: int, month: int, start: date, end: date) -
         end,
     )
     return {int(r["institution"]) for r in rows}
+
+
+# ---- R16 item signals (R18 bill lines) --------------------------------------------------------------------------
+_LINE = (
+    "SELECT i.movement, i.line_no, i.code, i.name, i.category, i.count, i.amount_fen, s.member, s.facility,"
+    " COALESCE(f.parent, f.id) AS unit, s.visit_date FROM movement_item i JOIN movement s ON s.id = i.movement"
+    " JOIN facility f ON f.id = s.facility WHERE s.kind = 'counter' AND s.visit_date >= {} AND s.visit_date < {}"
+)
+
+
+async def repeated_item_lines(start: date, end: date, unit_id: int | None) -> list[dict[str, Any]]:
+    """Lines whose code a member was billed more than once at one facility on one day (in one visit or in several)."""
+    args: list[object] = [start, end]
+    where = _unit_filter(unit_id, args)
+    args += [start, end]
+    return await fetch(
+        f"{_LINE}{where} AND EXISTS (SELECT 1 FROM movement_item j JOIN movement t ON t.id = j.movement"  # noqa: S608
+        " WHERE t.kind = 'counter' AND t.member = s.member AND t.facility = s.facility"
+        " AND t.visit_date = s.visit_date AND j.code = i.code AND (j.movement <> i.movement OR j.line_no <> i.line_no)"
+        " AND t.visit_date >= {} AND t.visit_date < {})"
+        " ORDER BY s.member, s.facility, s.visit_date, i.code, i.movement, i.line_no",
+        *args,
+    )
+
+
+async def high_count_lines(
+    start: date, end: date, unit_id: int | None, high_bp: int, min_lines: int
+) -> list[dict[str, Any]]:
+    """Lines whose count is at least ``high_bp`` of their code's average count in the month (among ``min_lines``
+    or more lines of the code), with that average."""
+    args: list[object] = [start, end, min_lines, start, end]
+    where = _unit_filter(unit_id, args)
+    args.append(high_bp)
+    return await fetch(
+        "WITH usual AS (SELECT i.code, AVG(i.count) AS usual FROM movement_item i"  # noqa: S608
+        " JOIN movement s ON s.id = i.movement WHERE s.kind = 'counter' AND s.visit_date >= {} AND s.visit_date < {}"
+        " GROUP BY i.code HAVING COUNT(*) >= {})"
+        f" SELECT x.*, u.usual FROM ({_LINE}{where}) x JOIN usual u ON u.code = x.code"
+        " WHERE x.count * 10000 >= u.usual * {} ORDER BY x.movement, x.line_no",
+        *args,
+    )
+
+
+async def billed_as_compliant_lines(start: date, end: date, unit_id: int | None) -> list[dict[str, Any]]:
+    """Lines the facility sent as 01/02 that the catalogue made self-paid (their reasons say so)."""
+    args: list[object] = [start, end]
+    where = _unit_filter(unit_id, args)
+    return await fetch(
+        f"{_LINE}{where} AND CAST(i.reasons AS TEXT) LIKE '%billed_as_compliant%'"
+        " ORDER BY s.facility, s.visit_date, i.movement, i.line_no",
+        *args,
+    )

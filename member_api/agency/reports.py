@@ -400,7 +400,10 @@ def parse_upload(body: bytes) -> list[SubmittedLine]:
             text_ = body.decode("gb18030")
         except UnicodeDecodeError:
             raise _bad_upload("The file is not UTF-8 or GB18030 text.") from None
-    rows = list(csv.reader(io.StringIO(text_)))
+    try:
+        rows = list(csv.reader(io.StringIO(text_, newline="")))
+    except csv.Error:
+        raise _bad_upload("The file is not CSV.") from None
     if not rows:
         raise _bad_upload("The file is empty.")
     heading = [h.strip() for h in rows[0]]

@@ -15,6 +15,9 @@ SignalKind = Literal[
     "many_facilities",
     "facility_disputes",
     "member_disputes",
+    "repeated_item",
+    "item_count_high",
+    "self_paid_as_compliant",
 ]
 
 
@@ -289,6 +292,18 @@ class SignalReviewView(msgspec.Struct, kw_only=True):
     reviewed_by_name: str = ""
 
 
+class SignalLine(msgspec.Struct, kw_only=True):
+    """A bill line behind an item signal (R16, R18): which settlement, which line, what was billed."""
+
+    settlement_id: int
+    line_no: int
+    code: str
+    name: str
+    category: str
+    count: float
+    amount_fen: int
+
+
 class Signal(msgspec.Struct, kw_only=True):
     key: str
     kind: SignalKind
@@ -313,6 +328,8 @@ class Signal(msgspec.Struct, kw_only=True):
     """How many of ``settlement_ids`` were reversed since (by the counter or by a confirmed dispute)."""
     claim_ids: list[int] = []
     """The claims behind a duplicate-receipt signal."""
+    lines: list[SignalLine] = []
+    """The bill lines behind an item signal (``repeated_item``, ``item_count_high``, ``self_paid_as_compliant``)."""
 
 
 class SignalCount(msgspec.Struct, kw_only=True):

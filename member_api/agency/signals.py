@@ -37,6 +37,7 @@ from member_api.agency.schemas import (
     Signal,
     SignalCount,
     SignalKind,
+    SignalLine,
     SignalList,
     SignalReviewView,
 )
@@ -58,6 +59,9 @@ KINDS: tuple[SignalKind, ...] = (
     "many_facilities",
     "facility_disputes",
     "member_disputes",
+    "repeated_item",
+    "item_count_high",
+    "self_paid_as_compliant",
 )
 
 
@@ -168,6 +172,7 @@ async def compute(year: int, month: int, kind: SignalKind | None, unit_id: int |
             )
     if "facility_disputes" in wanted or "member_disputes" in wanted:
         found += await _dispute_signals(params, year, month, unit_id, wanted)
+    found += await item_signals(params, year, month, unit_id, wanted)
     names = await queries.member_names(sorted({s.member_id for s in found if s.member_id is not None}))
     for s in found:
         if s.member_id is not None:
@@ -343,6 +348,8 @@ async def _describe(found: list[Signal]) -> None:
             )
         elif s.kind == "outlier_institution":
             text = f"{s.year} 年 {s.month} 月，{where}{s.text_zh}"
+        elif s.kind in ITEM_KINDS:
+            text = _item_text(s, who, where)
         else:
             text = s.text_zh or s.detail
         s.text_zh = text
@@ -591,3 +598,98 @@ async def check_sample(year: int, month: int) -> SampleCheck:
     stored = (await sample(year, month)).items
     again = await _draw(row)
     return SampleCheck(reproduced=stored == again, drawn=len(stored), redrawn=len(again))
+
+
+# ---- R16 item signals over the bill lines (R18) -----------------------------------------------------------------
+# ``repeated_item``: one national code billed to one member at one facility more than once on one day (in one visit
+# or across visits: 重复收费); ``item_count_high``: a line whose count is ``signal_item_count_high_bp`` of its
+# code's average in the month or more (among ``signal_item_count_min_lines`` lines); ``self_paid_as_compliant``:
+# lines the facility sent as 01/02 that the catalogue makes self-paid (丙类 or no such entry). Each names its lines.
+ITEM_KINDS: tuple[SignalKind, ...] = ("repeated_item", "item_count_high", "self_paid_as_compliant")
+
+
+def _line(r: dict[str, Any]) -> SignalLine:
+    return SignalLine(
+        settlement_id=int(r["movement"]),
+        line_no=int(r["line_no"]),
+        code=r["code"],
+        name=r["name"],
+        category=r["category"],
+        count=float(r["count"]),
+        amount_fen=int(r["amount_fen"]),
+    )
+
+
+def _grouped(rows: list[dict[str, Any]], key: Any) -> dict[Any, list[dict[str, Any]]]:
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(key(r), []).append(r)
+    return groups
+
+
+def _item_signal(kind: SignalKind, key: str, year: int, month: int, rows: list[dict[str, Any]], **extra: Any) -> Signal:
+    first = rows[0]
+    signal = _signal(
+        kind,
+        key,
+        year,
+        month,
+        institution_id=first["unit"],
+        facility_id=first["facility"],
+        member_id=first.get("member"),
+        day=_day(first["visit_date"]),
+        count=len(rows),
+        amount_fen=sum(int(r["amount_fen"]) for r in rows),
+        **extra,
+    )
+    signal.lines = [_line(r) for r in rows]
+    signal.settlement_ids = sorted({int(r["movement"]) for r in rows})
+    return signal
+
+
+async def item_signals(
+    params: Any, year: int, month: int, unit_id: int | None, wanted: tuple[SignalKind, ...]
+) -> list[Signal]:
+    """The R16 signals over bill lines (one query each), every one naming its lines."""
+    start, end = month_start(year, month), next_month_start(year, month)
+    period = f"{year}-{month:02d}"
+    found: list[Signal] = []
+    if "repeated_item" in wanted:
+        rows = await queries.repeated_item_lines(start, end, unit_id)
+        groups = _grouped(rows, lambda r: (r["member"], r["facility"], _day(r["visit_date"]), r["code"]))
+        for (member, facility, day, code), mine in groups.items():
+            key = f"repeated_item:{period}:{member}:{facility}:{day.isoformat()}:{code}"
+            found.append(_item_signal("repeated_item", key, year, month, mine, detail=f"{code} x{len(mine)}"))
+    if "item_count_high" in wanted:
+        rows = await queries.high_count_lines(
+            start, end, unit_id, params.signal_item_count_high_bp, params.signal_item_count_min_lines
+        )
+        for r in rows:
+            key = f"item_count_high:{period}:{r['movement']}:{r['line_no']}"
+            usual = float(r["usual"])
+            found.append(
+                _item_signal("item_count_high", key, year, month, [r], detail=f"{r['code']} usual {usual:.2f}")
+            )
+    if "self_paid_as_compliant" in wanted:
+        rows = await queries.billed_as_compliant_lines(start, end, unit_id)
+        for (facility, day), mine in _grouped(rows, lambda r: (r["facility"], _day(r["visit_date"]))).items():
+            key = f"self_paid_as_compliant:{period}:{facility}:{day.isoformat()}"
+            signal = _item_signal("self_paid_as_compliant", key, year, month, mine, detail=f"{len(mine)} lines")
+            signal.member_id = None  # a facility's pattern: its lines may be of several members
+            found.append(signal)
+    return found
+
+
+def _item_text(s: Signal, who: str, where: str) -> str:
+    named = "、".join(f"#{x.settlement_id} 第 {x.line_no} 行 {x.name or x.code}×{x.count:g}" for x in s.lines[:10])
+    more = f" 等 {len(s.lines)} 行" if len(s.lines) > 10 else ""
+    if s.kind == "repeated_item":
+        return (
+            f"{_cn_day(s.day)}，{who} 在{where}同一项目被收费 {s.count} 次（{named}{more}），金额 {_yuan(s.amount_fen)}"
+        )
+    if s.kind == "item_count_high":
+        return f"{_cn_day(s.day)}，{who} 在{where}的明细数量远超该项目本月常规（{s.detail}）：{named}"
+    return (
+        f"{_cn_day(s.day)}，{where}将 {s.count} 行丙类或目录外项目按甲/乙类上传（{named}{more}），"
+        f"金额 {_yuan(s.amount_fen)}"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -26,6 +26,9 @@ class FeeLineIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         Decimal, msgspec.Meta(description="positive, at most 2 decimals (a JSON number or a decimal string)")
     ]
     unit_price_fen: Annotated[int, msgspec.Meta(le=100_000_000, description="positive, in fen (1/100 CNY)")]
+    chrgitm_lv: Literal["01", "02", "03"] | None = None
+    """The category the facility's system gives the line, if it sends one: it never changes the valuation; a line
+    sent as 01/02 that the catalogue makes self-paid is marked ``billed_as_compliant`` for the agency (R16)."""
 
 
 ITEMS_DESCRIPTION = (

@@ -97,6 +97,7 @@ def _with_code(line: FeeLine, code: str) -> FeeLine:
         count=line.count,
         unit_price_fen=line.unit_price_fen,
         facility_code=line.facility_code,
+        claimed_category=line.claimed_category,
     )
 
 
@@ -110,6 +111,7 @@ def fee_lines(items: Sequence[FeeLineIn], field: str = "items") -> list[FeeLine]
             count=i.count,
             unit_price_fen=i.unit_price_fen,
             facility_code=(i.facility_code or "").strip() or None,
+            claimed_category=i.chrgitm_lv,
         )
         for i in items
     ]

@@ -148,6 +148,9 @@ SIGNALS = {
     "many_facilities": Label("短期内多机构就诊", "many facilities in a short time"),
     "facility_disputes": Label("机构结算争议偏多", "many confirmed disputes at an institution"),
     "member_disputes": Label("参保人多次结算争议", "a member's repeated confirmed disputes"),
+    "repeated_item": Label("同一项目重复收费", "the same item billed twice in a visit or a day"),
+    "item_count_high": Label("项目数量远超常规", "an item's count far above its usual count"),
+    "self_paid_as_compliant": Label("丙类项目按合规上传", "self-paid (03) items sent as compliant"),
 }
 # What each problem code means, in short (a refusal's own message_zh/message_en says the particulars). The status
 # of each is in core/problems.py.
@@ -325,6 +328,10 @@ LINE_REASONS = {
     "category_self_paid": Label("丙类项目，由个人全额自付", "Category 03 (丙类): fully self-paid."),
     "over_price_ceiling": Label(
         "单价超出医保支付限价的部分由个人支付", "The unit price above the price ceiling is self-paid."
+    ),
+    "billed_as_compliant": Label(
+        "机构按甲/乙类上传，医保目录为丙类或无此项目：个人自付，已提示经办机构",
+        "Sent by the facility as category 01/02, self-paid by the catalogue: flagged to the agency.",
     ),
     "up_front_self_pay": Label(
         "乙类项目按比例先行自付，其余纳入合规费用", "Category 02 (乙类): an up-front self-pay share first."

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from member_api.catalogue.schemas import ItemView
 from member_api.core import labels
 from member_api.core.labels import bilingual
 from member_api.ledger.schemas import SettlementView
@@ -40,6 +41,8 @@ CS_FACILITY_TIER = f"{OWN}/CodeSystem/facility-tier"
 CS_MOVEMENT_KIND = f"{OWN}/CodeSystem/movement-kind"
 CS_MOVEMENT_RELATION = f"{OWN}/CodeSystem/movement-relation"
 CS_BILL_ITEM = f"{OWN}/CodeSystem/bill-item"
+CS_MED_LIST = f"{OWN}/CodeSystem/med-list-codg"
+"""The national medical insurance catalogue's codes (国家医保目录编码 med_list_codg: drugs, consumables, services)."""
 CS_REASON = f"{OWN}/CodeSystem/reimbursement-reason"
 CS_ADJUDICATION = f"{OWN}/CodeSystem/adjudication"
 CS_BENEFIT = f"{OWN}/CodeSystem/benefit"
@@ -304,6 +307,25 @@ MEMBER_SHARE = concept(CS_ADJUDICATION, "member-share", "个人负担 member sha
 CAP_REDUCTION = concept(CS_ADJUDICATION, "cap-reduction", "限额扣减 reduced by a cap (R4)")
 
 
+def _bill_line(line: ItemView, visit: str) -> dict[str, Any]:
+    """R18: one bill line, its product or service coded by the national catalogue code (med_list_codg); eligible is
+    its compliant part (inscp_scp_amt), the benefit the fund's share of it before the cap."""
+    return {
+        "sequence": line.line_no,
+        "productOrService": concept(CS_MED_LIST, line.code, line.name or None),
+        "servicedDate": visit,
+        "quantity": {"value": Decimal(str(line.count))},
+        "unitPrice": money(line.unit_price_fen),
+        "net": money(line.amount_fen),
+        "adjudication": [
+            _adjudication(SUBMITTED, line.amount_fen),
+            _adjudication(ELIGIBLE, line.compliant_fen, _reasons(line.reasons)),
+            {"category": ELIGIBLE_PERCENT, "value": Decimal(line.ratio_bp).scaleb(-2)},
+            _adjudication(BENEFIT, line.fund_fen),
+        ],
+    }
+
+
 def explanation_of_benefit(view: SettlementView, caps: CapFigures | None) -> dict[str, Any]:
     """One fund movement (counter settlement, claim payout or reversal) with its adjudication.
 
@@ -328,6 +350,8 @@ def explanation_of_benefit(view: SettlementView, caps: CapFigures | None) -> dic
         }
         for n, line in enumerate(view.lines, start=1)
     ]
+    if view.items:
+        items = [_bill_line(line, visit) for line in view.items]
     resource: dict[str, Any] = {
         "resourceType": "ExplanationOfBenefit",
         "id": str(view.id),

@@ -128,6 +128,7 @@ async def eligibility_by_id(ctx: AppContext, principal: Principal, resource_id: 
 async def _explanations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     facilities = await facility_service.facilities_by_id([r["facility"] for r in rows])
     reversed_by = await ledger.reversals_of([r["id"] for r in rows])
+    lines = await ledger.items_of([r["id"] for r in rows if r.get("itemised")])  # R18: the bill lines, one query
     caps: dict[tuple[int, int], mapping.CapFigures | None] = {}
     for r in rows:
         key = (r["member"], r["year"])
@@ -135,7 +136,9 @@ async def _explanations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             caps[key] = await cap_figures(*key)
     return [
         mapping.explanation_of_benefit(
-            ledger.view(r, facilities.get(r["facility"], {}).get("name", ""), reversed_by.get(r["id"])),
+            ledger.view(
+                r, facilities.get(r["facility"], {}).get("name", ""), reversed_by.get(r["id"]), lines.get(r["id"])
+            ),
             caps[(r["member"], r["year"])],
         )
         for r in rows

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,7 +45,8 @@ class Facility:
     signer: Callable[[dict[str, Any]], str] | None = None
     sign_no: str = ""
     now: Callable[[], datetime] = field(default=lambda: datetime.now(LOCAL))
-    _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(secrets.randbelow(9000) + 1))
+    """The msgid's 4-digit sequence, from a random start: two simulators of one facility in one second differ."""
     client: httpx.Client | None = None
     log: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 

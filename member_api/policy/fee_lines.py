@@ -49,6 +49,8 @@ class LineReason(StrEnum):
     OVER_PRICE_CEILING = "over_price_ceiling"
     UP_FRONT_SELF_PAY = "up_front_self_pay"
     FACILITY_CODE_UNMAPPED = "facility_code_unmapped"
+    BILLED_AS_COMPLIANT = "billed_as_compliant"
+    """The facility's system sent the line as 01/02 while the catalogue says 03 (or knows no such code): R16."""
 
 
 class Entry(msgspec.Struct, kw_only=True, frozen=True):
@@ -77,6 +79,8 @@ class FeeLine(msgspec.Struct, kw_only=True, frozen=True):
     count: Decimal
     unit_price_fen: Decimal | int
     facility_code: str | None = None
+    claimed_category: str | None = None
+    """The category the facility's system gave the line, when it sends one (the national fee detail does)."""
 
 
 class ValuedLine(msgspec.Struct, kw_only=True, frozen=True):
@@ -135,6 +139,15 @@ def entry_on(versions: Iterable[Entry], day: date) -> Entry | None:
 def value_line(
     line: FeeLine, versions: Sequence[Entry], day: date, general_fee_codes: Iterable[str] = ()
 ) -> ValuedLine:
+    """R18 (see ``_value``); a line the facility sent as 01/02 that the catalogue makes self-paid also carries
+    ``billed_as_compliant`` (an R16 signal names it)."""
+    valued = _value(line, versions, day, general_fee_codes)
+    if line.claimed_category in (Category.A, Category.B) and valued.category == Category.C:
+        return msgspec.structs.replace(valued, reasons=[*valued.reasons, LineReason.BILLED_AS_COMPLIANT.value])
+    return valued
+
+
+def _value(line: FeeLine, versions: Sequence[Entry], day: date, general_fee_codes: Iterable[str]) -> ValuedLine:
     """R18: value one line with the catalogue entry of its code valid on ``day`` (``versions``: all the code's).
 
     Over the ceiling the unit price's excess is over-limit; of the rest 01 is compliant, 02 is compliant after its

@@ -44,6 +44,10 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     dispute_window_days: int
     late_settlement_days: int = 15
     general_fee_codes: tuple[str, ...] = ("001102000050000",)
+    signal_item_count_high_bp: int = 30000
+    signal_item_count_min_lines: int = 5
+    """R16 item signal: a line whose count is at least this share of the code's average count in the month, among
+    at least this many lines of the code (a count far above a line's usual count)."""
     """R6/R18: the national service codes of the general diagnosis fee (一般诊疗费): lines with one of them are paid
     under R6, every other compliant line under R7."""
     """R17: a visit of this year still settles (and its settlements still reverse) for this many days after

@@ -40,6 +40,7 @@ class Envelope:
         self.facility = simulator.Facility(
             url="", credential=credential, code=code, now=lambda: clock.now().astimezone(LOCAL_TZ)
         )
+        self.facility._seq = itertools.count(1)  # the clock is frozen: msgids differ by their sequence alone
 
     async def raw(self, body: bytes, credential: str | None = None, path: str = simulator.PATH) -> dict[str, Any]:
         answer = await self.client.post(

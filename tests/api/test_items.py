@@ -71,6 +71,12 @@ async def test_e9_r18_quote_and_settlement_value_each_line_and_keep_the_values(c
     first = shown["items"][0]
     assert (first["code"], first["category"], first["fund_fen"]) == (AMOXICILLIN, "01", 1750)
     assert shown["manual_entry"] is False and shown["fund_fen"] == 7770
+    # FHIR: the EOB's items are the bill lines, each coded by its national code, as settled.
+    eob = (await client.get(f"/fhir/R4/ExplanationOfBenefit/{s['id']}", headers=member)).json()
+    assert [i["productOrService"]["coding"][0]["code"] for i in eob["item"]] == [c["code"] for c in E9_ITEMS]
+    assert eob["item"][0]["productOrService"]["coding"][0]["display"] == "阿莫西林胶囊"
+    assert [i["adjudication"][-1]["amount"]["value"] for i in eob["item"]] == [17.5, 25.2, 0, 35]
+    assert eob["item"][3]["quantity"]["value"] == 2 and eob["item"][3]["unitPrice"]["value"] == 30
     requote = (await client.post("/v1/counter/quotes", json=visit(client, items=E9_ITEMS[:1]), headers=clerk)).json()
     assert requote["items"][0]["category"] == "03" and requote["fund_fen"] == 0
 

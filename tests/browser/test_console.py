@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from member_api.core.clock import LOCAL_TZ
 from tests.helpers.console import console_login, credential_token, submitted_referral_claim
-from tests.helpers.live import bearer, client_from, login_staff, member
+from tests.helpers.live import bearer, client_from, db_rows, login_staff, member
 
 DESKTOP = {"width": 1366, "height": 900}
 
@@ -315,3 +315,24 @@ async def test_r13_r16_officer_pages_speak_the_officers_language_fund_quality_re
 
 def uuid4() -> str:
     return str(uuid.uuid4())
+
+
+async def test_r14_clerk_uploads_the_units_statistics_and_sees_the_differences(desk: Any, server: Any, shots: Any):
+    page = desk
+    (row,) = await db_rows(
+        server,
+        "SELECT COALESCE(f.parent, f.id) AS unit FROM staff s JOIN facility f ON f.id = s.facility"
+        " WHERE s.username = $1",
+        "clerk_zj_dh",
+    )
+    (unit,) = await db_rows(server, "SELECT code FROM facility WHERE id = $1", row["unit"])
+    await console_login(page, "clerk_zj_dh")
+    await page.goto("/console/counter/report")
+    csv_text = f"机构编码,就诊人次,医疗费用总额(元),统筹支付(元),个人支付(元)\r\n{unit['code']},99,1.00,0.70,0.30\r\n"
+    await page.set_input_files(
+        "input[name=file]", files=[{"name": "月报.csv", "mimeType": "text/csv", "buffer": csv_text.encode("gb18030")}]
+    )
+    await page.click("[data-testid=submission] button[type=submit]")
+    section = await page.get_by_test_id("submission").inner_text()
+    assert "有差异" in section and "就诊人次" in section and "99" in section
+    await shots(page, "console-25-clerk-report-submission")

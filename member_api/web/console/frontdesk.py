@@ -19,7 +19,7 @@ from litestar import Request, get, post
 from litestar.params import Parameter
 
 from member_api.agency import reports
-from member_api.agency.schemas import FacilityReport
+from member_api.agency.schemas import FacilityReport, Submission, SubmissionRequest
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import DomainError, FieldError
@@ -207,10 +207,13 @@ async def _report_page(
 ) -> Any:
     unit = await _unit(clerk)
     report: FacilityReport | None = None
+    submission: Submission | None = None
     try:
         report = await reports.facility_report(ctx.clock, year, month, unit.id)
+        submission = await reports.comparison(ctx.clock, year, month, unit.id)
     except DomainError as err:
-        context.setdefault("problem", labels.words(err))
+        if report is None:
+            context.setdefault("problem", labels.words(err))
     return await desk_page(
         request,
         ctx,
@@ -220,6 +223,8 @@ async def _report_page(
         status=status,
         unit=unit,
         report=report,
+        submission=submission,
+        form_key=new_key(),
         year=year,
         month=month,
         **context,
@@ -236,6 +241,36 @@ async def my_report(
 ) -> Any:
     default = _last_month(local_today(ctx.clock))
     return await _report_page(request, ctx, clerk, year or default[0], month or default[1])
+
+
+@post("/counter/report/{year:int}/{month:int}/submission", status_code=200)
+async def submit_report(
+    request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal, year: int, month: int
+) -> Any:
+    """R14: the unit's own statistics as the report download's CSV, under the form's Idempotency-Key."""
+    form = await form_of(request)
+    try:
+        files = uploads(form, "file")
+        if not files:
+            raise DomainError("file_required", "请选择要上传的报表文件（CSV）", "Choose a CSV file.")
+        lines = reports.parse_upload(await files[0].read())
+        done = await once(
+            ctx,
+            clerk,
+            text(form, "key", 64),
+            f"/v1/agency/reports/{year}/{month}/submissions",
+            SubmissionRequest(lines=lines),
+            Submission,
+            lambda _: reports.submit(ctx.clock, clerk, year, month, lines, "upload"),
+            completes_itself=False,
+        )
+    except DomainError as err:
+        return await _report_page(request, ctx, clerk, year, month, err.status, problem=labels.words(err))
+    if done.matches:
+        flash(request, "报表已报送，与系统数据一致")
+    else:
+        flash(request, "报表已报送：与系统数据有差异，请核对下表", "error")
+    return redirect(f"{ROOT}/counter/report?year={year}&month={month}")
 
 
 @post("/counter/report/{year:int}/{month:int}/confirm", status_code=200)

@@ -47,6 +47,7 @@ def handlers() -> list[object]:
         frontdesk.change_file,
         frontdesk.my_report,
         frontdesk.confirm_report,
+        frontdesk.submit_report,
         review.claims,
         review.claim_detail,
         review.take_claim,
