@@ -7,7 +7,7 @@ the same process and on the same pool:
 
 - the API's close of October 2026 (``agency.service.close_month``: watermark, headcounts as of the ends of
   October, September and August, September's actual payments, the per-institution statements written and
-  audited), and
+  audited, the adjustment fund's accruals), and
 - the baseline: one SQL statement computing the same per-institution figures (headcounts, prepayment,
   guarantee and adjustment shares, September's clearing) and returning them, writing nothing.
 
@@ -170,7 +170,8 @@ async def main(members: int, institutions: int, visit_share: float, repeat: int)
                 ), row
             if n < repeat - 1:
                 await conn.execute(
-                    "DELETE FROM capitation_statement; DELETE FROM capitation_close;"
+                    "DELETE FROM adjustment_fund_movement; DELETE FROM adjustment_fund_account;"
+                    " DELETE FROM capitation_statement; DELETE FROM capitation_close;"
                     " DELETE FROM audit_event WHERE action = 'capitation_close'"
                 )
         await conn.close()

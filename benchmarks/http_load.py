@@ -6,6 +6,14 @@
 - settlement latency (p50/p99) at a fixed, open-loop rate (default 200 per second).
 
     .venv/bin/python -m benchmarks.http_load [--seconds 10] [--connections 16] [--workers 1] [--rate 200]
+
+Issue 31, one line each:
+
+- ``--db-rtt-ms 1``: the server reaches PostgreSQL through a delaying TCP proxy (benchmarks/delay_proxy.py, the
+  database "on another host"); settlement p50/p99 at a low fixed rate, and the round trips per settlement the
+  proxy counted (less what the idle server sends in the same time);
+- ``--pgbouncer``: settlements per second (wrk) of a server behind PgBouncer in transaction mode (statement cache
+  off) over those of a server connected directly.
 """
 
 from __future__ import annotations
@@ -18,10 +26,12 @@ import re
 import secrets
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -316,11 +326,112 @@ async def main(seconds: int, connections: int, workers: int, rate: int) -> None:
     )
 
 
+async def _prepared(server: Any, direct_url: str, tmp: Path) -> tuple[dict[str, str], list[bytes], list[str]]:
+    """Seed the bench members (on ``direct_url``), log the bench clerk in: (headers, settlement bodies, id numbers)."""
+    manifest = json.loads((tmp / "manifest.json").read_text())
+    today = date.fromisoformat(manifest["today"])
+    id_numbers = await seed_members(direct_url, today, tmp / "keys")
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        clerk = (
+            await http.post("/v1/auth/staff/login", json={"username": "clerk_wj_xh", "password": DEMO_PASSWORD})
+        ).json()
+    headers = {"Authorization": f"Bearer {clerk['access_token']}", "Content-Type": "application/json"}
+    bodies = [
+        json.dumps({"visit_date": today.isoformat(), "id_number": i, "compliant_fen": 100}).encode() for i in id_numbers
+    ]
+    return headers, bodies, id_numbers
+
+
+def _count(path: Path) -> int:
+    return int(path.read_text().split()[0])
+
+
+async def rtt_run(rtt_ms: float, seconds: int, rate: int) -> None:
+    """Settlement latency with every database round trip ``rtt_ms`` longer, and the round trips per settlement."""
+    from tests.helpers.serverproc import free_port
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        counts = Path(tmp) / "proxy.count"
+        command = [sys.executable, "-m", "benchmarks.delay_proxy", "--listen", f"127.0.0.1:{port}"]
+        command += ["--target", "127.0.0.1:5432", "--delay-ms", str(rtt_ms), "--count-file", str(counts)]
+        proxy = subprocess.Popen(command)  # noqa: ASYNC220 - started once, before the measurement
+        direct: dict[str, str] = {}
+
+        def through_proxy(url: str) -> dict[str, str]:
+            direct["url"] = url
+            proxied = url.replace("127.0.0.1:5432", f"127.0.0.1:{port}")
+            return {"MEMBER_API_DATABASE_URL": proxied, "MEMBER_API_LISTEN_DATABASE_URL": url}
+
+        try:
+            async with running_server("postgres", Path(tmp), workers=1, env=through_proxy) as server:
+                headers, bodies, _ = await _prepared(server, direct["url"], Path(tmp))
+                await asyncio.sleep(1.0)
+                idle_start = _count(counts)
+                await asyncio.sleep(seconds)
+                idle = _count(counts) - idle_start
+                start = _count(counts)
+                p50, p99, failed = await fixed_rate(server.url, headers, bodies, rate, seconds)
+                await asyncio.sleep(1.0)  # the proxy rewrites its count each half second
+                sent = _count(counts) - start - idle * (seconds + 1) / seconds
+        finally:
+            proxy.terminate()
+            proxy.wait(timeout=10)
+    settlements = rate * seconds
+    print(f"machine: {machine()}; one server worker; {settlements} settlements at {rate}/s", end="")
+    print(f" ({failed} not 201)" if failed else "")
+    print(
+        f"settlement at {rtt_ms:.1f} ms database RTT: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+        f"round trips per settlement {sent / settlements:.1f}"
+    )
+
+
+async def pgbouncer_run(seconds: int, connections: int, workers: int) -> None:
+    """wrk's settlements per second behind PgBouncer (transaction mode) over those with a direct connection."""
+    from tests.helpers.pgbouncer import running_pgbouncer, through
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp, running_pgbouncer(Path(tmp) / "pgbouncer", pool_size=20) as port:
+        behind = {
+            "direct": None,
+            "pgbouncer": lambda url: {
+                "MEMBER_API_DATABASE_URL": through(url, port),
+                "MEMBER_API_LISTEN_DATABASE_URL": url,
+                "MEMBER_API_DB_STATEMENT_CACHE_SIZE": "0",
+            },
+        }
+        for name, env in behind.items():
+            run_dir = Path(tmp) / f"server-{name}"
+            run_dir.mkdir()
+            direct: dict[str, str] = {}
+
+            def remember(url: str, env: Any = env, direct: dict[str, str] = direct) -> dict[str, str]:
+                direct["url"] = url
+                return env(url) if env else {}
+
+            async with running_server("postgres", run_dir, workers=workers, env=remember) as server:
+                headers, _, id_numbers = await _prepared(server, direct["url"], run_dir)
+                script = run_dir / "settle.lua"
+                today = json.loads((run_dir / "manifest.json").read_text())["today"]
+                script.write_text(SETTLE_LUA % (",".join(f'"{i}"' for i in id_numbers), today))
+                results[name] = wrk(server.url, seconds, connections, headers, script)
+    print(f"machine: {machine()}; server workers: {workers}; wrk connections: {connections}; {seconds}s each")
+    print(f"settlements per second: direct {results['direct']:.0f}, through PgBouncer {results['pgbouncer']:.0f}")
+    print(f"settlement through PgBouncer (transaction mode) / direct: {results['pgbouncer'] / results['direct']:.2f}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rate", type=int, default=200, help="settlements per second for the latency run")
+    parser.add_argument("--db-rtt-ms", type=float, help="only: settlement latency through a delaying proxy")
+    parser.add_argument("--pgbouncer", action="store_true", help="only: settlements behind PgBouncer / direct")
     a = parser.parse_args()
-    asyncio.run(main(a.seconds, a.connections, a.workers, a.rate))
+    if a.db_rtt_ms is not None:
+        asyncio.run(rtt_run(a.db_rtt_ms, max(a.seconds, 10), min(a.rate, 20)))
+    elif a.pgbouncer:
+        asyncio.run(pgbouncer_run(a.seconds, a.connections, a.workers))
+    else:
+        asyncio.run(main(a.seconds, a.connections, a.workers, a.rate))

@@ -55,20 +55,26 @@ class Screen:
         self.opened = asyncio.Event()
         self.used_at: float | None = None
         self.used = asyncio.Event()
+        self.dropped = 0
 
     async def run(self) -> None:
-        """Listen until ``used``; reopen after ``idle`` (the stream's end), as the page's script does."""
+        """Listen until ``used``; reopen after ``idle`` (the stream's end) or a dropped connection, as the page's
+        script does."""
         while self.used_at is None:
             event = ""
-            async with self.http.stream("GET", "/app/credential/events", params={"jti": self.jti}) as response:
-                self.opened.set()
-                async for line in response.aiter_lines():
-                    if line.startswith("event:"):
-                        event = line.split(":", 1)[1].strip()
-                    elif line.startswith("data:") and event == "used":
-                        self.used_at = time.perf_counter()
-                        self.used.set()
-                        return
+            try:
+                async with self.http.stream("GET", "/app/credential/events", params={"jti": self.jti}) as response:
+                    self.opened.set()
+                    async for line in response.aiter_lines():
+                        if line.startswith("event:"):
+                            event = line.split(":", 1)[1].strip()
+                        elif line.startswith("data:") and event == "used":
+                            self.used_at = time.perf_counter()
+                            self.used.set()
+                            return
+            except httpx.TransportError:
+                self.dropped += 1
+                await asyncio.sleep(2.0)
 
 
 async def main(screens: int, sample: int, window: float) -> None:
@@ -104,10 +110,14 @@ async def run(
         await web_login(http, server, no)
     per = -(-screens // len(clients))
     shown: list[Screen] = []
-    for http in clients.values():
-        for _ in range(min(per, screens - len(shown))):
-            code = (await http.get("/app/credential/code")).json()
-            shown.append(Screen(http, code))
+    gate = asyncio.Semaphore(16)
+
+    async def code_for(http: httpx.AsyncClient) -> Screen:
+        async with gate:
+            return Screen(http, (await http.get("/app/credential/code")).json())
+
+    wanted = [http for http in clients.values() for _ in range(per)][:screens]
+    shown.extend(await asyncio.gather(*(code_for(http) for http in wanted)))
     tasks = [asyncio.create_task(s.run()) for s in shown]
     await asyncio.wait_for(asyncio.gather(*(s.opened.wait() for s in shown)), 300)
     open_rate = await rate(url, window)
@@ -124,7 +134,12 @@ async def run(
             headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
         )
         assert response.status_code == 201, response.text
-        await asyncio.wait_for(s.used.wait(), 30)  # a screen that never hears of its settlement fails the run
+        try:
+            await asyncio.wait_for(s.used.wait(), 30)
+        except TimeoutError:  # a screen that never hears of its settlement fails the run
+            log = (server.data_dir / "server.log").read_text()[-3000:]
+            dropped = sum(x.dropped for x in shown)
+            raise SystemExit(f"screen {s.jti} never heard of its settlement; {dropped} drops; log:\n{log}") from None
         assert s.used_at is not None
         latencies.append((s.used_at - sent) * 1000)
     await counter.aclose()
@@ -141,6 +156,9 @@ async def run(
         f"database statements per second from open screens {max(0.0, open_rate - idle_rate):.2f}"
     )
     print(f"(notify: from the clerk's settlement request to the screen's `used` event, {len(latencies)} settlements)")
+    dropped = sum(s.dropped for s in shown)
+    if dropped:
+        print(f"streams dropped and reopened: {dropped}")
 
 
 if __name__ == "__main__":

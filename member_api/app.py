@@ -74,7 +74,7 @@ from member_api.fhir.routes import FhirController
 from member_api.fsi.routes import FsiController
 from member_api.ledger import service as ledger_service
 from member_api.members.callers import provide_member_caller
-from member_api.members.routes import CounterBindingsController, MeController
+from member_api.members.routes import CounterBindingsController, MeController, PaymentEventsController
 from member_api.notices import delivery
 from member_api.notices import service as notices_service
 from member_api.notices.routes import NoticesController
@@ -114,6 +114,11 @@ TAGS = [
         name="auth",
         description="Residents log in with an SMS code; staff with a password. Access tokens last "
         "15 minutes; the refresh token rotates on every use and its reuse revokes the whole login.",
+    ),
+    Tag(
+        name="payments",
+        description="参保缴费: the agency's payment system reports contributions as they are paid (a system "
+        "credential), so a resident who has just paid is covered without waiting for the next registry import.",
     ),
     Tag(
         name="me",
@@ -221,6 +226,7 @@ def route_handlers() -> list[object]:
         AgencyFundController,
         AgencyQualityController,
         CounterBindingsController,
+        PaymentEventsController,
         CatalogueController,
     ]
     declare_problem_responses(each_handler(controllers), problem_responses)

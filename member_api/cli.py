@@ -67,6 +67,17 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_payment_credential(_: argparse.Namespace) -> int:
+    """A new payment system credential: the secret (give it to the payment system) and the hash to configure."""
+    import hashlib
+    import secrets
+
+    secret = secrets.token_urlsafe(32)
+    print(f"secret (Authorization: Bearer ...; shown once): {secret}")
+    print(f"add to MEMBER_API_PAYMENT_CREDENTIAL_HASHES: {hashlib.sha256(secret.encode()).hexdigest()}")
+    return 0
+
+
 def cmd_import_members(args: argparse.Namespace) -> int:
     from member_api.members.importer import import_csv
 
@@ -299,6 +310,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_access=False,
         websockets=False,
+        # Each open e-credential screen holds a request (its event stream): a worker takes this many at once.
+        backlog=2048,
+        backpressure=Settings.from_env().max_requests_per_worker,
         # Supervision: a worker that dies (a crash, the OOM killer, SIGKILL) is replaced and the others keep
         # serving; SIGTERM stops accepting, lets in-flight requests finish for up to --graceful-timeout seconds.
         respawn_failed_workers=True,
@@ -419,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
         "--no-walk", action="store_true", help="only the catalogue, members and staff (no drafts, claims, requests)"
     )
     seed.set_defaults(fn=cmd_seed_demo)
+    sub.add_parser(
+        "payment-credential", help="make a payment system credential for POST /v1/payments/events (secret + hash)"
+    ).set_defaults(fn=cmd_payment_credential)
     imp = sub.add_parser("import-members", help="import the enrollment system's CSV export")
     imp.add_argument("file")
     imp.add_argument("--quiet", action="store_true")

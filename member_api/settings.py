@@ -24,6 +24,9 @@ class Settings(msgspec.Struct, kw_only=True):
     db_statement_cache_size: int = -1
     """asyncpg's prepared-statement cache per connection; -1 keeps asyncpg's default (100). Behind PgBouncer in
     transaction mode set 0 (Debian 12's PgBouncer 1.18 has no ``max_prepared_statements``)."""
+    max_requests_per_worker: int = 4096
+    """Requests one server worker holds at once (granian's backpressure); every open e-credential screen holds one,
+    its event stream, so this bounds the screens a worker serves (the database does not: they cost it nothing)."""
     otel_endpoint: str = ""
     """OTLP/HTTP traces endpoint (e.g. ``http://collector:4318/v1/traces``); empty: no tracing, at no cost."""
     otel_service_name: str = "member-api"
@@ -81,6 +84,11 @@ class Settings(msgspec.Struct, kw_only=True):
     push_expire_s: int = 3 * 24 * 3600
     """A notice not pushed within this long is dead-lettered as ``expired`` (it stays in the app's list)."""
     log_level: str = "INFO"
+    payment_credential_hashes: str = ""
+    """SHA-256 (hex, comma separated) of the agency payment system's bearer secrets (``member-api payment-credential``);
+    empty: ``POST /v1/payments/events`` is refused to everyone."""
+    payment_channel_url: str = ""
+    """Where the app sends a resident to pay the yearly contribution (the tax bureau's or the agency's channel)."""
     docs_assets_dir: str = ""  # Swagger UI files for /docs; default: node_modules/swagger-ui-dist of the checkout
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 5 * 1_048_576

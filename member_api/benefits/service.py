@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -32,14 +33,16 @@ async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefit
     today = local_today(ctx.clock)
     year = year or today.year
     params = _year_params(year)
-    enrolled = await enrollment(member_id, year)
+    # Three reads of three large tables (enrollment, account, designation), sent at once on separate pooled
+    # connections: the answer waits for the slowest, not for their sum (issue 31: p99 at 3 million members).
+    enrolled, state, current = await asyncio.gather(
+        enrollment(member_id, year), ledger.state(member_id, year), facility_service.current(ctx, member_id, year)
+    )
     if enrolled is None:
         raise DomainError(
             "not_enrolled", f"{year} 年度未参加居民医保", f"Not enrolled for {year}.", extra={"year": year}
         )
-    state = await ledger.state(member_id, year)
     annual, ooc = remaining_caps(params, state)
-    current = await facility_service.current(ctx, member_id, year)
     return Benefits(
         year=year,
         enrolled=True,

@@ -155,6 +155,7 @@ SIGNALS = {
 # What each problem code means, in short (a refusal's own message_zh/message_en says the particulars). The status
 # of each is in core/problems.py.
 PROBLEMS = {
+    "payment_event_conflict": Label("缴费记录与已收到的不一致", "payment event conflicts with one received"),
     "amount_invalid": Label("金额无效", "amount invalid"),
     "certificate_missing": Label("缺少证明材料", "certificate missing"),
     "family_requests_limited": Label("亲情授权申请过于频繁", "family requests limited"),

@@ -64,6 +64,7 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
     405: ("method_not_allowed",),
     406: ("not_acceptable",),
     409: (
+        "payment_event_conflict",
         "adjustment_fund_insufficient",
         "allocation_exceeds_overspend",
         "month_not_cleared",

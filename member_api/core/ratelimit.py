@@ -108,7 +108,10 @@ async def admit(kind: str, key_hash: str, now: datetime, policy: Backoff, code: 
         raise too_many(math.ceil((blocked_until - now).total_seconds()), code)
     quiet = _aware(row["last_at"]) < now - timedelta(seconds=policy.forget_s)
     n = 1 if quiet else int(row["n"]) + 1
-    until = now + timedelta(seconds=policy.delay_s(n))
+    delay = policy.delay_s(n)
+    # a free attempt leaves the block where it was: "blocked until now" would refuse a concurrent attempt whose clock
+    # reading came a moment earlier (on a loaded machine, fewer than ``free`` attempts were evaluated)
+    until = now + timedelta(seconds=delay) if delay > 0 else blocked_until
     expires = max(until, now + timedelta(seconds=policy.forget_s))
     await fetch(SET_BACKOFF, n, now, until, expires, kind, key_hash)
     return n
@@ -118,7 +121,9 @@ async def hold(kind: str, key_hash: str, now: datetime, policy: Backoff) -> None
     """Restart the key's current delay from ``now`` (when the failure is known, not when it was admitted):
     a slow check cannot eat up the wait. Only ever lengthens the block, so concurrent calls cannot shorten it."""
     row = await fetch_one("SELECT n FROM rate_backoff WHERE kind = {} AND key_hash = {}", kind, key_hash)
-    if row is None:
+    if row is None or policy.delay_s(int(row["n"])) <= 0:
+        # a free attempt has no delay to restart: a block "until now" would refuse the free attempts admitted
+        # behind it on a loaded machine (their clock reading predates this one), so fewer than ``free`` were evaluated
         return
     until = now + timedelta(seconds=policy.delay_s(int(row["n"])))
     await fetch(

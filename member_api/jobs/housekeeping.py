@@ -25,6 +25,7 @@ DEAD_SESSIONS = (
 )
 OTP_RETENTION = timedelta(days=1)  # past expiry: kept a day for support questions
 REFRESH_RETENTION = timedelta(days=30)  # past expiry: a replay of a dead token is refused either way
+SMS_RETENTION = timedelta(days=30)  # accepted messages and their delivery receipts, for support questions
 
 
 async def purge(now: datetime) -> dict[str, int]:
@@ -40,6 +41,9 @@ async def purge(now: datetime) -> dict[str, int]:
             "binding_codes": await _delete(BindingCode, BindingCode.expires_at < now - OTP_RETENTION),
             "refresh_tokens": await _delete(RefreshToken, RefreshToken.expires_at < now - REFRESH_RETENTION),
             "sessions": len(await fetch(DEAD_SESSIONS, now - SESSION_RETENTION, now - SESSION_RETENTION)),
+            "sms_messages": len(
+                await fetch("DELETE FROM sms_message WHERE sent_at < {} RETURNING id", now - SMS_RETENTION)
+            ),
         }
 
 

@@ -5,9 +5,10 @@ transaction (PostgreSQL delivers it at commit, to every listening session, which
 Each worker holds ONE listening connection, outside the pool and outside PgBouncer (``LISTEN`` is session state,
 which a transaction-mode pooler does not keep), and wakes the screens waiting for that jti. A screen's codes are
 checked once when it starts waiting (the counter may have been faster than the stream), batched with every other
-screen that started meanwhile into one query; after the listener lost its connection it reconnects by itself and
-checks all waiting codes in one query, so nothing missed while it was away stays missed. Open screens cost the
-database nothing while they wait.
+screen that started meanwhile into one query, unless this worker's listener has been connected since the code was
+last checked (then a use would have been heard: the hub remembers the codes used in the last minutes); after the
+listener lost its connection it reconnects by itself and checks all waiting codes in one query, so nothing missed
+while it was away stays missed. Open screens, and screens reopening their stream, cost the database nothing.
 
 SQLite has no NOTIFY: one query per worker every ``SQLITE_POLL_S`` checks all waiting codes (however many screens
 are open), which also works across the worker processes sharing the file.
@@ -18,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 
 from member_api import db
 from member_api.ledger import queries
@@ -29,6 +31,8 @@ SQLITE_POLL_S = 0.5
 HEARTBEAT_S = 15.0
 RECONNECT_MAX_S = 5.0
 CHECK_CHUNK = 500
+BATCH_S = 0.05
+REMEMBER_S = 900.0
 log = logging.getLogger("member_api.credential_events")
 
 
@@ -41,6 +45,11 @@ class CredentialEvents:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._connection: object | None = None
+        self._listening_since: float | None = None
+        self._covered: dict[str, float] = {}
+        """jti -> when it was last known unused (a check's start, or a watch's end, while listening)."""
+        self._used: dict[str, float] = {}
+        """jti -> when its NOTIFY came: codes used in the last ``REMEMBER_S``."""
         self.listening = asyncio.Event()
         """Set while the listener's connection is up (tests and the benchmark wait for it)."""
         self.checks = 0
@@ -67,39 +76,79 @@ class CredentialEvents:
         self._tasks.clear()
         self.listening.clear()
 
-    async def wait(self, jtis: Iterable[str], timeout: float) -> str | None:  # noqa: ASYNC109 - one deadline per call
-        """The first of ``jtis`` a counter settled within ``timeout`` seconds, else ``None``."""
+    def _heard_since_covered(self, jti: str) -> bool:
+        """Whether a use of ``jti`` since it was last known unused would have been heard (listener up since)."""
+        since = self._listening_since
+        return since is not None and self._covered.get(jti, -1.0) >= since
+
+    @contextlib.contextmanager
+    def watching(self, jtis: Iterable[str]) -> Iterator[Callable[[float], Awaitable[str | None]]]:
+        """Watch ``jtis`` for a screen's stream: yields ``wait(timeout)``, the first of them used, else ``None``."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
         keys = set(jtis)
         for jti in keys:
             self._waiting.setdefault(jti, set()).add(future)
-        self._unchecked |= keys
-        self._wake.set()
+            if jti in self._used:
+                if not future.done():
+                    future.set_result(jti)
+            elif not self._heard_since_covered(jti):
+                self._unchecked.add(jti)
+        if self._unchecked:
+            self._wake.set()
+
+        async def wait(timeout: float) -> str | None:  # noqa: ASYNC109 - one deadline per call
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), timeout)
+            except TimeoutError:
+                return None
+
         try:
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            return None
+            yield wait
         finally:
+            now = time.monotonic()
             for jti in keys:
+                if jti not in self._used and self._heard_since_covered(jti):
+                    self._covered[jti] = now  # unused until now, and a use from now on would be heard
                 waiters = self._waiting.get(jti)
                 if waiters is not None:
                     waiters.discard(future)
                     if not waiters:
                         del self._waiting[jti]
+            future.cancel()
+
+    async def wait(self, jtis: Iterable[str], timeout: float) -> str | None:  # noqa: ASYNC109 - one deadline per call
+        """The first of ``jtis`` a counter settled within ``timeout`` seconds, else ``None``."""
+        with self.watching(jtis) as waiter:
+            return await waiter(timeout)
 
     def _fire(self, jti: str) -> None:
+        self._used[jti] = time.monotonic()
         for future in self._waiting.get(jti, ()):
             if not future.done():
                 future.set_result(jti)
 
+    def _forget_old(self) -> None:
+        horizon = time.monotonic() - REMEMBER_S
+        for memory in (self._used, self._covered):
+            if len(memory) > 1000:
+                for jti in [j for j, at in memory.items() if at < horizon]:
+                    del memory[jti]
+
     async def _check(self, jtis: set[str]) -> None:
-        """One query per ``CHECK_CHUNK`` codes: fire those already settled."""
+        """One query per ``CHECK_CHUNK`` codes: fire those already settled, remember the others as covered."""
+        started = time.monotonic()
+        listening_before = self._listening_since is not None and self._listening_since <= started
         codes = sorted(jtis)
         for start in range(0, len(codes), CHECK_CHUNK):
+            chunk = codes[start : start + CHECK_CHUNK]
             self.checks += 1
-            for jti in await queries.used_jtis(codes[start : start + CHECK_CHUNK]):
-                self._fire(jti)
+            used = set(await queries.used_jtis(chunk))
+            for jti in chunk:
+                if jti in used:
+                    self._fire(jti)
+                elif listening_before:
+                    self._covered[jti] = max(self._covered.get(jti, -1.0), started)
 
     async def _checker(self, poll: bool) -> None:
         while True:
@@ -108,9 +157,11 @@ class CredentialEvents:
                     await asyncio.wait_for(self._wake.wait(), SQLITE_POLL_S)
             else:
                 await self._wake.wait()
+                await asyncio.sleep(BATCH_S)  # screens opening together are checked together
             self._wake.clear()
             todo = set(self._waiting) if poll else self._unchecked & set(self._waiting)
             self._unchecked.clear()
+            self._forget_old()
             if not todo:
                 continue
             try:
@@ -135,6 +186,7 @@ class CredentialEvents:
                 connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(CHANNEL, lambda _c, _pid, _channel, payload: self._fire(payload))
                 self._connection = connection
+                self._listening_since = time.monotonic()
                 self.listening.set()
                 delay = 0.1
                 # Anything settled while no one listened: check every waiting code once (one query).
@@ -153,6 +205,7 @@ class CredentialEvents:
             except Exception as exc:
                 log.warning("credential_listener_lost", extra={"error": type(exc).__name__})
             self.listening.clear()
+            self._listening_since = None
             self._connection = None
             if connection is not None:
                 connection.terminate()

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from member_api.catalogue.schemas import ITEM_COLUMNS
-from member_api.db import fetch, fetch_one, gate
+from member_api.db import current_engine, fetch, fetch_one, gate, is_sqlite
 from member_api.ledger.tables import Movement
 
 MOVEMENT_COLUMNS = tuple(c._meta.db_column_name for c in Movement._meta.non_default_columns)
@@ -56,6 +56,54 @@ async def insert_movement(values: dict[str, Any]) -> dict[str, Any]:
     row = await fetch_one(_INSERT_MOVEMENT, *(values[c] for c in MOVEMENT_COLUMNS))
     assert row is not None
     return row
+
+
+_SAME_DAY = (
+    "EXISTS (SELECT 1 FROM movement WHERE member = {} AND facility = {} AND visit_date = {} AND kind = 'counter')"
+)
+_RECORD = (
+    "WITH recorded AS (INSERT INTO movement ({}) VALUES ({}) RETURNING *),"
+    " used AS (UPDATE benefit_account SET used_fen = {{}}, used_out_of_city_fen = {{}}, updated_at = {{}}"
+    " WHERE id = {{}} RETURNING id) SELECT recorded.* FROM recorded, used"
+)
+_RECORD_COUNTER = _RECORD.format(  # names from the Table; values are parameters
+    ", ".join(MOVEMENT_COLUMNS), ", ".join(_SAME_DAY if c == "repeat_same_day" else "{}" for c in MOVEMENT_COLUMNS)
+)
+_RECORD_GIVEN = _RECORD.format(", ".join(MOVEMENT_COLUMNS), ", ".join("{}" for _ in MOVEMENT_COLUMNS))
+
+
+async def record_movement(
+    values: dict[str, Any], account_id: int, used: Any, *, same_day_check: bool
+) -> dict[str, Any]:
+    """Insert the movement and set the (locked) account's used amounts to ``used``; with ``same_day_check`` (a
+    counter visit, R16) ``repeat_same_day`` is decided here, after the account lock was granted.
+
+    PostgreSQL: one round trip (a data-modifying CTE; the same-day check is a subquery of the insert, a statement
+    that starts after the lock, so it sees every movement committed before). SQLite: one statement after the other.
+    """
+    if is_sqlite(current_engine()):
+        if same_day_check:
+            repeat = await counter_visit_exists(values["member"], values["facility"], values["visit_date"])
+            values = {**values, "repeat_same_day": repeat}
+        row = await insert_movement(values)
+        await set_used(account_id, used.used_fen, used.used_out_of_city_fen, values["created_at"])
+        return row
+    args: list[object] = []
+    for column in MOVEMENT_COLUMNS:
+        if column == "repeat_same_day" and same_day_check:
+            args += [values["member"], values["facility"], values["visit_date"]]
+        else:
+            args.append(values[column])
+    found = await fetch_one(
+        _RECORD_COUNTER if same_day_check else _RECORD_GIVEN,
+        *args,
+        used.used_fen,
+        used.used_out_of_city_fen,
+        values["created_at"],
+        account_id,
+    )
+    assert found is not None
+    return found
 
 
 async def movement(movement_id: int) -> dict[str, Any] | None:

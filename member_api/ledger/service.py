@@ -8,7 +8,8 @@ member never exceed the caps (R4). Callers run these inside ``db.write_transacti
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -46,6 +47,8 @@ class Entry:
     reason_text: str = ""
     facility_name: str | None = None
     """For the member's notice, when the caller has read it already (one statement fewer)."""
+    notice_recipients: list[int] | None = None
+    """Who the notice goes to, when the caller has read it already, outside the lock (one statement fewer)."""
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,10 @@ async def post(
     account = await queries.lock_account(entry.member, entry.year, now)
     state = AccountState(used_fen=account["used_fen"], used_out_of_city_fen=account["used_out_of_city_fen"])
     result = compute(state)
-    repeat = entry.kind == COUNTER and await queries.counter_visit_exists(
-        entry.member, entry.facility, entry.visit_date
-    )
-    row = await queries.insert_movement(
+    before, after = _moved(state, result.fund_fen, result.out_of_city)
+    # One statement: the movement (R16's same-day flag decided in it, after the lock), and the account's new used
+    # amounts (PostgreSQL: a data-modifying CTE; SQLite: its statements, in the in-process transaction).
+    row = await queries.record_movement(
         {
             "member": entry.member,
             "facility": entry.facility,
@@ -103,18 +106,27 @@ async def post(
             "member_fen": result.member_fen,
             "lines": _json([msgspec.to_builtins(line) for line in result.lines]),
             "reasons": _json(list(result.reasons)),
-            "repeat_same_day": repeat,
+            "repeat_same_day": False,
             "credential_jti": entry.credential_jti,
             "reverses": None,
             "reason_text": entry.reason_text,
             "created_at": now,
             "itemised": bool(result.items),
-        }
+        },
+        account["id"],
+        after,
+        same_day_check=entry.kind == COUNTER,
     )
     await queries.insert_items(row["id"], [item_row(line) for line in result.items])
-    before, after = await _apply(account, result.fund_fen, result.out_of_city, now)
-    await notify_movement(row, now, entry.facility_name)
+    await notify_movement(row, now, entry.facility_name, to=entry.notice_recipients)
     return Posted(movement=row, before=before, after=after), result
+
+
+def _moved(before: AccountState, fund_fen: int, out_of_city: bool) -> tuple[AccountState, AccountState]:
+    return before, AccountState(
+        used_fen=before.used_fen + fund_fen,
+        used_out_of_city_fen=before.used_out_of_city_fen + (fund_fen if out_of_city else 0),
+    )
 
 
 async def reverse(original: dict[str, Any], clerk_id: int | None, reason: str, now: datetime) -> Posted:
@@ -198,16 +210,28 @@ async def member_movement_by_credential(member_id: int, jtis: list[str]) -> dict
     return await queries.member_movement_by_credential(member_id, jtis)
 
 
-async def wait_credential_used(jtis: list[str], timeout: float) -> bool:  # noqa: ASYNC109
-    """Whether a counter settled one of these e-credentials within ``timeout`` seconds: pushed by the database
-    (LISTEN/NOTIFY) to this worker's hub; a hub not started (no app lifespan) is replaced by one direct check."""
+@asynccontextmanager
+async def credential_watch(jtis: list[str]) -> AsyncIterator[Callable[[float], Awaitable[bool]]]:
+    """For one e-credential screen's stream: yields ``used(timeout)``, whether a counter settled one of ``jtis``
+    (waiting up to ``timeout`` seconds). Pushed by the database (LISTEN/NOTIFY) to this worker's hub, which checks
+    the codes once, not per call; a hub not started (no app lifespan) is replaced by a check per call."""
     hub = events.hub()
     if not hub.running:
-        if await queries.used_jtis(jtis):
-            return True
-        await asyncio.sleep(min(timeout, events.SQLITE_POLL_S))
-        return False
-    return await hub.wait(jtis, timeout) is not None
+
+        async def check(timeout: float) -> bool:  # noqa: ASYNC109 - one deadline per call
+            if await queries.used_jtis(jtis):
+                return True
+            await asyncio.sleep(min(timeout, events.SQLITE_POLL_S))
+            return False
+
+        yield check
+        return
+    with hub.watching(jtis) as wait:
+
+        async def used(timeout: float) -> bool:  # noqa: ASYNC109 - one deadline per call
+            return await wait(timeout) is not None
+
+        yield used
 
 
 start_credential_events = events.start

@@ -14,10 +14,13 @@ from member_api.members import service
 from member_api.members.schemas import (
     BindingCode,
     BindingRequest,
+    ContributionStatus,
     CounterBinding,
     CounterBindingRequest,
     MemberView,
     MeView,
+    PaymentEventIn,
+    PaymentEventResult,
 )
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -63,6 +66,14 @@ class MeController(Controller):
         return Response(await service.binding_code(ctx, account), status_code=HTTP_201_CREATED, headers=NO_STORE)
 
     @get(
+        "/contribution",
+        operation_id="getContributionStatus",
+        summary="参保缴费: whether this year and next are paid, next year's collection window and the payment link",
+    )
+    async def contribution(self, caller: MemberCaller, subject_member_id: int, ctx: AppContext) -> ContributionStatus:
+        return await service.contribution_status(ctx, subject_member_id)
+
+    @get(
         "/dependants",
         operation_id="listDependants",
         summary="Members under the caller's guardianship (newborns, minors)",
@@ -103,3 +114,28 @@ class CounterBindingsController(Controller):
             lambda _lease: service.bind_at_counter(ctx, staff, data.binding_code, data.id_number),
             completes_itself=False,
         )  # type: ignore[return-value]
+
+
+class PaymentEventsController(Controller):
+    """The agency's payment system reports contributions as they are paid: the resident is covered at once (R1)."""
+
+    path = "/v1/payments/events"
+    tags = ["payments"]
+    security = [{"bearer": []}]
+
+    @post(
+        "",
+        status_code=HTTP_201_CREATED,
+        operation_id="recordPaymentEvent",
+        summary="Record a contribution payment (payment system credential; idempotent by Idempotency-Key and event id)",
+        description="`Authorization: Bearer <secret>` of a payment system credential (`member-api payment-credential`)"
+        " and an `Idempotency-Key`. The member is paid up for `year` at once: enrolled from 1 January when paid "
+        "before the year, from `paid_on` when paid during it. A repeated `event_id` is answered with "
+        "`duplicate: true` and applied once; audited as `contribution_paid` with the payment system as actor.",
+        opt=problems("unauthorized", "member_not_found", "payment_event_conflict", idempotent=True),
+    )
+    async def record(self, data: PaymentEventIn, request: Request, ctx: AppContext) -> Response[PaymentEventResult]:
+        actor = service.payment_system(ctx, request.headers.get("authorization", ""))
+        return await run_idempotent(  # type: ignore[return-value]
+            request, ctx, actor, lambda _lease: service.record_payment(ctx, actor, data), completes_itself=False
+        )

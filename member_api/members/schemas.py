@@ -60,3 +60,38 @@ class MeView(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Why this account lost its record: ``registry_phone_changed`` (the registry now has another phone; bind
     again at a counter), ``rebound_at_counter`` (a counter bound the record to another phone after checking
     the ID card) or ``duplicate_binding``."""
+
+
+class PaymentEventIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A contribution payment, as the agency's payment system reports it."""
+
+    event_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    """The payment system's own id of the payment: a repeat of it is never applied twice."""
+    insurance_no: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    year: Annotated[int, msgspec.Meta(ge=2000, le=2100)]
+    amount_fen: Annotated[int, msgspec.Meta(ge=1, le=100_000_000)]
+    paid_on: date
+    channel: Annotated[str, msgspec.Meta(max_length=32)] = ""
+
+
+class PaymentEventResult(msgspec.Struct, kw_only=True):
+    event_id: str
+    member_id: int
+    year: int
+    paid_up: bool
+    covered_from: date
+    duplicate: bool
+    """True when this event id was received before: nothing was applied again."""
+
+
+class ContributionStatus(msgspec.Struct, kw_only=True):
+    """参保缴费 as the resident sees it: this year and next, and when next year's contribution is collected."""
+
+    year: int
+    paid_this_year: bool
+    next_year: int
+    paid_next_year: bool
+    window_opens: date
+    window_closes: date
+    window_open_now: bool
+    payment_url: str

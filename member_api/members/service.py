@@ -3,6 +3,7 @@ reading the member and their dependants."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from datetime import date, datetime, timedelta
@@ -10,13 +11,26 @@ from typing import Any
 
 from member_api.audit.service import record
 from member_api.core import ratelimit
+from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.core.errors import DomainError, FieldError, invalid_field
 from member_api.core.principal import Principal
-from member_api.db import UniqueViolation, fetch_one, write_transaction
+from member_api.db import UniqueViolation, fetch, fetch_one, write_transaction
 from member_api.members import queries
 from member_api.members.identity import id_problem, mask_name, normalise_id
-from member_api.members.schemas import BindingCode, CounterBinding, EnrollmentView, MemberView, MeView
+from member_api.members.schemas import (
+    BindingCode,
+    ContributionStatus,
+    CounterBinding,
+    EnrollmentView,
+    MemberView,
+    MeView,
+    PaymentEventIn,
+    PaymentEventResult,
+)
+from member_api.members.tables import Enrollment, Member, PaymentEvent
+from member_api.policy import parameters
+from member_api.policy.contribution import contribution_window, covered_from
 from member_api.policy.eligibility import EnrollmentFacts, is_eligible
 
 
@@ -296,4 +310,120 @@ async def insurance_numbers(member_ids: list[int]) -> dict[int, str]:
     """{member id: insurance number} for these members (lists that show ``psn_no`` beside a settlement)."""
     if not member_ids:
         return {}
-    return await queries.insurance_numbers(sorted(set(member_ids)))
+    rows = await Member.select(Member.id, Member.insurance_no).where(Member.id.is_in(sorted(set(member_ids))))
+    return {r["id"]: r["insurance_no"] for r in rows}
+
+
+# ---- 参保缴费: contribution status and payment events ---------------------------------------------------------------
+
+
+def payment_system(ctx: AppContext, authorization: str) -> str:
+    """The payment system's actor (``system:payments:<hash prefix>``) for a configured bearer secret, else 401."""
+    scheme, _, secret = authorization.partition(" ")
+    digest = hashlib.sha256(secret.strip().encode()).hexdigest() if secret.strip() else ""
+    known = [h.strip().lower() for h in ctx.settings.payment_credential_hashes.split(",") if h.strip()]
+    if scheme.lower() != "bearer" or not digest or not any(hmac.compare_digest(digest, h) for h in known):
+        raise DomainError(
+            "unauthorized",
+            "缴费系统凭据无效",
+            "A payment system credential is required.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return f"system:payments:{digest[:8]}"
+
+
+async def record_payment(ctx: AppContext, actor: str, event: PaymentEventIn) -> PaymentEventResult:
+    """R1 at once: the member is paid up for the year (enrolled from the year's first day, or from the payment day
+    when paid during the year); one event id is applied once; audited with the payment system as actor."""
+    now = ctx.clock.now()
+    member = await Member.select(Member.id).where(Member.insurance_no == event.insurance_no).first()
+    if member is None:
+        raise invalid_field("insurance_no", "未找到该参保编号", "no such member", code="member_not_found")
+    start = covered_from(event.year, event.paid_on)
+    try:
+        async with write_transaction():
+            await fetch(  # the unique event id decides, in one statement, whether this payment is new
+                "INSERT INTO payment_event (event_id, member, year, amount_fen, paid_on, channel, received_at,"
+                " received_by) VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
+                event.event_id,
+                member["id"],
+                event.year,
+                event.amount_fen,
+                event.paid_on,
+                event.channel,
+                now,
+                actor,
+            )
+            row = (
+                await Enrollment.select(Enrollment.id, Enrollment.enrolled_on)
+                .where((Enrollment.member == member["id"]) & (Enrollment.year == event.year))
+                .first()
+            )
+            if row is None:
+                await Enrollment.insert(
+                    Enrollment(member=member["id"], year=event.year, paid_up=True, enrolled_on=start)
+                ).run()
+            else:
+                start = row["enrolled_on"]
+                await Enrollment.update({Enrollment.paid_up: True}).where(Enrollment.id == row["id"])
+            await record(
+                now,
+                actor,
+                "contribution_paid",
+                "member",
+                member["id"],
+                {"year": event.year, "event": event.event_id, "amount_fen": event.amount_fen},
+            )
+    except UniqueViolation:
+        seen = await PaymentEvent.select().where(PaymentEvent.event_id == event.event_id).first()
+        if seen is None or (seen["member"], seen["year"], seen["amount_fen"]) != (
+            member["id"],
+            event.year,
+            event.amount_fen,
+        ):
+            raise DomainError(
+                "payment_event_conflict",
+                "该缴费流水号已用于另一笔缴费",
+                "This event id was received with other content.",
+            ) from None
+        facts = await enrollment(member["id"], event.year)
+        return PaymentEventResult(
+            event_id=event.event_id,
+            member_id=member["id"],
+            year=event.year,
+            paid_up=bool(facts and facts.paid_up),
+            covered_from=facts.enrolled_on if facts else start,
+            duplicate=True,
+        )
+    ctx.caches.eligibility.clear()  # this worker answers at once; the others within their cache's short life
+    return PaymentEventResult(
+        event_id=event.event_id,
+        member_id=member["id"],
+        year=event.year,
+        paid_up=True,
+        covered_from=start,
+        duplicate=False,
+    )
+
+
+async def contribution_status(ctx: AppContext, member_id: int) -> ContributionStatus:
+    today = local_today(ctx.clock)
+    this_year, next_year = await enrollment(member_id, today.year), await enrollment(member_id, today.year + 1)
+    try:
+        params = parameters.for_year(today.year + 1)
+    except parameters.NoPolicyYear:
+        params = parameters.for_year(today.year)
+        opens, closes = contribution_window(params)
+        opens, closes = opens.replace(year=today.year), closes.replace(year=today.year)
+    else:
+        opens, closes = contribution_window(params)
+    return ContributionStatus(
+        year=today.year,
+        paid_this_year=bool(this_year and this_year.paid_up),
+        next_year=today.year + 1,
+        paid_next_year=bool(next_year and next_year.paid_up),
+        window_opens=opens,
+        window_closes=closes,
+        window_open_now=opens <= today <= closes,
+        payment_url=ctx.settings.payment_channel_url,
+    )

@@ -51,3 +51,18 @@ class BindingCode(Table, tablename="binding_code"):
     used_at = Timestamptz(null=True, default=None)
     used_by = Varchar(length=32, null=True, default=None)
     created_at = Timestamptz()
+
+
+class PaymentEvent(Table, tablename="payment_event"):
+    """A contribution payment reported by the agency's payment system: the member is paid up for ``year`` at once,
+    without waiting for the next registry import (R1). ``event_id`` is the payment system's own id: a repeat is
+    answered from here, never applied twice."""
+
+    event_id = Varchar(length=64, unique=True)
+    member = ForeignKey(references=Member, on_delete=OnDelete.restrict, index=True)
+    year = Integer()
+    amount_fen = Integer()
+    paid_on = Date()
+    channel = Varchar(length=32, default="")
+    received_at = Timestamptz()
+    received_by = Varchar(length=40)

@@ -83,14 +83,18 @@ def refused_visit_text(day: Any, facility: str) -> str:
     )
 
 
-async def notify_movement(row: dict[str, Any], now: datetime, facility_name: str | None = None) -> None:
+async def notify_movement(
+    row: dict[str, Any], now: datetime, facility_name: str | None = None, *, to: list[int] | None = None
+) -> None:
     """Called by the ledger inside the movement's transaction: the notice commits with the money or not at all.
 
     Two alerts ride along: a visit outside the designated pair paid 0 says what to do instead; and the first
-    movement that leaves less than ``cap_alert_below_bp`` of the year's cap says so, once a year."""
+    movement that leaves less than ``cap_alert_below_bp`` of the year's cap says so, once a year.
+    ``facility_name`` and ``to`` (what ``recipients(member, now's date)`` answers): when the caller read them
+    already, outside the account lock (issue 31: fewer statements under the lock)."""
     facility = facility_name or await queries.facility_name(row["facility"])
     text = movement_text(row, facility)
-    who = await recipients(row["member"], _day(now))
+    who = to if to is not None else await recipients(row["member"], _day(now))
     reasons = row.get("reasons") or []
     if isinstance(reasons, str):
         reasons = json.loads(reasons or "[]")

@@ -43,6 +43,10 @@ class PolicyYear(msgspec.Struct, kw_only=True, frozen=True):
     family_max_relatives: int
     dispute_window_days: int
     late_settlement_days: int = 15
+    contribution_opens: str = "09-01"
+    """参保缴费: collection for this year opens on this MM-DD of the previous year (``policy.contribution``)."""
+    contribution_closes: str = "12-31"
+    """参保缴费: and closes on this MM-DD of the previous year."""
     general_fee_codes: tuple[str, ...] = ("001102000050000",)
     signal_item_count_high_bp: int = 30000
     signal_item_count_min_lines: int = 5

@@ -22,6 +22,7 @@ from tests.helpers.databases import create_pg_database, drop_pg_database
 # 10:00 Shanghai time on a weekday in the 2026 policy year.
 START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 TABLES_IN_DELETE_ORDER = (
+    "payment_event",
     "fsi_visit_settlement",
     "fsi_fee_line",
     "fsi_visit",

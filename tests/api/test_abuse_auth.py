@@ -63,14 +63,18 @@ async def test_staff_hammering_from_one_address_never_keeps_the_clerk_out(server
             return (await evil.post("/v1/auth/staff/login", json=body)).status_code
 
         statuses = await asyncio.gather(*(guess(i) for i in range(60)))
-        assert set(statuses) <= {401, 429}, statuses
-        wrong = statuses.count(401)
-        assert 5 <= wrong <= 8, statuses  # the free five, and at most a few let through as the delays expire
+        # 503: on a loaded machine some of the burst waited longer than the lock timeout (issue 26's bounded waits)
+        assert set(statuses) <= {401, 429, 503}, statuses
+        wrong, busy = statuses.count(401), statuses.count(503)
         pair = keyring.keyed_hash("staff_login", f"clerk_wj_xh\x1f{attacker}")
         counted = await db_rows(
             server, "SELECT n FROM rate_backoff WHERE kind = $1 AND key_hash = $2", "staff_login", pair
         )
-        assert counted[0]["n"] == wrong  # every evaluated guess counted, none lost to a race
+        # every evaluated guess counted, none lost to a race (a guess turned away busy after its count may add one)
+        assert wrong <= counted[0]["n"] <= wrong + busy, (counted, statuses)
+        assert counted[0]["n"] <= 8, statuses  # the free five, and at most a few let through as the delays expire
+        if not busy:
+            assert wrong >= 5, statuses  # every free attempt evaluated, whatever order the clock readings came in
 
         stop = asyncio.Event()
 

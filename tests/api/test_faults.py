@@ -36,6 +36,7 @@ from member_api.core.storage import StorageFull
 from member_api.jobs.demo import DEMO_PASSWORD
 from tests.helpers.serverproc import Server, running_server
 from tests.helpers.tcpproxy import TcpProxy
+from tests.helpers.web import csrf_of
 
 PG_TIMEOUTS = {
     "MEMBER_API_DB_LOCK_TIMEOUT_S": "2",
@@ -201,6 +202,18 @@ async def test_database_down_answers_503_and_the_same_key_settles_once_when_it_i
         started = time.monotonic()
         assert_unavailable(await counter.settle(member, key))
         assert time.monotonic() - started < 10
+    # the pages say it in words: a friendly page, status 503
+    form = await counter.http.get("/console/login")
+    token = csrf_of(form.text) if form.status_code == 200 else ""
+    page = (
+        form
+        if form.status_code != 200
+        else await counter.http.post(
+            "/console/login", data={"username": "clerk_zj_dh", "password": "x" * 12, "_csrf_token": token}
+        )
+    )
+    assert page.status_code == 503 and page.headers["content-type"].startswith("text/html"), page.text[:300]
+    assert "系统繁忙，请稍后重试" in page.text and "Traceback" not in page.text
     proxy.normal()
     back = time.monotonic()
     done = await counter.settle_until_done(member, key, within_s=30)

@@ -124,6 +124,9 @@ async def test_r2_no_phone_on_file_resident_is_bound_at_the_counter_by_code(app,
     await desk.wait_for_url("**/console/counter/bind")
     assert "已为 周**" in await desk.locator(".notice-ok").inner_text()
     await look(desk, "03-console-bound")
+    await desk.set_viewport_size({"width": 1024, "height": 768})  # the console's menu stays on one line (item 7)
+    assert await desk.locator(".topbar-inner").evaluate("e => e.getBoundingClientRect().height") < 60
+    await look(desk, "03b-console-1024")
 
     await app.goto("/app/")
     assert "周**" in await app.get_by_test_id("member-card").inner_text()
@@ -321,9 +324,21 @@ async def test_every_app_and_console_page_has_no_serious_axe_violation_and_a_mai
     await app_login(app, server, "SG0000000004")
     await app.select_option("[data-testid=switcher]", index=1)  # the newborn: the draft is theirs
     await app.wait_for_url("**/app/")
-    for path in APP_PAGES:
-        await app.goto(path.format(**ids))
-        await look(app, "a11y-app" + path.replace("/", "-").replace("?", "-").replace("=", "-").rstrip("-"))
+    for mode in ("", "elder-"):
+        if mode:  # 长辈模式: switched on from home, then every page again
+            await app.goto("/app/")
+            await app.get_by_test_id("elder-toggle").click()
+            await app.wait_for_url("**/app/")
+            assert await app.evaluate("document.documentElement.classList.contains('elder')")
+        for path in APP_PAGES:
+            await app.goto(path.format(**ids))
+            name = path.replace("/", "-").replace("?", "-").replace("=", "-").rstrip("-")
+            await look(app, f"a11y-{mode}app{name}")
+    await app.goto("/app/")
+    await app.click("form[action='/app/logout'] button")
+    await app.wait_for_url("**/app/login")
+    assert await app.evaluate("document.documentElement.classList.contains('elder')")  # remembered on this phone
+    await look(app, "a11y-elder-app-login")
     for username, paths in CONSOLE_PAGES.items():
         await desk.context.clear_cookies()
         await console_login(desk, username)

@@ -61,7 +61,7 @@ async def clinics(
     division = division if division in DIVISIONS else None  # "all" (or anything else): every division
     try:
         results = await facility_service.search(
-            division=division, kind=None, tier=None, q=q or None, near=near, cursor=cursor, limit=15
+            division=division, kind=None, tier="primary", q=q or None, near=near, cursor=cursor, limit=15
         )
     except DomainError as err:
         search_problem = problem(err)

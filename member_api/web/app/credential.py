@@ -28,8 +28,9 @@ from member_api.benefits import service as benefits_service
 from member_api.core.context import AppContext
 from member_api.credential import render, tokens
 from member_api.credential import service as credential_service
+from member_api.facilities import service as facility_service
 from member_api.ledger import service as ledger_service
-from member_api.web.app.resident import Resident, bound_resident
+from member_api.web.app.resident import Resident, screen_member
 from member_api.web.common.errors import RedirectTo
 from member_api.web.common.pages import PAGE_HEADERS, page, yuan
 
@@ -58,7 +59,14 @@ async def _code(ctx: AppContext, member_id: int) -> dict[str, Any]:
 
 @get("/credential")
 async def credential_page(ctx: AppContext, resident: Resident) -> Any:
-    return page("app/credential.html", resident=resident, tab="credential", code=await _code(ctx, resident.member_id))
+    pair = (await facility_service.current(ctx, resident.member_id, None)).designation
+    return page(
+        "app/credential.html",
+        resident=resident,
+        tab="credential",
+        code=await _code(ctx, resident.member_id),
+        has_pair=pair is not None,
+    )
 
 
 @get("/credential/code")
@@ -81,34 +89,37 @@ async def credential_events(
     login ran out (the page reloads); nothing else but keep-alive comments until the stream ends."""
     headers = {**PAGE_HEADERS, "X-Accel-Buffering": "no"}
     try:
-        resident = await bound_resident(request, ctx)
+        member_id = await screen_member(request, ctx)
     except RedirectTo as redirect:
         return ServerSentEvent([_message("login", {"location": redirect.location})], headers=headers)
     jtis = [j for j in jti if _JTI.match(j)]
-    member_id = resident.member_id
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         deadline = time.monotonic() + STREAM_S
-        while (left := deadline - time.monotonic()) > 0:
-            if await ledger_service.wait_credential_used(jtis, min(KEEPALIVE_S, left)):
-                row = await ledger_service.member_movement_by_credential(member_id, jtis)
-                if row is None:  # another member's code (a forged query): nothing to tell this screen
-                    await anyio.sleep(max(0.0, deadline - time.monotonic()))
+        async with ledger_service.credential_watch(jtis) as used:
+            while (left := deadline - time.monotonic()) > 0:
+                if await used(min(KEEPALIVE_S, left)):
                     break
-                view = await benefits_service.one(member_id, row["id"])
-                yield _message(
-                    "used",
-                    {
-                        "id": view.id,
-                        "jti": row["credential_jti"],
-                        "fund": yuan(view.fund_fen),
-                        "member": yuan(view.member_fen),
-                        "facility": view.facility_name,
-                        "visit_date": view.visit_date.isoformat(),
-                    },
-                )
+                yield ServerSentEventMessage(data=None, comment="keep-alive")
+            else:
+                yield _message("idle", {})
                 return
-            yield ServerSentEventMessage(data=None, comment="keep-alive")
-        yield _message("idle", {})
+        row = await ledger_service.member_movement_by_credential(member_id, jtis)
+        if row is None:  # another member's code (a forged query): nothing to tell this screen
+            await anyio.sleep(max(0.0, deadline - time.monotonic()))
+            yield _message("idle", {})
+            return
+        view = await benefits_service.one(member_id, row["id"])
+        yield _message(
+            "used",
+            {
+                "id": view.id,
+                "jti": row["credential_jti"],
+                "fund": yuan(view.fund_fen),
+                "member": yuan(view.member_fen),
+                "facility": view.facility_name,
+                "visit_date": view.visit_date.isoformat(),
+            },
+        )
 
     return ServerSentEvent(stream(), headers=headers)

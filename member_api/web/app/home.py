@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.datastructures import Cookie
 
 from member_api.benefits import service as benefits_service
 from member_api.core import labels
@@ -14,6 +15,7 @@ from member_api.core.context import AppContext
 from member_api.core.errors import DomainError, not_found
 from member_api.facilities import service as facility_service
 from member_api.family import service as family_service
+from member_api.members import service as members_service
 from member_api.policy.claim_window import next_claim_window
 from member_api.web.app.resident import ROOT, Resident
 from member_api.web.common.forms import form_of, number, problem, text
@@ -48,6 +50,7 @@ async def home(ctx: AppContext, resident: Resident) -> Any:
         benefits_problem=benefits_problem,
         pair=pair,
         windows=claim_windows(ctx),
+        contribution=await members_service.contribution_status(ctx, resident.member_id),
     )
 
 
@@ -86,3 +89,29 @@ async def family(request: Request[Any, Any, Any], ctx: AppContext, household: Re
         grants=grants,
         typed=typed,
     )
+
+
+ELDER_COOKIE = "app_elder"
+ELDER_MAX_AGE_S = 400 * 86400  # remembered on this phone across logins (a browser keeps a cookie 400 days at most)
+
+
+@post("/elder", status_code=200)
+async def elder_mode(request: Request[Any, Any, Any]) -> Any:
+    """长辈模式 on or off: larger type, high contrast, fewer items per screen, the e-credential one tap from home.
+    Kept in its own cookie (not the session), so the choice outlives a logout on this phone."""
+    form = await form_of(request)
+    on = text(form, "mode", 5) == "on"
+    flash(request, "已切换为长辈模式" if on else "已切换为标准模式")
+    response = redirect(local_path(text(form, "next", 300), f"{ROOT}/", ROOT))
+    response.cookies.append(
+        Cookie(
+            key=ELDER_COOKIE,
+            value="1" if on else "0",
+            max_age=ELDER_MAX_AGE_S,
+            path=ROOT,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    )
+    return response

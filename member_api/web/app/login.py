@@ -42,14 +42,17 @@ def _login_page(ctx: AppContext, status: int = 200, **context: Any) -> Any:
 
 
 @get("/login", name="app-login")
-async def login_page(request: Request[Any, Any, Any], ctx: AppContext, next: str | None = None) -> Any:
+async def login_page(
+    request: Request[Any, Any, Any], ctx: AppContext, next: str | None = None, reason: str | None = None
+) -> Any:
     if session_of(request).get("a"):
         try:
             await account_principal(request, ctx)
             return redirect(local_path(next, f"{ROOT}/", ROOT))
         except RedirectTo:
             pass
-    return _login_page(ctx, next=local_path(next, "", ROOT))
+    notices = [{"kind": "warn", "text": "登录已过期，为保护您的信息请重新登录"}] if reason == "expired" else []
+    return _login_page(ctx, next=local_path(next, "", ROOT), notices=notices)
 
 
 @post("/login/code", status_code=200)
@@ -65,6 +68,7 @@ async def send_code(request: Request[Any, Any, Any], ctx: AppContext) -> Any:
         wait = problem(err)["retry_after_s"]
         return _login_page(ctx, status=err.status, phone=phone, next=next_, problem=problem(err), countdown=wait)
     wait = resend_after_s(ctx)
+    session_of(request).update(sent={"p": phone, "at": int(ctx.clock.now().timestamp())})
     sent = f"验证码已发送至 {mask_phone(phone)}，{max(1, ttl // 60)} 分钟内有效"
     if wants_json(request):
         return Response({"ok": True, "resend_after_s": wait, "expires_in_s": ttl, "message_zh": sent})
@@ -78,7 +82,13 @@ async def login(request: Request[Any, Any, Any], ctx: AppContext) -> Any:
     try:
         pair = await auth_service.login_with_otp(ctx, phone, code)
     except DomainError as err:
-        return _login_page(ctx, status=err.status, phone=phone, next=next_, problem=problem(err))
+        sent = session_of(request).get("sent") or {}  # the resend countdown goes on where it was
+        left = (
+            int(sent.get("at", 0) + resend_after_s(ctx) - ctx.clock.now().timestamp()) if sent.get("p") == phone else 0
+        )
+        return _login_page(
+            ctx, status=err.status, phone=phone, next=next_, problem=problem(err), countdown=max(0, left)
+        )
     session = session_of(request)
     session.clear()
     sign_in(ctx, session, pair)

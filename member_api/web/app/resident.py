@@ -53,15 +53,18 @@ def sign_in(ctx: AppContext, session: WebSession, pair: TokenPair) -> None:
     session.update(a=pair.access_token, r=pair.refresh_token, x=now + pair.expires_in)
 
 
-def login_location(request: Request[Any, Any, Any]) -> str:
+def login_location(request: Request[Any, Any, Any], reason: str = "") -> str:
+    """The login page, told why (``reason=expired``: it says so) and where to return."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if request.method != "GET" or wants_json(request) or target.rstrip("/") == ROOT:
-        return f"{ROOT}/login"
-    return f"{ROOT}/login?next={quote(target)}"
+    query = [f"reason={reason}"] if reason else []
+    if not (request.method != "GET" or wants_json(request) or target.rstrip("/") == ROOT):
+        query.append(f"next={quote(target)}")
+    return f"{ROOT}/login" + (f"?{'&'.join(query)}" if query else "")
 
 
 def _login_required(request: Request[Any, Any, Any], message: str = "请先登录") -> RedirectTo:
-    return RedirectTo(login_location(request), "login_required", message)
+    reason = "expired" if message != "请先登录" else ""
+    return RedirectTo(login_location(request, reason), "login_required", message)
 
 
 async def _rotate(ctx: AppContext, session: WebSession) -> bool:
@@ -216,3 +219,27 @@ async def bound_resident(request: Request[Any, Any, Any], ctx: AppContext) -> Re
         flash(request, exc.message_zh, "error")
         raise RedirectTo(f"{ROOT}/family", exc.code, exc.message_zh) from exc
     return resident
+
+
+async def screen_member(request: Request[Any, Any, Any], ctx: AppContext) -> int:
+    """The member whose e-credential screen a background stream serves: what ``bound_resident`` decides, without
+    the household and the unread badge a page shows (a QR screen reopens its stream every half minute, so this
+    reads only the per-worker caches unless a relative acts for the member, which is checked as on any page)."""
+    principal = await account_principal(request, ctx)
+    try:
+        caller = await provide_member_caller(principal, ctx)
+    except DomainError as exc:
+        if exc.code == "binding_required":
+            raise RedirectTo(f"{ROOT}/bind", "binding_required", exc.message_zh) from exc
+        raise
+    wanted = session_of(request).get("m")
+    if wanted is None or wanted == caller.member_id:
+        return caller.member_id
+    method, path = request.method, request.url.path
+    try:
+        await subject_member(ctx, caller, wanted, page_scope(method, path), method=method, path=path)
+    except DomainError as exc:
+        if exc.code != "family_scope_missing":
+            raise
+        raise RedirectTo(f"{ROOT}/family", exc.code, exc.message_zh) from exc
+    return int(wanted)

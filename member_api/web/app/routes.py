@@ -41,6 +41,7 @@ def router() -> Router:
         login.new_binding_code,
         home.home,
         home.switch_member,
+        home.elder_mode,
         home.family,
         credential.credential_page,
         credential.credential_code,
