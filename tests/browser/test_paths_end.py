@@ -227,7 +227,8 @@ async def test_p1_relative_grant_requested_confirmed_used_and_revoked_in_the_app
     await app.fill("#grant_id_number", member(server, "SG0000000001")["id_number"])
     await app.get_by_test_id("request-grant").click()
     await app.wait_for_url("**/app/family")
-    assert "待确认" in await app.get_by_test_id("my-request-status").inner_text()
+    assert "授权申请已发出" in await app.locator(".notice-ok").inner_text()
+    assert await app.get_by_test_id("my-request-status").count() == 0  # pending shows only to the member asked
     await look(app, "10-app-grant-requested")
 
     chen = await _context(browser, server, PHONE, is_mobile=True, has_touch=True)
