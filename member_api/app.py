@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from litestar import Litestar, Request, get
 from litestar.config.app import AppConfig
 from litestar.config.cors import CORSConfig
@@ -20,15 +19,27 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, Schema, SecurityScheme, Tag
+from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.plugins.prometheus import PrometheusController
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from piccolo.engine.base import Engine
 
+import member_api
 from member_api import db, web
+from member_api.agency.routes import (
+    AgencyAssessmentController,
+    AgencyCapitationController,
+    AgencyFundController,
+    AgencyQualityController,
+    AgencyReportsController,
+    AgencySignalsController,
+)
 from member_api.auth.guards import authenticate_first, request_principal
 from member_api.auth.routes import AuthController, SmsReceiptsController
+from member_api.benefits.routes import BenefitsController
+from member_api.catalogue.routes import CatalogueController
+from member_api.claims.routes import MeClaimsController, ReviewClaimsController
 from member_api.core import replica, tracing
 from member_api.core.clock import Clock, SystemClock, local_today
 from member_api.core.context import AppContext, provide_ctx
@@ -36,17 +47,42 @@ from member_api.core.edge import StrictRequest, check_request_text, secure_heade
 from member_api.core.errors import EXCEPTION_HANDLERS, problem_responses
 from member_api.core.keys import load_keyring
 from member_api.core.observability import ObservabilityMiddleware, configure_logging, metrics_guard
-from member_api.core.openapi import declare_problem_responses, each_handler, refine
+from member_api.core.openapi import (
+    close_request_schemas,
+    constrain_form_fields,
+    declare_problem_responses,
+    each_handler,
+    refine,
+    schema_types,
+)
 from member_api.core.principal import provide_clerk, provide_officer, provide_reviewer, provide_staff
 from member_api.core.push import make_push_sender
 from member_api.core.sms import make_sender
 from member_api.core.storage import BlobStore
 from member_api.core.wechat import WechatClient
+from member_api.credential.routes import CredentialController
+from member_api.disputes.routes import MeDisputesController, ReviewDisputesController
+from member_api.facilities.routes import (
+    CounterDesignationController,
+    DesignationController,
+    FacilitiesController,
+    ReviewChangeRequestsController,
+)
 from member_api.family.callers import provide_subject_member
+from member_api.family.routes import CounterFamilyController, MeFamilyController
+from member_api.fhir.routes import FhirController
+from member_api.fsi.routes import FsiController
+from member_api.ledger import service as ledger_service
 from member_api.members.callers import provide_member_caller
 from member_api.members.routes import CounterBindingsController, MeController, PaymentEventsController
+from member_api.notices import delivery
+from member_api.notices import service as notices_service
+from member_api.notices.routes import NoticesController
 from member_api.ops.routes import OpsController
+from member_api.policy.holidays import CALENDAR_WARNING_DAYS, years_missing_calendar
+from member_api.referrals.routes import CounterReferralsController, MeReferralsController
 from member_api.settings import Settings
+from member_api.settlement.routes import CounterController, ReconciliationController
 
 API_VERSION = "1.0.0"
 DOCS_ASSETS = "/docs-assets"
@@ -55,8 +91,6 @@ log = logging.getLogger("member_api.app")
 
 def warn_missing_holiday_calendars(clock: Clock) -> None:
     """R9: a policy year in force, or starting within 60 days, with no holiday calendar gets a warning at start."""
-    from member_api.policy.holidays import CALENDAR_WARNING_DAYS, years_missing_calendar
-
     for params in years_missing_calendar(local_today(clock), CALENDAR_WARNING_DAYS):
         log.warning(
             "holiday_calendar_missing",
@@ -163,32 +197,6 @@ ENUM_NAMES = {
 
 
 def route_handlers() -> list[object]:
-    from member_api.agency.routes import (
-        AgencyAssessmentController,
-        AgencyCapitationController,
-        AgencyFundController,
-        AgencyQualityController,
-        AgencyReportsController,
-        AgencySignalsController,
-    )
-    from member_api.benefits.routes import BenefitsController
-    from member_api.catalogue.routes import CatalogueController
-    from member_api.claims.routes import MeClaimsController, ReviewClaimsController
-    from member_api.credential.routes import CredentialController
-    from member_api.disputes.routes import MeDisputesController, ReviewDisputesController
-    from member_api.facilities.routes import (
-        CounterDesignationController,
-        DesignationController,
-        FacilitiesController,
-        ReviewChangeRequestsController,
-    )
-    from member_api.family.routes import CounterFamilyController, MeFamilyController
-    from member_api.fhir.routes import FhirController
-    from member_api.fsi.routes import FsiController
-    from member_api.notices.routes import NoticesController
-    from member_api.referrals.routes import CounterReferralsController, MeReferralsController
-    from member_api.settlement.routes import CounterController, ReconciliationController
-
     controllers = [
         OpsController,
         AuthController,
@@ -372,15 +380,10 @@ def create_app(
         wechat=WechatClient(settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret),
     )
     if settings.resolved_push_backend == "wechat":
-        from member_api.notices.service import wechat_push
-
-        ctx.push = wechat_push(ctx)
+        ctx.push = notices_service.wechat_push(ctx)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        from member_api.ledger import service as ledger_service
-        from member_api.notices import delivery
-
         db.activate(engine)
         if owns_engine:
             await db.prepare(engine)
@@ -444,8 +447,9 @@ def create_app(
         debug=False,
     )
     mark_replica_reads(app)
-    _close_request_schemas(app)
-    _constrain_form_fields(app)
+    request_types = schema_types(member_api)
+    close_request_schemas(app.openapi_schema, request_types)
+    constrain_form_fields(app.openapi_schema, request_types)
     handlers = {
         (route.path_format, method.lower()): handler
         for route in app.routes
@@ -455,61 +459,6 @@ def create_app(
     }
     refine(app.openapi_schema, handlers, ENUM_NAMES)
     return app
-
-
-def _close_request_schemas(app: Litestar) -> None:
-    """Say ``additionalProperties: false`` for request bodies that refuse unknown fields, as they do."""
-    from member_api import openapi_export
-
-    schemas = app.openapi_schema.components.schemas or {}
-    for struct in openapi_export.request_structs():
-        config = getattr(struct, "__struct_config__", None)
-        schema = schemas.get(struct.__name__)
-        if config is not None and config.forbid_unknown_fields and schema is not None:
-            schema.additional_properties = False
-
-
-def _constrain_form_fields(app: Litestar) -> None:
-    """State the bounds of multipart form fields (``msgspec.Meta`` on dataclass fields), which the server checks."""
-    import dataclasses
-    import typing
-
-    from member_api import openapi_export
-
-    schemas = app.openapi_schema.components.schemas or {}
-    for form in openapi_export.request_forms():
-        schema = schemas.get(form.__name__)
-        if schema is None or not schema.properties:
-            continue
-        hints = typing.get_type_hints(form, include_extras=True)
-        for field in dataclasses.fields(form):
-            prop = schema.properties.get(field.name)
-            metas = _metas(hints[field.name])
-            if not isinstance(prop, Schema) or not metas:
-                continue
-            targets = [s for s in (prop.one_of or [prop]) if isinstance(s, Schema) and s.type != "null"]
-            for target, meta in ((t, m) for t in targets for m in metas):
-                for ours, theirs in _META_TO_SCHEMA.items():
-                    if getattr(meta, ours) is not None:
-                        setattr(target, theirs, getattr(meta, ours))
-
-
-_META_TO_SCHEMA = {
-    "ge": "minimum",
-    "le": "maximum",
-    "min_length": "min_length",
-    "max_length": "max_length",
-    "pattern": "pattern",
-}
-
-
-def _metas(annotation: object) -> list[msgspec.Meta]:
-    import typing
-
-    found = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, msgspec.Meta)]
-    for arg in typing.get_args(annotation):
-        found += _metas(arg)
-    return found
 
 
 def _no_debug(config: AppConfig) -> AppConfig:

@@ -137,14 +137,14 @@ def _read_password() -> str | None:
 
 def cmd_set_staff_password(args: argparse.Namespace) -> int:
     from member_api.auth.staff import set_staff_password
-    from member_api.core.errors import ApiError
+    from member_api.core.errors import DomainError
 
     password = _read_password()
     if password is None:
         return 2
     try:
         ended = _with_db(lambda s: set_staff_password(args.username, password))
-    except ApiError as exc:
+    except DomainError as exc:
         print(exc.message_en, file=sys.stderr)
         return 1
     print(f"password of {args.username} changed; {ended} open sessions ended")
@@ -159,6 +159,13 @@ def cmd_export_openapi(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_arch_diagram(args: argparse.Namespace) -> int:
+    from member_api.ops import diagram
+
+    print("\n".join(diagram.face_exceptions()) if args.faces else diagram.mermaid(args.all))
     return 0
 
 
@@ -226,7 +233,7 @@ def cmd_capitation(args: argparse.Namespace) -> int:
 
     from member_api.agency import service
     from member_api.core.clock import SystemClock
-    from member_api.core.errors import ApiError
+    from member_api.core.errors import DomainError
 
     clock, actor = SystemClock(), f"cli:{getpass.getuser()}"[:48]
     try:
@@ -235,7 +242,7 @@ def cmd_capitation(args: argparse.Namespace) -> int:
             result: Any = _with_db(lambda _s: service.close_month(clock, actor, year, month))
         else:
             result = _with_db(lambda _s: service.close_year(clock, actor, int(args.period)))
-    except ApiError as exc:
+    except DomainError as exc:
         print(f"{exc.code}: {exc.message_en}", file=sys.stderr)
         return 1
     except ValueError:
@@ -454,6 +461,10 @@ def main(argv: list[str] | None = None) -> int:
     exp = sub.add_parser("export-openapi", help="write the OpenAPI document")
     exp.add_argument("--output", "-o")
     exp.set_defaults(fn=cmd_export_openapi)
+    arch = sub.add_parser("arch-diagram", help="print the areas' import graph as Mermaid (docs/architecture.md)")
+    arch.add_argument("--faces", action="store_true", help="list the imports that pass by an area's face instead")
+    arch.add_argument("--all", action="store_true", help="also the edges into core, db, settings and policy")
+    arch.set_defaults(fn=cmd_arch_diagram)
     gc = sub.add_parser("gc-blobs", help="remove receipt/evidence files no row names (crash leftovers)")
     gc.add_argument("--min-age-s", type=float, default=600.0)
     gc.set_defaults(fn=cmd_gc_blobs)

@@ -121,6 +121,8 @@ def is_sqlite(engine: Engine) -> bool:
 
 def activate(engine: Engine) -> None:
     """Point piccolo (the conf module, every table, the migration table) at ``engine``."""
+    # Loaded at first use, not with this module: piccolo's tables and its conf module (which builds an engine from
+    # the environment and imports this module's make_engine) would otherwise load while this module is half-made.
     from piccolo.apps.migrations.tables import Migration
 
     from member_api import piccolo_conf
@@ -138,7 +140,7 @@ def current_engine() -> Engine:
     """piccolo's engine (the conf module imports this one, so it is looked up once, at first use)."""
     global _conf
     if _conf is None:
-        from member_api import piccolo_conf
+        from member_api import piccolo_conf  # at first use: see activate()
 
         _conf = piccolo_conf
     engine: Engine = _conf.DB
@@ -480,6 +482,7 @@ async def retry_transient(fn: Callable[[], Awaitable[T]], attempts: int = 8) -> 
 
 async def run_migrations() -> None:
     """Apply every migration in piccolo_migrations/ (piccolo's own table first)."""
+    # piccolo's migration machinery is loaded by the commands that migrate, not by every import of this module.
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     result = await run_forwards(app_name="member_api", migration_id="all")
@@ -489,6 +492,7 @@ async def run_migrations() -> None:
 
 async def pending_migrations() -> list[str]:
     """Ids of migrations on disk but not applied; raises when the database cannot be reached."""
+    # At first use, as in activate() and run_migrations().
     from piccolo.apps.migrations.commands.base import BaseMigrationManager
     from piccolo.apps.migrations.tables import Migration
 

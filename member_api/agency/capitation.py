@@ -33,16 +33,14 @@ from member_api.agency.schemas import (
 from member_api.audit.service import record
 from member_api.auth.service import actor_names
 from member_api.core.clock import Clock, local_today
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.db import UniqueViolation, write_transaction
 from member_api.policy import capitation, parameters
 from member_api.policy.capitation import month_end, month_start, next_month_start, previous_month
 
 
-def _not_closed(year: int, month: int) -> ApiError:
-    return ApiError(
-        "month_not_closed", 404, f"{year} 年 {month} 月尚未月结", f"{year}-{month:02d} has not been closed."
-    )
+def _not_closed(year: int, month: int) -> DomainError:
+    return DomainError("month_not_closed", f"{year} 年 {month} 月尚未月结", f"{year}-{month:02d} has not been closed.")
 
 
 def _period(year: int, month: int) -> str:
@@ -105,9 +103,8 @@ async def _latest_close_in_order(year: int, month: int) -> dict[str, Any] | None
     latest = await queries.latest_close()
     if latest is not None and (latest["year"], latest["month"]) != previous_month(year, month):
         following = next_month_start(latest["year"], latest["month"])
-        raise ApiError(
+        raise DomainError(
             "month_out_of_order",
-            409,
             f"月结须按月份顺序进行，下一个可月结的月份是 {following:%Y-%m}",
             f"Months close in order; the next one to close is {following:%Y-%m}.",
             extra={"next_open": f"{following:%Y-%m}"},
@@ -274,7 +271,7 @@ async def month_statements(year: int, month: int, institution_id: int | None = N
         if institution_id is None or r["institution"] == institution_id
     ]
     if institution_id is not None and not items:
-        raise ApiError("not_found", 404, "该机构不在本月结算单中", "No statement of this institution this month.")
+        raise DomainError("not_found", "该机构不在本月结算单中", "No statement of this institution this month.")
     if institution_id is not None and close["previous_watermark"] is not None:
         cleared_year, cleared_month = previous_month(year, month)
         lines = await queries.late_movement_lines(
@@ -333,9 +330,8 @@ async def close_year(clock: Clock, actor: str, year: int) -> YearStatements:
     params = policy_year(year)
     if await queries.year_end_row(year) is None:
         if await queries.close_row(year + 1, 1) is None:
-            raise ApiError(
+            raise DomainError(
                 "december_not_cleared",
-                409,
                 f"{year} 年 12 月尚未清算：请先完成 {year + 1} 年 1 月的月结",
                 f"December {year} is cleared by the close of January {year + 1}; close that month first.",
             )
@@ -402,7 +398,7 @@ async def _close_year(clock: Clock, actor: str, year: int, params: parameters.Po
 async def year_statements(year: int, institution_id: int | None = None) -> YearStatements:
     header = await queries.year_end_row(year)
     if header is None:
-        raise ApiError("year_not_settled", 404, f"{year} 年度尚未年终结算", f"{year} has not been settled.")
+        raise DomainError("year_not_settled", f"{year} 年度尚未年终结算", f"{year} has not been settled.")
     fields = [k for k in YearStatement.__struct_fields__ if k != "institution"]
     items = [
         YearStatement(institution=_ref(r), **{k: r[k] for k in fields})

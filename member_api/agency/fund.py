@@ -27,7 +27,7 @@ from member_api.agency.schemas import (
 from member_api.audit.service import record
 from member_api.auth.service import actor_names
 from member_api.core.clock import Clock
-from member_api.core.errors import ApiError, FieldError, not_found
+from member_api.core.errors import DomainError, FieldError, not_found
 from member_api.core.principal import Principal
 from member_api.db import write_transaction
 from member_api.policy import capitation
@@ -90,9 +90,9 @@ async def ledger(year: int, institution_id: int | None = None) -> FundLedger:
     )
 
 
-def _refused(code: str, zh: str, en: str, field: str | None = None, **extra: Any) -> ApiError:
+def _refused(code: str, zh: str, en: str, field: str | None = None, **extra: Any) -> DomainError:
     errors = [FieldError(field=field, message=en)] if field else None
-    return ApiError(code, 409, zh, en, errors=errors, extra=extra or None)
+    return DomainError(code, zh, en, errors=errors, extra=extra or None)
 
 
 async def allocate(clock: Clock, officer: Principal, data: AllocationRequest, lease: Any) -> FundMovement:

@@ -20,7 +20,7 @@ from member_api.agency.schemas import (
 from member_api.audit.service import record
 from member_api.auth.service import actor_names
 from member_api.core.clock import Clock
-from member_api.core.errors import ApiError, not_found
+from member_api.core.errors import DomainError, not_found
 from member_api.core.principal import Principal
 from member_api.db import write_transaction
 from member_api.policy import capitation
@@ -65,9 +65,8 @@ async def enter(
     now = clock.now()
     async with write_transaction():
         if await queries.year_end_row(year) is not None:
-            raise ApiError(
+            raise DomainError(
                 "year_already_settled",
-                409,
                 f"{year} 年度已年终结算，考核结果不能再改",
                 f"{year} is settled; its assessments are final.",
             )

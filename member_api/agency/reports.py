@@ -39,7 +39,7 @@ from member_api.agency.schemas import (
 from member_api.audit.service import record
 from member_api.auth.service import actor_names
 from member_api.core.clock import Clock, local_today
-from member_api.core.errors import ApiError, FieldError, not_found
+from member_api.core.errors import DomainError, FieldError, not_found
 from member_api.core.principal import Principal, forbidden
 from member_api.db import write_transaction
 from member_api.policy import capitation
@@ -308,9 +308,8 @@ async def submit(
             errors.append(FieldError(field=f"lines[{n}].facility_code", message="a second line of this facility"))
         seen.add(line.facility_code)
     if errors:
-        raise ApiError(
+        raise DomainError(
             "submission_invalid",
-            422,
             "报表行的机构编码须为本机构或其所属卫生站，且每个机构一行",
             "Each line names this unit or one of its stations, once.",
             errors=errors,
@@ -344,7 +343,7 @@ async def comparison(clock: Clock, year: int, month: int, unit_id: int) -> Submi
     report = await facility_report(clock, year, month, unit_id)
     row = await queries.latest_submission(year, month, unit_id)
     if row is None:
-        raise ApiError("submission_not_found", 404, "本月尚未报送统计报表", "Nothing submitted for this month.")
+        raise DomainError("submission_not_found", "本月尚未报送统计报表", "Nothing submitted for this month.")
     submitted = await queries.submission_lines(row["id"])
     lines = []
     for station in report.by_station:
@@ -447,10 +446,9 @@ def _fen(value: str) -> int:
     return int(amount * 100)
 
 
-def _bad_upload(en: str) -> ApiError:
-    return ApiError(
+def _bad_upload(en: str) -> DomainError:
+    return DomainError(
         "submission_file_invalid",
-        422,
         "报表文件无法读取：请使用本系统下载的报表格式（机构编码、就诊人次、医疗费用总额(元)、统筹支付(元)、个人支付(元)）",
         en,
         errors=[FieldError(field="file", message=en)],

@@ -48,8 +48,8 @@ Year = Annotated[int, Parameter(ge=2000, le=2100, description="policy year")]
 Month = Annotated[int, Parameter(ge=1, le=12, description="calendar month")]
 NO_STORE = {"Cache-Control": "private, no-store"}
 PRIVATE = CacheControlHeader(private=True, no_store=True)
-# What a period can answer: a year without policy parameters (404), a month that has not ended or begun (409).
-PERIOD = {"no_policy_year": 404, "month_not_ended": 409}
+# What a period can answer: a year without policy parameters, a month that has not ended or begun.
+PERIOD = ("no_policy_year", "month_not_ended")
 
 
 @dataclass
@@ -94,7 +94,7 @@ class AgencyCapitationController(Controller):
         status_code=HTTP_200_OK,
         operation_id="closeCapitationMonth",
         summary="Close a month's capitation books (R13.2-3) once; a replay returns the same statements",
-        opt=problems(**PERIOD, month_out_of_order=409),
+        opt=problems(*PERIOD, "month_out_of_order"),
     )
     async def close(self, year: Year, month: Month, ctx: AppContext, officer: Principal) -> MonthStatements:
         return await service.close_month(ctx.clock, officer.actor, year, month)
@@ -103,7 +103,7 @@ class AgencyCapitationController(Controller):
         "/{year:int}/{month:int}/statements",
         operation_id="getCapitationMonthStatements",
         summary="A closed month's statement per institution (fen); one institution's with its adjustment movements",
-        opt=problems(month_not_closed=404),
+        opt=problems("month_not_closed"),
     )
     async def month(
         self, year: Year, month: Month, officer: Principal, institution_id: QueryId = None
@@ -115,7 +115,7 @@ class AgencyCapitationController(Controller):
         operation_id="downloadCapitationMonthStatementsCsv",
         summary="A closed month's statements as CSV (UTF-8 with BOM, yuan)",
         media_type=CSV_TYPE,
-        opt=problems(month_not_closed=404),
+        opt=problems("month_not_closed"),
     )
     async def month_csv(
         self, year: Year, month: Month, officer: Principal, institution_id: QueryId = None
@@ -128,7 +128,7 @@ class AgencyCapitationController(Controller):
         operation_id="downloadCapitationMonthStatementsXlsx",
         summary="A closed month's statements and adjustment lines as XLSX (yuan)",
         media_type=XLSX_TYPE,
-        opt=problems(month_not_closed=404),
+        opt=problems("month_not_closed"),
     )
     async def month_xlsx(
         self, year: Year, month: Month, officer: Principal, institution_id: QueryId = None
@@ -141,7 +141,7 @@ class AgencyCapitationController(Controller):
         status_code=HTTP_200_OK,
         operation_id="settleCapitationYear",
         summary="Year-end settlement (R13.4-5) once, after January of the next year is closed",
-        opt=problems(no_policy_year=404, december_not_cleared=409),
+        opt=problems("no_policy_year", "december_not_cleared"),
     )
     async def settle(self, year: Year, ctx: AppContext, officer: Principal) -> YearStatements:
         return await service.close_year(ctx.clock, officer.actor, year)
@@ -150,7 +150,7 @@ class AgencyCapitationController(Controller):
         "/{year:int}/statements",
         operation_id="getCapitationYearStatements",
         summary="A settled year per institution",
-        opt=problems(year_not_settled=404),
+        opt=problems("year_not_settled"),
     )
     async def year(self, year: Year, officer: Principal, institution_id: QueryId = None) -> YearStatements:
         return await service.year_statements(year, institution_id)
@@ -160,7 +160,7 @@ class AgencyCapitationController(Controller):
         operation_id="downloadCapitationYearStatementsCsv",
         summary="A settled year as CSV (UTF-8 with BOM, yuan)",
         media_type=CSV_TYPE,
-        opt=problems(year_not_settled=404),
+        opt=problems("year_not_settled"),
     )
     async def year_csv(self, year: Year, officer: Principal, institution_id: QueryId = None) -> Response[bytes]:
         books = await service.year_statements(year, institution_id)
@@ -171,7 +171,7 @@ class AgencyCapitationController(Controller):
         operation_id="downloadCapitationYearStatementsXlsx",
         summary="A settled year as XLSX (yuan)",
         media_type=XLSX_TYPE,
-        opt=problems(year_not_settled=404),
+        opt=problems("year_not_settled"),
     )
     async def year_xlsx(self, year: Year, officer: Principal, institution_id: QueryId = None) -> Response[bytes]:
         books = await service.year_statements(year, institution_id)
@@ -203,7 +203,7 @@ class AgencyReportsController(Controller):
         operation_id="listFacilityReports",
         cache_control=PRIVATE,
         summary="R14: every unit's report of the month, confirmed or not (confirmed=false: who has not)",
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def status(
         self, year: Year, month: Month, ctx: AppContext, officer: Principal, confirmed: bool | None = None
@@ -214,7 +214,7 @@ class AgencyReportsController(Controller):
         "/{year:int}/{month:int}/institutions/{institution_id:int}",
         operation_id="getFacilityReport",
         summary="R14: a unit's settled visits of the month by tier and by station (officer, or the unit's clerk)",
-        opt=problems(**PERIOD, forbidden=403),
+        opt=problems(*PERIOD, "forbidden"),
     )
     async def one(
         self, year: Year, month: Month, institution_id: PathId, ctx: AppContext, principal: Principal
@@ -227,7 +227,7 @@ class AgencyReportsController(Controller):
         operation_id="downloadFacilityReportCsv",
         summary="R14 report as CSV (UTF-8 with BOM, yuan), by station with a total line",
         media_type=CSV_TYPE,
-        opt=problems(**PERIOD, forbidden=403),
+        opt=problems(*PERIOD, "forbidden"),
     )
     async def one_csv(
         self, year: Year, month: Month, institution_id: PathId, ctx: AppContext, principal: Principal
@@ -241,7 +241,7 @@ class AgencyReportsController(Controller):
         operation_id="downloadFacilityReportXlsx",
         summary="R14 report as XLSX (yuan): by station, by tier",
         media_type=XLSX_TYPE,
-        opt=problems(**PERIOD, forbidden=403),
+        opt=problems(*PERIOD, "forbidden"),
     )
     async def one_xlsx(
         self, year: Year, month: Month, institution_id: PathId, ctx: AppContext, principal: Principal
@@ -256,7 +256,7 @@ class AgencyReportsController(Controller):
         operation_id="submitFacilityStatistics",
         summary="R14: the clerk's unit submits its own statistics of the month (one line per facility); the answer "
         "compares them with the system's figures line by line",
-        opt=problems(**PERIOD, idempotent=True, submission_invalid=422),
+        opt=problems(*PERIOD, "submission_invalid", idempotent=True),
     )
     async def submit(
         self, year: Year, month: Month, data: SubmissionRequest, request: Request, ctx: AppContext, clerk: Principal
@@ -275,7 +275,7 @@ class AgencyReportsController(Controller):
         operation_id="uploadFacilityStatistics",
         summary="R14: the same as a CSV upload with the headings of the report's download (机构编码, 就诊人次, "
         "医疗费用总额(元), 统筹支付(元), 个人支付(元)); UTF-8 or GB18030",
-        opt=problems(**PERIOD, idempotent=True, submission_invalid=422, submission_file_invalid=422),
+        opt=problems(*PERIOD, "submission_invalid", "submission_file_invalid", idempotent=True),
         operation_class=CsvBodyOperation,
     )
     async def upload(
@@ -295,7 +295,7 @@ class AgencyReportsController(Controller):
         operation_id="getFacilitySubmissionComparison",
         summary="R14: the unit's latest submission against the system's figures, differences line by line "
         "(officer, or the unit's clerk)",
-        opt=problems(**PERIOD, forbidden=403, submission_not_found=404),
+        opt=problems(*PERIOD, "forbidden", "submission_not_found"),
     )
     async def comparison(
         self, year: Year, month: Month, institution_id: PathId, ctx: AppContext, principal: Principal
@@ -308,7 +308,7 @@ class AgencyReportsController(Controller):
         status_code=HTTP_200_OK,
         operation_id="confirmFacilityReport",
         summary="R14: the clerk confirms their unit's report of the month (by the 5th; later is recorded as late)",
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def confirm(self, year: Year, month: Month, ctx: AppContext, clerk: Principal) -> FacilityReport:
         return await reports.confirm(ctx.clock, clerk, year, month)
@@ -323,7 +323,7 @@ class AgencyAssessmentController(Controller):
         "/{year:int}",
         operation_id="getAssessment",
         summary="R15 indicators per primary institution",
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def one(self, year: Year, ctx: AppContext, officer: Principal, institution_id: QueryId = None) -> Assessment:
         return await reports.assessment(ctx.clock, year, institution_id)
@@ -333,7 +333,7 @@ class AgencyAssessmentController(Controller):
         operation_id="downloadAssessmentCsv",
         summary="R15 indicators as CSV (UTF-8 with BOM; yuan, percent)",
         media_type=CSV_TYPE,
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def one_csv(
         self, year: Year, ctx: AppContext, officer: Principal, institution_id: QueryId = None
@@ -346,7 +346,7 @@ class AgencyAssessmentController(Controller):
         operation_id="downloadAssessmentXlsx",
         summary="R15 indicators as XLSX (yuan, percent)",
         media_type=XLSX_TYPE,
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def one_xlsx(
         self, year: Year, ctx: AppContext, officer: Principal, institution_id: QueryId = None
@@ -365,7 +365,7 @@ class AgencySignalsController(Controller):
         operation_id="listAbuseSignals",
         summary="R16 signals of a month with counts per kind",
         cache_control=PRIVATE,
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def list_signals(
         self,
@@ -385,7 +385,7 @@ class AgencySignalsController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="reviewAbuseSignal",
         summary="Mark a signal reviewed with a note (once; audited)",
-        opt=problems(no_policy_year=404, signal_not_found=404, signal_already_reviewed=409),
+        opt=problems("no_policy_year", "signal_not_found", "signal_already_reviewed"),
     )
     async def review(self, data: SignalReviewRequest, ctx: AppContext, officer: Principal) -> Signal:
         return await signals.mark_reviewed(ctx.clock, officer, data.signal_key, data.note)  # type: ignore[no-any-return]
@@ -395,7 +395,7 @@ class AgencySignalsController(Controller):
         status_code=HTTP_200_OK,
         operation_id="drawReviewSample",
         summary="Draw the month's seeded review sample of settlements and claims (once; a replay returns it)",
-        opt=problems(**PERIOD),
+        opt=problems(*PERIOD),
     )
     async def draw(
         self, year: Year, month: Month, ctx: AppContext, officer: Principal, data: SampleRequest | None = None
@@ -407,7 +407,7 @@ class AgencySignalsController(Controller):
         operation_id="getReviewSample",
         summary="The month's review sample",
         cache_control=PRIVATE,
-        opt=problems(sample_not_drawn=404),
+        opt=problems("sample_not_drawn"),
     )
     async def get_sample(self, year: Year, month: Month, officer: Principal) -> ReviewSampleView:
         return await signals.sample(year, month)
@@ -416,7 +416,7 @@ class AgencySignalsController(Controller):
         "/samples/{year:int}/{month:int}/check",
         operation_id="checkReviewSample",
         summary="Draw again with the stored seed and watermarks: is the stored sample reproduced?",
-        opt=problems(sample_not_drawn=404),
+        opt=problems("sample_not_drawn"),
     )
     async def check(self, year: Year, month: Month, officer: Principal) -> SampleCheck:
         return await signals.check_sample(year, month)
@@ -440,7 +440,7 @@ class AgencyFundController(Controller):
         "/{year:int}",
         operation_id="getAdjustmentFundLedger",
         summary="The year's adjustment fund: accounts (accrued, allocated, settled, balance) and every movement",
-        opt=problems(no_policy_year=404),
+        opt=problems("no_policy_year"),
     )
     async def one(self, year: Year, officer: Principal, institution_id: QueryId = None) -> FundLedger:
         return await fund.ledger(year, institution_id)
@@ -450,7 +450,7 @@ class AgencyFundController(Controller):
         operation_id="downloadAdjustmentFundLedgerCsv",
         summary="The year's adjustment fund movements as CSV (UTF-8 with BOM, yuan)",
         media_type=CSV_TYPE,
-        opt=problems(no_policy_year=404),
+        opt=problems("no_policy_year"),
     )
     async def one_csv(self, year: Year, officer: Principal, institution_id: QueryId = None) -> Response[bytes]:
         data = await fund.ledger(year, institution_id)
@@ -461,7 +461,7 @@ class AgencyFundController(Controller):
         operation_id="downloadAdjustmentFundLedgerXlsx",
         summary="The year's adjustment fund as XLSX (yuan): movements, accounts",
         media_type=XLSX_TYPE,
-        opt=problems(no_policy_year=404),
+        opt=problems("no_policy_year"),
     )
     async def one_xlsx(self, year: Year, officer: Principal, institution_id: QueryId = None) -> Response[bytes]:
         data = await fund.ledger(year, institution_id)
@@ -474,13 +474,13 @@ class AgencyFundController(Controller):
         summary="Allocate from an institution's adjustment fund to a cleared month whose actual exceeded its "
         "prepayment (with a reason and the rule cited); audited; the balance never goes negative",
         opt=problems(
+            "no_policy_year",
+            "not_found",
+            "year_already_settled",
+            "month_not_cleared",
+            "allocation_exceeds_overspend",
+            "adjustment_fund_insufficient",
             idempotent=True,
-            no_policy_year=404,
-            not_found=404,
-            year_already_settled=409,
-            month_not_cleared=409,
-            allocation_exceeds_overspend=409,
-            adjustment_fund_insufficient=409,
         ),
     )
     async def allocate(
@@ -502,7 +502,7 @@ class AgencyQualityController(Controller):
         "/{year:int}",
         operation_id="listQualityAssessments",
         summary="Every primary institution's year-end assessment: score, grade, release share of the guarantee",
-        opt=problems(no_policy_year=404),
+        opt=problems("no_policy_year"),
     )
     async def list_all(self, year: Year, officer: Principal) -> QualityAssessmentList:
         return await quality.assessments(year)
@@ -511,7 +511,7 @@ class AgencyQualityController(Controller):
         "/{year:int}/institutions/{institution_id:int}",
         operation_id="enterQualityAssessment",
         summary="Enter (or correct, until the year is settled) an institution's assessment score; audited",
-        opt=problems(no_policy_year=404, not_found=404, year_already_settled=409),
+        opt=problems("no_policy_year", "not_found", "year_already_settled"),
     )
     async def enter(
         self,

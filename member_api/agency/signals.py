@@ -44,7 +44,7 @@ from member_api.agency.schemas import (
 from member_api.audit.service import record
 from member_api.auth.service import actor_names
 from member_api.core.clock import LOCAL_TZ, Clock, local_today
-from member_api.core.errors import ApiError, FieldError
+from member_api.core.errors import DomainError, FieldError
 from member_api.core.principal import Principal
 from member_api.db import write_transaction
 from member_api.members.identity import mask_name
@@ -440,10 +440,9 @@ async def listing(
     return SignalList(year=year, month=month, counts=counts, items=signals[:limit])
 
 
-def _no_signal() -> ApiError:
-    return ApiError(
+def _no_signal() -> DomainError:
+    return DomainError(
         "signal_not_found",
-        404,
         "该信号不存在",
         "No such signal.",
         errors=[FieldError(field="signal_key", message="names no signal")],
@@ -488,7 +487,7 @@ async def mark_reviewed(clock: Clock, officer: Principal, key: str, note: str) -
             }
         )
         if row is None:
-            raise ApiError("signal_already_reviewed", 409, "该信号已复核", "This signal was already reviewed.")
+            raise DomainError("signal_already_reviewed", "该信号已复核", "This signal was already reviewed.")
         await record(now, officer.actor, "signal_reviewed", "signal_review", row["id"], {"kind": kind})
     signal.review = _review(row, await actor_names([f"staff:{officer.staff_id}"]))
     return signal
@@ -552,7 +551,7 @@ async def _draw(row: dict[str, Any]) -> list[SampleItem]:
 async def sample(year: int, month: int) -> ReviewSampleView:
     row = await queries.sample_row(year, month)
     if row is None:
-        raise ApiError("sample_not_drawn", 404, "本月尚未抽样", "No review sample has been drawn for this month.")
+        raise DomainError("sample_not_drawn", "本月尚未抽样", "No review sample has been drawn for this month.")
     items = [
         SampleItem(institution_id=r["institution"], kind=r["kind"], object_id=r["object_id"])
         for r in await queries.sample_items(row["id"])
@@ -595,7 +594,7 @@ async def check_sample(year: int, month: int) -> SampleCheck:
     """Draw again with the stored seed over the stored watermarks: an audit that the sample was not altered."""
     row = await queries.sample_row(year, month)
     if row is None:
-        raise ApiError("sample_not_drawn", 404, "本月尚未抽样", "No review sample has been drawn for this month.")
+        raise DomainError("sample_not_drawn", "本月尚未抽样", "No review sample has been drawn for this month.")
     stored = (await sample(year, month)).items
     again = await _draw(row)
     return SampleCheck(reproduced=stored == again, drawn=len(stored), redrawn=len(again))

@@ -27,7 +27,7 @@ from member_api.auth.schemas import (
 )
 from member_api.core.clock import LOCAL_TZ as SHANGHAI
 from member_api.core.context import AppContext, client_address
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.openapi import problems
 from member_api.core.principal import Principal, provide_account
 
@@ -41,7 +41,7 @@ class AuthController(Controller):
         status_code=HTTP_202_ACCEPTED,
         operation_id="sendLoginCode",
         summary="Send a 6-digit login code by SMS",
-        opt=problems(rate_limited=429, sms_rejected=422, sms_unavailable=503),
+        opt=problems("rate_limited", "sms_rejected", "sms_unavailable"),
     )
     async def send_otp(self, data: OtpRequest, ctx: AppContext, request: Request) -> OtpSent:
         ttl = await service.send_otp(ctx, data.phone, client_address(request))
@@ -52,7 +52,7 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         operation_id="login",
         summary="Log in with phone and SMS code",
-        opt=problems(otp_invalid=401),
+        opt=problems("otp_invalid"),
     )
     async def login(self, data: LoginRequest, ctx: AppContext) -> TokenPair:
         return await service.login_with_otp(ctx, data.phone, data.code)
@@ -62,7 +62,7 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         operation_id="loginStaff",
         summary="Counter clerk or agency reviewer login",
-        opt=problems(login_failed=401, login_throttled=429),
+        opt=problems("login_failed", "login_throttled"),
     )
     async def staff_login(self, data: StaffLoginRequest, ctx: AppContext, request: Request) -> TokenPair:
         return await service.staff_login(ctx, data.username, data.password, client_address(request))
@@ -72,7 +72,7 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         operation_id="refreshTokens",
         summary="Rotate the refresh token",
-        opt=problems(refresh_invalid=401, refresh_reused=401),
+        opt=problems("refresh_invalid", "refresh_reused"),
     )
     async def refresh(self, data: RefreshRequest, ctx: AppContext) -> TokenPair:
         return await service.refresh(ctx, data.refresh_token)
@@ -93,13 +93,13 @@ class AuthController(Controller):
         operation_id="loginWechat",
         summary="Mini-program login with a wx.login code (the first time also proving the phone)",
         opt=problems(
-            wechat_code_invalid=401,
-            wechat_not_linked=401,
-            otp_invalid=401,
-            wechat_not_configured=404,
-            wechat_already_linked=409,
-            rate_limited=429,
-            wechat_unavailable=503,
+            "wechat_code_invalid",
+            "wechat_not_linked",
+            "otp_invalid",
+            "wechat_not_configured",
+            "wechat_already_linked",
+            "rate_limited",
+            "wechat_unavailable",
         ),
     )
     async def wechat_login(self, data: WechatLoginRequest, ctx: AppContext, request: Request) -> TokenPair:
@@ -127,7 +127,7 @@ class AuthController(Controller):
 def _receipt_token_ok(ctx: AppContext, token: str) -> None:
     expected = ctx.settings.sms_receipt_token
     if not expected or not hmac.compare_digest(expected.encode(), token.encode()):
-        raise ApiError("not_found", 404, "未找到", "Not found.")
+        raise DomainError("not_found", "未找到", "Not found.")
 
 
 def _local_time(text: str, ctx: AppContext) -> datetime:

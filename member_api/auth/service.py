@@ -22,7 +22,7 @@ from member_api.auth.tables import AuthSession, OtpChallenge, RefreshToken
 from member_api.auth.tokens import access_token
 from member_api.core import labels, ratelimit, wechat
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, invalid_field
+from member_api.core.errors import DomainError, invalid_field
 from member_api.core.principal import Principal
 from member_api.core.sms import SmsRejected, SmsUnavailable
 from member_api.core.wechat import WechatError, WechatUnavailable
@@ -35,12 +35,12 @@ def _sha(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _otp_invalid() -> ApiError:
-    return ApiError("otp_invalid", 401, "验证码错误或已失效", "The code is wrong or has expired.")
+def _otp_invalid() -> DomainError:
+    return DomainError("otp_invalid", "验证码错误或已失效", "The code is wrong or has expired.")
 
 
-def _login_failed() -> ApiError:
-    return ApiError("login_failed", 401, "用户名或密码错误", "Wrong username or password.")
+def _login_failed() -> DomainError:
+    return DomainError("login_failed", "用户名或密码错误", "Wrong username or password.")
 
 
 def _check_phone(phone: str) -> str:
@@ -52,15 +52,14 @@ def _check_phone(phone: str) -> str:
     return phone
 
 
-def _sms_rejected(reason: str) -> ApiError:
+def _sms_rejected(reason: str) -> DomainError:
     label = labels.SMS_REJECTIONS.get(reason, labels.SMS_REJECTIONS["invalid_number"])
-    return ApiError("sms_rejected", 422, label.zh, label.en, extra={"reason": reason})
+    return DomainError("sms_rejected", label.zh, label.en, extra={"reason": reason})
 
 
-def sms_unavailable(retry_after_s: int) -> ApiError:
-    return ApiError(
+def sms_unavailable(retry_after_s: int) -> DomainError:
+    return DomainError(
         "sms_unavailable",
-        503,
         "短信服务暂时不可用，请稍后再试",
         "The SMS service is unavailable; try again shortly.",
         headers={"Retry-After": str(retry_after_s)},
@@ -250,8 +249,8 @@ async def _issue(
     )
 
 
-def _refresh_invalid() -> ApiError:
-    return ApiError("refresh_invalid", 401, "登录已失效，请重新登录", "The refresh token is not valid.")
+def _refresh_invalid() -> DomainError:
+    return DomainError("refresh_invalid", "登录已失效，请重新登录", "The refresh token is not valid.")
 
 
 async def refresh(ctx: AppContext, token: str) -> TokenPair:
@@ -275,9 +274,8 @@ async def refresh(ctx: AppContext, token: str) -> TokenPair:
             reused = row["family"]
     if reused is not None:
         ctx.caches.sessions.pop(reused, None)
-        raise ApiError(
+        raise DomainError(
             "refresh_reused",
-            401,
             "登录凭据已被使用，请重新登录",
             "This refresh token was already used; all sessions of this login are revoked.",
         )
@@ -321,11 +319,10 @@ async def actor_names(actors: list[str]) -> dict[str, str]:
     return found
 
 
-def _wechat_unavailable(ctx: AppContext) -> ApiError:
+def _wechat_unavailable(ctx: AppContext) -> DomainError:
     retry = ctx.settings.sms_retry_after_s
-    return ApiError(
+    return DomainError(
         "wechat_unavailable",
-        503,
         "微信服务暂时不可用，请稍后再试或使用短信验证码登录",
         "WeChat is unavailable; try again shortly or log in with an SMS code.",
         headers={"Retry-After": str(retry)},
@@ -333,9 +330,9 @@ def _wechat_unavailable(ctx: AppContext) -> ApiError:
     )
 
 
-def _wechat_code_invalid() -> ApiError:
-    return ApiError(
-        "wechat_code_invalid", 401, "微信登录凭证无效或已使用，请重试", "The wx.login code is invalid or used."
+def _wechat_code_invalid() -> DomainError:
+    return DomainError(
+        "wechat_code_invalid", "微信登录凭证无效或已使用，请重试", "The wx.login code is invalid or used."
     )
 
 
@@ -381,7 +378,7 @@ async def wechat_login(
     """Log in with a ``wx.login`` code. A WeChat user not linked yet proves a phone once, by WeChat's
     phone-number grant (``phone_code``) or an SMS code, and is linked to that phone's account."""
     if not ctx.wechat.configured:  # this deployment has no mini-program
-        raise ApiError("wechat_not_configured", 404, "未开通微信登录", "WeChat login is not configured here.")
+        raise DomainError("wechat_not_configured", "未开通微信登录", "WeChat login is not configured here.")
     s, now = ctx.settings, ctx.clock.now()
     client_hash = ctx.keyring.keyed_hash("client", client)
     async with write_transaction():
@@ -418,17 +415,15 @@ async def wechat_login(
                 await record(now, f"account:{account.id}", "wechat_link", "account", account.id)
                 return await _issue(ctx, subject=f"a{account.id}", role="member", facility_id=None)
     if proof is not None:
-        raise ApiError(
+        raise DomainError(
             "wechat_already_linked",
-            409,
             "该手机号已绑定另一个微信，请先在原微信中解除绑定",
             "This phone account is linked to another WeChat user; unlink it there first.",
         )
     if sms_code:
         raise _otp_invalid()
-    raise ApiError(
+    raise DomainError(
         "wechat_not_linked",
-        401,
         "首次使用微信登录，请验证手机号",
         "First WeChat login: prove your phone (WeChat's phone-number button or an SMS code).",
     )

@@ -8,9 +8,9 @@ from member_api.audit.service import record
 from member_api.auth import queries
 from member_api.auth.passwords import hash_password
 from member_api.auth.tables import Staff
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.db import write_transaction
-from member_api.facilities.tables import Facility
+from member_api.facilities import service as facility_service
 
 
 async def create_staff(
@@ -19,11 +19,10 @@ async def create_staff(
     facility_id = None
     if role == "clerk":
         if not facility_code:
-            raise ApiError("facility_required", 422, "柜员必须指定所属机构", "A clerk needs --facility.")
-        row = await Facility.select(Facility.id).where(Facility.code == facility_code).first()
-        if row is None:
-            raise ApiError("facility_not_found", 422, "机构编码不存在", f"No facility {facility_code}.")
-        facility_id = row["id"]
+            raise DomainError("facility_required", "柜员必须指定所属机构", "A clerk needs --facility.")
+        facility_id = await facility_service.facility_id_by_code(facility_code)
+        if facility_id is None:
+            raise DomainError("facility_not_found", "机构编码不存在", f"No facility {facility_code}.")
     staff = Staff(
         username=username,
         display_name=display_name,
@@ -43,7 +42,7 @@ async def set_staff_password(username: str, password: str, now: datetime | None 
     async with write_transaction():
         row = await Staff.select(Staff.id).where(Staff.username == username).first()
         if row is None:
-            raise ApiError("staff_not_found", 404, "没有该工作人员账号", f"No staff account {username}.")
+            raise DomainError("staff_not_found", "没有该工作人员账号", f"No staff account {username}.")
         await Staff.update({Staff.password_hash: digest}).where(Staff.id == row["id"])
         ended = await queries.end_sessions_of(f"s{row['id']}", "password_changed", now)
         await record(now, "cli", "staff_password_changed", "staff", row["id"], {"sessions_ended": len(ended)})

@@ -27,7 +27,7 @@ class BenefitsController(Controller):
         "/benefits",
         operation_id="getBenefits",
         summary="Annual cap, used and remaining (and the out-of-city sub-cap)",
-        opt=problems(no_policy_year=404, not_enrolled=404),
+        opt=problems("no_policy_year", "not_enrolled"),
     )
     async def benefits(
         self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, year: YearParam = None
@@ -38,7 +38,7 @@ class BenefitsController(Controller):
         "/benefits/summary",
         operation_id="getBenefitsSummary",
         summary="Totals by month and by facility",
-        opt=problems(no_policy_year=404),
+        opt=problems("no_policy_year"),
     )
     async def summary(
         self, ctx: AppContext, caller: MemberCaller, subject_member_id: int, year: YearParam = None

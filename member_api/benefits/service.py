@@ -9,10 +9,9 @@ from typing import Any
 from member_api.benefits.schemas import Benefits, FacilityTotal, MonthTotal, SettlementPage, Summary
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, not_found
+from member_api.core.errors import DomainError, not_found
 from member_api.core.types import decode_cursor, encode_cursor
-from member_api.facilities import designation as designation_service
-from member_api.facilities.tables import Facility
+from member_api.facilities import service as facility_service
 from member_api.ledger import service as ledger
 from member_api.ledger.schemas import SettlementView
 from member_api.members.service import enrollment
@@ -25,8 +24,8 @@ def _year_params(year: int) -> parameters.PolicyYear:
     try:
         return parameters.for_year(year)
     except parameters.NoPolicyYear:
-        raise ApiError(
-            "no_policy_year", 404, f"{year} 年度没有普通门诊统筹政策参数", f"No policy parameters for {year}."
+        raise DomainError(
+            "no_policy_year", f"{year} 年度没有普通门诊统筹政策参数", f"No policy parameters for {year}."
         ) from None
 
 
@@ -37,11 +36,11 @@ async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefit
     # Three reads of three large tables (enrollment, account, designation), sent at once on separate pooled
     # connections: the answer waits for the slowest, not for their sum (issue 31: p99 at 3 million members).
     enrolled, state, current = await asyncio.gather(
-        enrollment(member_id, year), ledger.state(member_id, year), designation_service.current(ctx, member_id, year)
+        enrollment(member_id, year), ledger.state(member_id, year), facility_service.current(ctx, member_id, year)
     )
     if enrolled is None:
-        raise ApiError(
-            "not_enrolled", 404, f"{year} 年度未参加居民医保", f"Not enrolled for {year}.", extra={"year": year}
+        raise DomainError(
+            "not_enrolled", f"{year} 年度未参加居民医保", f"Not enrolled for {year}.", extra={"year": year}
         )
     annual, ooc = remaining_caps(params, state)
     return Benefits(
@@ -61,11 +60,7 @@ async def benefits(ctx: AppContext, member_id: int, year: int | None) -> Benefit
 
 async def _names(rows: list[dict[str, Any]]) -> dict[int, str]:
     ids = list({r["facility"] for r in rows})
-    return (
-        {f["id"]: f["name"] for f in await Facility.select(Facility.id, Facility.name).where(Facility.id.is_in(ids))}
-        if ids
-        else {}
-    )
+    return await facility_service.names_of(ids) if ids else {}
 
 
 async def history(

@@ -20,7 +20,7 @@ from member_api.catalogue import importer, queries
 from member_api.catalogue.importer import RowError
 from member_api.catalogue.schemas import ITEM_COLUMNS, CataloguePage, EntryView, FeeLineIn, ImportReport, ItemView
 from member_api.core import labels
-from member_api.core.errors import ApiError, FieldError
+from member_api.core.errors import DomainError, FieldError
 from member_api.db import write_transaction
 from member_api.policy import parameters
 from member_api.policy.fee_lines import Entry, FeeLine, LineProblem, ValuedLine, line_problems
@@ -145,9 +145,8 @@ def check_lines(lines: Sequence[FeeLine], field: str = "items") -> None:
         errors.append(FieldError(field=f"{field}[{p.index}].{p.field}", message=f"line {p.line_no}: {p.field} {en}"))
     first = problems[0]
     zh, en = _PROBLEM_WORDS.get(first.code, (first.code, first.code))
-    raise ApiError(
+    raise DomainError(
         "invalid_items",
-        422,
         f"费用明细第 {first.line_no} 行：{zh}",
         f"Bill line {first.line_no}: {first.field} {en}.",
         errors=errors,

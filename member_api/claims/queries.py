@@ -33,3 +33,8 @@ async def lines_of(item_ids: list[int]) -> list[dict[str, Any]]:
         f" WHERE item IN ({marks}) ORDER BY item, line_no",
         *wanted,
     )
+
+
+async def receipt_digests() -> set[str]:
+    """The blob digests every receipt row names (what blob GC keeps)."""
+    return {r["sha256"] for r in await fetch("SELECT sha256 FROM receipt")}

@@ -44,7 +44,7 @@ class MeClaimsController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="createClaim",
         summary="Create a draft newborn or referral claim",
-        opt=problems(idempotent=True, newborn_claim_needs_dependant=422, no_designation=409),
+        opt=problems("newborn_claim_needs_dependant", "no_designation", idempotent=True),
     )
     async def create(
         self, data: ClaimCreate, request: Request, ctx: AppContext, caller: MemberCaller, subject_member_id: int
@@ -65,7 +65,7 @@ class MeClaimsController(Controller):
         summary="Attach receipt images or itemised lists (JPEG, PNG, PDF) to one item",
         description="Requires an `Idempotency-Key` header: a phone that retries on a flaky network attaches the "
         "files once (the key is compared on the item and the files' digests).",
-        opt=problems(idempotent=True, claim_not_draft=409),
+        opt=problems("claim_not_draft", idempotent=True),
     )
     async def receipts(
         self,
@@ -101,11 +101,7 @@ class MeClaimsController(Controller):
         operation_id="submitClaim",
         summary="Check every rule and submit",
         opt=problems(
-            claim_not_draft=409,
-            outside_claim_window=422,
-            newborn_not_eligible=422,
-            newborn_not_paid_up=422,
-            claim_incomplete=422,
+            "claim_not_draft", "outside_claim_window", "newborn_not_eligible", "newborn_not_paid_up", "claim_incomplete"
         ),
     )
     async def submit(
@@ -182,7 +178,7 @@ class ReviewClaimsController(Controller):
         status_code=HTTP_200_OK,
         operation_id="startClaimReview",
         summary="Take a submitted claim into review (only this reviewer then decides it)",
-        opt=problems(claim_taken_by_another_reviewer=409, claim_not_reviewable=409),
+        opt=problems("claim_taken_by_another_reviewer", "claim_not_reviewable"),
     )
     async def start_review(self, claim_id: PathId, ctx: AppContext, reviewer: Principal) -> ClaimView:
         return await service.start_review(ctx, reviewer, claim_id)
@@ -192,7 +188,7 @@ class ReviewClaimsController(Controller):
         status_code=HTTP_200_OK,
         operation_id="decideClaim",
         summary="Approve or reject each item; pays approved ones",
-        opt=problems(claim_taken_by_another_reviewer=409, claim_not_reviewable=409),
+        opt=problems("claim_taken_by_another_reviewer", "claim_not_reviewable"),
     )
     async def decide(self, claim_id: PathId, data: ClaimDecision, ctx: AppContext, reviewer: Principal) -> ClaimView:
         return await service.decide(ctx, reviewer, claim_id, data)

@@ -19,16 +19,14 @@ from member_api.claims.schemas import (
 from member_api.claims.tables import Claim, ClaimItem, Receipt
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError, invalid_field, not_found
+from member_api.core.errors import DomainError, FieldError, invalid_field, not_found
 from member_api.core.principal import Principal
 from member_api.core.uploads import CheckedFile
 from member_api.db import retry_transient, write_transaction
-from member_api.facilities.designation import designation_on
-from member_api.facilities.queries import facility_row
-from member_api.facilities.tables import Facility
+from member_api.facilities import service as facility_service
 from member_api.ledger import service as ledger
+from member_api.members import service as member_service
 from member_api.members.service import eligibility
-from member_api.members.tables import Enrollment, Member
 from member_api.policy import parameters
 from member_api.policy.claim_window import in_claim_window, next_claim_window
 from member_api.policy.eligibility import enrolled_in_newborn_window, newborn_expense_covered
@@ -152,11 +150,7 @@ async def create(
     if req.kind == "referral" and req.referral_id is None:
         raise invalid_field("referral_id", "转诊报销须选择已批准的转诊", "A referral claim names its referral.")
     facility_ids = {i.facility_id for i in req.items if i.facility_id is not None}
-    facilities = (
-        {f["id"]: f for f in await Facility.select().where(Facility.id.is_in(list(facility_ids)))}
-        if facility_ids
-        else {}
-    )
+    facilities = await facility_service.facilities_by_id(list(facility_ids)) if facility_ids else {}
     errors = []
     for n, item in enumerate(req.items):
         if (item.facility_id is None) == (not item.out_of_city_name):
@@ -170,19 +164,21 @@ async def create(
         except parameters.NoPolicyYear:
             errors.append(FieldError(field=f"items[{n}].care_date", message="no policy year covers this date"))
     if errors:
-        raise ApiError(
-            "validation_error", 422, "报销明细有误，请检查标出的项目", "Some items are invalid.", errors=errors
+        raise DomainError(
+            "validation_error", "报销明细有误，请检查标出的项目", "Some items are invalid.", errors=errors
         )
     valued = await _valued(req)
     lodged = req.lodged_with_id
     if lodged is None:
-        designation = await designation_on(member_id, today) or await designation_on(caller_member_id, today)
+        designation = await facility_service.designation_on(member_id, today) or await facility_service.designation_on(
+            caller_member_id, today
+        )
         if designation is None:
-            raise ApiError("no_designation", 409, "请先选定约定医疗机构", "Choose a designated facility first.")
+            raise DomainError("no_designation", "请先选定约定医疗机构", "Choose a designated facility first.")
         lodged = designation["institution"]
-    elif not await Facility.exists().where((Facility.id == lodged) & (Facility.in_city == True)):  # noqa: E712
+    elif not (await facility_service.facilities_by_id([lodged])).get(lodged, {}).get("in_city"):
         raise invalid_field("lodged_with_id", "受理机构不存在", "No such facility.")
-    member = await Member.select(Member.division).where(Member.id == member_id).first()
+    member = await member_service.member_facts(member_id)
     async with write_transaction():
         claim = Claim(
             member=member_id,
@@ -251,7 +247,7 @@ async def add_receipts(
     """Files are made durable (temp, fsync, rename) before the rows that name them commit."""
     claim = await _one(claim_id, member_id)
     if claim["status"] != DRAFT:
-        raise ApiError("claim_not_draft", 409, "申请已提交，不能再修改", "The claim was submitted and cannot change.")
+        raise DomainError("claim_not_draft", "申请已提交，不能再修改", "The claim was submitted and cannot change.")
     if not await ClaimItem.exists().where((ClaimItem.id == item_id) & (ClaimItem.claim == claim_id)):
         raise invalid_field("item_id", "报销明细不存在", "No such item on this claim.")
     digests = [ctx.blobs.put(f.data) for f in files]
@@ -297,12 +293,11 @@ async def receipt_file(claim_id: int, receipt_id: int, member_id: int | None) ->
     return row["sha256"], row["content_type"], row["filename"]
 
 
-def _outside_window(today: date) -> ApiError:
+def _outside_window(today: date) -> DomainError:
     """R9: the next window, and which holiday calendar its end was computed with (``calendar_source``)."""
     window = next_claim_window(today)
-    return ApiError(
+    return DomainError(
         "outside_claim_window",
-        422,
         f"新生儿报销请于每月最后 5 天办理（逢节假日顺延），下一次办理时间：{window.start} 至 {window.end}",
         f"Newborn claims are accepted in the last days of each month; next window {window.start} to {window.end}.",
         extra={
@@ -328,9 +323,8 @@ async def _newborn_paid_up(member_id: int, items: list[dict[str, Any]]) -> None:
         return
     years = sorted({day.year for _, day in unpaid})
     listed = "、".join(str(y) for y in years)
-    raise ApiError(
+    raise DomainError(
         "newborn_not_paid_up",
-        422,
         f"新生儿 {listed} 年度未参保缴费，该年度的门诊费用不能报销，请先办理参保缴费",
         f"The newborn is not enrolled and paid up for {', '.join(map(str, years))}; "
         "expenses of that year cannot be claimed (R1).",
@@ -346,7 +340,7 @@ async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: in
     today, now = local_today(ctx.clock), ctx.clock.now()
     claim = await _one(claim_id, member_id)
     if claim["status"] != DRAFT:
-        raise ApiError("claim_not_draft", 409, "申请已提交", "The claim was already submitted.")
+        raise DomainError("claim_not_draft", "申请已提交", "The claim was already submitted.")
     items = await ClaimItem.select().where(ClaimItem.claim == claim_id)
     receipts = {r["item"] for r in await Receipt.select(Receipt.item).where(Receipt.claim == claim_id)}
     errors = [
@@ -357,16 +351,15 @@ async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: in
     if claim["kind"] == "newborn":
         if not in_claim_window(today):
             raise _outside_window(today)
-        member = await Member.select(Member.birth_date).where(Member.id == member_id).first()
-        enrollment = await Enrollment.select().where(Enrollment.member == member_id).order_by(Enrollment.year).first()
+        member = await member_service.member_facts(member_id)
+        enrollment = await member_service.first_enrollment(member_id)
         assert member is not None
         params = parameters.for_date(member["birth_date"])
         if enrollment is None or not enrolled_in_newborn_window(
             params, member["birth_date"], enrollment["enrolled_on"]
         ):
-            raise ApiError(
+            raise DomainError(
                 "newborn_not_eligible",
-                422,
                 "新生儿须在出生后 6 个月内参保方可报销",
                 "The newborn was not enrolled within 6 months of birth (R5).",
             )
@@ -383,9 +376,8 @@ async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: in
             ):
                 errors.append(FieldError(field=f"items[{n}]", message="not covered by the approved referral (R10)"))
     if errors:
-        raise ApiError(
+        raise DomainError(
             "claim_incomplete",
-            422,
             "申请不符合报销条件，请检查标出的项目",
             "The claim cannot be submitted.",
             errors=errors,
@@ -397,7 +389,7 @@ async def submit(ctx: AppContext, actor: Principal, member_id: int, claim_id: in
             .returning(Claim.id)
         )
         if not updated:
-            raise ApiError("claim_not_draft", 409, "申请已提交", "The claim was already submitted.")
+            raise DomainError("claim_not_draft", "申请已提交", "The claim was already submitted.")
         await record(now, actor.actor, "claim_submitted", "claim", claim_id)
     return await view(claim_id)
 
@@ -424,8 +416,8 @@ async def review_list(
     return await _views(await Claim.select().where(where).order_by(Claim.id, ascending=False).limit(limit))
 
 
-def _not_reviewable() -> ApiError:
-    return ApiError("claim_not_reviewable", 409, "该申请不在待审核状态", "The claim is not awaiting review.")
+def _not_reviewable() -> DomainError:
+    return DomainError("claim_not_reviewable", "该申请不在待审核状态", "The claim is not awaiting review.")
 
 
 async def start_review(ctx: AppContext, reviewer: Principal, claim_id: int) -> ClaimView:
@@ -449,9 +441,8 @@ async def start_review(ctx: AppContext, reviewer: Principal, claim_id: int) -> C
 
 def _check_reviewer(claim: dict[str, Any], reviewer: Principal) -> None:
     if claim["status"] == IN_REVIEW and claim["review_started_by"] != reviewer.staff_id:
-        raise ApiError(
+        raise DomainError(
             "claim_taken_by_another_reviewer",
-            409,
             "该申请正由其他审核人员审核",
             "Another reviewer has taken this claim.",
         )
@@ -503,7 +494,7 @@ async def _pay_item(claim: dict[str, Any], item: dict[str, Any], reviewer: Princ
     """Post the payout to the ledger: the account of the year of care, at the facility's tier (R4, R7)."""
     params = parameters.for_date(item["care_date"])
     if item["facility"] is not None:
-        facility = await facility_row(item["facility"])
+        facility = await facility_service.facility_facts(item["facility"])
         facts = FacilityFacts(kind=facility["kind"], tier=facility["tier"], in_city=facility["in_city"])
         paid_at = facility["id"]
     else:  # care outside the city, outside the catalogue: a primary-tier visit paid within the sub-cap
@@ -548,3 +539,8 @@ async def _pay_item(claim: dict[str, Any], item: dict[str, Any], reviewer: Princ
         }
     ).where(ClaimItem.id == item["id"])
     return result.fund_fen
+
+
+async def receipt_digests() -> set[str]:
+    """The blob digests every receipt names (what blob GC keeps)."""
+    return await queries.receipt_digests()

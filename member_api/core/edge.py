@@ -34,7 +34,7 @@ from litestar.params import BodyKwarg
 from litestar.serialization.msgspec_hooks import default_deserializer
 from litestar.types import Empty, Message, Scope
 
-from member_api.core.errors import ApiError, FieldError
+from member_api.core.errors import DomainError, FieldError
 
 CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Refused in body text: C0 controls except tab, LF and CR, and DEL."""
@@ -52,22 +52,21 @@ def _shown(name: str) -> str:
     return CONTROL_ANY.sub("?", name)[:200]
 
 
-def control_character(fields: list[str]) -> ApiError:
+def control_character(fields: list[str]) -> DomainError:
     errors = [
         FieldError(field=_shown(f), message="contains a control character (U+0000-U+001F or U+007F)")
         for f in fields[:MAX_REPORTED]
     ]
-    return ApiError(
+    return DomainError(
         "control_character",
-        422,
         "提交的内容含有不允许的控制字符，请检查标出的字段",
         "The request contains a control character; see errors.",
         errors=errors,
     )
 
 
-def malformed_json() -> ApiError:
-    return ApiError("malformed_json", 400, "请求内容不是有效的 JSON", "The request body is not valid JSON.")
+def malformed_json() -> DomainError:
+    return DomainError("malformed_json", "请求内容不是有效的 JSON", "The request body is not valid JSON.")
 
 
 def text_problems(value: Any, pattern: re.Pattern[str] = CONTROL_IN_TEXT) -> list[str]:
@@ -117,8 +116,8 @@ class StrictRequest(Request):  # type: ignore[type-arg]
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise malformed_json() from exc
         except RecursionError as exc:
-            raise ApiError(
-                "body_too_deep", 400, "请求内容嵌套层级过深", "The request body is nested too deeply."
+            raise DomainError(
+                "body_too_deep", "请求内容嵌套层级过深", "The request body is nested too deeply."
             ) from exc
         if bad := text_problems(raw):
             raise control_character(bad)
@@ -163,8 +162,8 @@ async def check_request_text(request: Request) -> None:  # type: ignore[type-arg
         try:
             pairs = parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="strict")
         except UnicodeDecodeError as exc:
-            raise ApiError(
-                "malformed_query", 400, "查询参数不是有效的 UTF-8 文本", "The query string is not valid UTF-8."
+            raise DomainError(
+                "malformed_query", "查询参数不是有效的 UTF-8 文本", "The query string is not valid UTF-8."
             ) from exc
         for name, value in pairs:
             if CONTROL_ANY.search(name) or CONTROL_ANY.search(value):
@@ -184,8 +183,8 @@ async def _form_problems(request: Request) -> list[str]:  # type: ignore[type-ar
     try:
         form = await request.form()
     except (UnicodeDecodeError, LookupError) as exc:  # a text part not in its declared (or a bogus) charset
-        raise ApiError(
-            "malformed_form", 400, "表单内容无法解析", "A form field is not valid text in its charset."
+        raise DomainError(
+            "malformed_form", "表单内容无法解析", "A form field is not valid text in its charset."
         ) from exc
     bad: list[str] = []
     seen: dict[str, int] = {}

@@ -1,4 +1,4 @@
-"""ApiError and the RFC 9457 problem+json handlers: every failure has a stable code and zh/en text."""
+"""DomainError and the RFC 9457 problem+json handlers: every failure has a stable code and zh/en text."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
+
+from member_api.core.problems import status_of
 
 log = logging.getLogger("member_api.core.errors")
 PROBLEM = "application/problem+json"
@@ -33,13 +37,16 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     extra: dict[str, Any] | None = None
 
 
-class ApiError(Exception):
-    """A refusal a client can act on. Raised by services; rendered by ``problem_handler``."""
+class DomainError(Exception):
+    """A refusal a client can act on, raised by services with a stable code and zh/en text.
+
+    Services say what went wrong, not which HTTP status it is: the status comes from the one table in
+    ``core/problems.py`` (the OpenAPI declarations read the same table). Rendered by ``problem_handler``.
+    """
 
     def __init__(
         self,
         code: str,
-        status: int,
         message_zh: str,
         message_en: str,
         *,
@@ -49,15 +56,31 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(code)
         self.code = code
-        self.status = status
         self.message_zh = message_zh
         self.message_en = message_en
         self.errors = errors
         self.extra = extra
         self.headers = headers
 
+    @property
+    def status(self) -> int:
+        return status_of(self.code)
 
-def problem_response(err: ApiError) -> Response[bytes]:
+
+class ApiError(DomainError):
+    """A refusal with an explicit status: only the HTTP edge uses it (litestar's own exceptions, whose status
+    the table cannot know). Services raise ``DomainError``; ``tests/unit/test_architecture.py`` holds that."""
+
+    def __init__(self, code: str, status: int, message_zh: str, message_en: str, **kwargs: Any) -> None:
+        super().__init__(code, message_zh, message_en, **kwargs)
+        self._status = status
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+
+def problem_response(err: DomainError) -> Response[bytes]:
     body = Problem(
         type=f"https://member-api.shaoguan.example/problems/{err.code}",
         title=err.message_en,
@@ -71,13 +94,13 @@ def problem_response(err: ApiError) -> Response[bytes]:
     return Response(msgspec.json.encode(body), status_code=err.status, media_type=PROBLEM, headers=err.headers)
 
 
-def not_found(what_zh: str = "资源", what_en: str = "resource") -> ApiError:
+def not_found(what_zh: str = "资源", what_en: str = "resource") -> DomainError:
     """Ownership failures answer 404 too, so an id's existence is never revealed."""
-    return ApiError("not_found", 404, f"{what_zh}不存在", f"The {what_en} does not exist.")
+    return DomainError("not_found", f"{what_zh}不存在", f"The {what_en} does not exist.")
 
 
-def invalid_field(field: str, message_zh: str, message_en: str, code: str = "validation_error") -> ApiError:
-    return ApiError(code, 422, message_zh, message_en, errors=[FieldError(field=field, message=message_en)])
+def invalid_field(field: str, message_zh: str, message_en: str, code: str = "validation_error") -> DomainError:
+    return DomainError(code, message_zh, message_en, errors=[FieldError(field=field, message=message_en)])
 
 
 _STATUS_CODES: dict[int, tuple[str, str, str]] = {
@@ -100,7 +123,7 @@ _MSGSPEC_PATH = re.compile(r" - at `\$(?:\.|\[)?([^`]*)`")
 _MSGSPEC_NAMED = re.compile(r"(?:missing required|unknown) field `([^`]*)`")
 
 
-def _validation_problem(exc: ValidationException) -> ApiError:
+def _validation_problem(exc: ValidationException) -> DomainError:
     details = exc.extra if isinstance(exc.extra, list) else []
     errors: list[FieldError] = []
     malformed = False
@@ -117,10 +140,9 @@ def _validation_problem(exc: ValidationException) -> ApiError:
         field = item.get("key") or field or "body"
         errors.append(FieldError(field=str(field), message=_MSGSPEC_PATH.sub("", message)))
     if malformed or (not errors and "malformed" in str(exc.detail).lower()):
-        return ApiError("malformed_json", 400, "请求内容不是有效的 JSON", "The request body is not valid JSON.")
-    return ApiError(
+        return DomainError("malformed_json", "请求内容不是有效的 JSON", "The request body is not valid JSON.")
+    return DomainError(
         "validation_error",
-        422,
         "提交的数据有误，请检查标出的字段",
         "The submitted data is invalid; see errors.",
         errors=errors or None,
@@ -128,7 +150,7 @@ def _validation_problem(exc: ValidationException) -> ApiError:
 
 
 def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
-    if isinstance(exc, ApiError):
+    if isinstance(exc, DomainError):
         return problem_response(exc)
     if isinstance(exc, ValidationException):
         return problem_response(_validation_problem(exc))
@@ -137,7 +159,7 @@ def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
         detail = str(exc.detail).lower()
         if status == 400 and ("json" in detail or "malformed" in detail or "truncated" in detail):
             return problem_response(
-                ApiError("malformed_json", 400, "请求内容不是有效的 JSON", "The request body is not valid JSON.")
+                DomainError("malformed_json", "请求内容不是有效的 JSON", "The request body is not valid JSON.")
             )
         code, zh, en = _STATUS_CODES.get(status, ("http_error", "请求失败", "The request failed."))
         if status >= 500:
@@ -145,26 +167,25 @@ def http_exception_handler(_: Request, exc: Exception) -> Response[bytes]:
         return problem_response(ApiError(code, status, zh, en, headers=exc.headers))
     if isinstance(exc, RecursionError):  # msgspec refuses JSON nested past its depth limit this way
         return problem_response(
-            ApiError("body_too_deep", 400, "请求内容嵌套层级过深", "The request body is nested too deeply.")
+            DomainError("body_too_deep", "请求内容嵌套层级过深", "The request body is nested too deeply.")
         )
     if isinstance(exc, UnicodeDecodeError):  # a multipart text field that is not UTF-8, before any handler runs
         return problem_response(
-            ApiError("malformed_body", 400, "请求内容编码无效（须为 UTF-8）", "The request body is not valid UTF-8.")
+            DomainError("malformed_body", "请求内容编码无效（须为 UTF-8）", "The request body is not valid UTF-8.")
         )
     fault = fault_problem(exc)
     if fault is not None:
         return problem_response(fault)
     log.exception("unhandled_error", exc_info=exc)
     return problem_response(
-        ApiError("internal_error", 500, "服务内部错误，请稍后重试", "Internal error; try again later.")
+        DomainError("internal_error", "服务内部错误，请稍后重试", "Internal error; try again later.")
     )
 
 
 def service_unavailable(retry_after_s: int | None = None) -> ApiError:
     """The database (or another part the service needs) cannot serve this now: retry the same request later."""
-    return ApiError(
+    return DomainError(
         "service_unavailable",
-        503,
         "系统繁忙，请稍后重试",
         "The service is busy or briefly unavailable; retry the same request (same Idempotency-Key) later.",
         headers={"Retry-After": str(retry_after_s or _retry_after_s())},
@@ -172,9 +193,8 @@ def service_unavailable(retry_after_s: int | None = None) -> ApiError:
 
 
 def storage_full() -> ApiError:
-    return ApiError(
+    return DomainError(
         "storage_full",
-        507,
         "系统存储空间不足，文件未保存，请稍后重试",
         "The service has no room to store this; nothing was stored. Retry later.",
         headers={"Retry-After": "60"},
@@ -182,14 +202,14 @@ def storage_full() -> ApiError:
 
 
 def _retry_after_s() -> int:
-    from member_api.settings import Settings
+    from member_api.settings import Settings  # read at the fault, as the operator set it; not at import
 
     return Settings.from_env().retry_after_s
 
 
 def fault_problem(exc: BaseException) -> ApiError | None:
     """A fault of the database or the disk as the 503/507 a client can act on (logged once, without personal data)."""
-    from member_api import db
+    from member_api import db  # db raises this module's errors: loaded at the first fault, not in a circle
 
     kind = db.unavailable(exc)
     if kind is None:
@@ -205,9 +225,6 @@ EXCEPTION_HANDLERS = {Exception: http_exception_handler}
 
 def problem_responses(codes_by_status: dict[int, list[str]]) -> dict[int, Any]:
     """OpenAPI: the problem+json responses of one operation, each listing its codes with an example body each."""
-    from litestar.openapi import ResponseSpec
-    from litestar.openapi.spec import Example
-
     specs: dict[int, Any] = {}
     for status, codes in sorted(codes_by_status.items()):
         _, zh, en = _STATUS_CODES.get(status, ("http_error", "请求失败", "The request failed."))

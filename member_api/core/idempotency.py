@@ -17,7 +17,7 @@ from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 from litestar.status_codes import HTTP_201_CREATED
 
 from member_api.core.context import AppContext
-from member_api.core.errors import PROBLEM, ApiError
+from member_api.core.errors import PROBLEM, DomainError
 from member_api.core.tables import IdempotencyRecord
 from member_api.db import fetch, lock_for_update, retry_transient, unavailable, write_transaction
 
@@ -33,12 +33,12 @@ MAX_KEY_LENGTH = 255
 HEADER = "Idempotency-Key"
 # What ``key_from`` accepts once surrounding blanks are stripped: 1-255 printable ASCII characters.
 KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
-PROBLEMS = {  # code -> status, for the OpenAPI document of every operation that takes the header
-    "idempotency_key_missing": 400,
-    "idempotency_key_invalid": 400,
-    "idempotency_in_progress": 409,
-    "idempotency_key_reused": 422,
-}
+PROBLEMS = (  # for the OpenAPI document of every operation that takes the header (statuses: core/problems)
+    "idempotency_key_missing",
+    "idempotency_key_invalid",
+    "idempotency_in_progress",
+    "idempotency_key_reused",
+)
 
 
 _background: set[asyncio.Task[None]] = set()
@@ -131,12 +131,12 @@ def header_parameter() -> Parameter:
 def key_from(request: Request) -> str:
     key = request.headers.get(HEADER, "").strip()
     if not key:
-        raise ApiError(
-            "idempotency_key_missing", 400, "缺少 Idempotency-Key 请求头", "The Idempotency-Key header is required."
+        raise DomainError(
+            "idempotency_key_missing", "缺少 Idempotency-Key 请求头", "The Idempotency-Key header is required."
         )
     if len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise ApiError(
-            "idempotency_key_invalid", 400, "Idempotency-Key 格式无效", "The Idempotency-Key header is not valid."
+        raise DomainError(
+            "idempotency_key_invalid", "Idempotency-Key 格式无效", "The Idempotency-Key header is not valid."
         )
     return key
 
@@ -145,10 +145,9 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
 
 
-def _in_progress(retry_after_s: int = 1) -> ApiError:
-    return ApiError(
+def _in_progress(retry_after_s: int = 1) -> DomainError:
+    return DomainError(
         "idempotency_in_progress",
-        409,
         "相同的请求正在处理中，请稍后",
         "A request with this Idempotency-Key is still being processed.",
         headers={"Retry-After": str(max(1, retry_after_s))},
@@ -185,9 +184,8 @@ async def begin(scope: str, key: str, print_: str, now: datetime) -> KeyLease | 
                     return KeyLease(scope, key, now)
                 raise _in_progress()
             if row["fingerprint"] != print_:
-                raise ApiError(
+                raise DomainError(
                     "idempotency_key_reused",
-                    422,
                     "该 Idempotency-Key 已用于另一个请求",
                     "This Idempotency-Key was used with a different request.",
                 )

@@ -22,6 +22,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.mmap_dict import MmapedDict
 
 from member_api.core import tracing
+from member_api.core.errors import DomainError
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -229,21 +230,17 @@ def metrics_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:  # t
     Route names, status counts and latencies describe the service to an attacker, so they are not public;
     a loopback exemption is not offered, because behind a reverse proxy on the same host every client is local.
     """
-    from member_api.core.errors import ApiError
-
     expected = connection.app.state["ctx"].settings.metrics_token
     if not expected:
-        raise ApiError(
+        raise DomainError(
             "metrics_disabled",
-            403,
             "监控指标未启用",
             "Metrics are disabled; set MEMBER_API_METRICS_TOKEN to serve them.",
         )
     scheme, _, given = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-        raise ApiError(
+        raise DomainError(
             "metrics_unauthorized",
-            401,
             "需要监控令牌",
             "A valid metrics bearer token is required.",
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},

@@ -1,6 +1,7 @@
 """The OpenAPI contract for client generators, beyond what litestar derives from the signatures.
 
-A route names the domain problems it can answer in its decorator (``opt=problems(code=status, ...)``); the
+A route names the domain problems it can answer in its decorator (``opt=problems("code", ...)``, each code's status
+from the one table in ``core/problems.py``); the
 generic ones follow from its signature (a bearer guard: 401/403; a body: 400/413/422, and the upload checks when a
 form carries files; path ids: 404/422; query parameters, its own or a dependency's: 400/422; an
 ``Idempotency-Key``, taken wherever the handler calls ``run_idempotent``: 400/409/422). ``refine`` then shapes the
@@ -11,12 +12,17 @@ named schema.
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.util
 import inspect
+import pkgutil
 import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
+from types import ModuleType
 from typing import Any
 
+import msgspec
 from litestar.datastructures import UploadFile
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import Example, OpenAPI, Operation, Reference, Schema
@@ -24,6 +30,7 @@ from litestar.openapi.spec import Parameter as ParameterSpec
 
 from member_api.core.idempotency import PROBLEMS as IDEMPOTENCY_PROBLEMS
 from member_api.core.idempotency import header_parameter, run_idempotent
+from member_api.core.problems import STATUS, by_status
 from member_api.core.uploads import PROBLEMS as UPLOAD_PROBLEMS
 
 OPT_PROBLEMS = "problems"
@@ -39,52 +46,51 @@ AUTH_CODES = (
     "session_ended",
 )
 # Query names and values are checked app-wide (core.edge): not UTF-8, or a control character in them.
-QUERY = {400: ("malformed_query",), 422: ("control_character",)}
-GUARDS: dict[str, dict[int, tuple[str, ...]]] = {
-    "principal": {401: AUTH_CODES},
-    "account": {401: AUTH_CODES, 403: ("forbidden",)},
-    "clerk": {401: AUTH_CODES, 403: ("forbidden",)},
-    "reviewer": {401: AUTH_CODES, 403: ("forbidden",)},
-    "staff": {401: AUTH_CODES, 403: ("forbidden",)},
-    "officer": {401: AUTH_CODES, 403: ("forbidden",)},
-    "caller": {401: AUTH_CODES, 403: ("forbidden", "binding_required")},
+QUERY = ("malformed_query", "control_character")
+_BEARER = (*AUTH_CODES, "forbidden")
+GUARDS: dict[str, tuple[str, ...]] = {
+    "principal": AUTH_CODES,
+    "account": _BEARER,
+    "clerk": _BEARER,
+    "reviewer": _BEARER,
+    "staff": _BEARER,
+    "officer": _BEARER,
+    "caller": (*_BEARER, "binding_required"),
     # ``?member_id=`` names a dependant or a member who authorised the caller (P1); anyone else's is 404. A query
     # parameter, so the query checks answer too.
-    "subject_member_id": {
-        400: QUERY[400],
-        403: ("family_scope_missing",),
-        404: ("not_found",),
-        422: ("validation_error", *QUERY[422]),
-    },
+    "subject_member_id": (*QUERY, "family_scope_missing", "not_found", "validation_error"),
 }
-JSON_BODY = {
-    400: ("malformed_json", "body_too_deep"),
-    413: ("body_too_large",),
-    422: ("validation_error", "control_character"),
-}
+JSON_BODY = ("malformed_json", "body_too_deep", "body_too_large", "validation_error", "control_character")
 # A multipart body that cannot be parsed, or a text part that is not UTF-8 (a file sent without a filename).
-FORM_BODY = {
-    400: ("bad_request", "malformed_body", "malformed_form"),
-    413: ("body_too_large",),
-    422: ("validation_error", "control_character"),
-}
+FORM_BODY = (
+    "bad_request",
+    "malformed_body",
+    "malformed_form",
+    "body_too_large",
+    "validation_error",
+    "control_character",
+)
 NOT_PARAMETERS = {"self", "ctx", "request", "data", *GUARDS}
 _PATH_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 
-def problems(*, idempotent: bool = False, **codes: int) -> dict[str, Any]:
-    """A route's ``opt``: the problem codes its service can answer (``code=status``), and whether it takes an
-    ``Idempotency-Key`` (then it also answers the idempotency problems; implied when it calls ``run_idempotent``)."""
-    return {OPT_PROBLEMS: dict(codes), OPT_IDEMPOTENT: idempotent}
+def problems(*codes: str, idempotent: bool = False) -> dict[str, Any]:
+    """A route's ``opt``: the problem codes its service can answer (their statuses: ``core/problems.py``), and
+    whether it takes an ``Idempotency-Key`` (then it also answers the idempotency problems; implied when it calls
+    ``run_idempotent``)."""
+    unknown = [code for code in codes if code not in STATUS]
+    if unknown:
+        raise KeyError(f"problem codes missing from core/problems.py: {unknown}")
+    return {OPT_PROBLEMS: tuple(codes), OPT_IDEMPOTENT: idempotent}
 
 
 def operation_problems(handler: HTTPRouteHandler) -> dict[int, list[str]]:
     """Status -> problem codes the operation can answer: the declared ones and those its signature implies."""
     found: dict[int, set[str]] = {}
 
-    def add(by_status: Mapping[int, Iterable[str]]) -> None:
-        for status, codes in by_status.items():
-            found.setdefault(status, set()).update(codes)
+    def add(codes: Iterable[str]) -> None:
+        for status, listed in by_status(codes).items():
+            found.setdefault(status, set()).update(listed)
 
     signature = inspect.signature(handler.fn)
     names = set(signature.parameters)
@@ -94,16 +100,15 @@ def operation_problems(handler: HTTPRouteHandler) -> dict[int, list[str]]:
         multipart = "MULTI_PART" in str(signature.parameters["data"].annotation)
         add(FORM_BODY if multipart else JSON_BODY)
         if multipart and _form_has_files(handler):
-            add(_by_status(UPLOAD_PROBLEMS))
+            add(UPLOAD_PROBLEMS)
     path_params = {name for path in handler.paths for name in _PATH_PARAM.findall(path)}
     if path_params:
-        add({404: ("not_found",), 422: ("validation_error",)})
+        add(("not_found", "validation_error"))
     if names - NOT_PARAMETERS - path_params:
-        add({422: ("validation_error",)})
-        add(QUERY)
+        add(("validation_error", *QUERY))
     if takes_idempotency_key(handler):
-        add(_by_status(IDEMPOTENCY_PROBLEMS))
-    add(_by_status((handler.opt or {}).get(OPT_PROBLEMS, {})))
+        add(IDEMPOTENCY_PROBLEMS)
+    add((handler.opt or {}).get(OPT_PROBLEMS, ()))
     return {status: sorted(codes) for status, codes in sorted(found.items())}
 
 
@@ -120,13 +125,6 @@ def _form_has_files(handler: HTTPRouteHandler) -> bool:
 
 def _mentions(hint: Any, wanted: type) -> bool:
     return hint is wanted or any(_mentions(arg, wanted) for arg in typing.get_args(hint))
-
-
-def _by_status(codes: Mapping[str, int]) -> dict[int, list[str]]:
-    grouped: dict[int, list[str]] = {}
-    for code, status in codes.items():
-        grouped.setdefault(status, []).append(code)
-    return grouped
 
 
 def refine(
@@ -244,3 +242,65 @@ def declare_problem_responses(handlers: Iterable[HTTPRouteHandler], build: Probl
         declared = build(operation_problems(handler))
         own = {status: spec for status, spec in (handler.responses or {}).items() if status not in declared}
         handler.responses = {**declared, **own}
+
+
+# ---- request bodies: what the signatures alone do not say ---------------------------------------------------------
+
+
+def schema_types(package: ModuleType) -> list[type]:
+    """Every class defined in an area's ``schemas`` module of ``package`` (the composition root passes its own
+    package, so the kernel imports no area by name)."""
+    found: list[type] = []
+    for area in pkgutil.iter_modules(package.__path__):
+        name = f"{package.__name__}.{area.name}.schemas"
+        if not area.ispkg or importlib.util.find_spec(name) is None:
+            continue
+        module = importlib.import_module(name)
+        found += [v for v in vars(module).values() if isinstance(v, type) and v.__module__ == module.__name__]
+    return found
+
+
+def close_request_schemas(openapi: OpenAPI, types: Iterable[type]) -> None:
+    """Say ``additionalProperties: false`` for request bodies that refuse unknown fields, as they do."""
+    schemas = openapi.components.schemas if openapi.components and openapi.components.schemas else {}
+    for struct in (t for t in types if issubclass(t, msgspec.Struct)):
+        config = getattr(struct, "__struct_config__", None)
+        schema = schemas.get(struct.__name__)
+        if config is not None and config.forbid_unknown_fields and isinstance(schema, Schema):
+            schema.additional_properties = False
+
+
+_META_TO_SCHEMA = {
+    "ge": "minimum",
+    "le": "maximum",
+    "min_length": "min_length",
+    "max_length": "max_length",
+    "pattern": "pattern",
+}
+
+
+def constrain_form_fields(openapi: OpenAPI, types: Iterable[type]) -> None:
+    """State the bounds of multipart form fields (``msgspec.Meta`` on dataclass fields), which the server checks."""
+    schemas = openapi.components.schemas if openapi.components and openapi.components.schemas else {}
+    for form in (t for t in types if dataclasses.is_dataclass(t)):
+        schema = schemas.get(form.__name__)
+        if not isinstance(schema, Schema) or not schema.properties:
+            continue
+        hints = typing.get_type_hints(form, include_extras=True)
+        for field in dataclasses.fields(form):
+            prop = schema.properties.get(field.name)
+            metas = _metas(hints[field.name])
+            if not isinstance(prop, Schema) or not metas:
+                continue
+            targets = [s for s in (prop.one_of or [prop]) if isinstance(s, Schema) and s.type != "null"]
+            for target, meta in ((t, m) for t in targets for m in metas):
+                for ours, theirs in _META_TO_SCHEMA.items():
+                    if getattr(meta, ours) is not None:
+                        setattr(target, theirs, getattr(meta, ours))
+
+
+def _metas(annotation: object) -> list[msgspec.Meta]:
+    found = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, msgspec.Meta)]
+    for arg in typing.get_args(annotation):
+        found += _metas(arg)
+    return found

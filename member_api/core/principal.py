@@ -10,7 +10,7 @@ from typing import Literal
 
 import msgspec
 
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 
 Role = Literal["member", "clerk", "reviewer", "officer"]
 STAFF_ROLES = ("clerk", "reviewer", "officer")
@@ -35,18 +35,17 @@ class MemberCaller(msgspec.Struct, kw_only=True, frozen=True):
     member_id: int
 
 
-def unauthorized(code: str = "unauthorized") -> ApiError:
-    return ApiError(
+def unauthorized(code: str = "unauthorized") -> DomainError:
+    return DomainError(
         code,
-        401,
         "登录已失效，请重新登录",
         "Authentication is missing or invalid.",
         headers={"WWW-Authenticate": "Bearer"},
     )
 
 
-def forbidden() -> ApiError:
-    return ApiError("forbidden", 403, "无权进行此操作", "Your role may not do this.")
+def forbidden() -> DomainError:
+    return DomainError("forbidden", "无权进行此操作", "Your role may not do this.")
 
 
 async def provide_account(principal: Principal) -> Principal:

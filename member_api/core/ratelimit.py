@@ -19,15 +19,14 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.db import fetch, fetch_one
 
 
-def too_many(retry_after_s: int, code: str = "rate_limited") -> ApiError:
+def too_many(retry_after_s: int, code: str = "rate_limited") -> DomainError:
     retry_after_s = max(1, retry_after_s)
-    return ApiError(
+    return DomainError(
         code,
-        429,
         "操作过于频繁，请稍后再试",
         "Too many attempts; try again later.",
         headers={"Retry-After": str(retry_after_s)},

@@ -60,7 +60,7 @@ class Replica:
         self.usable = False
 
     async def _open(self) -> Any:
-        import asyncpg
+        import asyncpg  # a read replica is PostgreSQL only; SQLite deployments never load the driver here
 
         if self.pool is None:
             extra = {} if self.statement_cache_size < 0 else {"statement_cache_size": self.statement_cache_size}

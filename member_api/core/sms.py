@@ -126,6 +126,7 @@ class TencentSender:
         self.config = config
 
     def _client(self):
+        # The provider's SDK is loaded only where this backend is configured (the file backend needs none).
         from tencentcloud.common import credential
         from tencentcloud.common.profile.client_profile import ClientProfile
         from tencentcloud.common.profile.http_profile import HttpProfile
@@ -142,6 +143,7 @@ class TencentSender:
         )
 
     async def send(self, phone: str, purpose: str, params: dict[str, str], at: datetime) -> Sent:
+        # Loaded only where this backend is configured, like the client above.
         import httpx
         from tencentcloud.common.exception import TencentCloudSDKException
         from tencentcloud.sms.v20210111 import models
@@ -195,6 +197,7 @@ class AliyunSender:
         self.config = config
 
     async def send(self, phone: str, purpose: str, params: dict[str, str], at: datetime) -> Sent:
+        # The provider's SDK is loaded only where this backend is configured (the file backend needs none).
         from alibabacloud_dysmsapi20170525 import models
         from alibabacloud_dysmsapi20170525.client import Client
         from alibabacloud_tea_openapi import utils_models

@@ -27,6 +27,7 @@ def span(name: str, **attributes: str | int | bool) -> AbstractContextManager[An
 
 @contextlib.contextmanager
 def _span(name: str, attributes: dict[str, Any]) -> Iterator[Any]:
+    # OpenTelemetry is loaded only where tracing is configured (here and below): an untraced process never pays for it.
     from opentelemetry.trace import SpanKind
 
     with _tracer.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes) as current:
@@ -37,7 +38,7 @@ def trace_id() -> str | None:
     """The current trace's id (32 hex digits) while tracing is on and a span is open, else ``None``."""
     if _tracer is None:
         return None
-    from opentelemetry import trace
+    from opentelemetry import trace  # loaded only where tracing is on (see _span)
 
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None
@@ -51,6 +52,7 @@ def plugins(endpoint: str, service_name: str, exporter: Any = None) -> list[Any]
     global _tracer, _provider
     if not endpoint and exporter is None:
         return []
+    # Loaded only where tracing is configured (see _span).
     from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.sdk.resources import Resource
@@ -58,6 +60,7 @@ def plugins(endpoint: str, service_name: str, exporter: Any = None) -> list[Any]
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     if exporter is None:
+        # The OTLP exporter only when no other is given (tests pass an in-memory one).
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter(endpoint=endpoint, timeout=5)
@@ -92,7 +95,7 @@ def shutdown() -> None:
         _provider.shutdown()
     _tracer = _provider = None
     with contextlib.suppress(Exception):
-        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor  # only if tracing loaded it
 
         instrumentor = AsyncPGInstrumentor()
         if instrumentor.is_instrumented_by_opentelemetry:

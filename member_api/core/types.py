@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar.params import Parameter
 
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 
 MAX_ID = 2_147_483_647  # serial primary keys
 PathId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
@@ -37,7 +37,7 @@ def decode_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
     if not _CURSOR.match(cursor):
-        raise ApiError("invalid_cursor", 400, "分页参数无效", "The cursor is not valid.")
+        raise DomainError("invalid_cursor", "分页参数无效", "The cursor is not valid.")
     return min(int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()), MAX_ID)
 
 

@@ -40,7 +40,7 @@ from litestar import Response
 from litestar.datastructures import UploadFile
 from PIL import Image, ImageSequence
 
-from member_api.core.errors import ApiError, FieldError
+from member_api.core.errors import DomainError, FieldError
 from member_api.settings import Settings
 
 ALLOWED = {"image/jpeg", "image/png", "application/pdf"}
@@ -79,24 +79,21 @@ _FLATE = "/FlateDecode"
 _IMAGE_FILTERS = frozenset({"/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode"})
 
 
-# code -> status, for the OpenAPI document of every operation whose form carries files (core.openapi)
-PROBLEMS = dict.fromkeys(
-    (
-        "file_required",
-        "too_many_files",
-        "file_empty",
-        "file_too_large",
-        "file_type_not_allowed",
-        "image_too_large",
-        "file_corrupt",
-        "pdf_encrypted",
-        "pdf_active_content",
-        "pdf_too_many_pages",
-        "pdf_page_too_large",
-        "pdf_too_complex",
-        "control_character",
-    ),
-    422,
+# For the OpenAPI document of every operation whose form carries files (core.openapi; statuses: core/problems)
+PROBLEMS = (
+    "file_required",
+    "too_many_files",
+    "file_empty",
+    "file_too_large",
+    "file_type_not_allowed",
+    "image_too_large",
+    "file_corrupt",
+    "pdf_encrypted",
+    "pdf_active_content",
+    "pdf_too_many_pages",
+    "pdf_page_too_large",
+    "pdf_too_complex",
+    "control_character",
 )
 
 
@@ -107,11 +104,11 @@ class CheckedFile:
     filename: str
 
 
-def _refuse(code: str, zh: str, en: str, field: str) -> ApiError:
-    return ApiError(code, 422, zh, en, errors=[FieldError(field=field, message=en)])
+def _refuse(code: str, zh: str, en: str, field: str) -> DomainError:
+    return DomainError(code, zh, en, errors=[FieldError(field=field, message=en)])
 
 
-def _corrupt(where: str, en: str = "The file is damaged or is not what its type says.") -> ApiError:
+def _corrupt(where: str, en: str = "The file is damaged or is not what its type says.") -> DomainError:
     return _refuse("file_corrupt", "文件已损坏或内容与类型不符，无法读取", en, where)
 
 
@@ -164,9 +161,8 @@ async def check_uploads(settings: Settings, uploads: UploadFile | list[UploadFil
 def sanitise_filename(name: str, content_type: str, where: str = "file") -> str:
     """A label safe to store and to put in a download header; the extension always matches the content."""
     if _CONTROL.search(name):
-        raise ApiError(
+        raise DomainError(
             "control_character",
-            422,
             "文件名含有不允许的控制字符",
             "The file name contains a control character.",
             errors=[FieldError(field=f"{where}.filename", message="contains a control character")],
@@ -223,7 +219,7 @@ def _check_image(settings: Settings, data: bytes, kind: str, where: str) -> None
                 if pixels > settings.max_image_pixels:
                     raise too_large
                 frame.load()  # decode every pixel: a truncated or damaged image fails here
-    except ApiError:
+    except DomainError:
         raise
     except Image.DecompressionBombError as exc:
         raise too_large from exc
@@ -294,7 +290,7 @@ def _check_pdf(settings: Settings, data: bytes, where: str) -> None:
             active = _pdf_active_content(pdf)
             if not active:
                 _pdf_bounds(settings, pdf, where)
-    except ApiError:
+    except DomainError:
         raise
     except pikepdf.PasswordError as exc:
         raise _refuse(

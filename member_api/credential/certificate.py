@@ -16,7 +16,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.keys import KeyRing, b64url
 from member_api.core.tokens import TokenError, sign, verify
 
@@ -45,9 +45,8 @@ def read(keyring: KeyRing, token: str, now: datetime) -> dict[str, Any]:
         )
     except TokenError as exc:
         expired = exc.code == "token_expired"
-        raise ApiError(
+        raise DomainError(
             "certificate_expired" if expired else "certificate_invalid",
-            422,
             "参保证明已过有效期，请参保人重新开具" if expired else "参保证明无法验证：不是本系统签发或内容已被改动",
             "The certificate has expired." if expired else "The certificate is not genuine or was altered.",
         ) from exc

@@ -22,7 +22,7 @@ import httpx
 import msgspec
 
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 
 JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 ID_SHAPE = re.compile(r"^\d{17}[\dXx]$")
@@ -47,20 +47,18 @@ def is_own_token(value: str) -> bool:
     return bool(JWT_SHAPE.match(value))
 
 
-def unavailable(detail: str) -> ApiError:
-    return ApiError(
+def unavailable(detail: str) -> DomainError:
+    return DomainError(
         "national_credential_unavailable",
-        503,
         "医保电子凭证解码服务暂不可用，请稍后重试或改用身份证/社保卡",
         f"The national e-credential decoding service is unavailable ({detail}); retry, or use the ID card.",
         headers={"Retry-After": "5"},
     )
 
 
-def invalid_national() -> ApiError:
-    return ApiError(
+def invalid_national() -> DomainError:
+    return DomainError(
         "credential_invalid",
-        401,
         "医保电子凭证无效，请让参保人刷新后重新出示",
         "The national e-credential is not valid.",
     )

@@ -8,7 +8,7 @@ from member_api.core.clock import local_today
 from member_api.core.context import AppContext
 from member_api.credential import certificate, national, tokens
 from member_api.credential.schemas import Credential
-from member_api.facilities.search import detail as facility_detail
+from member_api.facilities import service as facility_service
 from member_api.members.service import eligibility
 
 
@@ -47,7 +47,7 @@ async def resolve_scan(
     typed = scanned.replace(" ", "").upper()
     if len(typed) <= 18 and typed.rstrip("X").isdigit():
         return None, typed
-    org_id = (await facility_detail(facility_id)).code if facility_id is not None else ""
+    org_id = (await facility_service.detail(facility_id)).code if facility_id is not None else ""
     found = await national.decode(ctx, scanned, org_id, operator_id)
     return None, found.id_number
 

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from cryptography.exceptions import InvalidTag
 
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.keys import KeyRing, b64url
 from member_api.core.tokens import TokenError, sign, verify
 
@@ -53,8 +53,8 @@ def issue(keyring: KeyRing, member_id: int, now: datetime, ttl_s: int) -> tuple[
     return sign(keyring.credential, claims, headers={"typ": None}), exp
 
 
-def _invalid() -> ApiError:
-    return ApiError("credential_invalid", 401, "医保电子凭证无效", "The e-credential is not valid.")
+def _invalid() -> DomainError:
+    return DomainError("credential_invalid", "医保电子凭证无效", "The e-credential is not valid.")
 
 
 def read(keyring: KeyRing, token: str, now: datetime) -> tuple[int, str]:
@@ -65,9 +65,8 @@ def read(keyring: KeyRing, token: str, now: datetime) -> tuple[int, str]:
         )
     except TokenError as exc:
         if exc.code == "token_expired":
-            raise ApiError(
+            raise DomainError(
                 "credential_expired",
-                401,
                 "医保电子凭证已过期，请刷新二维码",
                 "The e-credential has expired; refresh the QR code.",
             ) from exc

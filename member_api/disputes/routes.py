@@ -31,7 +31,7 @@ class MeDisputesController(Controller):
         status_code=HTTP_201_CREATED,
         request_max_body_size=UPLOAD_LIMIT,
         summary="Dispute one of my counter settlements (not me, wrong amount, ...), with an optional photo (P2)",
-        opt=problems(dispute_window_closed=422, dispute_exists=409),
+        opt=problems("dispute_window_closed", "dispute_exists"),
     )
     async def file(
         self,
@@ -89,7 +89,7 @@ class ReviewDisputesController(Controller):
         operation_id="takeDispute",
         status_code=HTTP_200_OK,
         summary="Take into review",
-        opt=problems(dispute_not_in_hand=409),
+        opt=problems("dispute_not_in_hand"),
     )
     async def take(self, dispute_id: PathId, ctx: AppContext, reviewer: Principal) -> DisputeView:
         return await service.take(ctx, reviewer, dispute_id)
@@ -99,7 +99,7 @@ class ReviewDisputesController(Controller):
         operation_id="decideDispute",
         status_code=HTTP_200_OK,
         summary="Confirm (the settlement is reversed) or reject with a reason",
-        opt=problems(dispute_not_in_hand=409),
+        opt=problems("dispute_not_in_hand"),
     )
     async def decide(
         self, dispute_id: PathId, data: DisputeDecision, ctx: AppContext, reviewer: Principal

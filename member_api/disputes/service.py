@@ -8,7 +8,7 @@ from typing import Any
 from member_api.audit.service import record
 from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, not_found
+from member_api.core.errors import DomainError, not_found
 from member_api.core.principal import MemberCaller, Principal
 from member_api.core.uploads import CheckedFile
 from member_api.db import UniqueViolation, retry_transient, write_transaction
@@ -37,8 +37,8 @@ def _view(row: dict[str, Any]) -> DisputeView:
     )
 
 
-def _exists() -> ApiError:
-    return ApiError("dispute_exists", 409, "该结算已有待处理的异议", "This settlement already has an open dispute.")
+def _exists() -> DomainError:
+    return DomainError("dispute_exists", "该结算已有待处理的异议", "This settlement already has an open dispute.")
 
 
 async def file(
@@ -57,9 +57,8 @@ async def file(
     settled_on = movement["created_at"].astimezone(LOCAL_TZ).date()
     until = dispute_open_until(parameters.for_year(movement["year"]), settled_on)
     if today > until:
-        raise ApiError(
+        raise DomainError(
             "dispute_window_closed",
-            422,
             f"异议须在结算后规定期限内提出（截至 {until}）",
             f"Disputes for this settlement were accepted until {until}.",
             extra={"until": until.isoformat()},
@@ -110,9 +109,9 @@ async def photo(dispute_id: int) -> tuple[str, str]:
     return row["photo_sha256"], row["photo_content_type"]
 
 
-def _not_in_hand() -> ApiError:
-    return ApiError(
-        "dispute_not_in_hand", 409, "该异议不在您的处理中", "Take the dispute into review first (or another has it)."
+def _not_in_hand() -> DomainError:
+    return DomainError(
+        "dispute_not_in_hand", "该异议不在您的处理中", "Take the dispute into review first (or another has it)."
     )
 
 

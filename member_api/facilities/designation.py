@@ -7,7 +7,7 @@ acting for them), or a clerk of a primary institution who checked the resident's
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from piccolo.columns.combination import Where
@@ -15,7 +15,7 @@ from piccolo.columns.combination import Where
 from member_api.audit.service import record
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, invalid_field, not_found
+from member_api.core.errors import DomainError, invalid_field, not_found
 from member_api.core.principal import Principal
 from member_api.core.uploads import CheckedFile
 from member_api.db import write_transaction
@@ -29,9 +29,9 @@ from member_api.facilities.schemas import (
 )
 from member_api.facilities.search import to_view
 from member_api.facilities.tables import ChangeRequest, Designation, EvidenceFile, Facility
+from member_api.members import service as member_service
 from member_api.members.identity import id_problem, normalise_id
 from member_api.members.service import eligibility
-from member_api.members.tables import Member
 from member_api.policy import parameters
 from member_api.policy.designation import (
     PRIMARY_KINDS,
@@ -115,8 +115,6 @@ async def carry_over_year(year: int, today: date) -> int:
 
 
 def _utc_midnight(day: date) -> Any:
-    from datetime import UTC, datetime
-
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
@@ -180,9 +178,8 @@ async def current(ctx: AppContext, member_id: int, year: int | None) -> CurrentD
 async def _validated_pair(member_id: int, year: int, institution_id: int, station_id: int | None) -> None:
     """R1 and R2 for a pair the member asks for."""
     if not await eligibility(member_id, date(year, 12, 31)):
-        raise ApiError(
+        raise DomainError(
             "not_eligible",
-            422,
             f"{year} 年度未参保或未缴费，不能选定医疗机构",
             f"Not enrolled and paid up for {year}; designation is not available.",
         )
@@ -213,8 +210,8 @@ _PAIR_MESSAGES = {
     "not_village_station": ("所选卫生站不是村（社区）卫生站", "The station chosen is not a village station."),
     "station_of_other_institution": ("所选卫生站不属于该机构", "The station is run by another institution."),
 }
-# code -> status, for the OpenAPI document of the operations that validate a pair
-PAIR_PROBLEMS = {"not_eligible": 422, "facility_not_found": 422, **dict.fromkeys(_PAIR_MESSAGES, 422)}
+# For the OpenAPI document of the operations that validate a pair
+PAIR_PROBLEMS = ("not_eligible", "facility_not_found", *_PAIR_MESSAGES)
 
 
 async def choose(
@@ -226,9 +223,8 @@ async def choose(
     await ensure_year(member_id, today.year, today)
     async with write_transaction():
         if not await _change_free(member_id, today.year):
-            raise ApiError(
+            raise DomainError(
                 "change_request_required",
-                409,
                 "本年度已选定医疗机构，变更需提交申请并经审核",
                 "This year's designation is set; a change needs a reviewed change request.",
             )
@@ -317,16 +313,14 @@ async def submit_change_request(
     await ensure_year(member_id, today.year, today)
     in_force = await designation_on(member_id, today)
     if in_force is None:
-        raise ApiError(
-            "no_designation", 409, "尚未选定医疗机构，请直接选择", "No designation yet; choose one directly."
-        )
+        raise DomainError("no_designation", "尚未选定医疗机构，请直接选择", "No designation yet; choose one directly.")
     if (in_force["institution"], in_force["station"]) == (institution_id, station_id):
-        raise ApiError("same_designation", 409, "所选机构与当前选定机构相同", "That pair is already designated.")
-    member = await Member.select(Member.division).where(Member.id == member_id).first()
+        raise DomainError("same_designation", "所选机构与当前选定机构相同", "That pair is already designated.")
+    member = await member_service.member_facts(member_id)
     digests = [ctx.blobs.put(f.data) for f in files]  # durable before the rows that name them
     async with write_transaction():
         if await ChangeRequest.exists().where((ChangeRequest.member == member_id) & (ChangeRequest.status == OPEN)):
-            raise ApiError("change_request_open", 409, "已有一个待审核的变更申请", "A change request is already open.")
+            raise DomainError("change_request_open", "已有一个待审核的变更申请", "A change request is already open.")
         req = ChangeRequest(
             member=member_id,
             year=today.year,
@@ -387,7 +381,7 @@ async def withdraw(ctx: AppContext, actor: Principal, member_id: int, request_id
         if row is None:
             raise not_found("变更申请", "change request")
         if row["status"] != OPEN:
-            raise ApiError("change_request_closed", 409, "该申请已处理，不能撤回", "The request is no longer open.")
+            raise DomainError("change_request_closed", "该申请已处理，不能撤回", "The request is no longer open.")
         await ChangeRequest.update({ChangeRequest.status: "withdrawn", ChangeRequest.decided_at: now}).where(
             ChangeRequest.id == request_id
         )
@@ -445,7 +439,7 @@ async def decide(ctx: AppContext, staff: Principal, request_id: int, approve: bo
         if not scope_ok or row is None:
             raise not_found("变更申请", "change request")
         if row["status"] != OPEN:
-            raise ApiError("change_request_closed", 409, "该申请已处理", "The request was already decided.")
+            raise DomainError("change_request_closed", "该申请已处理", "The request was already decided.")
         update: dict[Any, Any] = {
             ChangeRequest.decided_by: staff.staff_id,
             ChangeRequest.decided_at: now,
@@ -490,8 +484,8 @@ async def decide(ctx: AppContext, staff: Principal, request_id: int, approve: bo
 # ---- clerk-assisted designation (R2: residents without a smartphone) ---------------------------------------------
 
 
-# code -> status, for the OpenAPI document of the clerk-assisted operations: who the clerk is, whose ID card
-COUNTER_PROBLEMS = {"not_primary_institution_clerk": 403, "invalid_id_number": 422, "member_not_found": 404}
+# For the OpenAPI document of the clerk-assisted operations: who the clerk is, whose ID card
+COUNTER_PROBLEMS = ("not_primary_institution_clerk", "invalid_id_number", "member_not_found")
 
 
 async def _member_by_id_number(ctx: AppContext, id_number: str) -> int:
@@ -500,10 +494,10 @@ async def _member_by_id_number(ctx: AppContext, id_number: str) -> int:
     if problem:
         raise invalid_field("id_number", "身份证号码有误，请核对", problem, code="invalid_id_number")
     id_hash = ctx.keyring.keyed_hash("id", normalise_id(id_number))
-    row = await Member.select(Member.id).where(Member.id_hash == id_hash).first()
-    if row is None:
-        raise ApiError("member_not_found", 404, "未找到该参保人", "No member with this ID number.")
-    return int(row["id"])
+    found = await member_service.member_id_by_id_hash(id_hash)
+    if found is None:
+        raise DomainError("member_not_found", "未找到该参保人", "No member with this ID number.")
+    return found
 
 
 async def _clerk_institution(clerk: Principal) -> int:
@@ -511,9 +505,8 @@ async def _clerk_institution(clerk: Principal) -> int:
     assert clerk.facility_id is not None
     facility = await Facility.select(Facility.kind, Facility.active).where(Facility.id == clerk.facility_id).first()
     if facility is None or facility["kind"] not in PRIMARY_KINDS or not facility["active"]:
-        raise ApiError(
+        raise DomainError(
             "not_primary_institution_clerk",
-            403,
             "只有基层医疗机构（乡镇卫生院、社区卫生服务中心、校医院）的工作人员可以代办",
             "Only a clerk of a primary institution may act for a resident here.",
         )
@@ -549,9 +542,8 @@ async def file_change_request_for_member(
     await ensure_year(member_id, today.year, today)
     in_force = await designation_on(member_id, today)
     if own != institution_id and (in_force is None or in_force["institution"] != own):
-        raise ApiError(
+        raise DomainError(
             "not_member_facility",
-            403,
             "只能为在本机构约定或申请变更到本机构的参保人代办变更申请",
             "A clerk files change requests only for residents designated at, or moving to, the clerk's institution.",
         )

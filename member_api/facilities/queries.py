@@ -1,4 +1,4 @@
-"""Hand-written SQL of the facilities area, as named functions."""
+"""Data access of the facilities area (hand-written SQL and piccolo builder calls), as named functions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from member_api.core.errors import not_found
 from member_api.db import fetch, fetch_one
+from member_api.facilities.tables import Facility
 
 
 async def facility_row(facility_id: int) -> dict[str, Any]:
@@ -103,3 +104,46 @@ async def carry_over_pair(year: int, institution_id: int, station_id: int | None
         *args,
     )
     return len(rows)
+
+
+async def evidence_digests() -> set[str]:
+    """The blob digests every evidence row names (what blob GC keeps)."""
+    return {r["sha256"] for r in await fetch("SELECT sha256 FROM evidence_file")}
+
+
+async def facility_id_by_code(code: str) -> int | None:
+    row = await fetch_one("SELECT id FROM facility WHERE code = {}", code)
+    return int(row["id"]) if row else None
+
+
+async def active_facilities(
+    division: str | None,
+    kind: str | None,
+    tier: str | None,
+    term: str | None,
+    after_id: int = 0,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Active facilities matching the filters (``term`` in the name or address), by id; a keyset page when
+    ``limit`` is given."""
+    where = (Facility.active == True) & (Facility.id > after_id)  # noqa: E712
+    if division:
+        where &= Facility.division == division
+    if kind:
+        where &= Facility.kind == kind
+    if tier:
+        where &= Facility.tier == tier
+    if term:
+        where &= Facility.name.like(f"%{term}%") | Facility.address.like(f"%{term}%")
+    query = Facility.select().where(where).order_by(Facility.id)
+    return await (query.limit(limit) if limit is not None else query)
+
+
+async def active_facility(facility_id: int) -> dict[str, Any] | None:
+    return await Facility.select().where((Facility.id == facility_id) & (Facility.active == True)).first()  # noqa: E712
+
+
+async def active_stations_of(facility_id: int) -> list[dict[str, Any]]:
+    return await (
+        Facility.select().where((Facility.parent == facility_id) & (Facility.active == True)).order_by(Facility.id)  # noqa: E712
+    )

@@ -82,7 +82,7 @@ class DesignationController(Controller):
         "",
         operation_id="chooseDesignation",
         summary="Choose the designated pair: first choice of the year, effective at once",
-        opt=problems(**PAIR_PROBLEMS, change_request_required=409),
+        opt=problems(*PAIR_PROBLEMS, "change_request_required"),
     )
     async def choose(
         self, data: DesignationRequest, ctx: AppContext, caller: MemberCaller, subject_member_id: int
@@ -99,7 +99,7 @@ class DesignationController(Controller):
         request_max_body_size=UPLOAD_LIMIT,
         operation_id="requestDesignationChange",
         summary="Ask to change the pair within the year, with evidence files",
-        opt=problems(**PAIR_PROBLEMS, no_designation=409, same_designation=409, change_request_open=409),
+        opt=problems(*PAIR_PROBLEMS, "no_designation", "same_designation", "change_request_open"),
     )
     async def submit(
         self,
@@ -129,7 +129,7 @@ class DesignationController(Controller):
         status_code=HTTP_200_OK,
         operation_id="withdrawChangeRequest",
         summary="Withdraw an open change request",
-        opt=problems(change_request_closed=409),
+        opt=problems("change_request_closed"),
     )
     async def withdraw(
         self, request_id: PathId, ctx: AppContext, caller: MemberCaller, subject_member_id: int
@@ -162,7 +162,7 @@ class ReviewChangeRequestsController(Controller):
         status_code=HTTP_200_OK,
         operation_id="decideChangeRequest",
         summary="Approve or reject a change request",
-        opt=problems(change_request_closed=409),
+        opt=problems("change_request_closed"),
     )
     async def decide(
         self, request_id: PathId, data: DecisionRequest, ctx: AppContext, staff: Principal
@@ -187,7 +187,7 @@ class CounterDesignationController(Controller):
         "Audited with the clerk; the resident's history shows `made_by` with this facility. Needs an "
         "`Idempotency-Key`.",
         cache_control=CacheControlHeader(no_store=True),
-        opt=problems(**COUNTER_PROBLEMS, **PAIR_PROBLEMS, change_request_required=409),
+        opt=problems(*COUNTER_PROBLEMS, *PAIR_PROBLEMS, "change_request_required"),
     )
     async def record(
         self, data: CounterDesignationRequest, request: Request, ctx: AppContext, clerk: Principal
@@ -210,12 +210,12 @@ class CounterDesignationController(Controller):
         "resident's own request; the resident sees it with `filed_by`. Needs an `Idempotency-Key`.",
         cache_control=CacheControlHeader(no_store=True),
         opt=problems(
-            **COUNTER_PROBLEMS,
-            **PAIR_PROBLEMS,
-            not_member_facility=403,
-            no_designation=409,
-            same_designation=409,
-            change_request_open=409,
+            *COUNTER_PROBLEMS,
+            *PAIR_PROBLEMS,
+            "not_member_facility",
+            "no_designation",
+            "same_designation",
+            "change_request_open",
         ),
     )
     async def file_change_request(

@@ -7,8 +7,8 @@ from typing import Any
 
 from member_api.core.errors import invalid_field, not_found
 from member_api.core.types import decode_cursor, encode_cursor
+from member_api.facilities import queries
 from member_api.facilities.schemas import FacilityDetail, FacilityPage, FacilityView
-from member_api.facilities.tables import Facility
 
 EARTH_RADIUS_M = 6_371_000
 
@@ -59,23 +59,14 @@ async def search(
     limit: int,
 ) -> FacilityPage:
     """Active facilities. Without ``near`` pages are keyset by id; with it, ordered by distance."""
-    where = Facility.active == True  # noqa: E712
-    if division:
-        where &= Facility.division == division
-    if kind:
-        where &= Facility.kind == kind
-    if tier:
-        where &= Facility.tier == tier
-    if q:
-        term = q.strip().replace("%", "").replace("_", "")[:50]
-        where &= Facility.name.like(f"%{term}%") | Facility.address.like(f"%{term}%")
+    term = q.strip().replace("%", "").replace("_", "")[:50] if q else None
     position = decode_cursor(cursor) or 0
     if near is None:
-        rows = await Facility.select().where(where & (Facility.id > position)).order_by(Facility.id).limit(limit + 1)
+        rows = await queries.active_facilities(division, kind, tier, term, after_id=position, limit=limit + 1)
         items = [to_view(r) for r in rows[:limit]]
         return FacilityPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
     lat, lng = _parse_near(near)
-    rows = await Facility.select().where(where)
+    rows = await queries.active_facilities(division, kind, tier, term)
     ranked = sorted(((haversine_m(lat, lng, r["lat"], r["lng"]), r["id"], r) for r in rows), key=lambda t: t[:2])
     page = ranked[position : position + limit]
     more = position + limit < len(ranked)
@@ -85,16 +76,10 @@ async def search(
 
 
 async def detail(facility_id: int) -> FacilityDetail:
-    row = await Facility.select().where((Facility.id == facility_id) & (Facility.active == True)).first()  # noqa: E712
+    row = await queries.active_facility(facility_id)
     if row is None:
         raise not_found("医疗机构", "facility")
-    stations = (
-        await Facility.select()
-        .where(
-            (Facility.parent == facility_id) & (Facility.active == True)  # noqa: E712
-        )
-        .order_by(Facility.id)
-    )
+    stations = await queries.active_stations_of(facility_id)
     base = to_view(row)
     return FacilityDetail(
         **{f: getattr(base, f) for f in base.__struct_fields__}, stations=[to_view(s) for s in stations]

@@ -8,7 +8,7 @@ from litestar import Request
 from member_api.audit.service import record
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, not_found
+from member_api.core.errors import DomainError, not_found
 from member_api.core.principal import MemberCaller
 from member_api.core.types import QueryId
 from member_api.db import write_transaction
@@ -57,9 +57,8 @@ async def subject_member(
     elif scope in await queries.active_scopes(member_id, caller.member_id):
         via = "family_grant"
     elif await queries.active_scopes(member_id, caller.member_id):
-        raise ApiError(
+        raise DomainError(
             "family_scope_missing",
-            403,
             "该亲属授权不包含此项操作",
             f"Your authorisation for this member does not include '{scope}'.",
         )

@@ -30,7 +30,7 @@ class MeFamilyController(Controller):
         description="The same answer whether or not the number is an insured adult's: the member confirms in their "
         "own account or at a counter, and the authorisation then appears in `i_act_for`. A few requests a day per "
         "account (429 `family_requests_limited`).",
-        opt=problems(invalid_id_number=422, family_self=422, family_requests_limited=429),
+        opt=problems("invalid_id_number", "family_self", "family_requests_limited"),
     )
     async def request_grant(self, data: GrantRequest, ctx: AppContext, caller: MemberCaller) -> GrantRequested:
         return await service.request(ctx, caller, data.id_number, list(data.scopes))
@@ -40,7 +40,7 @@ class MeFamilyController(Controller):
         operation_id="confirmFamilyGrant",
         status_code=HTTP_200_OK,
         summary="As the member acted for, confirm a relative's request",
-        opt=problems(family_grant_not_pending=409, family_limit_reached=409),
+        opt=problems("family_grant_not_pending", "family_limit_reached"),
     )
     async def confirm(self, grant_id: PathId, ctx: AppContext, caller: MemberCaller) -> GrantView:
         return await service.confirm(ctx, caller, grant_id)
@@ -50,7 +50,7 @@ class MeFamilyController(Controller):
         operation_id="revokeFamilyGrant",
         status_code=HTTP_200_OK,
         summary="End an authorisation (either side, at any time)",
-        opt=problems(family_grant_ended=409),
+        opt=problems("family_grant_ended"),
     )
     async def revoke(self, grant_id: PathId, ctx: AppContext, caller: MemberCaller) -> GrantView:
         return await service.revoke(ctx, caller, grant_id)
@@ -70,7 +70,7 @@ class CounterFamilyController(Controller):
         operation_id="confirmFamilyGrantAtCounter",
         status_code=HTTP_200_OK,
         summary="Confirm for a member without a phone, after checking their ID card",
-        opt=problems(invalid_id_number=422, family_grant_not_pending=409, family_limit_reached=409),
+        opt=problems("invalid_id_number", "family_grant_not_pending", "family_limit_reached"),
     )
     async def confirm(
         self, grant_id: PathId, data: CounterConfirmation, ctx: AppContext, clerk: Principal, request: Request

@@ -11,7 +11,7 @@ from member_api.audit.service import record
 from member_api.core import ratelimit
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, invalid_field, not_found
+from member_api.core.errors import DomainError, invalid_field, not_found
 from member_api.core.principal import MemberCaller, Principal
 from member_api.db import write_transaction
 from member_api.family import queries
@@ -38,6 +38,12 @@ def _view(row: dict[str, Any]) -> GrantView:
         ended_at=row["ended_at"],
         ended_by=row["ended_by"],
     )
+
+
+async def guardian_and_relatives(member_id: int, scope: str) -> tuple[dict[str, Any] | None, list[int]]:
+    """Who may act for ``member_id`` in ``scope``: the guardian's facts (None when the member has none) and the
+    ids of the relatives holding an active grant of that scope (P1). Notices go to them too."""
+    return await queries.guardian_and_relatives(member_id, scope)
 
 
 DAY = timedelta(days=1)
@@ -103,7 +109,7 @@ async def _pending_of(member_id: int, grant_id: int) -> dict[str, Any]:
     if row is None or row["member"] != member_id:
         raise not_found("授权", "authorisation")
     if row["status"] != queries.PENDING:
-        raise ApiError("family_grant_not_pending", 409, "该授权不在待确认状态", "The authorisation is not pending.")
+        raise DomainError("family_grant_not_pending", "该授权不在待确认状态", "The authorisation is not pending.")
     return row
 
 
@@ -114,9 +120,8 @@ async def _activate(ctx: AppContext, member_id: int, grant_id: int, actor: str, 
         await queries.lock_member(member_id)
         await _pending_of(member_id, grant_id)
         if not may_add_relative(params, await queries.active_relatives(member_id)):
-            raise ApiError(
+            raise DomainError(
                 "family_limit_reached",
-                409,
                 f"最多可授权 {params.family_max_relatives} 位亲属",
                 f"At most {params.family_max_relatives} relatives may act for one member.",
             )
@@ -152,7 +157,7 @@ async def revoke(ctx: AppContext, caller: MemberCaller, grant_id: int) -> GrantV
         if row is None or not mine:
             raise not_found("授权", "authorisation")
         if row["status"] not in queries.OPEN:
-            raise ApiError("family_grant_ended", 409, "该授权已结束", "The authorisation has already ended.")
+            raise DomainError("family_grant_ended", "该授权已结束", "The authorisation has already ended.")
         await queries.update_status(
             grant_id, {"status": queries.REVOKED, "ended_at": now, "ended_by": caller.principal.actor}
         )

@@ -12,11 +12,10 @@ from typing import Any, Literal
 
 from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, not_found
+from member_api.core.errors import DomainError, not_found
 from member_api.core.principal import MemberCaller, Principal, forbidden
 from member_api.core.types import MAX_ID
-from member_api.facilities import designation as designation_service
-from member_api.facilities import queries as facility_queries
+from member_api.facilities import service as facility_service
 from member_api.family.callers import subject_member
 from member_api.fhir import mapping, search
 from member_api.ledger import service as ledger
@@ -56,7 +55,7 @@ async def _member(ctx: AppContext, principal: Principal, member_id: int) -> Memb
 
 async def patient(ctx: AppContext, principal: Principal, member_id: int) -> dict[str, Any]:
     member = await _member(ctx, principal, member_id)
-    current = (await designation_service.current(ctx, member.id, None)).designation
+    current = (await facility_service.current(ctx, member.id, None)).designation
     designated = []
     if current is not None:
         designated.append(mapping.FacilityName(current.institution.id, current.institution.name))
@@ -127,7 +126,7 @@ async def eligibility_by_id(ctx: AppContext, principal: Principal, resource_id: 
 
 
 async def _explanations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    facilities = await facility_queries.facilities_by_id([r["facility"] for r in rows])
+    facilities = await facility_service.facilities_by_id([r["facility"] for r in rows])
     reversed_by = await ledger.reversals_of([r["id"] for r in rows])
     lines = await ledger.items_of([r["id"] for r in rows if r.get("itemised")])  # R18: the bill lines, one query
     caps: dict[tuple[int, int], mapping.CapFigures | None] = {}
@@ -173,7 +172,7 @@ async def explanation(ctx: AppContext, principal: Principal, movement_id: int) -
     if caller is not None:
         try:
             await subject_member(ctx, caller, row["member"], "view", path="/fhir/R4")
-        except ApiError as exc:
+        except DomainError as exc:
             raise not_found("结算记录", "ExplanationOfBenefit") from exc
     return (await _explanations([row]))[0]
 
@@ -187,7 +186,7 @@ async def facility(
     if as_type == "Organization" and resource_id == mapping.AGENCY_ID:
         return mapping.agency()
     facility_id = parse_id(resource_id, as_type)
-    row = (await facility_queries.facilities_by_id([facility_id])).get(facility_id)
+    row = (await facility_service.facilities_by_id([facility_id])).get(facility_id)
     if row is None:
         raise not_found("医疗机构", as_type)
     return mapping.organization(row) if as_type == "Organization" else mapping.location(row)

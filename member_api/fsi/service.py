@@ -34,14 +34,17 @@ from typing import Any
 import msgspec
 
 from member_api.audit.service import record
+from member_api.auth.staff import create_staff, deactivate_staff
+from member_api.benefits.service import benefits, summary
 from member_api.catalogue import service as catalogue
 from member_api.core import idempotency
 from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.principal import Principal
 from member_api.credential import national
 from member_api.credential import service as credential_service
+from member_api.credential import tokens as credential_tokens
 from member_api.credential.identify import identify_member
 from member_api.db import write_transaction
 from member_api.fsi import envelope as env_
@@ -66,7 +69,9 @@ from member_api.fsi.schemas import (
 )
 from member_api.ledger import service as ledger
 from member_api.members.service import member_by_insurance_no, member_view
+from member_api.policy import parameters
 from member_api.policy.fee_lines import FeeLine
+from member_api.policy.reimbursement import remaining_caps
 from member_api.settlement import reconciliation
 from member_api.settlement import service as settlement
 from member_api.settlement.schemas import SettlementRequest, SettlementResult, VerifyRequest
@@ -638,7 +643,7 @@ async def _settle_identity(
                 member = await _member_of(ctx, cert_no, None)
                 if member["id"] == visit["member"] and not await _jti_used(ctx, cert_no):
                     return cert_no, None
-            except ApiError:
+            except DomainError:
                 pass
         elif data.mdtrt_cert_type in ("02", "03") and cert_no and data.mdtrt_cert_type == visit["cert_type"]:
             return None, cert_no.upper()
@@ -652,8 +657,6 @@ async def _settle_identity(
 
 
 async def _jti_used(ctx: AppContext, token: str) -> bool:
-    from member_api.credential import tokens as credential_tokens
-
     _, jti = credential_tokens.read(ctx.keyring, token, ctx.clock.now())
     return await ledger.credential_used(jti)
 
@@ -888,8 +891,6 @@ async def t5203(ctx: AppContext, message: Message) -> Any:
     reversed_by = (await ledger.reversals_of([row["id"]])).get(row["id"])
     base = ledger.view(row, message.caller.facility_name, reversed_by)
     year_state = await ledger.state(psn.id, row["year"])
-    from member_api.policy import parameters
-    from member_api.policy.reimbursement import remaining_caps
 
     annual, ooc = remaining_caps(parameters.for_year(row["year"]), year_state)
     view = _Figures.of(
@@ -903,8 +904,6 @@ async def t5203(ctx: AppContext, message: Message) -> Any:
 
 
 async def t5206(ctx: AppContext, message: Message) -> Any:
-    from member_api.benefits.service import benefits, summary
-
     data = convert(message.input, In5206, "input").data
     psn = await _member_by_psn_no(data.psn_no)
     today = local_today(ctx.clock)
@@ -1074,7 +1073,7 @@ ENVELOPE_TEXTS = {  # the shared refusals, worded for the envelope (its key is t
 }
 
 
-def _from_api_error(exc: ApiError) -> Refusal:
+def _from_api_error(exc: DomainError) -> Refusal:
     where = exc.errors[0].field if exc.errors else None
     if exc.code in ENVELOPE_TEXTS:
         zh, en = ENVELOPE_TEXTS[exc.code]
@@ -1127,7 +1126,7 @@ async def handle(ctx: AppContext, raw: bytes, authorization: str, path_infno: st
     except Refusal as refusal:
         outcome = refusal.code
         body = env_.refused(received, ctx.clock.now(), refusal)
-    except ApiError as exc:
+    except DomainError as exc:
         outcome = exc.code
         body = env_.refused(received, ctx.clock.now(), _from_api_error(exc))
     except Exception as exc:  # a fault of ours or of the database: still an envelope, never a 5xx
@@ -1169,7 +1168,6 @@ async def _audit(ctx: AppContext, message: Message, outcome: str) -> None:
 
 async def issue_credential(facility_code: str, label: str, sm2_public_key: str, now: datetime) -> str:
     """A new system credential of a facility: ``<client_id>.<secret>``, shown once; only a hash is kept."""
-    from member_api.auth.staff import create_staff
 
     client_id = "fsi" + secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
@@ -1198,7 +1196,6 @@ async def revoke_credential(client_id: str, now: datetime) -> bool:
         if row is None:
             return False
         await queries.end_sessions_of_client(row["id"], now)
-        from member_api.auth.staff import deactivate_staff
 
         await deactivate_staff(row["staff_id"])
         await record(now, "cli", "fsi_credential_revoked", "fsi_client", client_id)

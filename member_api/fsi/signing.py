@@ -102,7 +102,7 @@ def sign(private_key: str, public_key: str, message: dict[str, Any]) -> str:
 
 def new_key_pair() -> tuple[str, str]:
     """(private, public) hex: for tests and demos."""
-    from gmssl import func
+    from gmssl import func  # key generation is for tests and demos only
 
     private = func.random_hex(64)
     crypt = sm2.CryptSM2(private_key=private, public_key="")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from member_api.claims.tables import Receipt
+from member_api.claims import service as claims_service
 from member_api.core.storage import BlobStore
-from member_api.facilities.tables import EvidenceFile
+from member_api.facilities import service as facility_service
 from member_api.settings import Settings
 
 
 async def referenced_hashes() -> set[str]:
-    rows = [*await Receipt.select(Receipt.sha256), *await EvidenceFile.select(EvidenceFile.sha256)]
-    return {r["sha256"] for r in rows}
+    return await claims_service.receipt_digests() | await facility_service.evidence_digests()
 
 
 async def collect_garbage(settings: Settings, min_age_s: float) -> int:

@@ -12,7 +12,7 @@ from member_api.core.clock import SystemClock, local_today
 from member_api.core.divisions import DIVISIONS
 from member_api.core.keys import load_keyring
 from member_api.db import write_transaction
-from member_api.facilities.designation import carry_over_year
+from member_api.facilities.service import carry_over_year
 from member_api.facilities.tables import Designation, Facility
 from member_api.members.identity import check_digit
 from member_api.members.registry import RegistryRow, upsert

@@ -32,7 +32,7 @@ from member_api.core.principal import Principal
 from member_api.core.sms import make_sender
 from member_api.core.storage import BlobStore
 from member_api.core.uploads import CheckedFile
-from member_api.facilities import designation
+from member_api.facilities import service as facility_service
 from member_api.facilities.tables import Facility
 from member_api.members.tables import Member
 from member_api.referrals import service as referrals_service
@@ -100,8 +100,8 @@ async def seed_walk(settings: Settings, manifest: dict[str, Any], clock: Clock |
     # 张丽华: this year's pair, then the newborn draft for 张小宝 (R2, R5).
     dh_clerk = await _clerk("clerk_zj_dh")
     guardian, ward = members["SG0000000004"], members["SG0000000005"]
-    if (await designation.current(ctx, guardian, None)).designation is None:
-        await designation.choose(ctx, dh_clerk, guardian, codes["H44020400001"], codes["H44020400002"])
+    if (await facility_service.current(ctx, guardian, None)).designation is None:
+        await facility_service.choose(ctx, dh_clerk, guardian, codes["H44020400001"], codes["H44020400002"])
     if not await claims_service.list_for_member(ward):
         birth = (await Member.select(Member.birth_date).where(Member.id == ward).first())["birth_date"]
         care = min(birth + timedelta(days=5), today)
@@ -156,11 +156,11 @@ async def seed_walk(settings: Settings, manifest: dict[str, Any], clock: Clock |
     # 周国平 (no phone): signed up at the counter of 西河镇卫生院, then a change request filed there (R2).
     zhou = members["SG0000000007"]
     xh_clerk = await _clerk("clerk_wj_xh")
-    if (await designation.current(ctx, zhou, None)).designation is None:
-        await designation.choose(ctx, xh_clerk, zhou, codes["H44020300001"], codes["H44020300002"])
-    if not await designation.member_requests(zhou):
+    if (await facility_service.current(ctx, zhou, None)).designation is None:
+        await facility_service.choose(ctx, xh_clerk, zhou, codes["H44020300001"], codes["H44020300002"])
+    if not await facility_service.member_requests(zhou):
         evidence = _paper("TENANCY", ["Tenancy agreement", "Xinhua street, Wujiang", f"from {today:%Y-%m}"])
-        request = await designation.file_change_request_for_member(
+        request = await facility_service.file_change_request_for_member(
             ctx,
             xh_clerk,
             by_no["SG0000000007"]["id_number"],

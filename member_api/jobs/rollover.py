@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from member_api.facilities.designation import carry_over_year
+from member_api.facilities.service import carry_over_year
 
 
 async def rollover(year: int, today: date) -> int:

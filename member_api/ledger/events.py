@@ -173,7 +173,7 @@ class CredentialEvents:
                 self._wake.set()
 
     async def _listener(self, url: str) -> None:
-        import asyncpg
+        import asyncpg  # only a PostgreSQL deployment listens; SQLite ones never load the driver here
 
         delay = 0.1
         while True:

@@ -20,7 +20,7 @@ from member_api.catalogue.schemas import ItemView
 from member_api.catalogue.service import item_row, stored_item_view
 from member_api.core import replica
 from member_api.core.clock import LOCAL_TZ
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.ledger import events, queries
 from member_api.ledger.schemas import LineView, SettlementView
 from member_api.notices.service import notify_movement
@@ -58,8 +58,8 @@ class Posted:
     after: AccountState
 
 
-def already_reversed() -> ApiError:
-    return ApiError("already_reversed", 409, "该结算已冲正", "This settlement was already reversed.")
+def already_reversed() -> DomainError:
+    return DomainError("already_reversed", "该结算已冲正", "This settlement was already reversed.")
 
 
 def _json(value: Any) -> str:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.principal import MemberCaller, Principal, forbidden
-from member_api.members.tables import Account
+from member_api.members import queries
 
 
 async def provide_member_caller(principal: Principal, ctx: AppContext) -> MemberCaller:
@@ -13,16 +13,11 @@ async def provide_member_caller(principal: Principal, ctx: AppContext) -> Member
         raise forbidden()
     member_id = ctx.caches.account_member.get(principal.account_id)
     if member_id is None:
-        row = (
-            await Account.select(Account.member, Account.unbound_reason)
-            .where(Account.id == principal.account_id)
-            .first()
-        )
+        row = await queries.account_link(principal.account_id)
         if not row or row["member"] is None:
             reason = row["unbound_reason"] if row else None
-            raise ApiError(
+            raise DomainError(
                 "binding_required",
-                403,
                 "请先绑定参保信息",
                 "Bind your insurance record first.",
                 extra={"unbound_reason": reason} if reason else None,

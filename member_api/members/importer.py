@@ -244,6 +244,7 @@ class _Bar:
     """The progress bar (rich), on stderr: bytes of the file read, rows, rows per second, rejections."""
 
     def __init__(self, path: Path, report: Report) -> None:
+        # rich draws the CLI's progress bar only; the API never loads it.
         from rich.console import Console
         from rich.progress import (
             BarColumn,

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from member_api.db import copy_records, current_engine, fetch, fetch_one, is_sqlite
+from member_api.members.tables import Account, Enrollment, Member
 
 MEMBER_BY_ID_HASH = "SELECT id, name, id_masked, phone_hash FROM member WHERE id_hash = {}"
 ACCOUNT = "SELECT id, phone_hash, phone_masked, member, unbound_reason FROM account WHERE id = {}"
@@ -221,3 +222,57 @@ async def set_guardians_from_stage() -> None:
 
 async def upsert_enrollments_from_stage() -> None:
     await fetch(_ENROLLMENTS)
+
+
+async def members_by_id(member_ids: list[int]) -> list[dict[str, Any]]:
+    """Registry rows by id, in id order."""
+    if not member_ids:
+        return []
+    return await Member.select().where(Member.id.is_in(list(member_ids))).order_by(Member.id)
+
+
+async def members_where_guardian(guardian_id: int) -> list[dict[str, Any]]:
+    """Registry rows of the members whose guardian is ``guardian_id``, in id order."""
+    return await Member.select().where(Member.guardian == guardian_id).order_by(Member.id)
+
+
+async def enrollments_of(member_ids: list[int]) -> list[dict[str, Any]]:
+    """Enrollment rows of these members, oldest year first."""
+    return await Enrollment.select().where(Enrollment.member.is_in(list(member_ids))).order_by(Enrollment.year)
+
+
+async def member_facts(member_id: int) -> dict[str, Any] | None:
+    """id, division, birth_date and guardian of one registry record, or None."""
+    return await (
+        Member.select(Member.id, Member.division, Member.birth_date, Member.guardian)
+        .where(Member.id == member_id)
+        .first()
+    )
+
+
+async def member_id_by_id_hash(id_hash: str) -> int | None:
+    row = await Member.select(Member.id).where(Member.id_hash == id_hash).first()
+    return int(row["id"]) if row else None
+
+
+async def first_enrollment(member_id: int) -> dict[str, Any] | None:
+    """The member's earliest enrollment row (R5: a newborn's enrollment date), or None."""
+    return await Enrollment.select().where(Enrollment.member == member_id).order_by(Enrollment.year).first()
+
+
+async def account_link(account_id: int) -> dict[str, Any] | None:
+    """The member an account is bound to and why it was unbound, or None for an unknown account."""
+    return await Account.select(Account.member, Account.unbound_reason).where(Account.id == account_id).first()
+
+
+async def account_row(account_id: int) -> dict[str, Any] | None:
+    return await Account.select().where(Account.id == account_id).first()
+
+
+async def members_by_insurance_no(insurance_no: str) -> list[dict[str, Any]]:
+    return await Member.select().where(Member.insurance_no == insurance_no)
+
+
+async def insurance_numbers(member_ids: list[int]) -> dict[int, str]:
+    rows = await Member.select(Member.id, Member.insurance_no).where(Member.id.is_in(member_ids))
+    return {r["id"]: r["insurance_no"] for r in rows}

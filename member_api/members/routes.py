@@ -22,7 +22,6 @@ from member_api.members.schemas import (
     PaymentEventIn,
     PaymentEventResult,
 )
-from member_api.members.tables import Member
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -45,12 +44,12 @@ class MeController(Controller):
         "`binding_needs_verification` carrying a binding code (`extra.binding_code`) to show at a counter.",
         operation_id="bindRecord",
         opt=problems(
-            invalid_id_number=422,
-            member_not_found=404,
-            account_already_bound=409,
-            already_bound=409,
-            binding_locked=429,
-            binding_needs_verification=403,
+            "invalid_id_number",
+            "member_not_found",
+            "account_already_bound",
+            "already_bound",
+            "binding_locked",
+            "binding_needs_verification",
         ),
     )
     async def bind(self, data: BindingRequest, account: Principal, ctx: AppContext) -> MeView:
@@ -61,7 +60,7 @@ class MeController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="createBindingCode",
         summary="A short-lived single-use code for binding at a counter (the previous one stops working)",
-        opt=problems(account_already_bound=409, rate_limited=429),
+        opt=problems("account_already_bound", "rate_limited"),
     )
     async def binding_code(self, account: Principal, ctx: AppContext) -> Response[BindingCode]:
         return Response(await service.binding_code(ctx, account), status_code=HTTP_201_CREATED, headers=NO_STORE)
@@ -80,7 +79,7 @@ class MeController(Controller):
         summary="Members under the caller's guardianship (newborns, minors)",
     )
     async def dependants(self, caller: MemberCaller) -> list[MemberView]:
-        return await service.member_views(Member.guardian == caller.member_id)
+        return await service.wards_of(caller.member_id)
 
 
 class CounterBindingsController(Controller):
@@ -96,13 +95,13 @@ class CounterBindingsController(Controller):
         description="Clerks and agency reviewers. Requires an `Idempotency-Key` header. A record bound to "
         "another phone is moved to this one; that account is unbound and told why.",
         opt=problems(
+            "invalid_id_number",
+            "member_not_found",
+            "binding_code_invalid",
+            "account_already_bound",
+            "already_bound",
+            "rate_limited",
             idempotent=True,
-            invalid_id_number=422,
-            member_not_found=404,
-            binding_code_invalid=422,
-            account_already_bound=409,
-            already_bound=409,
-            rate_limited=429,
         ),
     )
     async def bind(
@@ -133,10 +132,10 @@ class PaymentEventsController(Controller):
         " and an `Idempotency-Key`. The member is paid up for `year` at once: enrolled from 1 January when paid "
         "before the year, from `paid_on` when paid during it. A repeated `event_id` is answered with "
         "`duplicate: true` and applied once; audited as `contribution_paid` with the payment system as actor.",
-        opt=problems(idempotent=True, unauthorized=401, member_not_found=422, payment_event_conflict=409),
+        opt=problems("unauthorized", "member_not_found", "payment_event_conflict", idempotent=True),
     )
     async def record(self, data: PaymentEventIn, request: Request, ctx: AppContext) -> Response[PaymentEventResult]:
         actor = service.payment_system(ctx, request.headers.get("authorization", ""))
         return await run_idempotent(  # type: ignore[return-value]
-            request, ctx, actor, lambda _claim: service.record_payment(ctx, actor, data), completes_itself=False
+            request, ctx, actor, lambda _lease: service.record_payment(ctx, actor, data), completes_itself=False
         )

@@ -7,14 +7,13 @@ import hashlib
 import hmac
 import secrets
 from datetime import date, datetime, timedelta
-
-from piccolo.columns.combination import Where
+from typing import Any
 
 from member_api.audit.service import record
 from member_api.core import ratelimit
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError, invalid_field
+from member_api.core.errors import DomainError, FieldError, invalid_field
 from member_api.core.principal import Principal
 from member_api.db import UniqueViolation, fetch, fetch_one, write_transaction
 from member_api.members import queries
@@ -29,19 +28,26 @@ from member_api.members.schemas import (
     PaymentEventIn,
     PaymentEventResult,
 )
-from member_api.members.tables import Account, Enrollment, Member, PaymentEvent
+from member_api.members.tables import Enrollment, Member, PaymentEvent
 from member_api.policy import parameters
 from member_api.policy.contribution import contribution_window, covered_from
 from member_api.policy.eligibility import EnrollmentFacts, is_eligible
 
 
-async def member_views(where: Where) -> list[MemberView]:
-    members = await Member.select().where(where).order_by(Member.id)
+async def wards_of(member_id: int) -> list[MemberView]:
+    """The members in ``member_id``'s guardianship (newborns, minors), oldest record first."""
+    return await _views(await queries.members_where_guardian(member_id))
+
+
+async def members_by_id(member_ids: list[int]) -> list[MemberView]:
+    """Registry records as shown to their holder (masked ID number, no phone), by id, in id order."""
+    return await _views(await queries.members_by_id(member_ids))
+
+
+async def _views(members: list[dict[str, Any]]) -> list[MemberView]:
     if not members:
         return []
-    enrollments = (
-        await Enrollment.select().where(Enrollment.member.is_in([m["id"] for m in members])).order_by(Enrollment.year)
-    )
+    enrollments = await queries.enrollments_of([m["id"] for m in members])
     return [
         MemberView(
             id=m["id"],
@@ -61,23 +67,37 @@ async def member_views(where: Where) -> list[MemberView]:
     ]
 
 
+async def member_facts(member_id: int) -> dict[str, Any] | None:
+    """What other areas' rules need of a record: id, division, birth_date, guardian (None if unknown)."""
+    return await queries.member_facts(member_id)
+
+
+async def member_id_by_id_hash(id_hash: str) -> int | None:
+    """The record an ID number's keyed hash names (the hash is made by the caller's keyring), or None."""
+    return await queries.member_id_by_id_hash(id_hash)
+
+
+async def first_enrollment(member_id: int) -> dict[str, Any] | None:
+    """The member's earliest enrollment (R5: when a newborn was enrolled), or None."""
+    return await queries.first_enrollment(member_id)
+
+
 async def member_view(member_id: int) -> MemberView | None:
     """One registry record as shown to its holder (masked ID number, no phone), or None."""
-    views = await member_views(Member.id == member_id)
+    views = await members_by_id([member_id])
     return views[0] if views else None
 
 
 async def member_by_insurance_no(insurance_no: str) -> MemberView | None:
     """The registry record with this insurance number (the facility interface's ``psn_no``), or None."""
-    views = await member_views(Member.insurance_no == insurance_no)
-    return views[0] if views else None
+    return next(iter(await _views(await queries.members_by_insurance_no(insurance_no))), None)
 
 
 async def me(principal: Principal) -> MeView:
-    account = await Account.select().where(Account.id == principal.account_id).first()
+    account = await queries.account_row(principal.account_id)
     if account is None:
-        raise ApiError("unauthorized", 401, "登录已失效，请重新登录", "The account no longer exists.")
-    views = await member_views(Member.id == account["member"]) if account["member"] else []
+        raise DomainError("unauthorized", "登录已失效，请重新登录", "The account no longer exists.")
+    views = await members_by_id([account["member"]]) if account["member"] else []
     return MeView(
         phone_masked=account["phone_masked"],
         bound=bool(views),
@@ -107,28 +127,25 @@ def _check_id(id_number: str) -> str:
     return normalise_id(id_number)
 
 
-def _member_not_found() -> ApiError:
-    return ApiError(
+def _member_not_found() -> DomainError:
+    return DomainError(
         "member_not_found",
-        404,
         "未找到与身份证号和姓名相符的参保信息",
         "No insurance record matches this ID number and name.",
     )
 
 
-def _account_already_bound() -> ApiError:
-    return ApiError(
+def _account_already_bound() -> DomainError:
+    return DomainError(
         "account_already_bound",
-        409,
         "该手机号已绑定其他参保人",
         "This phone is already bound to another insurance record.",
     )
 
 
-def _already_bound() -> ApiError:
-    return ApiError(
+def _already_bound() -> DomainError:
+    return DomainError(
         "already_bound",
-        409,
         "该参保信息已被其他手机号绑定，请携带身份证到经办机构或定点医疗机构柜台办理",
         "This record is bound to another phone; bind it at a counter with your ID card.",
     )
@@ -151,7 +168,7 @@ async def binding_code(ctx: AppContext, principal: Principal) -> BindingCode:
         await ratelimit.hit("binding_code", key, now, ctx.settings.binding_codes_per_hour, HOUR)
         account = await queries.account(principal.account_id)
         if account is None:
-            raise ApiError("unauthorized", 401, "登录已失效，请重新登录", "The account no longer exists.")
+            raise DomainError("unauthorized", "登录已失效，请重新登录", "The account no longer exists.")
         if account["member"] is not None:
             raise _account_already_bound()
         return await _issue_code(ctx, principal.account_id)
@@ -171,12 +188,12 @@ async def bind(ctx: AppContext, principal: Principal, id_number: str, name: str)
     key = ctx.keyring.keyed_hash("bind", str(principal.account_id))
     async with write_transaction():  # committed on its own: the attempt counts whatever follows
         await ratelimit.hit("bind_attempt", key, now, ctx.settings.binding_failures_per_day, DAY, "binding_locked")
-    refusal: ApiError | None = None
+    refusal: DomainError | None = None
     async with write_transaction():
         account = await queries.account(principal.account_id)
         member = await queries.member_by_id_hash(ctx.keyring.keyed_hash("id", id_number))
         if account is None:
-            raise ApiError("unauthorized", 401, "登录已失效，请重新登录", "The account no longer exists.")
+            raise DomainError("unauthorized", "登录已失效，请重新登录", "The account no longer exists.")
         if member is None:
             raise _member_not_found()
         if account["member"] not in (None, member["id"]):
@@ -184,9 +201,8 @@ async def bind(ctx: AppContext, principal: Principal, id_number: str, name: str)
         if member["phone_hash"] is None or not hmac.compare_digest(member["phone_hash"], account["phone_hash"]):
             code = await _issue_code(ctx, principal.account_id)  # kept: the refusal is raised after commit
             await record(now, principal.actor, "binding_needs_verification", "account", principal.account_id)
-            refusal = ApiError(
+            refusal = DomainError(
                 "binding_needs_verification",
-                403,
                 "您登录的手机号与参保登记的手机号不一致，请携带身份证到经办机构或定点医疗机构柜台，"
                 "出示此绑定码办理绑定",
                 "This phone is not the one on file for the record. Bind at a counter: show this binding code "
@@ -228,12 +244,11 @@ async def bind_at_counter(ctx: AppContext, staff: Principal, code: str, id_numbe
     async with write_transaction():
         member = await queries.member_by_id_hash(ctx.keyring.keyed_hash("id", id_number))
         if member is None:
-            raise ApiError("member_not_found", 404, "未找到该参保人", "No member with this ID number.")
+            raise DomainError("member_not_found", "未找到该参保人", "No member with this ID number.")
         account_id = await queries.spend_binding_code(_code_hash(ctx, normalised), staff.actor, now)
         if account_id is None:
-            raise ApiError(
+            raise DomainError(
                 "binding_code_invalid",
-                422,
                 "绑定码错误、已使用或已过期，请让参保人在手机上重新获取",
                 "The binding code is wrong, used or expired; ask the resident for a new one.",
                 errors=[FieldError(field="binding_code", message="wrong, used or expired")],
@@ -308,9 +323,8 @@ def payment_system(ctx: AppContext, authorization: str) -> str:
     digest = hashlib.sha256(secret.strip().encode()).hexdigest() if secret.strip() else ""
     known = [h.strip().lower() for h in ctx.settings.payment_credential_hashes.split(",") if h.strip()]
     if scheme.lower() != "bearer" or not digest or not any(hmac.compare_digest(digest, h) for h in known):
-        raise ApiError(
+        raise DomainError(
             "unauthorized",
-            401,
             "缴费系统凭据无效",
             "A payment system credential is required.",
             headers={"WWW-Authenticate": "Bearer"},
@@ -367,9 +381,8 @@ async def record_payment(ctx: AppContext, actor: str, event: PaymentEventIn) -> 
             event.year,
             event.amount_fen,
         ):
-            raise ApiError(
+            raise DomainError(
                 "payment_event_conflict",
-                409,
                 "该缴费流水号已用于另一笔缴费",
                 "This event id was received with other content.",
             ) from None

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.idempotency import run_idempotent
 from member_api.core.openapi import problems
 from member_api.core.principal import MemberCaller
@@ -46,7 +46,7 @@ class NoticesController(Controller):
     async def open_notice(self, notice_id: int, ctx: AppContext, caller: MemberCaller) -> NoticeView:
         found = await service.open_notice(caller.member_id, notice_id, ctx.clock.now())
         if found is None:
-            raise ApiError("not_found", 404, "未找到该消息", "No such notice.")
+            raise DomainError("not_found", "未找到该消息", "No such notice.")
         return found
 
     @post("/read", operation_id="markNoticesRead", status_code=HTTP_200_OK, summary="Mark notices read up to an id")

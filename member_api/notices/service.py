@@ -16,7 +16,7 @@ from member_api.core.context import AppContext
 from member_api.core.push import OutgoingNotice, PushRetry, PushSender, PushSkipped
 from member_api.core.types import MAX_ID
 from member_api.db import write_transaction
-from member_api.family import queries as family_queries
+from member_api.family import service as family_service
 from member_api.notices import queries
 from member_api.notices.schemas import NoticePage, NoticePreferenceView, NoticeView
 from member_api.policy import parameters
@@ -35,7 +35,7 @@ def yuan(fen: int) -> str:
 async def recipients(member_id: int, day: date) -> list[int]:
     """The member, the guardian while guardianship applies, and relatives with the view scope."""
     found = [member_id]
-    facts, relatives = await family_queries.guardian_and_relatives(member_id, "view")
+    facts, relatives = await family_service.guardian_and_relatives(member_id, "view")
     if facts and facts["guardian"] and guardianship_applies(parameters.for_date(day), facts["birth_date"], day):
         found.append(facts["guardian"])
     return list(dict.fromkeys(found + relatives))
@@ -317,7 +317,7 @@ async def record_subscriptions(
 
 def wechat_push(ctx: AppContext) -> PushSender:
     """The ``wechat`` push backend (subscription messages), for the app to wire."""
-    from member_api.notices.wechat_push import WechatPush
+    from member_api.notices.wechat_push import WechatPush  # the WeChat backend only where it is configured
 
     return WechatPush(ctx, KIND_TITLES)
 

@@ -35,7 +35,7 @@ class CounterReferralsController(Controller):
         operation_id="createReferral",
         summary="Record a referral approved by the designated facility (R10)",
         description="Requires an `Idempotency-Key` header: a retried request registers the referral once.",
-        opt=problems(**IDENTIFY_PROBLEMS, idempotent=True, not_designated_facility=403, invalid_referral_target=422),
+        opt=problems(*IDENTIFY_PROBLEMS, "not_designated_facility", "invalid_referral_target", idempotent=True),
     )
     async def create(
         self, data: ReferralCreate, request: Request, ctx: AppContext, clerk: Principal
@@ -44,6 +44,6 @@ class CounterReferralsController(Controller):
             request,
             ctx,
             f"staff:{clerk.staff_id}",
-            lambda _claim: service.create_referral(ctx, clerk, data),
+            lambda _lease: service.create_referral(ctx, clerk, data),
             completes_itself=False,
         )

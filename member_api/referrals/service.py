@@ -8,14 +8,13 @@ from typing import Any
 from member_api.audit.service import record
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, invalid_field
+from member_api.core.errors import DomainError, invalid_field
 from member_api.core.principal import Principal
 from member_api.credential.identify import identify_member
 from member_api.db import write_transaction
-from member_api.facilities.designation import designation_on
-from member_api.facilities.tables import Facility
+from member_api.facilities import service as facility_service
+from member_api.referrals import queries
 from member_api.referrals.schemas import ReferralCreate, ReferralView
-from member_api.referrals.tables import Referral
 
 REFERRAL_TIERS = ("primary", "secondary", "tertiary")
 """R10: any Shaoguan designated institution; each is paid at its tier's ratio (R7: 70%, 60%, 50%)."""
@@ -23,7 +22,7 @@ REFERRAL_TIERS = ("primary", "secondary", "tertiary")
 
 async def referral_for(member_id: int, referral_id: int, facility_id: int, day: date) -> dict[str, Any] | None:
     """The referral if it is this member's, to this facility, valid on ``day``."""
-    row = await Referral.select().where((Referral.id == referral_id) & (Referral.member == member_id)).first()
+    row = await queries.referral_of(member_id, referral_id)
     if row and row["target_facility"] == facility_id and row["valid_from"] <= day <= row["valid_to"]:
         return row
     return None
@@ -35,15 +34,14 @@ async def create_referral(ctx: AppContext, clerk: Principal, req: ReferralCreate
     hospital (50%). The member then settles there at the counter, or pays up front and claims it back."""
     member, _ = await identify_member(ctx, req.credential, req.id_number)
     today = local_today(ctx.clock)
-    designation = await designation_on(member["id"], today)
+    designation = await facility_service.designation_on(member["id"], today)
     if not designation or clerk.facility_id not in (designation["institution"], designation["station"]):
-        raise ApiError(
+        raise DomainError(
             "not_designated_facility",
-            403,
             "只有参保人的约定医疗机构可以办理转诊",
             "Only the member's designated facility may refer.",
         )
-    target = await Facility.select().where(Facility.id == req.target_facility_id).first()
+    target = (await facility_service.facilities_by_id([req.target_facility_id])).get(req.target_facility_id)
     if target is None or not target["active"] or not target["in_city"] or target["tier"] not in REFERRAL_TIERS:
         raise invalid_field(
             "target_facility_id",
@@ -64,18 +62,11 @@ async def create_referral(ctx: AppContext, clerk: Principal, req: ReferralCreate
         raise invalid_field("valid_to", "转诊有效期的截止日不能早于起始日", "must not be before valid_from")
     now = ctx.clock.now()
     async with write_transaction():
-        row = Referral(
-            member=member["id"],
-            from_facility=designation["institution"],
-            target_facility=target["id"],
-            valid_from=req.valid_from,
-            valid_to=req.valid_to,
-            clerk_id=clerk.staff_id,
-            created_at=now,
+        row = await queries.insert_referral(
+            member["id"], designation["institution"], target["id"], req.valid_from, req.valid_to, clerk.staff_id, now
         )
-        await row.save()
-        await record(now, clerk.actor, "referral_created", "referral", row.id, {"member": member["id"]})
-    return _referral_view(await Referral.select().where(Referral.id == row.id).first())
+        await record(now, clerk.actor, "referral_created", "referral", row["id"], {"member": member["id"]})
+    return _referral_view(row)
 
 
 def _referral_view(r: dict[str, Any] | None) -> ReferralView:
@@ -92,5 +83,5 @@ def _referral_view(r: dict[str, Any] | None) -> ReferralView:
 
 
 async def member_referrals(member_id: int) -> list[ReferralView]:
-    rows = await Referral.select().where(Referral.member == member_id).order_by(Referral.id, ascending=False)
+    rows = await queries.referrals_of(member_id)
     return [_referral_view(r) for r in rows]

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from member_api.core.clock import LOCAL_TZ
 from member_api.core.errors import invalid_field
-from member_api.facilities.search import detail as facility_detail
+from member_api.facilities import service as facility_service
 from member_api.ledger import service as ledger
 from member_api.members.service import insurance_numbers
 from member_api.settlement.schemas import (
@@ -49,7 +49,7 @@ async def reconcile(facility_id: int, date_from: date, date_to: date | None = No
         raise invalid_field("date_to", "对账结束日期早于开始日期", "The end date is before the start date.")
     if (date_to - date_from).days >= MAX_DAYS:
         raise invalid_field("date_to", f"对账区间最长 {MAX_DAYS} 天", f"At most {MAX_DAYS} days at once.")
-    facility = await facility_detail(facility_id)
+    facility = await facility_service.detail(facility_id)
     rows = await ledger.facility_counter_rows(
         facility_id, _local_start(date_from), _local_start(date_to + timedelta(days=1))
     )

@@ -28,16 +28,16 @@ from member_api.settlement.schemas import (
     VerifyResult,
 )
 
-# code -> status, for the OpenAPI document: what identifying the member and checking the visit can answer (R8, R10,
-# R17), and what a settlement naming a quote adds.
-VISIT_PROBLEMS = {
-    **IDENTIFY_PROBLEMS,
-    "credential_used": 409,
-    "no_policy_year": 422,
-    "visit_outside_policy_year": 422,
-    "referral_not_found": 422,
-}
-QUOTE_PROBLEMS = {"quote_expired": 422, "quote_invalid": 422, "quote_mismatch": 422}
+# For the OpenAPI document: what identifying the member and checking the visit can answer (R8, R10, R17), and what a
+# settlement naming a quote adds.
+VISIT_PROBLEMS = (
+    *IDENTIFY_PROBLEMS,
+    "credential_used",
+    "no_policy_year",
+    "visit_outside_policy_year",
+    "referral_not_found",
+)
+QUOTE_PROBLEMS = ("quote_expired", "quote_invalid", "quote_mismatch")
 
 
 class CounterController(Controller):
@@ -50,7 +50,7 @@ class CounterController(Controller):
         status_code=HTTP_200_OK,
         operation_id="verifyMember",
         summary="Identify a member by e-credential or ID number (R8)",
-        opt=problems(**IDENTIFY_PROBLEMS, credential_used=409),
+        opt=problems(*IDENTIFY_PROBLEMS, "credential_used"),
     )
     async def verify(self, data: VerifyRequest, ctx: AppContext, clerk: Principal) -> VerifyResult:
         return await service.verify(ctx, clerk, data)
@@ -65,7 +65,7 @@ class CounterController(Controller):
         "`POST /v1/counter/settlements` as `quote_id`. If the member's account moved in between, the settlement "
         "answers with the new figures and `changed_since_quote: true`.",
         cache_control=CacheControlHeader(no_store=True),
-        opt=problems(**VISIT_PROBLEMS),
+        opt=problems(*VISIT_PROBLEMS),
     )
     async def quote(self, data: SettlementRequest, ctx: AppContext, clerk: Principal) -> QuoteResult:
         return await service.quote(ctx, clerk, data)
@@ -76,7 +76,7 @@ class CounterController(Controller):
         operation_id="settleVisit",
         summary="Settle a visit at the clerk's facility",
         response_description="The settlement with the fund's and member's shares",
-        opt=problems(idempotent=True, **VISIT_PROBLEMS, **QUOTE_PROBLEMS),
+        opt=problems(*VISIT_PROBLEMS, *QUOTE_PROBLEMS, idempotent=True),
     )
     async def settle(
         self, data: SettlementRequest, request: Request, ctx: AppContext, clerk: Principal
@@ -90,7 +90,7 @@ class CounterController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="reverseSettlement",
         summary="Reverse a settlement of this facility (restores the cap; both records stay)",
-        opt=problems(idempotent=True, already_reversed=409, reversal_outside_policy_year=422),
+        opt=problems("already_reversed", "reversal_outside_policy_year", idempotent=True),
     )
     async def reverse(
         self, settlement_id: PathId, data: ReversalRequest, request: Request, ctx: AppContext, clerk: Principal

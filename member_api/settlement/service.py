@@ -16,13 +16,12 @@ from member_api.catalogue import service as catalogue
 from member_api.core import tokens
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError, invalid_field, not_found
+from member_api.core.errors import DomainError, FieldError, invalid_field, not_found
 from member_api.core.idempotency import KeyLease
 from member_api.core.principal import Principal
 from member_api.credential.identify import identify_member
 from member_api.db import UniqueViolation, retry_transient, write_transaction
-from member_api.facilities.designation import designation_on
-from member_api.facilities.queries import facility_row
+from member_api.facilities import service as facility_service
 from member_api.ledger import service as ledger
 from member_api.ledger.schemas import LineView
 from member_api.members.identity import mask_name
@@ -63,8 +62,8 @@ def _params(day: date) -> parameters.PolicyYear:
         ) from None
 
 
-def _credential_used() -> ApiError:
-    return ApiError("credential_used", 409, "该二维码已使用，请刷新后重新出示", "This e-credential was already used.")
+def _credential_used() -> DomainError:
+    return DomainError("credential_used", "该二维码已使用，请刷新后重新出示", "This e-credential was already used.")
 
 
 def _age(birth: date, on: date) -> int:
@@ -79,7 +78,7 @@ async def verify(ctx: AppContext, clerk: Principal, req: VerifyRequest) -> Verif
     today = local_today(ctx.clock)
     params = _params(today)
     eligible = await eligibility(member["id"], today)
-    designation = await designation_on(member["id"], today)
+    designation = await facility_service.designation_on(member["id"], today)
     annual, ooc = remaining_caps(params, await ledger.state(member["id"], params.year))
     await record(ctx.clock.now(), clerk.actor, "counter_verify", "member", member["id"])
     return VerifyResult(
@@ -111,9 +110,8 @@ def _visit_params(visit_date: date, today: date) -> parameters.PolicyYear:
     params = _params(visit_date)
     if not may_settle(params, today):
         until = settle_until(params)
-        raise ApiError(
+        raise DomainError(
             "visit_outside_policy_year",
-            422,
             f"该就诊属于 {params.year} 医保年度，只能在 {until.isoformat()} 前（含当日）结算，现已不能结算",
             f"This visit belongs to policy year {params.year}; it could be settled until {until.isoformat()}.",
             errors=[FieldError(field="visit_date", message=f"settlement possible until {until.isoformat()}")],
@@ -183,7 +181,7 @@ async def _assess(ctx: AppContext, clerk: Principal, req: SettlementRequest, not
     """
     assert clerk.facility_id is not None
     (member, jti), facility = await asyncio.gather(
-        identify_member(ctx, req.credential, req.id_number), facility_row(clerk.facility_id)
+        identify_member(ctx, req.credential, req.id_number), facility_service.facility_facts(clerk.facility_id)
     )
 
     async def referral() -> dict[str, Any] | None:
@@ -197,7 +195,7 @@ async def _assess(ctx: AppContext, clerk: Principal, req: SettlementRequest, not
     used, found, designation, eligible, recipients = await asyncio.gather(
         ledger.credential_used(jti),
         referral(),
-        designation_on(member["id"], req.visit_date),
+        facility_service.designation_on(member["id"], req.visit_date),
         eligibility(member["id"], req.visit_date),
         notified(),
     )
@@ -300,8 +298,8 @@ async def quote(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> Qu
     )
 
 
-def _quote_problem(code: str, zh: str, en: str) -> ApiError:
-    return ApiError(code, 422, zh, en, errors=[FieldError(field="quote_id", message=en)])
+def _quote_problem(code: str, zh: str, en: str) -> DomainError:
+    return DomainError(code, zh, en, errors=[FieldError(field="quote_id", message=en)])
 
 
 def _read_quote(ctx: AppContext, clerk: Principal, req: SettlementRequest) -> dict[str, Any] | None:
@@ -428,9 +426,8 @@ async def reverse(
             params = parameters.for_year(original["year"])
             if not may_settle(params, today):
                 until = settle_until(params)
-                raise ApiError(
+                raise DomainError(
                     "reversal_outside_policy_year",
-                    422,
                     f"该结算属于 {params.year} 医保年度，只能在 {until.isoformat()} 前（含当日）冲正",
                     f"This settlement belongs to policy year {params.year}; "
                     f"it could be reversed until {until.isoformat()}.",
@@ -438,7 +435,7 @@ async def reverse(
                 )
             posted = await ledger.reverse(original, clerk.staff_id, reason, now)
             annual, ooc_left = remaining_caps(params, posted.after)
-            facility = await facility_row(original["facility"])
+            facility = await facility_service.facility_facts(original["facility"])
             view = _result(posted.movement, facility["name"], annual, ooc_left)
             await record(now, clerk.actor, "reversal", "settlement", settlement_id, {"reversal_id": view.id})
             await lease.complete(201, msgspec.json.encode(view), now)

@@ -13,14 +13,18 @@ from typing import Any
 from litestar import Request, Response
 from litestar.template.config import TemplateConfig
 
+from member_api.web.app import routes as app_routes
+from member_api.web.app.routes import TEMPLATES as APP_TEMPLATES
+from member_api.web.common.errors import error_page
+from member_api.web.common.pages import static_router
+from member_api.web.common.pages import template_config as common_config
+from member_api.web.console import routes as console_routes
+from member_api.web.console.routes import TEMPLATES as CONSOLE_TEMPLATES
+
 AREAS = ("/app", "/console")  # path prefixes served by web areas
 
 
 def route_handlers() -> list[Any]:
-    from member_api.web.app import routes as app_routes
-    from member_api.web.common.pages import static_router
-    from member_api.web.console import routes as console_routes
-
     return [
         static_router(),
         app_routes.router(),
@@ -31,18 +35,12 @@ def route_handlers() -> list[Any]:
 
 
 def template_config() -> TemplateConfig[Any]:
-    from member_api.web.app.routes import TEMPLATES as APP_TEMPLATES
-    from member_api.web.common.pages import template_config as common_config
-    from member_api.web.console.routes import TEMPLATES as CONSOLE_TEMPLATES
-
     return common_config([APP_TEMPLATES, CONSOLE_TEMPLATES])
 
 
 def exception_handlers(api: Mapping[Any, Callable[..., Response[Any]]]) -> dict[Any, Callable[..., Response[Any]]]:
     """The app-level handlers: the API's problem+json, except under a web area, where a page in words answers even
     what routing refuses before any area handler runs (an unknown path, a GET on a form's target)."""
-    from member_api.web.common.errors import error_page
-
     fallback = api[Exception]
 
     def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -16,7 +16,7 @@ from litestar import Request, Response, get
 from member_api.benefits import service as benefits_service
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.credential import render
 from member_api.credential import service as credential_service
 from member_api.members.service import member_view
@@ -44,7 +44,7 @@ async def _facts(ctx: AppContext, member_id: int) -> dict[str, Any]:
     }
     try:
         benefits = await benefits_service.benefits(ctx, member_id, None)
-    except ApiError:
+    except DomainError:
         return facts
     facts.update(used=benefits.used_fen, cap=benefits.annual_cap_fen)
     if benefits.designation:
@@ -89,7 +89,7 @@ async def verify_page(ctx: AppContext, t: str = "") -> Any:
     try:
         facts = credential_service.read_certificate(ctx, t[:4096]) if t else None
         if facts is None:
-            raise ApiError("certificate_missing", 422, "请扫描参保证明上的二维码", "Scan the certificate's QR code.")
-    except ApiError as err:
+            raise DomainError("certificate_missing", "请扫描参保证明上的二维码", "Scan the certificate's QR code.")
+    except DomainError as err:
         refused = problem(err)
     return page("app/certificate_verify.html", status=200 if facts else 422, facts=facts, refused=refused)

@@ -12,10 +12,9 @@ from litestar.datastructures import FormMultiDict
 from member_api.claims import service as claims_service
 from member_api.claims.schemas import ClaimCreate, ClaimView
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError
+from member_api.core.errors import DomainError, FieldError
 from member_api.core.uploads import check_uploads, file_response
-from member_api.facilities import search as facility_search
-from member_api.facilities.queries import facility_row
+from member_api.facilities import service as facility_service
 from member_api.facilities.schemas import FacilityView
 from member_api.referrals import service as referrals_service
 from member_api.web.app.home import claim_windows
@@ -35,7 +34,7 @@ async def _all_facilities() -> list[FacilityView]:
     found: list[FacilityView] = []
     cursor = None
     while True:
-        batch = await facility_search.search(
+        batch = await facility_service.search(
             division=None, kind=None, tier=None, q=None, near=None, cursor=cursor, limit=100
         )
         found += batch.items
@@ -49,8 +48,8 @@ async def _names(ids: set[int | None]) -> dict[int, str]:
     for fid in ids:
         if fid:
             try:
-                names[fid] = (await facility_row(fid))["name"]
-            except ApiError:
+                names[fid] = (await facility_service.facility_facts(fid))["name"]
+            except DomainError:
                 names[fid] = f"机构 {fid}"
     return names
 
@@ -163,24 +162,23 @@ async def create_claim(request: Request[Any, Any, Any], ctx: AppContext, residen
     items, errors, rows = _items(form, kind, referral.target_facility_id if referral else None)
     try:
         if errors:
-            raise ApiError("validation_error", 422, "金额格式不正确（最多两位小数）", "Bad amounts.", errors=errors)
+            raise DomainError("validation_error", "金额格式不正确（最多两位小数）", "Bad amounts.", errors=errors)
         if not items:
-            raise ApiError("validation_error", 422, "请至少填写一项就诊明细", "Fill in at least one item.")
+            raise DomainError("validation_error", "请至少填写一项就诊明细", "Fill in at least one item.")
         body: dict[str, Any] = {"kind": kind, "items": items}
         if kind == "referral":
             body["referral_id"] = referral.id if referral else None
         try:
             req = msgspec.convert(body, ClaimCreate)
         except msgspec.ValidationError as exc:
-            raise ApiError(
+            raise DomainError(
                 "validation_error",
-                422,
                 "填写的内容有误，请检查",
                 str(exc),
                 errors=[FieldError(field="items", message=str(exc))],
             ) from exc
         claim = await claims_service.create(ctx, resident.caller.member_id, resident.principal, resident.member_id, req)
-    except ApiError as err:
+    except DomainError as err:
         shown = problem(err, labels.field_message)
         return await _new_page(
             ctx,
@@ -235,10 +233,10 @@ async def add_receipts(request: Request[Any, Any, Any], ctx: AppContext, residen
     try:
         item_id = number(form, "item_id")
         if item_id is None:
-            raise ApiError("validation_error", 422, "请选择要上传票据的明细", "item_id is required.")
+            raise DomainError("validation_error", "请选择要上传票据的明细", "item_id is required.")
         files = await check_uploads(ctx.settings, uploads(form, "files"), "files")
         await claims_service.add_receipts(ctx, resident.principal, resident.member_id, claim_id, item_id, files)
-    except ApiError as err:
+    except DomainError as err:
         if wants_json(request):
             raise
         return await _claim_page(ctx, resident, claim_id, status=err.status, problem=problem(err, labels.field_message))
@@ -252,7 +250,7 @@ async def add_receipts(request: Request[Any, Any, Any], ctx: AppContext, residen
 async def submit_claim(request: Request[Any, Any, Any], ctx: AppContext, resident: Resident, claim_id: int) -> Any:
     try:
         await claims_service.submit(ctx, resident.principal, resident.member_id, claim_id)
-    except ApiError as err:
+    except DomainError as err:
         return await _claim_page(ctx, resident, claim_id, status=err.status, problem=problem(err, labels.field_message))
     flash(request, "申请已提交，请等待经办机构审核")
     return redirect(f"{ROOT}/claims/{claim_id}")

@@ -10,10 +10,9 @@ from litestar.params import Parameter
 
 from member_api.core.context import AppContext
 from member_api.core.divisions import DIVISIONS
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.uploads import check_uploads
-from member_api.facilities import designation
-from member_api.facilities import search as facility_search
+from member_api.facilities import service as facility_service
 from member_api.facilities.schemas import FacilityPage
 from member_api.web.app.resident import ROOT, Resident
 from member_api.web.common import labels
@@ -27,21 +26,21 @@ Text = Annotated[str | None, Parameter(max_length=50)]
 
 
 async def _overview(ctx: AppContext, resident: Resident) -> dict[str, Any]:
-    current = await designation.current(ctx, resident.member_id, None)
-    requests = await designation.member_requests(resident.member_id)
+    current = await facility_service.current(ctx, resident.member_id, None)
+    requests = await facility_service.member_requests(resident.member_id)
     names = {}
     for r in requests:
         for fid in (r.institution_id, r.station_id):
             if fid and fid not in names:
                 try:
-                    names[fid] = (await facility_search.detail(fid)).name
-                except ApiError:
+                    names[fid] = (await facility_service.detail(fid)).name
+                except DomainError:
                     names[fid] = f"机构 {fid}"
     return {
         "current": current,
         "requests": requests,
         "names": names,
-        "history": await designation.history(resident.member_id),
+        "history": await facility_service.history(resident.member_id),
     }
 
 
@@ -61,10 +60,10 @@ async def clinics(
         division = resident.acting.view.division
     division = division if division in DIVISIONS else None  # "all" (or anything else): every division
     try:
-        results = await facility_search.search(
+        results = await facility_service.search(
             division=division, kind=None, tier="primary", q=q or None, near=near, cursor=cursor, limit=15
         )
-    except ApiError as err:
+    except DomainError as err:
         search_problem = problem(err)
     return page(
         "app/clinics.html",
@@ -84,8 +83,8 @@ async def clinics(
 async def _detail_page(
     ctx: AppContext, resident: Resident, facility_id: int, station_id: int | None, status: int = 200, **extra: Any
 ) -> Any:
-    facility = await facility_search.detail(facility_id)
-    current = await designation.current(ctx, resident.member_id, None)
+    facility = await facility_service.detail(facility_id)
+    current = await facility_service.current(ctx, resident.member_id, None)
     return page(
         "app/clinic.html",
         status=status,
@@ -103,7 +102,7 @@ async def _detail_page(
 async def clinic(
     ctx: AppContext, resident: Resident, facility_id: int, station: Annotated[int | None, Parameter(ge=1)] = None
 ) -> Any:
-    facility = await facility_search.detail(facility_id)
+    facility = await facility_service.detail(facility_id)
     if facility.kind == "village_station" and facility.parent_id:  # a station is chosen with its institution
         return redirect(f"{ROOT}/clinics/{facility.parent_id}?station={facility.id}")
     return await _detail_page(ctx, resident, facility_id, station)
@@ -116,8 +115,8 @@ async def choose(request: Request[Any, Any, Any], ctx: AppContext, resident: Res
     if institution_id is None:
         return redirect(f"{ROOT}/clinics")
     try:
-        await designation.choose(ctx, resident.principal, resident.member_id, institution_id, station_id)
-    except ApiError as err:
+        await facility_service.choose(ctx, resident.principal, resident.member_id, institution_id, station_id)
+    except DomainError as err:
         if err.code == "change_request_required":
             flash(request, "本年度已选定机构，变更需提交申请，经审核后次日生效", "warn")
             query = f"institution_id={institution_id}" + (f"&station_id={station_id}" if station_id else "")
@@ -132,7 +131,7 @@ async def choose(request: Request[Any, Any, Any], ctx: AppContext, resident: Res
 async def _change_page(
     ctx: AppContext, resident: Resident, institution_id: int, station_id: int | None, status: int = 200, **extra: Any
 ) -> Any:
-    institution = await facility_search.detail(institution_id)
+    institution = await facility_service.detail(institution_id)
     station = next((s for s in institution.stations if s.id == station_id), None)
     return page(
         "app/change.html",
@@ -141,7 +140,7 @@ async def _change_page(
         tab="clinics",
         institution=institution,
         station=station,
-        current=await designation.current(ctx, resident.member_id, None),
+        current=await facility_service.current(ctx, resident.member_id, None),
         reasons=labels.CHANGE_REASONS,
         labels=labels,
         **extra,
@@ -165,12 +164,12 @@ async def change_submit(request: Request[Any, Any, Any], ctx: AppContext, reside
     reason, reason_text = text(form, "reason", 32), text(form, "reason_text", 500)
     try:
         if institution_id is None or reason not in labels.CHANGE_REASONS:
-            raise ApiError("validation_error", 422, "请选择变更原因", "Choose a reason.")
+            raise DomainError("validation_error", "请选择变更原因", "Choose a reason.")
         files = await check_uploads(ctx.settings, uploads(form, "evidence"), "evidence")
-        await designation.submit_change_request(
+        await facility_service.submit_change_request(
             ctx, resident.principal, resident.member_id, institution_id, station_id, reason, reason_text, files
         )
-    except ApiError as err:
+    except DomainError as err:
         if wants_json(request) or institution_id is None:
             raise
         return await _change_page(
@@ -190,6 +189,6 @@ async def change_submit(request: Request[Any, Any, Any], ctx: AppContext, reside
 
 @post("/clinics/requests/{request_id:int}/withdraw", status_code=200)
 async def withdraw(request: Request[Any, Any, Any], ctx: AppContext, resident: Resident, request_id: int) -> Any:
-    await designation.withdraw(ctx, resident.principal, resident.member_id, request_id)
+    await facility_service.withdraw(ctx, resident.principal, resident.member_id, request_id)
     flash(request, "变更申请已撤回")
     return redirect(f"{ROOT}/clinics")

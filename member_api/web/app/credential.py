@@ -28,7 +28,7 @@ from member_api.benefits import service as benefits_service
 from member_api.core.context import AppContext
 from member_api.credential import render, tokens
 from member_api.credential import service as credential_service
-from member_api.facilities import designation
+from member_api.facilities import service as facility_service
 from member_api.ledger import service as ledger_service
 from member_api.web.app.resident import Resident, screen_member
 from member_api.web.common.errors import RedirectTo
@@ -59,7 +59,7 @@ async def _code(ctx: AppContext, member_id: int) -> dict[str, Any]:
 
 @get("/credential")
 async def credential_page(ctx: AppContext, resident: Resident) -> Any:
-    pair = (await designation.current(ctx, resident.member_id, None)).designation
+    pair = (await facility_service.current(ctx, resident.member_id, None)).designation
     return page(
         "app/credential.html",
         resident=resident,

@@ -9,7 +9,7 @@ from litestar import Request, get, post
 
 from member_api.benefits import service as benefits_service
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError
+from member_api.core.errors import DomainError, FieldError
 from member_api.core.uploads import check_uploads
 from member_api.disputes import service as disputes_service
 from member_api.web.app.resident import ROOT, Resident
@@ -51,9 +51,8 @@ async def file_dispute(request: Request[Any, Any, Any], ctx: AppContext, residen
     reason, words = text(form, "reason", 20), text(form, "text", 1000)
     try:
         if reason not in REASONS:
-            raise ApiError(
+            raise DomainError(
                 "validation_error",
-                422,
                 "请选择异议原因",
                 "Choose a reason.",
                 errors=[FieldError(field="reason", message="请选择异议原因")],
@@ -61,7 +60,7 @@ async def file_dispute(request: Request[Any, Any, Any], ctx: AppContext, residen
         photos = uploads(form, "photo")
         photo = (await check_uploads(ctx.settings, photos[:1], "photo"))[0] if photos else None
         await disputes_service.file(ctx, resident.caller, resident.member_id, settlement_id, reason, words, photo)
-    except ApiError as err:
+    except DomainError as err:
         return await _form(
             resident,
             settlement_id,

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, post
 
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.family import service as family_service
 from member_api.policy.family import SCOPES
 from member_api.web.app.resident import ROOT, Resident
@@ -24,9 +24,9 @@ async def request_grant(request: Request[Any, Any, Any], ctx: AppContext, househ
     scopes = [s for s in form.getall("scopes") if s in SCOPES]
     try:
         if not scopes:
-            raise ApiError("validation_error", 422, "请至少选择一项授权范围", "Choose at least one scope.")
+            raise DomainError("validation_error", "请至少选择一项授权范围", "Choose at least one scope.")
         await family_service.request(ctx, household.caller, id_number, scopes)
-    except ApiError as err:
+    except DomainError as err:
         flash(request, err.message_zh, "error")
         session_of(request).update(grant_form={"id_number": id_number, "scopes": scopes})
         return redirect(f"{ROOT}/family#request")
@@ -38,7 +38,7 @@ async def request_grant(request: Request[Any, Any, Any], ctx: AppContext, househ
 async def confirm_grant(request: Request[Any, Any, Any], ctx: AppContext, household: Resident, grant_id: int) -> Any:
     try:
         done = await family_service.confirm(ctx, household.caller, grant_id)
-    except ApiError as err:
+    except DomainError as err:
         flash(request, err.message_zh, "error")
         return redirect(f"{ROOT}/family")
     flash(request, f"已同意 {done.relative.name_masked} 为您办理")
@@ -49,7 +49,7 @@ async def confirm_grant(request: Request[Any, Any, Any], ctx: AppContext, househ
 async def revoke_grant(request: Request[Any, Any, Any], ctx: AppContext, household: Resident, grant_id: int) -> Any:
     try:
         await family_service.revoke(ctx, household.caller, grant_id)
-    except ApiError as err:
+    except DomainError as err:
         flash(request, err.message_zh, "error")
         return redirect(f"{ROOT}/family")
     flash(request, "授权已撤销")

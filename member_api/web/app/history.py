@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from member_api.benefits import service as benefits_service
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.types import Cursor
 from member_api.web.app.charts import fund_by_month
 from member_api.web.app.disputes import REASONS, STATUSES, disputes_of
@@ -37,7 +37,7 @@ async def history(ctx: AppContext, resident: Resident, year: Year = None, cursor
     summary, summary_problem = None, None
     try:
         summary = await benefits_service.summary(ctx, resident.member_id, year)
-    except ApiError as err:
+    except DomainError as err:
         summary_problem = problem(err)
     return page(
         "app/history.html",
@@ -72,7 +72,7 @@ async def history_detail(resident: Resident, settlement_id: int) -> Any:
     if view.reverses:
         try:
             original = await benefits_service.one(resident.member_id, view.reverses)
-        except ApiError:
+        except DomainError:
             original = None
     return page(
         "app/history_detail.html",

@@ -12,8 +12,8 @@ from member_api.benefits import service as benefits_service
 from member_api.core import labels
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, not_found
-from member_api.facilities import designation
+from member_api.core.errors import DomainError, not_found
+from member_api.facilities import service as facility_service
 from member_api.family import service as family_service
 from member_api.members import service as members_service
 from member_api.policy.claim_window import next_claim_window
@@ -39,9 +39,9 @@ async def home(ctx: AppContext, resident: Resident) -> Any:
     try:
         benefits = await benefits_service.benefits(ctx, resident.member_id, None)
         pair = benefits.designation
-    except ApiError as err:
+    except DomainError as err:
         benefits_problem = problem(err)
-        pair = (await designation.current(ctx, resident.member_id, None)).designation
+        pair = (await facility_service.current(ctx, resident.member_id, None)).designation
     return page(
         "app/home.html",
         resident=resident,

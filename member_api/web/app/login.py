@@ -10,7 +10,7 @@ from litestar import Request, Response, get, post
 
 from member_api.auth import service as auth_service
 from member_api.core.context import AppContext, client_address
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.principal import Principal
 from member_api.members import service as members_service
 from member_api.members.identity import mask_phone
@@ -62,7 +62,7 @@ async def send_code(request: Request[Any, Any, Any], ctx: AppContext) -> Any:
     phone, next_ = text(form, "phone", 20), text(form, "next", 300)
     try:
         ttl = await auth_service.send_otp(ctx, phone, client_address(request))
-    except ApiError as err:
+    except DomainError as err:
         if wants_json(request):
             raise
         wait = problem(err)["retry_after_s"]
@@ -81,7 +81,7 @@ async def login(request: Request[Any, Any, Any], ctx: AppContext) -> Any:
     phone, code, next_ = text(form, "phone", 20), text(form, "code", 10), text(form, "next", 300)
     try:
         pair = await auth_service.login_with_otp(ctx, phone, code)
-    except ApiError as err:
+    except DomainError as err:
         sent = session_of(request).get("sent") or {}  # the resend countdown goes on where it was
         left = (
             int(sent.get("at", 0) + resend_after_s(ctx) - ctx.clock.now().timestamp()) if sent.get("p") == phone else 0
@@ -101,14 +101,14 @@ async def logout(request: Request[Any, Any, Any], ctx: AppContext) -> Any:
     try:
         principal = await account_principal(request, ctx)
         await auth_service.logout(ctx, session.get("r", ""), principal)
-    except (RedirectTo, ApiError):
+    except (RedirectTo, DomainError):
         pass
     session.clear()
     flash(request, "已安全退出")
     return redirect(f"{ROOT}/login")
 
 
-def binding_code(err: ApiError) -> str | None:
+def binding_code(err: DomainError) -> str | None:
     extra = err.extra or {}
     for key in _BINDING_CODE_KEYS:
         if isinstance(extra.get(key), str | int):
@@ -130,7 +130,7 @@ async def bind(request: Request[Any, Any, Any], ctx: AppContext, account: Princi
     id_number, name = text(form, "id_number", 32), text(form, "name", 100)
     try:
         await members_service.bind(ctx, account, id_number, name)
-    except ApiError as err:
+    except DomainError as err:
         view = await members_service.me(account)
         return page(
             "app/bind.html",
@@ -164,7 +164,7 @@ async def new_binding_code(ctx: AppContext, account: Principal) -> Any:
         return redirect(f"{ROOT}/")
     try:
         code = await members_service.binding_code(ctx, account)
-    except ApiError as err:
+    except DomainError as err:
         return page("app/bind.html", status=err.status, account=view, id_number="", name="", problem=problem(err))
     return page(
         "app/bind.html",

@@ -22,15 +22,14 @@ from member_api.auth.guards import provide_principal
 from member_api.auth.schemas import TokenPair
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.principal import MemberCaller, Principal
 from member_api.family import service as family_service
 from member_api.family.callers import subject_member
 from member_api.members.callers import provide_member_caller
 from member_api.members.identity import mask_name
 from member_api.members.schemas import MemberView, MeView
-from member_api.members.service import me, member_views
-from member_api.members.tables import Member
+from member_api.members.service import me, members_by_id, wards_of
 from member_api.notices import service as notices_service
 from member_api.policy import parameters
 from member_api.policy.family import SCOPES, guardianship_applies
@@ -71,7 +70,7 @@ def _login_required(request: Request[Any, Any, Any], message: str = "请先登�
 async def _rotate(ctx: AppContext, session: WebSession) -> bool:
     try:
         sign_in(ctx, session, await auth_service.refresh(ctx, session.get("r", "")))
-    except ApiError:
+    except DomainError:
         session.clear()
         return False
     return True
@@ -88,7 +87,7 @@ async def account_principal(request: Request[Any, Any, Any], ctx: AppContext) ->
             raise _login_required(request, "登录已失效，请重新登录")
     try:
         principal = await provide_principal(_Bearer(session.get("a")), ctx)  # type: ignore[arg-type]
-    except ApiError as exc:
+    except DomainError as exc:
         expired = exc.code == "token_expired"
         if not (may_rotate and expired and await _rotate(ctx, session)):
             if not expired:  # forged, revoked key, unknown: forget it; an expired one waits for the next page load
@@ -157,13 +156,13 @@ async def _people(ctx: AppContext, caller: MemberCaller, account: MeView) -> lis
     today = local_today(ctx.clock)
     params = parameters.for_date(today)
     people = [Person(id=m.id, name_masked=mask_name(m.name), relation="self", view=m) for m in [account.member] if m]
-    for m in await member_views(Member.guardian == caller.member_id):
+    for m in await wards_of(caller.member_id):
         if guardianship_applies(params, m.birth_date, today):
             people.append(Person(id=m.id, name_masked=mask_name(m.name), relation="dependant", view=m))
     grants = {g.member.member_id: g for g in (await family_service.family(caller.member_id)).i_act_for}
     active = {mid: g for mid, g in grants.items() if g.status == "active" and mid not in {p.id for p in people}}
     if active:
-        for m in await member_views(Member.id.is_in(list(active))):
+        for m in await members_by_id(list(active)):
             people.append(
                 Person(
                     id=m.id,
@@ -182,7 +181,7 @@ async def household(request: Request[Any, Any, Any], ctx: AppContext) -> Residen
     principal = await account_principal(request, ctx)
     try:
         caller = await provide_member_caller(principal, ctx)
-    except ApiError as exc:
+    except DomainError as exc:
         if exc.code == "binding_required":
             raise RedirectTo(f"{ROOT}/bind", "binding_required", exc.message_zh) from exc
         raise
@@ -214,7 +213,7 @@ async def bound_resident(request: Request[Any, Any, Any], ctx: AppContext) -> Re
         await subject_member(
             ctx, resident.caller, resident.member_id, page_scope(method, path), method=method, path=path
         )
-    except ApiError as exc:
+    except DomainError as exc:
         if exc.code != "family_scope_missing":
             raise
         flash(request, exc.message_zh, "error")
@@ -229,7 +228,7 @@ async def screen_member(request: Request[Any, Any, Any], ctx: AppContext) -> int
     principal = await account_principal(request, ctx)
     try:
         caller = await provide_member_caller(principal, ctx)
-    except ApiError as exc:
+    except DomainError as exc:
         if exc.code == "binding_required":
             raise RedirectTo(f"{ROOT}/bind", "binding_required", exc.message_zh) from exc
         raise
@@ -239,7 +238,7 @@ async def screen_member(request: Request[Any, Any, Any], ctx: AppContext) -> int
     method, path = request.method, request.url.path
     try:
         await subject_member(ctx, caller, wanted, page_scope(method, path), method=method, path=path)
-    except ApiError as exc:
+    except DomainError as exc:
         if exc.code != "family_scope_missing":
             raise
         raise RedirectTo(f"{ROOT}/family", exc.code, exc.message_zh) from exc

@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import FormMultiDict, UploadFile
 
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 
 
 async def form_of(request: Request[Any, Any, Any]) -> FormMultiDict:
@@ -46,7 +46,7 @@ def uploads(form: FormMultiDict, name: str) -> list[UploadFile]:
     return [f for f in form.getall(name, []) if isinstance(f, UploadFile) and (f.filename or f.size)]
 
 
-def problem(err: ApiError, field_words: Callable[[str], str] = lambda _: "请检查此项") -> dict[str, Any]:
+def problem(err: DomainError, field_words: Callable[[str], str] = lambda _: "请检查此项") -> dict[str, Any]:
     """{code, message_zh, fields: {field: words}, extra} for a template or a script. A field the words table does not
     know, when it is the only one marked, takes the refusal's own Chinese message (which names the problem)."""
     marked = err.errors or []

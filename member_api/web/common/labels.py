@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from member_api.core import labels
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.web.common.forms import problem
 
 FACILITY_KINDS = labels.zh(labels.FACILITY_KINDS)
@@ -61,6 +61,6 @@ def status_tag(status: str) -> str:
     return ""
 
 
-def words(err: ApiError) -> dict[str, Any]:
+def words(err: DomainError) -> dict[str, Any]:
     """A service's refusal for a template: its Chinese message and each marked field in words."""
     return problem(err, field_message)

@@ -24,7 +24,7 @@ from member_api.agency.schemas import (
 )
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.principal import Principal
 from member_api.web.common import labels
 from member_api.web.common.forms import form_of, text, yuan_to_fen
@@ -68,7 +68,7 @@ async def capitation(
     statements, missing = None, None
     try:
         statements = await service.month_statements(*shown)
-    except ApiError as err:
+    except DomainError as err:
         missing = labels.words(err)
     next_close = books.next_open or "{:04d}-{:02d}".format(*_previous_month(local_today(ctx.clock)))
     return await desk_page(
@@ -91,11 +91,11 @@ async def close_month(request: Request[Any, Any, Any], ctx: AppContext, officer:
     year, month = _period(text(form, "period", 7), (0, 0))
     try:
         if not year:
-            raise ApiError("period_invalid", 422, "请选择要月结的月份", "Choose a month.")
+            raise DomainError("period_invalid", "请选择要月结的月份", "Choose a month.")
         if text(form, "confirm", 5) != "1":
-            raise ApiError("confirmation_required", 422, "请勾选确认：月结后不能撤销", "Confirm the close.")
+            raise DomainError("confirmation_required", "请勾选确认：月结后不能撤销", "Confirm the close.")
         await service.close_month(ctx.clock, officer.actor, year, month)
-    except ApiError as err:
+    except DomainError as err:
         flash(request, f"{err.message_zh}（{err.code}）", "error")
         return redirect(f"{ROOT}/agency")
     flash(request, f"{year} 年 {month} 月已月结，结算单已生成")
@@ -176,7 +176,7 @@ async def year_end(
     statements, missing = None, None
     try:
         statements = await service.year_statements(year)
-    except ApiError as err:
+    except DomainError as err:
         missing = labels.words(err)
     return await desk_page(
         request,
@@ -197,9 +197,9 @@ async def close_year(request: Request[Any, Any, Any], ctx: AppContext, officer: 
     year = int(text(form, "year", 4)) if text(form, "year", 4).isdigit() else 0
     try:
         if text(form, "confirm", 5) != "1":
-            raise ApiError("confirmation_required", 422, "请勾选确认：年终清算后不能撤销", "Confirm the year close.")
+            raise DomainError("confirmation_required", "请勾选确认：年终清算后不能撤销", "Confirm the year close.")
         await service.close_year(ctx.clock, officer.actor, year)
-    except ApiError as err:
+    except DomainError as err:
         flash(request, f"{err.message_zh}（{err.code}）", "error")
         return redirect(f"{ROOT}/agency/year?year={year}" if year else f"{ROOT}/agency/year")
     flash(request, f"{year} 年度年终清算已完成")
@@ -231,7 +231,7 @@ async def report_status(
     report, missing = None, None
     try:
         report = await reports.report_status(ctx.clock, year, month, None)
-    except ApiError as err:
+    except DomainError as err:
         missing = labels.words(err)
     return await desk_page(
         request,
@@ -253,7 +253,7 @@ async def assessment(
     data, missing = None, None
     try:
         data = await reports.assessment(ctx.clock, year, None)
-    except ApiError as err:
+    except DomainError as err:
         missing = labels.words(err)
     return await desk_page(
         request, ctx, officer, "console/assessment.html", "assessment", year=year, data=data, missing=missing
@@ -289,7 +289,7 @@ async def signal_list(
     listing, missing = None, None
     try:
         listing = await signals.listing(ctx.clock, year, month, kind, None, seen, 200)  # type: ignore[arg-type]
-    except ApiError as err:
+    except DomainError as err:
         missing = labels.words(err)
     return await desk_page(
         request,
@@ -311,9 +311,9 @@ async def review_signal(request: Request[Any, Any, Any], ctx: AppContext, office
     key, note, back = text(form, "signal_key", 160), text(form, "note", 2000), text(form, "back", 300)
     try:
         if not note:
-            raise ApiError("note_required", 422, "请填写核查说明", "A note is required.")
+            raise DomainError("note_required", "请填写核查说明", "A note is required.")
         await signals.mark_reviewed(ctx.clock, officer, key, note)
-    except ApiError as err:
+    except DomainError as err:
         flash(request, f"{err.message_zh}（{err.code}）", "error")
     else:
         flash(request, "已标记为已核查")
@@ -336,7 +336,7 @@ async def _fund_page(
     ledger, missing = None, None
     try:
         ledger = await service.ledger(year)
-    except ApiError as err:
+    except DomainError as err:
         missing = labels.words(err)
     institutions = (await service.quality_assessments(year)).items if ledger else []
     return await desk_page(
@@ -372,9 +372,9 @@ async def allocate(request: Request[Any, Any, Any], ctx: AppContext, officer: Pr
         amount = yuan_to_fen(text(form, "amount", 16))
         institution, month = text(form, "institution_id", 12), text(form, "month", 2)
         if amount is None or amount <= 0:
-            raise ApiError("amount_invalid", 422, "请填写调节金额（元，最多两位小数）", "Enter an amount in yuan.")
+            raise DomainError("amount_invalid", "请填写调节金额（元，最多两位小数）", "Enter an amount in yuan.")
         if not institution.isdigit() or not month.isdigit():
-            raise ApiError("period_invalid", 422, "请选择机构和月份", "Choose an institution and a month.")
+            raise DomainError("period_invalid", "请选择机构和月份", "Choose an institution and a month.")
         data = AllocationRequest(
             institution_id=int(institution),
             year=year,
@@ -384,7 +384,7 @@ async def allocate(request: Request[Any, Any, Any], ctx: AppContext, officer: Pr
             rule=text(form, "rule", 64) or "第九条(二)2",
         )
         if not data.reason.strip():
-            raise ApiError("reason_required", 422, "请填写调节事由", "A reason is required.")
+            raise DomainError("reason_required", "请填写调节事由", "A reason is required.")
         moved = await once(
             ctx,
             officer,
@@ -394,8 +394,8 @@ async def allocate(request: Request[Any, Any, Any], ctx: AppContext, officer: Pr
             FundMovement,
             lambda lease: service.allocate(ctx.clock, officer, data, lease),
         )
-    except (ApiError, msgspec.ValidationError) as err:
-        flash(request, err.message_zh if isinstance(err, ApiError) else "填写的内容有误", "error")
+    except (DomainError, msgspec.ValidationError) as err:
+        flash(request, err.message_zh if isinstance(err, DomainError) else "填写的内容有误", "error")
         return redirect(f"{ROOT}/agency/fund?year={year}" if year else f"{ROOT}/agency/fund")
     flash(
         request,
@@ -425,7 +425,7 @@ async def quality_page(
     data, missing = None, None
     try:
         data = await service.quality_assessments(year)
-    except ApiError as err:
+    except DomainError as err:
         missing = labels.words(err)
     grades = service.policy_year(year).quality_grades if data else []
     return await desk_page(
@@ -440,7 +440,7 @@ async def enter_quality(request: Request[Any, Any, Any], ctx: AppContext, office
     try:
         institution, score = text(form, "institution_id", 12), text(form, "score", 3)
         if not institution.isdigit() or not score.isdigit() or int(score) > 100:
-            raise ApiError("score_invalid", 422, "请选择机构并填写 0-100 的考核得分", "Choose an institution, 0-100.")
+            raise DomainError("score_invalid", "请选择机构并填写 0-100 的考核得分", "Choose an institution, 0-100.")
         done = await service.enter_quality_assessment(
             ctx.clock,
             officer,
@@ -448,7 +448,7 @@ async def enter_quality(request: Request[Any, Any, Any], ctx: AppContext, office
             int(institution),
             QualityAssessmentRequest(score=int(score), note=text(form, "note", 2000) or ""),
         )
-    except ApiError as err:
+    except DomainError as err:
         flash(request, err.message_zh, "error")
         return redirect(f"{ROOT}/agency/quality?year={year}" if year else f"{ROOT}/agency/quality")
     released = f"质量保证金返还 {done.release_bp / 100:.0f}%"
@@ -465,7 +465,7 @@ async def report_detail(
     try:
         report = await service.facility_report(ctx.clock, year, month, institution_id)
         submission = await service.comparison(ctx.clock, year, month, institution_id)
-    except ApiError as err:
+    except DomainError as err:
         if report is None:
             missing = labels.words(err)
     return await desk_page(

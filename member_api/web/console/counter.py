@@ -21,15 +21,14 @@ from litestar.datastructures import FormMultiDict
 from member_api.catalogue.schemas import FeeLineIn
 from member_api.core.clock import LOCAL_TZ, local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError, not_found
+from member_api.core.errors import DomainError, FieldError, not_found
 from member_api.core.principal import Principal
 from member_api.credential import service as credential_service
-from member_api.facilities import designation
-from member_api.facilities import search as facility_search
+from member_api.facilities import service as facility_service
 from member_api.facilities.schemas import CurrentDesignation
 from member_api.ledger import service as ledger
 from member_api.members.identity import mask_name
-from member_api.members.service import member_view
+from member_api.members.service import member_view, members_by_id
 from member_api.policy import parameters
 from member_api.policy.reimbursement import remaining_caps
 from member_api.referrals import service as referrals_service
@@ -140,7 +139,7 @@ def _bill_from(
 _ITEM_FIELD = re.compile(r"^items\[(\d+)\]\.(count|unit_price_fen|code|line_no)$")
 
 
-def _fields(err: ApiError) -> dict[str, str]:
+def _fields(err: DomainError) -> dict[str, str]:
     """A service's field errors, on the form's field names (``general_fee_fen`` -> ``general_fee``, a bill line's
     ``items[2].count`` -> ``line_count-2``)."""
     fields = {}
@@ -181,7 +180,7 @@ async def verify(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princi
     try:
         identity = await scan_identity(ctx, clerk, scan)
         member = await settlement_service.verify(ctx, clerk, VerifyRequest(**identity))
-    except ApiError as err:
+    except DomainError as err:
         return await _counter(request, ctx, clerk, err.status, problem=labels.words(err))
     return await _counter(request, ctx, clerk, member=member, identity=identity, typed={})
 
@@ -196,16 +195,15 @@ async def quote(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princip
     try:
         member = await settlement_service.verify(ctx, clerk, VerifyRequest(**identity))
         if errors:
-            raise ApiError(
+            raise DomainError(
                 "invalid_amount",
-                422,
                 "请检查标出的项目",
                 "Check the marked fields.",
                 errors=[FieldError(field=k, message=v) for k, v in errors.items()],
             )
         req = SettlementRequest(**body, **identity)
         quoted = await settlement_service.quote(ctx, clerk, req)
-    except ApiError as err:
+    except DomainError as err:
         fields = errors or _fields(err)
         return await _counter(
             request,
@@ -260,7 +258,7 @@ def _settlement_request(form: FormMultiDict) -> SettlementRequest:
             **identity,
         )
     except (ValueError, ArithmeticError, msgspec.ValidationError) as exc:
-        raise ApiError("form_invalid", 400, "表单内容无效，请重新预结算", "The form is not valid.") from exc
+        raise DomainError("form_invalid", "表单内容无效，请重新预结算", "The form is not valid.") from exc
 
 
 @post("/counter/settle", status_code=200)
@@ -278,7 +276,7 @@ async def settle(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princi
             SettlementResult,
             lambda lease: settlement_service.settle(ctx, clerk, req, lease),
         )
-    except ApiError as err:
+    except DomainError as err:
         identity = _identity_from(form)
         return await _counter(request, ctx, clerk, err.status, problem=labels.words(err), identity=identity, retry=True)
     if getattr(result, "changed_since_quote", False):
@@ -336,11 +334,9 @@ async def today(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princip
     rows = await ledger.facility_movements(clerk.facility_id, *_day_bounds(day))
     reversed_ = await ledger.reversals_of([r["id"] for r in rows])
     name = await facility_name(clerk.facility_id)
-    names: dict[int, str] = {}
-    for r in rows:
-        if r["member"] not in names:
-            names[r["member"]] = (await _member_words(r["member"]))["name_masked"]
-    items = [{"s": ledger.view(r, name, reversed_.get(r["id"])), "name": names[r["member"]]} for r in rows]
+    views = await members_by_id(sorted({r["member"] for r in rows}))  # one read for the day's members
+    names = {v.id: mask_name(v.name) for v in views}
+    items = [{"s": ledger.view(r, name, reversed_.get(r["id"])), "name": names.get(r["member"], "")} for r in rows]
     counter_rows = [i["s"] for i in items if i["s"].kind == ledger.COUNTER and i["s"].reversed_by is None]
     totals = {
         "count": len(counter_rows),
@@ -373,9 +369,8 @@ async def reverse(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princ
     reason, key = text(form, "reason", 500), text(form, "idempotency_key", 255)
     try:
         if not reason:
-            raise ApiError(
+            raise DomainError(
                 "reason_required",
-                422,
                 "请填写冲正原因",
                 "A reason is required.",
                 errors=[FieldError(field="reason", message="请填写冲正原因")],
@@ -389,7 +384,7 @@ async def reverse(request: Request[Any, Any, Any], ctx: AppContext, clerk: Princ
             SettlementResult,
             lambda lease: settlement_service.reverse(ctx, clerk, settlement_id, reason, lease),
         )
-    except ApiError as err:
+    except DomainError as err:
         row = await _own_settlement(clerk, settlement_id)
         return await desk_page(
             request,
@@ -419,7 +414,7 @@ async def _hospitals() -> list[Any]:
     """Shaoguan designated hospitals (tier 2 and 3), the targets a referral may name."""
     found = []
     for tier in ("secondary", "tertiary"):
-        listed = await facility_search.search(
+        listed = await facility_service.search(
             division=None, kind=None, tier=tier, q=None, near=None, cursor=None, limit=200
         )
         found += [f for f in listed.items if f.in_city]
@@ -461,9 +456,8 @@ async def referral(request: Request[Any, Any, Any], ctx: AppContext, clerk: Prin
         try:
             req = msgspec.convert(body, ReferralCreate)
         except msgspec.ValidationError as exc:
-            raise ApiError(
+            raise DomainError(
                 "referral_form_invalid",
-                422,
                 "请选择转往医院并填写有效期",
                 "Choose a hospital and the dates.",
                 errors=[
@@ -479,10 +473,10 @@ async def referral(request: Request[Any, Any, Any], ctx: AppContext, clerk: Prin
             "/v1/counter/referrals",
             req,
             ReferralView,
-            lambda _claim: referrals_service.create_referral(ctx, clerk, req),
+            lambda _lease: referrals_service.create_referral(ctx, clerk, req),
             completes_itself=False,
         )
-    except ApiError as err:
+    except DomainError as err:
         return await _referral_page(
             request, ctx, clerk, err.status, typed=typed, problem=labels.words(err), key=typed["idempotency_key"]
         )
@@ -497,7 +491,7 @@ async def _assist_page(
     request: Request[Any, Any, Any], ctx: AppContext, clerk: Principal, status: int = 200, **context: Any
 ) -> Any:
     assert clerk.facility_id is not None
-    here = await facility_search.detail(clerk.facility_id)
+    here = await facility_service.detail(clerk.facility_id)
     context.setdefault("typed", {})
     context.setdefault("key", new_key())
     return await desk_page(request, ctx, clerk, "console/assist.html", "assist", status=status, here=here, **context)
@@ -518,7 +512,7 @@ async def assist_designation(request: Request[Any, Any, Any], ctx: AppContext, c
     id_number = typed["id_number"].replace(" ", "").upper()
     try:
         if text(form, "checked", 5) != "1":
-            raise ApiError("id_card_not_checked", 422, "请先核验参保人身份证原件并勾选确认", "Check the ID card.")
+            raise DomainError("id_card_not_checked", "请先核验参保人身份证原件并勾选确认", "Check the ID card.")
         done = await once(
             ctx,
             clerk,
@@ -526,10 +520,10 @@ async def assist_designation(request: Request[Any, Any, Any], ctx: AppContext, c
             "/v1/counter/designations",
             {"id_number": id_number, "station_id": station},
             CurrentDesignation,
-            lambda _lease: designation.record_for_member(ctx, clerk, id_number, station),
+            lambda _lease: facility_service.record_for_member(ctx, clerk, id_number, station),
             completes_itself=False,
         )
-    except ApiError as err:
+    except DomainError as err:
         return await _assist_page(
             request, ctx, clerk, err.status, typed=typed, problem=labels.words(err), key=new_key()
         )

@@ -13,10 +13,10 @@ from litestar.response import Template
 
 from member_api.auth.service import actor_names
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.idempotency import MAX_KEY_LENGTH, KeyLease, begin, fingerprint
 from member_api.core.principal import Principal
-from member_api.facilities.queries import facility_row
+from member_api.facilities import service as facility_service
 from member_api.web.common import labels
 from member_api.web.common.pages import page
 from member_api.web.common.session import session_of
@@ -55,8 +55,8 @@ async def facility_name(facility_id: int | None) -> str:
     if facility_id is None:
         return ""
     try:
-        return str((await facility_row(facility_id))["name"])
-    except ApiError:
+        return str((await facility_service.facility_facts(facility_id))["name"])
+    except DomainError:
         return ""
 
 
@@ -100,7 +100,7 @@ async def once(
     (``core.idempotency``): a second submit of the same form answers what the first did, without doing it again."""
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise ApiError("idempotency_key_missing", 400, "表单已失效，请刷新页面后重试", "The form has no valid key.")
+        raise DomainError("idempotency_key_missing", "表单已失效，请刷新页面后重试", "The form has no valid key.")
     body = msgspec.json.encode(payload)
     gate = await begin(f"staff:{principal.staff_id}", key, fingerprint("POST", api_path, body), ctx.clock.now())
     if not isinstance(gate, KeyLease):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pypdfium2
 
-from member_api.core.errors import ApiError, not_found
+from member_api.core.errors import DomainError, not_found
 from member_api.core.uploads import PDF_MAX_PAGES, PDF_RENDER_SCALE
 
 PDF = "application/pdf"
@@ -42,10 +42,9 @@ def page_count(data: bytes, content_type: str) -> int:
         return 0
 
 
-def _not_renderable() -> ApiError:
-    return ApiError(
+def _not_renderable() -> DomainError:
+    return DomainError(
         "page_not_renderable",
-        422,
         "该页面过于复杂，无法显示，请下载原文件查看",
         "The page is too costly to render; download the original file.",
     )

@@ -22,11 +22,10 @@ from member_api.agency import reports
 from member_api.agency.schemas import FacilityReport, Submission, SubmissionRequest
 from member_api.core.clock import local_today
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError, FieldError
+from member_api.core.errors import DomainError, FieldError
 from member_api.core.principal import Principal
 from member_api.core.uploads import check_uploads
-from member_api.facilities import designation
-from member_api.facilities import search as catalogue
+from member_api.facilities import service as facility_service
 from member_api.facilities.schemas import ChangeRequestView
 from member_api.members import service as members_service
 from member_api.members.schemas import CounterBinding
@@ -37,9 +36,8 @@ from member_api.web.console.desk import desk_page, new_key, once
 from member_api.web.console.staff import ROOT
 
 UPLOAD_LIMIT = 6 * 5 * 1_048_576  # as the API's change-request route
-CHECK_ID_CARD = ApiError(
+CHECK_ID_CARD = DomainError(
     "id_card_not_checked",
-    422,
     "请先核验参保人身份证原件并勾选确认",
     "Check the ID card first.",
     errors=[FieldError(field="checked", message="请勾选：已核验身份证原件")],
@@ -49,8 +47,8 @@ CHECK_ID_CARD = ApiError(
 async def _unit(clerk: Principal) -> Any:
     """The clerk's institution (a station clerk works for the institution that runs the station)."""
     assert clerk.facility_id is not None
-    here = await catalogue.detail(clerk.facility_id)
-    return await catalogue.detail(here.parent_id) if here.parent_id else here
+    here = await facility_service.detail(clerk.facility_id)
+    return await facility_service.detail(here.parent_id) if here.parent_id else here
 
 
 # ---- binding by code ------------------------------------------------------------------------------------------
@@ -86,10 +84,10 @@ async def bind(request: Request[Any, Any, Any], ctx: AppContext, clerk: Principa
             "/v1/counter/bindings",
             {"binding_code": code, "id_number": id_number},
             CounterBinding,
-            lambda _claim: members_service.bind_at_counter(ctx, clerk, code, id_number),
+            lambda _lease: members_service.bind_at_counter(ctx, clerk, code, id_number),
             completes_itself=False,
         )
-    except ApiError as err:
+    except DomainError as err:
         shown = labels.words(err)
         return await _bind_page(request, ctx, clerk, err.status, typed=typed, problem=shown, fields=shown["fields"])
     moved = "（原绑定的手机号已解绑并收到通知）" if done.replaced_binding else ""
@@ -106,10 +104,10 @@ async def _change_page(
     unit = await _unit(clerk)
     context.setdefault("typed", {})
     context.setdefault("key", new_key())
-    division = await catalogue.search(
+    division = await facility_service.search(
         division=unit.division, kind=None, tier="primary", q=None, near=None, cursor=None, limit=100
     )
-    institutions = [await catalogue.detail(f.id) for f in division.items if f.kind != "village_station"]
+    institutions = [await facility_service.detail(f.id) for f in division.items if f.kind != "village_station"]
     return await desk_page(
         request,
         ctx,
@@ -154,7 +152,7 @@ async def change_file(request: Request[Any, Any, Any], ctx: AppContext, clerk: P
         if typed["reason"] not in labels.CHANGE_REASONS:
             errors.append(FieldError(field="reason", message="请选择变更原因"))
         if errors:
-            raise ApiError("validation_error", 422, "请检查标出的项目", "Check the marked fields.", errors=errors)
+            raise DomainError("validation_error", "请检查标出的项目", "Check the marked fields.", errors=errors)
         assert institution_id is not None
         files = await check_uploads(ctx.settings, uploads(form, "evidence"), "evidence")
         payload = {
@@ -172,7 +170,7 @@ async def change_file(request: Request[Any, Any, Any], ctx: AppContext, clerk: P
             "/v1/counter/change-requests",
             payload,
             ChangeRequestView,
-            lambda _claim: designation.file_change_request_for_member(
+            lambda _lease: facility_service.file_change_request_for_member(
                 ctx,
                 clerk,
                 id_number,
@@ -184,7 +182,7 @@ async def change_file(request: Request[Any, Any, Any], ctx: AppContext, clerk: P
             ),
             completes_itself=False,
         )
-    except ApiError as err:
+    except DomainError as err:
         shown = labels.words(err)
         return await _change_page(request, ctx, clerk, err.status, typed=typed, problem=shown, fields=shown["fields"])
     flash(request, f"变更申请 #{made.id} 已提交，经审核批准后次日生效")
@@ -213,7 +211,7 @@ async def _report_page(
     try:
         report = await reports.facility_report(ctx.clock, year, month, unit.id)
         submission = await reports.comparison(ctx.clock, year, month, unit.id)
-    except ApiError as err:
+    except DomainError as err:
         if report is None:
             context.setdefault("problem", labels.words(err))
     return await desk_page(
@@ -254,7 +252,7 @@ async def submit_report(
     try:
         files = uploads(form, "file")
         if not files:
-            raise ApiError("file_required", 422, "请选择要上传的报表文件（CSV）", "Choose a CSV file.")
+            raise DomainError("file_required", "请选择要上传的报表文件（CSV）", "Choose a CSV file.")
         lines = reports.parse_upload(await files[0].read())
         done = await once(
             ctx,
@@ -266,7 +264,7 @@ async def submit_report(
             lambda _: reports.submit(ctx.clock, clerk, year, month, lines, "upload"),
             completes_itself=False,
         )
-    except ApiError as err:
+    except DomainError as err:
         return await _report_page(request, ctx, clerk, year, month, err.status, problem=labels.words(err))
     if done.matches:
         flash(request, "报表已报送，与系统数据一致")
@@ -281,7 +279,7 @@ async def confirm_report(
 ) -> Any:
     try:
         report = await reports.confirm(ctx.clock, clerk, year, month)
-    except ApiError as err:
+    except DomainError as err:
         return await _report_page(request, ctx, clerk, year, month, err.status, problem=labels.words(err))
     late = "" if report.confirmation is None or report.confirmation.on_time else "（已超过每月 5 日，记为逾期确认）"
     flash(request, f"已确认 {year} 年 {month} 月月报{late}")

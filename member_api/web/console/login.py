@@ -8,7 +8,7 @@ from litestar import Request, get, post
 
 from member_api.auth import service as auth_service
 from member_api.core.context import AppContext, client_address
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.web.common.errors import RedirectTo
 from member_api.web.common.forms import form_of, problem, text
 from member_api.web.common.pages import flash, local_path, page, redirect
@@ -45,7 +45,7 @@ async def login(request: Request[Any, Any, Any], ctx: AppContext) -> Any:
     username, password, next_ = text(form, "username", 64), text(form, "password", 200), text(form, "next", 300)
     try:
         pair = await auth_service.staff_login(ctx, username, password, client_address(request))
-    except ApiError as err:
+    except DomainError as err:
         return _login_page(status=err.status, username=username, next=next_, problem=problem(err))
     session = session_of(request)
     session.clear()
@@ -60,7 +60,7 @@ async def logout(request: Request[Any, Any, Any], ctx: AppContext) -> Any:
     try:
         principal = await staff_principal(request, ctx)
         await auth_service.logout(ctx, session.get("r", ""), principal)
-    except (RedirectTo, ApiError):
+    except (RedirectTo, DomainError):
         pass
     session.clear()
     flash(request, "已安全退出")

@@ -15,7 +15,7 @@ CPU_LIMIT_S = 10
 def main() -> int:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_S, CPU_LIMIT_S))
-    import pypdfium2
+    import pypdfium2  # loaded only after the memory and CPU limits above are in force
 
     index, scale, max_pages = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
     try:

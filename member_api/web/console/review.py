@@ -13,10 +13,10 @@ from member_api.claims import service as claims_service
 from member_api.claims.schemas import ClaimDecision, ItemDecision
 from member_api.core.context import AppContext
 from member_api.core.divisions import DIVISIONS
-from member_api.core.errors import ApiError, FieldError
+from member_api.core.errors import DomainError, FieldError
 from member_api.core.principal import Principal
 from member_api.disputes import service as disputes_service
-from member_api.facilities import designation
+from member_api.facilities import service as facility_service
 from member_api.ledger import service as ledger
 from member_api.members.identity import mask_name
 from member_api.members.service import member_view
@@ -141,7 +141,7 @@ async def claim_detail(request: Request[Any, Any, Any], ctx: AppContext, reviewe
 async def take_claim(request: Request[Any, Any, Any], ctx: AppContext, reviewer: Principal, claim_id: int) -> Any:
     try:
         await claims_service.start_review(ctx, reviewer, claim_id)
-    except ApiError as err:
+    except DomainError as err:
         return await _claim_page(request, ctx, reviewer, claim_id, err.status, problem=labels.words(err))
     flash(request, "已领取，由您审核此申请")
     return redirect(f"{ROOT}/review/claims/{claim_id}")
@@ -164,11 +164,11 @@ async def decide_claim(request: Request[Any, Any, Any], ctx: AppContext, reviewe
     comment = text(form, "comment", 500)
     try:
         if errors:
-            raise ApiError(
-                "decision_incomplete", 422, "请对每一项作出决定，驳回须填写原因", "Decide every item.", errors=errors
+            raise DomainError(
+                "decision_incomplete", "请对每一项作出决定，驳回须填写原因", "Decide every item.", errors=errors
             )
         decided = await claims_service.decide(ctx, reviewer, claim_id, ClaimDecision(items=decisions, comment=comment))
-    except ApiError as err:
+    except DomainError as err:
         return await _claim_page(
             request,
             ctx,
@@ -206,7 +206,7 @@ async def change_requests(
 ) -> Any:
     status = status if status in ("pending", "approved", "rejected", "withdrawn") else None
     division = division if division in DIVISIONS else None
-    items = await designation.review_list(staff, status, division, 100, None)
+    items = await facility_service.review_list(staff, status, division, 100, None)
     members = {r.member_id: await _member(r.member_id) for r in items}
     names = await _names({r.institution_id for r in items} | {r.station_id for r in items})
     return await desk_page(
@@ -226,7 +226,7 @@ async def change_requests(
 async def _request_page(
     request: Request[Any, Any, Any], ctx: AppContext, staff: Principal, request_id: int, status: int = 200, **extra: Any
 ) -> Any:
-    view = await designation.review_one(staff, request_id)
+    view = await facility_service.review_one(staff, request_id)
     pages = []
     for e in view.evidence:
         count = page_count(ctx.blobs.get(e.sha256), e.content_type)
@@ -265,9 +265,9 @@ async def decide_change_request(
     decision, comment = text(form, "decision", 10), text(form, "comment", 500)
     try:
         if decision not in ("approve", "reject"):
-            raise ApiError("decision_missing", 422, "请选择批准或不批准", "Choose approve or reject.")
-        decided = await designation.decide(ctx, staff, request_id, decision == "approve", comment)
-    except ApiError as err:
+            raise DomainError("decision_missing", "请选择批准或不批准", "Choose approve or reject.")
+        decided = await facility_service.decide(ctx, staff, request_id, decision == "approve", comment)
+    except DomainError as err:
         return await _request_page(
             request, ctx, staff, request_id, err.status, problem=labels.words(err), comment=comment
         )
@@ -282,7 +282,7 @@ async def decide_change_request(
 async def evidence_page(
     ctx: AppContext, staff: Principal, request_id: int, evidence_id: int, index: int
 ) -> Response[bytes]:
-    sha256, content_type = await designation.evidence_file(staff, request_id, evidence_id)
+    sha256, content_type = await facility_service.evidence_file(staff, request_id, evidence_id)
     data, media = await page_image(ctx.blobs.get(sha256), content_type, index)
     return Response(data, media_type=media, headers=picture_headers())
 
@@ -345,7 +345,7 @@ async def dispute(request: Request[Any, Any, Any], ctx: AppContext, reviewer: Pr
 async def take_dispute(request: Request[Any, Any, Any], ctx: AppContext, reviewer: Principal, dispute_id: int) -> Any:
     try:
         await disputes_service.take(ctx, reviewer, dispute_id)
-    except ApiError as err:
+    except DomainError as err:
         return await _dispute_page(request, ctx, reviewer, dispute_id, err.status, problem=labels.words(err))
     flash(request, "已领取，由您处理此异议")
     return redirect(f"{ROOT}/review/disputes/{dispute_id}")
@@ -357,15 +357,14 @@ async def decide_dispute(request: Request[Any, Any, Any], ctx: AppContext, revie
     decision, reason = text(form, "decision", 10), text(form, "reason", 500)
     try:
         if decision not in ("confirm", "reject") or not reason:
-            raise ApiError(
+            raise DomainError(
                 "decision_incomplete",
-                422,
                 "请选择异议成立或不成立，并填写理由",
                 "Choose and give a reason.",
                 errors=[FieldError(field="reason", message="请填写理由")] if not reason else None,
             )
         decided = await disputes_service.decide(ctx, reviewer, dispute_id, decision, reason)
-    except ApiError as err:
+    except DomainError as err:
         return await _dispute_page(
             request, ctx, reviewer, dispute_id, err.status, problem=labels.words(err), reason=reason
         )

@@ -20,7 +20,7 @@ from member_api.auth.guards import provide_principal
 from member_api.auth.schemas import TokenPair
 from member_api.core import principal as guards
 from member_api.core.context import AppContext
-from member_api.core.errors import ApiError
+from member_api.core.errors import DomainError
 from member_api.core.principal import Principal
 from member_api.web.common.errors import RedirectTo, wants_json
 from member_api.web.common.session import WebSession, session_of
@@ -57,7 +57,7 @@ def _login_required(request: Request[Any, Any, Any], message: str = "请先登�
 async def _rotate(ctx: AppContext, session: WebSession) -> bool:
     try:
         pair = await auth_service.refresh(ctx, session.get("r", ""))
-    except ApiError:
+    except DomainError:
         session.clear()
         return False
     now = int(ctx.clock.now().timestamp())
@@ -79,7 +79,7 @@ async def staff_principal(request: Request[Any, Any, Any], ctx: AppContext) -> P
         raise _login_required(request, "登录已失效，请重新登录", "expired")
     try:
         principal = await provide_principal(_Bearer(session.get("a")), ctx)  # type: ignore[arg-type]
-    except ApiError as exc:
+    except DomainError as exc:
         if not (exc.code == "token_expired" and await _rotate(ctx, session)):
             session.clear()
             raise _login_required(request, "登录已失效，请重新登录", "expired") from exc
