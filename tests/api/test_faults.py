@@ -17,6 +17,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -88,6 +89,9 @@ class Counter:
             assert response.status_code in (409, 503), response.text
             assert response.headers["retry-after"].isdigit()
             await asyncio.sleep(min(int(response.headers["retry-after"]), 1))
+
+
+METRICS_TOKEN = "fault-suite-metrics"
 
 
 def assert_unavailable(response: httpx.Response) -> None:
@@ -288,7 +292,7 @@ async def test_a_locked_account_bounds_its_own_waits_and_never_stalls_other_memb
             return time.monotonic() - started, response
 
         blocked = [asyncio.create_task(timed(stuck)) for _ in range(24)]
-        await asyncio.sleep(0.3)  # the burst is in: now the others come to the counter
+        await _until_waiting_on_locks(holder)  # the burst is in: now the others come to the counter
         meanwhile = [await timed(others[i % len(others)]) for i in range(8)]
         stuck_answers = await asyncio.gather(*blocked)
         await lock.rollback()
@@ -423,10 +427,43 @@ async def _wait_for(condition: Any, within_s: float, what: str) -> None:
         await asyncio.sleep(0.2)
 
 
+async def _until_waiting_on_locks(holder: Any, within_s: float = 30.0) -> None:
+    """Until at least one server connection waits for a row lock the holder keeps."""
+    deadline = time.monotonic() + within_s
+    while not await holder.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"):
+        assert time.monotonic() < deadline, "no request came to wait on the lock"
+        await asyncio.sleep(0.05)
+
+
+async def _until_in_progress(http: httpx.AsyncClient, server: Any, route: str, within_s: float = 30.0) -> None:
+    """Until the server's own metrics count a request of ``route`` in progress (it has reached a worker)."""
+    deadline = time.monotonic() + within_s
+    headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    pattern = re.compile(r'member_api_requests_in_progress\{[^}]*path="' + re.escape(route) + r'"[^}]*\} ([0-9.]+)')
+    while True:
+        text = (await http.get("/metrics", headers=headers)).text
+        if any(float(v) >= 1 for v in pattern.findall(text)):
+            return
+        assert time.monotonic() < deadline, f"no request of {route} reached the server"
+        await asyncio.sleep(0.05)
+
+
+async def _until_refusing_connections(server: Any, within_s: float = 10.0) -> None:
+    """Until the server stops taking new connections (it has begun shutting down), or ``within_s`` passes."""
+    deadline = time.monotonic() + within_s
+    async with httpx.AsyncClient(base_url=server.url, timeout=1) as fresh:
+        while time.monotonic() < deadline:
+            try:
+                await fresh.get("/health/live", headers={"Connection": "close"})
+            except httpx.TransportError:
+                return
+            await asyncio.sleep(0.05)
+
+
 async def test_a_killed_worker_is_respawned_and_sigterm_drains_in_flight_requests(tmp_path):
     """SIGKILL one of two workers: the server keeps serving and a new worker takes its place. Then SIGTERM while
     a settlement waits for the database: it still gets its answer (201) before the server exits."""
-    env = {"MEMBER_API_DB_BUSY_TIMEOUT_S": "20"}
+    env = {"MEMBER_API_DB_BUSY_TIMEOUT_S": "20", "MEMBER_API_METRICS_TOKEN": METRICS_TOKEN}
     async with running_server("sqlite", tmp_path, workers=2, serve_env=env) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
             counter = await Counter.open(server, http)
@@ -452,9 +489,9 @@ async def test_a_killed_worker_is_respawned_and_sigterm_drains_in_flight_request
             with contextlib.closing(sqlite3.connect(server.env["MEMBER_API_DATABASE_URL"][10:])) as db:
                 db.execute("BEGIN IMMEDIATE")  # the settlement below waits for this lock
                 in_flight = asyncio.create_task(counter.settle(member))
-                await asyncio.sleep(1.0)
+                await _until_in_progress(http, server, "/v1/counter/settlements")
                 server.proc.send_signal(signal.SIGTERM)
-                await asyncio.sleep(1.0)
+                await _until_refusing_connections(server)  # shutting down, the settlement still waiting
                 db.rollback()
             answer = await in_flight
             assert answer.status_code == 201, answer.text
