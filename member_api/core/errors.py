@@ -119,7 +119,7 @@ _STATUS_CODES: dict[int, tuple[str, str, str]] = {
     507: ("storage_full", "系统存储空间不足，请稍后重试", "The service has no room to store this."),
 }
 
-_MSGSPEC_PATH = re.compile(r" - at `\$(?:\.|\[)?([^`]*)`")
+_MSGSPEC_PATH = re.compile(r" - at `\$([^`]*)`")
 _MSGSPEC_NAMED = re.compile(r"(?:missing required|unknown) field `([^`]*)`")
 
 
@@ -134,7 +134,7 @@ def _validation_problem(exc: ValidationException) -> DomainError:
         if "malformed" in message.lower() or "truncated" in message.lower():
             malformed = True
         match = _MSGSPEC_PATH.search(message)
-        field = match.group(1).rstrip("]") if match else ""
+        field = match.group(1).removeprefix(".") if match else ""  # `$.a[0].b` -> a[0].b, `$[0].b` -> [0].b
         if named := _MSGSPEC_NAMED.search(message):  # the object's path plus the field it lacks or should not have
             field = f"{field}.{named.group(1)}" if field else named.group(1)
         field = item.get("key") or field or "body"

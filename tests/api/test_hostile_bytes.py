@@ -37,7 +37,12 @@ def test_the_catalogue_covers_the_api():
 
 
 async def _tables() -> dict[str, int]:
-    return {t._meta.tablename: await t.count() for t in APP_CONFIG.table_classes}
+    # Raw SQL: a table with a column named ``count`` (bill lines) hides piccolo's ``Table.count``.
+    counts = {}
+    for t in APP_CONFIG.table_classes:
+        [row] = await t.raw(f'SELECT count(*) AS n FROM "{t._meta.tablename}"')
+        counts[t._meta.tablename] = row["n"]
+    return counts
 
 
 def _multipart(parts: list[tuple[str, bytes | None, bytes]]) -> tuple[bytes, str]:

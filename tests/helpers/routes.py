@@ -77,7 +77,8 @@ def nest(path: str, value: Any) -> Any:
     """The smallest JSON body that puts ``value`` at ``path`` (``items[0].reason``)."""
     body: Any = value
     for part in reversed(path.replace("[0]", ".[0]").split(".")):
-        body = [body] if part == "[0]" else {part: body}
+        if part:  # a top-level array body (``[0].success``) has no key before its first index
+            body = [body] if part == "[0]" else {part: body}
     return body
 
 
