@@ -158,6 +158,8 @@ PROBLEMS = {
     "payment_event_conflict": Label("缴费记录与已收到的不一致", "payment event conflicts with one received"),
     "amount_invalid": Label("金额无效", "amount invalid"),
     "certificate_missing": Label("缺少证明材料", "certificate missing"),
+    "certificate_expired": Label("参保证明已过有效期", "certificate expired"),
+    "certificate_invalid": Label("参保证明无法验证", "certificate not genuine"),
     "family_requests_limited": Label("亲情授权申请过于频繁", "family requests limited"),
     "page_not_renderable": Label("页面无法显示", "page not renderable"),
     "pdf_page_too_large": Label("PDF 页面过大", "PDF page too large"),

@@ -99,6 +99,8 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
     415: ("unsupported_media_type",),
     422: (
         "amount_invalid",
+        "certificate_expired",
+        "certificate_invalid",
         "certificate_missing",
         "page_not_renderable",
         "pdf_page_too_large",
