@@ -160,6 +160,7 @@ PROBLEMS = {
     "certificate_missing": Label("缺少证明材料", "certificate missing"),
     "certificate_expired": Label("参保证明已过有效期", "certificate expired"),
     "certificate_invalid": Label("参保证明无法验证", "certificate not genuine"),
+    "date_range_invalid": Label("日期区间不正确", "date range invalid"),
     "family_requests_limited": Label("亲情授权申请过于频繁", "family requests limited"),
     "page_not_renderable": Label("页面无法显示", "page not renderable"),
     "pdf_page_too_large": Label("PDF 页面过大", "PDF page too large"),

@@ -102,6 +102,7 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
         "certificate_expired",
         "certificate_invalid",
         "certificate_missing",
+        "date_range_invalid",
         "page_not_renderable",
         "pdf_page_too_large",
         "pdf_too_complex",

@@ -46,9 +46,13 @@ async def reconcile(facility_id: int, date_from: date, date_to: date | None = No
     with the list behind them (oldest first)."""
     date_to = date_to or date_from
     if date_to < date_from:
-        raise invalid_field("date_to", "对账结束日期早于开始日期", "The end date is before the start date.")
+        raise invalid_field(
+            "date_to", "对账结束日期早于开始日期", "The end date is before the start date.", "date_range_invalid"
+        )
     if (date_to - date_from).days >= MAX_DAYS:
-        raise invalid_field("date_to", f"对账区间最长 {MAX_DAYS} 天", f"At most {MAX_DAYS} days at once.")
+        raise invalid_field(
+            "date_to", f"对账区间最长 {MAX_DAYS} 天", f"At most {MAX_DAYS} days at once.", "date_range_invalid"
+        )
     facility = await facility_service.detail(facility_id)
     rows = await ledger.facility_counter_rows(
         facility_id, _local_start(date_from), _local_start(date_to + timedelta(days=1))

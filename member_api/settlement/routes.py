@@ -123,6 +123,7 @@ class ReconciliationController(Controller):
         "A reversal counts on the day it was made, with negative amounts. The same figures answer the facility "
         "interface's 3201/3202.",
         cache_control=CacheControlHeader(no_store=True),
+        opt=problems("date_range_invalid"),
     )
     async def day(
         self,
@@ -141,6 +142,7 @@ class ReconciliationController(Controller):
         summary="The daily reconciliation as CSV (UTF-8 with BOM): one line per settlement, then the totals",
         media_type="text/csv; charset=utf-8",
         cache_control=CacheControlHeader(no_store=True),
+        opt=problems("date_range_invalid"),
     )
     async def day_csv(
         self,
